@@ -1,0 +1,67 @@
+//! Typed methods for the admin API under `/v1/sys/`: node health, the cluster view, and
+//! membership changes.
+
+use bytes::Bytes;
+use hyper::Method;
+use trent_wire::admin::{AddLearnerRequest, ClusterResponse, HealthResponse, MembershipChangeResponse};
+
+use crate::client::{decode_success, TrentClient};
+use crate::error::ClientError;
+use crate::transport::RequestSpec;
+
+/// Path of the health endpoint.
+pub const HEALTH_PATH: &str = "/v1/sys/health";
+/// Path of the cluster view.
+pub const CLUSTER_PATH: &str = "/v1/sys/cluster";
+/// Path of the member collection.
+pub const MEMBERS_PATH: &str = "/v1/sys/members";
+
+impl TrentClient {
+    /// `GET /v1/sys/health` of endpoint `index`, in one attempt and without failover: the
+    /// answer is about that node.
+    ///
+    /// A node may answer health with an error status (sealed, no leader) and still send a
+    /// health body; that body is returned as the node's health.
+    pub async fn health(&self, index: usize) -> Result<HealthResponse, ClientError> {
+        let spec = RequestSpec {
+            method: Method::GET,
+            path: HEALTH_PATH.to_owned(),
+            target: None,
+            body: Bytes::new(),
+            request_id: None,
+        };
+        let response = self.send_once(index, &spec).await?;
+        if response.status.is_success() {
+            return decode_success(&response);
+        }
+        match serde_json::from_slice::<HealthResponse>(&response.body) {
+            Ok(health) => Ok(health),
+            Err(_) => Err(ClientError::from_error_response(response.status.as_u16(), &response.body)),
+        }
+    }
+
+    /// `GET /v1/sys/cluster` from whichever node answers first.
+    pub async fn cluster(&self) -> Result<ClusterResponse, ClientError> {
+        self.admin::<(), _>(Method::GET, CLUSTER_PATH.to_owned(), None).await
+    }
+
+    /// `POST /v1/sys/members`: adds a node as a learner.
+    pub async fn add_learner(
+        &self,
+        request: &AddLearnerRequest,
+    ) -> Result<MembershipChangeResponse, ClientError> {
+        self.admin(Method::POST, MEMBERS_PATH.to_owned(), Some(request)).await
+    }
+
+    /// `POST /v1/sys/members/{node_id}/promote`: makes a learner a voter.
+    pub async fn promote(&self, node_id: u64) -> Result<MembershipChangeResponse, ClientError> {
+        let path = format!("{MEMBERS_PATH}/{node_id}/promote");
+        self.admin::<(), _>(Method::POST, path, None).await
+    }
+
+    /// `DELETE /v1/sys/members/{node_id}`: removes a voter or learner.
+    pub async fn remove_member(&self, node_id: u64) -> Result<MembershipChangeResponse, ClientError> {
+        let path = format!("{MEMBERS_PATH}/{node_id}");
+        self.admin::<(), _>(Method::DELETE, path, None).await
+    }
+}

@@ -1,0 +1,234 @@
+//! Human-readable text for the CLI's answers: aligned tables and `Label: value` blocks.
+//! Everything here is a pure function from a wire type to a `String`.
+
+use trent_client::wire::admin::{ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse};
+use trent_client::wire::kms::{AliasListEntry, KeyListEntry, KeyMetadata, ScheduleKeyDeletionResponse, Tag};
+
+/// Latest epoch second rendered as a date (9999-12-31T23:59:59Z); later values print as numbers.
+const MAX_RENDERED_EPOCH: f64 = 253_402_300_799.0;
+
+/// A key's metadata as `Label: value` lines.
+pub fn key_metadata(metadata: &KeyMetadata) -> String {
+    let mut lines = vec![
+        ("KeyId", metadata.key_id.clone()),
+        ("Arn", metadata.arn.clone()),
+        ("State", metadata.key_state.to_string()),
+        ("Description", metadata.description.clone()),
+        ("KeySpec", metadata.key_spec.to_string()),
+        ("KeyUsage", metadata.key_usage.to_string()),
+        ("Origin", metadata.origin.to_string()),
+        ("Created", timestamp(metadata.creation_date)),
+    ];
+    if let Some(deletion) = metadata.deletion_date {
+        lines.push(("DeletionDate", timestamp(deletion)));
+    }
+    labelled(&lines)
+}
+
+/// The keys of `ListKeys`.
+pub fn key_list(keys: &[KeyListEntry]) -> String {
+    if keys.is_empty() {
+        return "no keys".to_owned();
+    }
+    let rows = keys.iter().map(|key| vec![key.key_id.clone(), key.key_arn.clone()]).collect();
+    table(&["KEY ID", "ARN"], rows)
+}
+
+/// The aliases of `ListAliases`.
+pub fn alias_list(aliases: &[AliasListEntry]) -> String {
+    if aliases.is_empty() {
+        return "no aliases".to_owned();
+    }
+    let rows = aliases
+        .iter()
+        .map(|alias| {
+            vec![alias.alias_name.clone(), alias.target_key_id.clone(), timestamp(alias.last_updated_date)]
+        })
+        .collect();
+    table(&["ALIAS", "TARGET KEY ID", "UPDATED"], rows)
+}
+
+/// The tags of `ListResourceTags`.
+pub fn tag_list(tags: &[Tag]) -> String {
+    if tags.is_empty() {
+        return "no tags".to_owned();
+    }
+    let rows = tags.iter().map(|tag| vec![tag.tag_key.clone(), tag.tag_value.clone()]).collect();
+    table(&["KEY", "VALUE"], rows)
+}
+
+/// The answer of `ScheduleKeyDeletion`.
+pub fn scheduled_deletion(response: &ScheduleKeyDeletionResponse) -> String {
+    format!(
+        "{} is {} and will be deleted at {} ({} days)",
+        response.key_id,
+        response.key_state,
+        timestamp(response.deletion_date),
+        response.pending_window_in_days
+    )
+}
+
+/// The cluster view of one node, then its members.
+pub fn cluster(view: &ClusterResponse) -> String {
+    let lines = [
+        ("Answered by", format!("node {} ({:?})", view.node_id, view.role).to_lowercase()),
+        ("Leader", optional(view.leader_id)),
+        ("Term", view.term.to_string()),
+        ("Committed", optional(view.commit_index)),
+        ("Applied", optional(view.applied_index)),
+        ("Last log", optional(view.last_log_index)),
+        ("Snapshot", optional(view.snapshot_index)),
+        ("Purged", optional(view.purged_index)),
+    ];
+    format!("{}\n\n{}", labelled(&lines), members(&view.members))
+}
+
+/// The outcome of a membership change.
+pub fn membership_change(change: &MembershipChangeResponse) -> String {
+    format!("membership changed at log index {}\n\n{}", change.log_index, members(&change.members))
+}
+
+/// Members as a table.
+pub fn members(members: &[MemberInfo]) -> String {
+    if members.is_empty() {
+        return "no members".to_owned();
+    }
+    let rows = members
+        .iter()
+        .map(|member| {
+            vec![
+                member.node_id.to_string(),
+                if member.voter { "voter" } else { "learner" }.to_owned(),
+                member.api_addr.clone(),
+                member.peer_addr.clone(),
+                optional(member.matched_index),
+            ]
+        })
+        .collect();
+    table(&["NODE", "KIND", "API ADDR", "PEER ADDR", "MATCHED"], rows)
+}
+
+/// One row per endpoint: its health, or `unreachable` (the reason goes to stderr).
+pub fn health(rows: &[(String, Result<HealthResponse, String>)]) -> String {
+    let rows = rows
+        .iter()
+        .map(|(endpoint, outcome)| match outcome {
+            Ok(health) => vec![
+                endpoint.clone(),
+                health.node_id.to_string(),
+                format!("{:?}", health.role).to_lowercase(),
+                if health.sealed { "sealed" } else { "unsealed" }.to_owned(),
+                if health.initialized { "yes" } else { "no" }.to_owned(),
+                optional(health.leader_id),
+                health.term.to_string(),
+                optional(health.last_applied_index),
+            ],
+            Err(_) => vec![endpoint.clone(), "-".into(), "unreachable".into()],
+        })
+        .collect();
+    table(&["ENDPOINT", "NODE", "ROLE", "SEAL", "INIT", "LEADER", "TERM", "APPLIED"], rows)
+}
+
+/// Left-aligned columns separated by two spaces; short rows are allowed (the last cell may
+/// then run past its column).
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        // The last cell of a short row may overflow, so it does not widen its column.
+        let measured = if row.len() < headers.len() { row.len().saturating_sub(1) } else { row.len() };
+        for (cell, width) in row[..measured].iter().zip(widths.iter_mut()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header_row: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    std::iter::once(&header_row)
+        .chain(rows.iter())
+        .map(|row| {
+            let cells: Vec<String> =
+                row.iter().zip(widths.iter()).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `Label: value` lines with the values aligned.
+fn labelled(lines: &[(&str, String)]) -> String {
+    let width = lines.iter().map(|(label, _)| label.len() + 1).max().unwrap_or(0);
+    lines
+        .iter()
+        .map(|(label, value)| format!("{:<width$} {value}", format!("{label}:")).trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn optional(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// Epoch seconds as an RFC 3339 UTC time, e.g. `2023-11-14T22:13:20Z`.
+pub fn timestamp(epoch_seconds: f64) -> String {
+    if !epoch_seconds.is_finite() || !(0.0..=MAX_RENDERED_EPOCH).contains(&epoch_seconds) {
+        return epoch_seconds.to_string();
+    }
+    let seconds = epoch_seconds.floor() as i64;
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_render_as_utc_dates() {
+        assert_eq!(timestamp(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp(1_700_000_000.75), "2023-11-14T22:13:20Z");
+        assert_eq!(timestamp(951_782_400.0), "2000-02-29T00:00:00Z");
+        assert_eq!(timestamp(MAX_RENDERED_EPOCH), "9999-12-31T23:59:59Z");
+        assert_eq!(timestamp(-1.0), "-1");
+        assert_eq!(timestamp(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let text = table(&["A", "LONG"], vec![vec!["wide cell".into(), "x".into()], vec!["y".into()]]);
+        assert_eq!(text, "A          LONG\nwide cell  x\ny");
+    }
+
+    #[test]
+    fn empty_lists_say_so() {
+        assert_eq!(key_list(&[]), "no keys");
+        assert_eq!(tag_list(&[]), "no tags");
+        let tags = [Tag { tag_key: "env".into(), tag_value: "prod".into() }];
+        assert_eq!(tag_list(&tags), "KEY  VALUE\nenv  prod");
+    }
+
+    #[test]
+    fn health_rows_show_unreachable_endpoints() {
+        let rows = vec![("http://a:1".to_owned(), Err("connection refused".to_owned()))];
+        let text = health(&rows);
+        assert!(text.ends_with("http://a:1  -     unreachable"), "{text}");
+        assert!(text.starts_with("ENDPOINT    NODE  ROLE  SEAL"), "{text}");
+    }
+}

@@ -1,0 +1,131 @@
+//! The admin API under `/v1/sys/`: health, cluster view and membership changes. JSON in, JSON
+//! out, curl-able.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use trent_wire::admin::{
+    AddLearnerRequest, ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse,
+};
+use trent_wire::{ErrorCode, KmsError};
+
+use crate::http::response;
+use crate::node::Node;
+use crate::peer::protocol::LeaderOp;
+
+const JSON: &str = "application/json";
+
+/// Routes an admin request; `None` when the path is not an admin path.
+pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
+    let rest = path.strip_prefix("/v1/sys/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let result = match (method, segments.as_slice()) {
+        (&Method::GET, ["health"]) => Ok(response::json(StatusCode::OK, &health(node), JSON)),
+        (&Method::GET, ["cluster"]) => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
+        (&Method::POST, ["members"]) => add_learner(node, body).await,
+        (&Method::POST, ["members", id, "promote"]) => match parse_id(id) {
+            Ok(node_id) => membership_change(node, LeaderOp::Promote { node_id }).await,
+            Err(error) => Err(error),
+        },
+        (&Method::DELETE, ["members", id]) => match parse_id(id) {
+            Ok(node_id) => membership_change(node, LeaderOp::Remove { node_id }).await,
+            Err(error) => Err(error),
+        },
+        _ => Err(KmsError::new(ErrorCode::NotFound, format!("No admin endpoint {method} {path}"))),
+    };
+    Some(result.unwrap_or_else(|error| response::kms_error(&error)))
+}
+
+/// This node's health.
+pub fn health(node: &Node) -> HealthResponse {
+    let metrics = node.raft.metrics().borrow().clone();
+    HealthResponse {
+        node_id: node.id(),
+        role: node.role(),
+        sealed: false,
+        initialized: metrics.membership_config.membership().voter_ids().next().is_some(),
+        leader_id: metrics.current_leader,
+        term: metrics.current_term,
+        last_applied_index: metrics.last_applied.map(|log_id| log_id.index),
+        last_log_index: metrics.last_log_index,
+    }
+}
+
+/// The cluster as this node sees it.
+pub fn cluster(node: &Node) -> ClusterResponse {
+    let metrics = node.raft.metrics().borrow().clone();
+    let membership = metrics.membership_config.membership();
+    let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
+    let matched = metrics.replication.as_ref();
+    let members = membership
+        .nodes()
+        .map(|(id, member)| MemberInfo {
+            node_id: *id,
+            api_addr: member.api_addr.clone(),
+            peer_addr: member.peer_addr.clone(),
+            voter: voters.contains(id),
+            matched_index: if *id == node.id() {
+                metrics.last_log_index
+            } else {
+                matched
+                    .and_then(|replication| replication.get(id).cloned().flatten())
+                    .map(|log_id| log_id.index)
+            },
+        })
+        .collect();
+    ClusterResponse {
+        node_id: node.id(),
+        role: node.role(),
+        leader_id: metrics.current_leader,
+        term: metrics.current_term,
+        commit_index: node.committed_index(),
+        applied_index: metrics.last_applied.map(|log_id| log_id.index),
+        last_log_index: metrics.last_log_index,
+        snapshot_index: metrics.snapshot.map(|log_id| log_id.index),
+        purged_index: metrics.purged.map(|log_id| log_id.index),
+        members,
+    }
+}
+
+async fn add_learner(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
+    let request: AddLearnerRequest = parse_json(body)?;
+    if request.api_addr.is_empty() || request.peer_addr.is_empty() {
+        return Err(KmsError::new(ErrorCode::Validation, "api_addr and peer_addr are required"));
+    }
+    let already =
+        node.raft.metrics().borrow().membership_config.membership().get_node(&request.node_id).is_some();
+    if already {
+        return Err(KmsError::new(
+            ErrorCode::AlreadyExists,
+            format!("Node {} is already a member", request.node_id),
+        ));
+    }
+    let op = LeaderOp::AddLearner {
+        node_id: request.node_id,
+        node: trent_storage::TrentNode { api_addr: request.api_addr, peer_addr: request.peer_addr },
+    };
+    membership_change(node, op).await
+}
+
+async fn membership_change(node: &Node, op: LeaderOp) -> Result<Response<Full<Bytes>>, KmsError> {
+    let log_index = node.change_membership(op).await?;
+    // The reply lists members as of the change, so wait until this node has applied it.
+    let _ = node
+        .raft
+        .wait(Some(std::time::Duration::from_secs(5)))
+        .applied_index_at_least(Some(log_index), "membership reply")
+        .await;
+    let members = cluster(node).members;
+    Ok(response::json(StatusCode::OK, &MembershipChangeResponse { log_index, members }, JSON))
+}
+
+fn parse_id(text: &str) -> Result<u64, KmsError> {
+    text.parse().map_err(|_| KmsError::new(ErrorCode::Validation, format!("'{text}' is not a node id")))
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
+    serde_json::from_slice(body).map_err(|error| {
+        KmsError::new(ErrorCode::Serialization, format!("Request body is not valid: {error}"))
+    })
+}

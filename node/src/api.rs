@@ -1,0 +1,79 @@
+//! The client API: one HTTP entry point that assigns a request id, bounds the body, and routes
+//! to the KMS protocol (`POST /`) or the admin API (`/v1/sys/`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use trent_storage::RequestId;
+use trent_wire::kms::CONTENT_TYPE as AMZ_JSON;
+use trent_wire::limits::MAX_REQUEST_BODY_BYTES;
+use trent_wire::{ErrorCode, KmsError};
+use uuid::Uuid;
+
+use crate::http::body::{read_body, BodyError};
+use crate::http::response;
+use crate::kms::{self, Call};
+use crate::node::Node;
+
+/// Header a client may set to make a write idempotent across its own retries.
+pub const IDEMPOTENCY_HEADER: &str = "x-trent-request-id";
+
+/// Handles one client API request.
+pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let request_uuid = Uuid::new_v4();
+    let response = route(&node, request, request_uuid).await;
+    response::with_request_id(response, &request_uuid.hyphenated().to_string())
+}
+
+async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Response<Full<Bytes>> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let target = header(&request, "x-amz-target");
+    let idempotency = header(&request, IDEMPOTENCY_HEADER);
+    let body = match read_body(request, MAX_REQUEST_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge { limit }) => {
+            return response::kms_error(&KmsError::new(
+                ErrorCode::RequestTooLarge,
+                format!("Request body exceeds {limit} bytes"),
+            ))
+        }
+        Err(error) => {
+            return response::kms_error(&KmsError::new(ErrorCode::Serialization, error.to_string()))
+        }
+    };
+    if let Some(response) = crate::admin::route(node, &method, &path, &body).await {
+        return response;
+    }
+    if method != Method::POST || path != "/" {
+        return response::kms_error(&KmsError::new(
+            ErrorCode::UnknownOperation,
+            format!("No operation at {method} {path}; KMS operations are POST /"),
+        ));
+    }
+    let request_id = match idempotency.as_deref().map(Uuid::try_parse) {
+        None => RequestId(request_uuid),
+        Some(Ok(id)) => RequestId(id),
+        Some(Err(_)) => {
+            return response::kms_error(&KmsError::new(
+                ErrorCode::Validation,
+                format!("{IDEMPOTENCY_HEADER} must be a UUID"),
+            ))
+        }
+    };
+    let call = Call { node, request_id };
+    match kms::dispatch(&call, target.as_deref(), &body).await {
+        Ok(body) => response::bytes(StatusCode::OK, body, AMZ_JSON),
+        Err(error) => {
+            tracing::debug!(code = %error.code, "KMS call refused");
+            response::kms_error(&error)
+        }
+    }
+}
+
+fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
+    request.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+}

@@ -1,0 +1,151 @@
+//! `trentd` command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ArnScope, NodeConfig, PeerSpec, RaftTiming};
+
+/// The Trent key management node.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trentd",
+    version,
+    about = "Trent: a self-hosted, AWS KMS compatible key management service"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Mode,
+}
+
+/// How to run.
+#[derive(Debug, Subcommand)]
+pub enum Mode {
+    /// A throwaway development cluster on loopback (one node, or `--nodes 3`).
+    Dev(DevArgs),
+    /// One production node.
+    Server(Box<ServerArgs>),
+}
+
+/// `trentd dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Client API address of the first node; further nodes take the next ports.
+    #[arg(long, default_value = "127.0.0.1:8400")]
+    pub addr: String,
+    /// Where the nodes keep their data.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("trent-dev"))]
+    pub data_dir: PathBuf,
+    /// Number of nodes: 1 (in this process) or 3 (three processes).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub nodes: u8,
+}
+
+/// `trentd server`: a config file, flags, or both (flags win).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// TOML config file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// This node's id.
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Client API listen address.
+    #[arg(long)]
+    pub api_addr: Option<String>,
+    /// Peer API listen address.
+    #[arg(long)]
+    pub peer_addr: Option<String>,
+    /// Client API address others should use, if not the listen address.
+    #[arg(long)]
+    pub advertise_api_addr: Option<String>,
+    /// Peer API address others should use, if not the listen address.
+    #[arg(long)]
+    pub advertise_peer_addr: Option<String>,
+    /// Data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// An initial member as ID,API_ADDR,PEER_ADDR (repeat for each).
+    #[arg(long = "peer", value_parser = PeerSpec::parse)]
+    pub peers: Vec<PeerSpec>,
+    /// Initialise a fresh cluster from the peers (no effect on an initialised one).
+    #[arg(long)]
+    pub bootstrap: bool,
+    /// Region used in ARNs.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Account id used in ARNs.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Raft heartbeat interval, ms.
+    #[arg(long)]
+    pub heartbeat_ms: Option<u64>,
+    /// Raft election timeout lower bound, ms.
+    #[arg(long)]
+    pub election_timeout_min_ms: Option<u64>,
+    /// Raft election timeout upper bound, ms.
+    #[arg(long)]
+    pub election_timeout_max_ms: Option<u64>,
+    /// Build a snapshot every this many log entries.
+    #[arg(long)]
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind a snapshot.
+    #[arg(long)]
+    pub logs_kept_after_snapshot: Option<u64>,
+    /// sled page cache in MiB.
+    #[arg(long)]
+    pub sled_cache_mib: Option<u64>,
+    /// Shift this node's clock (fault injection for tests; keep unset).
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub clock_offset_ms: Option<i64>,
+}
+
+impl ServerArgs {
+    /// The node config: the file (if any) with every given flag laid over it.
+    pub fn into_config(self) -> Result<NodeConfig, String> {
+        let mut config = match &self.config {
+            Some(path) => NodeConfig::from_toml_file(path).map_err(|error| error.to_string())?,
+            None => NodeConfig {
+                node_id: self.node_id.ok_or("--node-id is required without --config")?,
+                api_addr: self.api_addr.clone().ok_or("--api-addr is required without --config")?,
+                peer_addr: self.peer_addr.clone().ok_or("--peer-addr is required without --config")?,
+                advertise_api_addr: None,
+                advertise_peer_addr: None,
+                data_dir: self.data_dir.clone().ok_or("--data-dir is required without --config")?,
+                peers: Vec::new(),
+                bootstrap: false,
+                arn: ArnScope::default(),
+                raft: RaftTiming::default(),
+                sled_cache_mib: 32,
+                clock_offset_ms: 0,
+            },
+        };
+        overlay(&mut config.node_id, self.node_id);
+        overlay(&mut config.api_addr, self.api_addr);
+        overlay(&mut config.peer_addr, self.peer_addr);
+        overlay(&mut config.data_dir, self.data_dir);
+        config.advertise_api_addr = self.advertise_api_addr.or(config.advertise_api_addr);
+        config.advertise_peer_addr = self.advertise_peer_addr.or(config.advertise_peer_addr);
+        if !self.peers.is_empty() {
+            config.peers = self.peers;
+        }
+        config.bootstrap |= self.bootstrap;
+        overlay(&mut config.arn.region, self.region);
+        overlay(&mut config.arn.account_id, self.account_id);
+        overlay(&mut config.raft.heartbeat_ms, self.heartbeat_ms);
+        overlay(&mut config.raft.election_timeout_min_ms, self.election_timeout_min_ms);
+        overlay(&mut config.raft.election_timeout_max_ms, self.election_timeout_max_ms);
+        overlay(&mut config.raft.snapshot_every_entries, self.snapshot_every);
+        overlay(&mut config.raft.logs_kept_after_snapshot, self.logs_kept_after_snapshot);
+        overlay(&mut config.sled_cache_mib, self.sled_cache_mib);
+        overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
+        Ok(config)
+    }
+}
+
+fn overlay<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}

@@ -1,0 +1,238 @@
+//! Node configuration: identity, addresses, peers, data directory and Raft timing, from flags or
+//! a TOML file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use trent_storage::{NodeId, TrentNode};
+
+/// Region and account that key ARNs are built from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ArnScope {
+    /// AWS region name, default `us-east-1`.
+    pub region: String,
+    /// 12-digit account id, default `111122223333`.
+    pub account_id: String,
+}
+
+impl Default for ArnScope {
+    fn default() -> Self {
+        ArnScope { region: "us-east-1".into(), account_id: "111122223333".into() }
+    }
+}
+
+impl ArnScope {
+    /// `arn:aws:kms:<region>:<account>:`
+    pub fn prefix(&self) -> String {
+        format!("arn:aws:kms:{}:{}:", self.region, self.account_id)
+    }
+}
+
+/// Raft timing and log compaction.
+///
+/// openraft's defaults (heartbeat 50 ms, election 150–300 ms) flap on a loaded two-core machine:
+/// a 64-connection CreateKey load starves the heartbeat task long enough to trigger elections.
+/// These defaults were measured there (see docs/operations.md): no spurious election under
+/// benchmark load, and a new leader writing about a second after the old one is killed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RaftTiming {
+    /// Leader heartbeat interval, ms.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomized election timeout, ms.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomized election timeout, ms.
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many log entries since the last one.
+    pub snapshot_every_entries: u64,
+    /// Log entries kept behind a snapshot for followers that are only a little behind.
+    pub logs_kept_after_snapshot: u64,
+}
+
+impl Default for RaftTiming {
+    fn default() -> Self {
+        RaftTiming {
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
+            snapshot_every_entries: 20_000,
+            logs_kept_after_snapshot: 1_000,
+        }
+    }
+}
+
+impl RaftTiming {
+    /// The openraft config for this timing.
+    pub fn raft_config(&self, cluster_name: &str) -> Result<openraft::Config, Box<openraft::ConfigError>> {
+        openraft::Config {
+            cluster_name: cluster_name.to_owned(),
+            heartbeat_interval: self.heartbeat_ms,
+            election_timeout_min: self.election_timeout_min_ms,
+            election_timeout_max: self.election_timeout_max_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_every_entries),
+            max_in_snapshot_log_to_keep: self.logs_kept_after_snapshot,
+            install_snapshot_timeout: 2_000,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(Box::new)
+    }
+}
+
+/// A cluster member named in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PeerSpec {
+    /// Its node id.
+    pub node_id: NodeId,
+    /// Its client API address.
+    pub api_addr: String,
+    /// Its peer (Raft) address.
+    pub peer_addr: String,
+}
+
+impl PeerSpec {
+    /// Parses `ID,API_ADDR,PEER_ADDR`.
+    pub fn parse(text: &str) -> Result<PeerSpec, String> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let [id, api_addr, peer_addr] = parts.as_slice() else {
+            return Err(format!("peer '{text}' is not ID,API_ADDR,PEER_ADDR"));
+        };
+        let node_id = id.parse().map_err(|_| format!("peer id '{id}' is not a number"))?;
+        Ok(PeerSpec { node_id, api_addr: api_addr.to_string(), peer_addr: peer_addr.to_string() })
+    }
+
+    /// The membership entry for this peer.
+    pub fn node(&self) -> TrentNode {
+        TrentNode { api_addr: self.api_addr.clone(), peer_addr: self.peer_addr.clone() }
+    }
+}
+
+/// Everything one node needs to start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NodeConfig {
+    /// This node's id, unique in the cluster.
+    pub node_id: NodeId,
+    /// Client API listen address.
+    pub api_addr: String,
+    /// Peer API listen address.
+    pub peer_addr: String,
+    /// Address other nodes and clients should use for the client API, if not `api_addr`.
+    #[serde(default)]
+    pub advertise_api_addr: Option<String>,
+    /// Address peers should use for the peer API, if not `peer_addr`.
+    #[serde(default)]
+    pub advertise_peer_addr: Option<String>,
+    /// Where sled and snapshots live.
+    pub data_dir: PathBuf,
+    /// The initial members (including this node) used by `bootstrap`.
+    #[serde(default)]
+    pub peers: Vec<PeerSpec>,
+    /// Initialise a fresh cluster from `peers` (safe on every initial member: all propose the
+    /// same membership at log index 0).
+    #[serde(default)]
+    pub bootstrap: bool,
+    /// ARN region and account.
+    #[serde(default)]
+    pub arn: ArnScope,
+    /// Raft timing.
+    #[serde(default)]
+    pub raft: RaftTiming,
+    /// sled page cache, MiB.
+    #[serde(default = "default_cache_mib")]
+    pub sled_cache_mib: u64,
+    /// Added to this node's wall clock: a fault-injection seam for clock-skew tests. Keep 0.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+}
+
+fn default_cache_mib() -> u64 {
+    32
+}
+
+impl NodeConfig {
+    /// Reads a TOML config file.
+    pub fn from_toml_file(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })
+    }
+
+    /// This node as the membership records it.
+    pub fn self_node(&self) -> TrentNode {
+        TrentNode {
+            api_addr: self.advertise_api_addr.clone().unwrap_or_else(|| self.api_addr.clone()),
+            peer_addr: self.advertise_peer_addr.clone().unwrap_or_else(|| self.peer_addr.clone()),
+        }
+    }
+
+    /// The initial membership: the configured peers, plus this node if it is not listed.
+    pub fn initial_members(&self) -> std::collections::BTreeMap<NodeId, TrentNode> {
+        let mut members: std::collections::BTreeMap<NodeId, TrentNode> =
+            self.peers.iter().map(|peer| (peer.node_id, peer.node())).collect();
+        members.entry(self.node_id).or_insert_with(|| self.self_node());
+        members
+    }
+}
+
+/// A configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("cannot parse {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_spec_parses_id_and_both_addresses() {
+        let peer = PeerSpec::parse("2,127.0.0.1:8401,127.0.0.1:9401").unwrap();
+        assert_eq!(peer.node_id, 2);
+        assert_eq!(peer.api_addr, "127.0.0.1:8401");
+        assert_eq!(peer.peer_addr, "127.0.0.1:9401");
+        assert!(PeerSpec::parse("x,a,b").is_err());
+        assert!(PeerSpec::parse("1,a").is_err());
+    }
+
+    #[test]
+    fn default_raft_timing_is_a_valid_openraft_config() {
+        RaftTiming::default().raft_config("test").unwrap();
+    }
+
+    #[test]
+    fn config_file_fills_defaults() {
+        let config: NodeConfig = toml::from_str(
+            r#"
+            node_id = 1
+            api_addr = "0.0.0.0:8400"
+            peer_addr = "0.0.0.0:9400"
+            data_dir = "/data"
+            bootstrap = true
+            [[peers]]
+            node_id = 2
+            api_addr = "n2:8400"
+            peer_addr = "n2:9400"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.arn, ArnScope::default());
+        assert_eq!(config.raft, RaftTiming::default());
+        assert_eq!(config.initial_members().len(), 2);
+    }
+}

@@ -1,0 +1,166 @@
+//! Field checks with AWS's wording: `1 validation error detected: Value '…' at '…' failed to
+//! satisfy constraint: …`. Every check runs on the server whatever the client validated.
+
+use trent_wire::kms::Tag;
+use trent_wire::limits::{
+    MAX_ALIAS_NAME_CHARS, MAX_DESCRIPTION_CHARS, MAX_LIST_LIMIT, MAX_MARKER_CHARS, MAX_TAGS_PER_KEY,
+    MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS,
+};
+use trent_wire::{ErrorCode, KmsError};
+
+/// A `ValidationException` in AWS's words.
+pub fn constraint(field: &str, value: &str, constraint: &str) -> KmsError {
+    // Long values are cut so an error never echoes a large input back.
+    let shown: String = value.chars().take(64).collect();
+    KmsError::new(
+        ErrorCode::Validation,
+        format!("1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: {constraint}"),
+    )
+}
+
+/// Checks a string's length in characters.
+pub fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), KmsError> {
+    let length = value.chars().count();
+    if length < min || length > max {
+        return Err(constraint(
+            field,
+            value,
+            &format!("Member must have length between {min} and {max}, inclusive"),
+        ));
+    }
+    Ok(())
+}
+
+/// A key description, 0–8192 characters.
+pub fn check_description(description: &str) -> Result<(), KmsError> {
+    check_length("description", description, 0, MAX_DESCRIPTION_CHARS)
+}
+
+/// A page size, 1–`max` (default `default`).
+pub fn page_limit(limit: Option<i64>, max: i64, default: i64) -> Result<usize, KmsError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max.min(MAX_LIST_LIMIT)).contains(&limit) {
+        return Err(constraint(
+            "limit",
+            &limit.to_string(),
+            &format!("Member must have value between 1 and {max}, inclusive"),
+        ));
+    }
+    Ok(limit as usize)
+}
+
+/// A pagination marker's length.
+pub fn check_marker(marker: Option<&str>) -> Result<(), KmsError> {
+    match marker {
+        Some(marker) => check_length("marker", marker, 1, MAX_MARKER_CHARS),
+        None => Ok(()),
+    }
+}
+
+/// An alias name: `alias/` followed by letters, digits, `/`, `_`, `-`; not under `alias/aws/`.
+pub fn check_alias_name(name: &str) -> Result<(), KmsError> {
+    check_length("aliasName", name, 1, MAX_ALIAS_NAME_CHARS)?;
+    let Some(rest) = name.strip_prefix("alias/") else {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!("Alias must start with the prefix \"alias/\": {name}"),
+        ));
+    };
+    let well_formed =
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'));
+    if !well_formed {
+        return Err(constraint(
+            "aliasName",
+            name,
+            "Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$",
+        ));
+    }
+    if rest.starts_with("aws/") {
+        return Err(KmsError::new(
+            ErrorCode::InvalidAliasName,
+            format!("Alias {name} is reserved: the alias/aws/ prefix belongs to AWS managed keys"),
+        ));
+    }
+    Ok(())
+}
+
+/// A tag key as AWS allows it.
+pub fn check_tag_key(key: &str) -> Result<(), KmsError> {
+    check_length("tagKey", key, 1, MAX_TAG_KEY_CHARS)?;
+    check_tag_characters("tagKey", key)?;
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(KmsError::new(ErrorCode::Tag, format!("Tag keys may not start with aws: ('{key}')")));
+    }
+    Ok(())
+}
+
+/// A list of tags to set: each well formed, no key twice, at most 50.
+pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, KmsError> {
+    if tags.len() > MAX_TAGS_PER_KEY {
+        return Err(KmsError::new(
+            ErrorCode::LimitExceeded,
+            format!("A key can have at most {MAX_TAGS_PER_KEY} tags"),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut checked = Vec::with_capacity(tags.len());
+    for tag in tags {
+        check_tag_key(&tag.tag_key)?;
+        check_length("tagValue", &tag.tag_value, 0, MAX_TAG_VALUE_CHARS)?;
+        check_tag_characters("tagValue", &tag.tag_value)?;
+        if !seen.insert(tag.tag_key.as_str()) {
+            return Err(KmsError::new(ErrorCode::Tag, format!("Duplicate tag key '{}'", tag.tag_key)));
+        }
+        checked.push((tag.tag_key.clone(), tag.tag_value.clone()));
+    }
+    Ok(checked)
+}
+
+fn check_tag_characters(field: &str, value: &str) -> Result<(), KmsError> {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    if value.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(KmsError::new(
+            ErrorCode::Tag,
+            format!("{field} has characters outside letters, digits, spaces and _.:/=+-@"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_names_follow_aws_rules() {
+        assert!(check_alias_name("alias/app-1/prod_key").is_ok());
+        assert_eq!(check_alias_name("app").unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(check_alias_name("alias/").unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(check_alias_name("alias/a b").unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(check_alias_name("alias/aws/s3").unwrap_err().code, ErrorCode::InvalidAliasName);
+        assert_eq!(
+            check_alias_name(&format!("alias/{}", "a".repeat(251))).unwrap_err().code,
+            ErrorCode::Validation
+        );
+    }
+
+    #[test]
+    fn tags_are_checked_for_shape_duplicates_and_count() {
+        let tag = |k: &str, v: &str| Tag { tag_key: k.into(), tag_value: v.into() };
+        assert!(check_tags(&[tag("team", "payments"), tag("env", "")]).is_ok());
+        assert_eq!(check_tags(&[tag("", "x")]).unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(check_tags(&[tag("aws:x", "x")]).unwrap_err().code, ErrorCode::Tag);
+        assert_eq!(check_tags(&[tag("a", "1"), tag("a", "2")]).unwrap_err().code, ErrorCode::Tag);
+        let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
+        assert_eq!(check_tags(&many).unwrap_err().code, ErrorCode::LimitExceeded);
+    }
+
+    #[test]
+    fn page_limits_are_bounded() {
+        assert_eq!(page_limit(None, 1000, 100).unwrap(), 100);
+        assert_eq!(page_limit(Some(1000), 1000, 100).unwrap(), 1000);
+        assert!(page_limit(Some(0), 1000, 100).is_err());
+        assert!(page_limit(Some(51), 50, 50).is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! `trentd`: parses arguments and runs a dev cluster or one server node.
+
+use anyhow::Context;
+use clap::Parser;
+use trent_node::cli::{Cli, Mode};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Mode::Dev(args) => trent_node::dev::run(args).await,
+        Mode::Server(args) => {
+            let config = args.into_config().map_err(anyhow::Error::msg).context("invalid configuration")?;
+            let running = trent_node::server::start(config).await?;
+            trent_node::shutdown_signal().await;
+            running.shutdown().await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The openraft network seam: Raft RPCs to peers as bincode over HTTP POST.
+
+use std::time::Duration;
+
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use trent_storage::{NodeId, TrentNode, TypeConfig};
+
+use crate::peer::protocol::{APPEND_ENTRIES, INSTALL_SNAPSHOT, VOTE};
+use crate::peer::{codec, PeerClient, PeerError};
+
+/// Makes a [`PeerConnection`] per replication target.
+#[derive(Clone, Default)]
+pub struct Network {
+    client: PeerClient,
+}
+
+impl Network {
+    /// Uses `client` for every peer.
+    pub fn new(client: PeerClient) -> Network {
+        Network { client }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerConnection;
+
+    async fn new_client(&mut self, target: NodeId, node: &TrentNode) -> PeerConnection {
+        PeerConnection { target, addr: node.peer_addr.clone(), client: self.client.clone() }
+    }
+}
+
+/// Raft RPCs to one peer.
+pub struct PeerConnection {
+    target: NodeId,
+    addr: String,
+    client: PeerClient,
+}
+
+type RpcResult<Resp, E> = Result<Resp, RPCError<NodeId, TrentNode, RaftError<NodeId, E>>>;
+
+impl PeerConnection {
+    async fn call<Req, Resp, E>(&self, path: &str, request: &Req, timeout: Duration) -> RpcResult<Resp, E>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let body = codec::encode(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let reply = self.client.post(&self.addr, path, body, timeout).await.map_err(|error| match error {
+            PeerError::Unreachable { .. } | PeerError::Timeout { .. } => {
+                RPCError::Unreachable(Unreachable::new(&error))
+            }
+            PeerError::Status { .. } => RPCError::Network(NetworkError::new(&error)),
+        })?;
+        let result: Result<Resp, RaftError<NodeId, E>> =
+            codec::decode(&reply).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        result.map_err(|remote| RPCError::RemoteError(RemoteError::new(self.target, remote)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConnection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
+        self.call(APPEND_ENTRIES, &rpc, option.hard_ttl()).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
+        self.call(INSTALL_SNAPSHOT, &rpc, option.hard_ttl()).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
+        self.call(VOTE, &rpc, option.hard_ttl()).await
+    }
+
+    fn backoff(&self) -> openraft::network::Backoff {
+        // A dead peer is retried every 200 ms: quick to notice its return, cheap while it is gone.
+        openraft::network::Backoff::new(std::iter::repeat(Duration::from_millis(200)))
+    }
+}

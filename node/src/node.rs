@@ -1,0 +1,250 @@
+//! A running node: its Raft instance, its registry, and the operations that must reach the
+//! leader (writes, read-index, membership changes), forwarded transparently when this node is
+//! not the leader.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::{ChangeMembers, Raft, ServerState};
+use tokio::time::Instant;
+use trent_storage::{Applied, Disk, LogStore, NodeId, SharedRegistry, TrentNode, TypeConfig};
+use trent_wire::admin::NodeRole;
+use trent_wire::{ErrorCode, KmsError};
+
+use crate::config::NodeConfig;
+use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
+use crate::peer::{codec, PeerClient};
+use crate::write_path::ForwardedProposal;
+
+/// How long an operation waits for a leader to exist and answer (covers an election).
+const LEADER_WAIT: Duration = Duration::from_secs(6);
+/// Timeout of one forwarded operation.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Timeout of adding a learner (it must catch up first).
+const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a read waits for this node to apply up to the leader's read index.
+const READ_APPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// One node of the cluster.
+pub struct Node {
+    /// Its configuration.
+    pub config: Arc<NodeConfig>,
+    /// Its Raft instance.
+    pub raft: Raft<TypeConfig>,
+    /// The registry its state machine applies to.
+    pub registry: SharedRegistry,
+    pub(crate) log_store: LogStore,
+    pub(crate) disk: Disk,
+    pub(crate) peers: PeerClient,
+}
+
+impl Node {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.node_id
+    }
+
+    /// This node's clock in ms since the epoch, including the configured fault-injection offset.
+    pub fn now_ms(&self) -> u64 {
+        crate::write_path::wall_clock_ms(self.config.clock_offset_ms)
+    }
+
+    /// The leader this node knows of.
+    pub fn current_leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// This node's role.
+    pub fn role(&self) -> NodeRole {
+        match self.raft.metrics().borrow().state {
+            ServerState::Leader => NodeRole::Leader,
+            ServerState::Follower => NodeRole::Follower,
+            ServerState::Candidate => NodeRole::Candidate,
+            ServerState::Learner => NodeRole::Learner,
+            ServerState::Shutdown => NodeRole::Shutdown,
+        }
+    }
+
+    /// The highest log index this node knows committed.
+    pub fn committed_index(&self) -> Option<u64> {
+        self.log_store.committed_index()
+    }
+
+    /// Bytes of sled data on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.disk.size_on_disk()
+    }
+
+    /// The address of a member, from the current membership.
+    fn member(&self, node_id: NodeId) -> Option<TrentNode> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        metrics.membership_config.membership().get_node(&node_id).cloned()
+    }
+
+    /// Proposes a write through the leader and returns what applying it produced.
+    pub async fn write(&self, proposal: ForwardedProposal) -> Result<Applied, KmsError> {
+        match self.on_leader(LeaderOp::Write(proposal)).await? {
+            LeaderReply::Written(result) => result.map_err(KmsError::from),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Returns once this node's registry reflects every write acknowledged before the call.
+    pub async fn linearizable_read(&self) -> Result<(), KmsError> {
+        let index = match self.on_leader(LeaderOp::ReadIndex).await? {
+            LeaderReply::ReadIndex(index) => index,
+            other => return Err(unexpected(other)),
+        };
+        if let Some(index) = index {
+            self.raft
+                .wait(Some(READ_APPLY_WAIT))
+                .applied_index_at_least(Some(index), "linearizable read")
+                .await
+                .map_err(|_| {
+                    KmsError::new(
+                        ErrorCode::DependencyTimeout,
+                        "This node did not catch up with the leader in time",
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Runs a membership change through the leader; returns the log index that carried it.
+    pub async fn change_membership(&self, op: LeaderOp) -> Result<u64, KmsError> {
+        match self.on_leader(op).await? {
+            LeaderReply::MembershipChanged { log_index } => Ok(log_index),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Runs `op` on the leader, here or on a peer, retrying through elections until
+    /// [`LEADER_WAIT`] has passed. Failures come back as `Ok(LeaderReply::Failed)` → `Err`.
+    async fn on_leader(&self, op: LeaderOp) -> Result<LeaderReply, KmsError> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let reply = match self.current_leader() {
+                Some(leader) if leader == self.id() => self.execute_as_leader(op.clone()).await,
+                Some(leader) => self.forward(leader, &op).await,
+                None => LeaderReply::NotLeader(None),
+            };
+            match reply {
+                LeaderReply::NotLeader(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                LeaderReply::NotLeader(_) => {
+                    return Err(KmsError::new(
+                        ErrorCode::ServiceUnavailable,
+                        "No Raft leader is available; the cluster may have lost its quorum",
+                    ))
+                }
+                LeaderReply::Failed(error) => return Err(error),
+                reply => return Ok(reply),
+            }
+        }
+    }
+
+    async fn forward(&self, leader: NodeId, op: &LeaderOp) -> LeaderReply {
+        let Some(member) = self.member(leader) else {
+            return LeaderReply::NotLeader(None);
+        };
+        let body = match codec::encode(op) {
+            Ok(body) => body,
+            Err(error) => return internal(format!("cannot encode forwarded operation: {error}")),
+        };
+        let timeout = match op {
+            LeaderOp::AddLearner { .. } => ADD_LEARNER_TIMEOUT,
+            _ => FORWARD_TIMEOUT,
+        };
+        match self.peers.post(&member.peer_addr, LEADER_OP, body, timeout).await {
+            Ok(reply) => {
+                codec::decode(&reply).unwrap_or_else(|error| internal(format!("bad leader reply: {error}")))
+            }
+            Err(error) => {
+                // The leader may be gone; wait for the next one. A write that did commit is
+                // deduplicated by its request id when retried.
+                tracing::debug!(%error, leader, "forwarding to leader failed");
+                LeaderReply::NotLeader(None)
+            }
+        }
+    }
+
+    /// Executes a leader operation on this node, which believes it is the leader.
+    pub async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
+        match op {
+            LeaderOp::Write(proposal) => match self.raft.client_write(proposal.stamp(self.now_ms())).await {
+                Ok(response) => LeaderReply::Written(response.data),
+                Err(error) => write_error_reply(error),
+            },
+            LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
+                Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),
+                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
+                    LeaderReply::NotLeader(forward.leader_id)
+                }
+                Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))) => {
+                    LeaderReply::NotLeader(None)
+                }
+                Err(RaftError::Fatal(fatal)) => unavailable(fatal.to_string()),
+            },
+            LeaderOp::AddLearner { node_id, node } => {
+                membership_reply(self.raft.add_learner(node_id, node, true).await)
+            }
+            LeaderOp::Promote { node_id } => {
+                let voters = BTreeSet::from([node_id]);
+                membership_reply(self.raft.change_membership(ChangeMembers::AddVoterIds(voters), true).await)
+            }
+            LeaderOp::Remove { node_id } => {
+                let is_voter = {
+                    let metrics = self.raft.metrics();
+                    let metrics = metrics.borrow();
+                    metrics.membership_config.membership().voter_ids().any(|id| id == node_id)
+                };
+                let ids = BTreeSet::from([node_id]);
+                let change =
+                    if is_voter { ChangeMembers::RemoveVoters(ids) } else { ChangeMembers::RemoveNodes(ids) };
+                membership_reply(self.raft.change_membership(change, false).await)
+            }
+        }
+    }
+}
+
+type WriteError = RaftError<NodeId, ClientWriteError<NodeId, TrentNode>>;
+
+fn write_error_reply(error: WriteError) -> LeaderReply {
+    match error {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
+            LeaderReply::NotLeader(forward.leader_id)
+        }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(error)) => {
+            LeaderReply::Failed(KmsError::new(ErrorCode::Validation, error.to_string()))
+        }
+        RaftError::Fatal(fatal) => unavailable(fatal.to_string()),
+    }
+}
+
+fn membership_reply(
+    result: Result<openraft::raft::ClientWriteResponse<TypeConfig>, WriteError>,
+) -> LeaderReply {
+    match result {
+        Ok(response) => LeaderReply::MembershipChanged { log_index: response.log_id.index },
+        Err(error) => write_error_reply(error),
+    }
+}
+
+fn unavailable(reason: String) -> LeaderReply {
+    LeaderReply::Failed(KmsError::new(
+        ErrorCode::ServiceUnavailable,
+        format!("Raft is not running: {reason}"),
+    ))
+}
+
+fn internal(message: String) -> LeaderReply {
+    LeaderReply::Failed(KmsError::new(ErrorCode::Internal, message))
+}
+
+fn unexpected(reply: LeaderReply) -> KmsError {
+    KmsError::new(ErrorCode::Internal, format!("unexpected leader reply {reply:?}"))
+}

@@ -1,0 +1,11 @@
+//! The peer API: what nodes say to each other on their own port, separate from clients.
+//!
+//! Raft RPCs (append, vote, snapshot chunks) and leader-bound operations (forwarded writes,
+//! read-index requests, membership changes), all as bincode over HTTP POST.
+
+pub mod client;
+pub mod codec;
+pub mod protocol;
+pub mod service;
+
+pub use client::{PeerClient, PeerError};

@@ -1,0 +1,63 @@
+//! Messages of the peer API and the paths they travel on.
+
+use serde::{Deserialize, Serialize};
+use trent_storage::{CommandResult, NodeId, TrentNode};
+use trent_wire::KmsError;
+
+use crate::write_path::ForwardedProposal;
+
+/// Raft AppendEntries.
+pub const APPEND_ENTRIES: &str = "/raft/append-entries";
+/// Raft RequestVote.
+pub const VOTE: &str = "/raft/vote";
+/// Raft InstallSnapshot (one chunk).
+pub const INSTALL_SNAPSHOT: &str = "/raft/install-snapshot";
+/// A [`LeaderOp`].
+pub const LEADER_OP: &str = "/cluster/leader-op";
+
+/// Largest peer request or response body: snapshot chunks and append batches stay well below.
+pub const MAX_PEER_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Something only the leader can do, sent by a node that is not the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LeaderOp {
+    /// Stamp and propose a write.
+    Write(ForwardedProposal),
+    /// Confirm leadership with a quorum and return the index a linearizable read must wait for.
+    ReadIndex,
+    /// Add a learner and wait until it has caught up.
+    AddLearner {
+        /// Its id.
+        node_id: NodeId,
+        /// Its addresses.
+        node: TrentNode,
+    },
+    /// Make a learner a voter.
+    Promote {
+        /// The learner.
+        node_id: NodeId,
+    },
+    /// Remove a voter or learner from the cluster.
+    Remove {
+        /// The member.
+        node_id: NodeId,
+    },
+}
+
+/// The leader's answer to a [`LeaderOp`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LeaderReply {
+    /// The write committed and applied with this result.
+    Written(CommandResult),
+    /// Reads are linearizable once this index is applied.
+    ReadIndex(Option<u64>),
+    /// The membership change committed at this log index.
+    MembershipChanged {
+        /// Log index of the membership entry.
+        log_index: u64,
+    },
+    /// The receiver is not the leader; it names the leader it knows of.
+    NotLeader(Option<NodeId>),
+    /// The operation failed.
+    Failed(KmsError),
+}

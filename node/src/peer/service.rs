@@ -1,0 +1,66 @@
+//! Serves the peer API: decodes each message, hands it to Raft or to the leader logic, and
+//! encodes the answer.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::codec;
+use super::protocol::{LeaderOp, APPEND_ENTRIES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE};
+use crate::http::body::read_body;
+use crate::http::response;
+use crate::node::Node;
+
+const OCTETS: &str = "application/octet-stream";
+
+/// Handles one peer request.
+pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::POST {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "peer API takes POST only");
+    }
+    let path = request.uri().path().to_owned();
+    let body = match read_body(request, MAX_PEER_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(error) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &error.to_string()),
+    };
+    match path.as_str() {
+        APPEND_ENTRIES => match decode(&body) {
+            Ok(rpc) => encoded(&node.raft.append_entries(rpc).await),
+            Err(response) => *response,
+        },
+        VOTE => match decode(&body) {
+            Ok(rpc) => encoded(&node.raft.vote(rpc).await),
+            Err(response) => *response,
+        },
+        INSTALL_SNAPSHOT => match decode(&body) {
+            Ok(rpc) => encoded(&node.raft.install_snapshot(rpc).await),
+            Err(response) => *response,
+        },
+        LEADER_OP => match decode::<LeaderOp>(&body) {
+            Ok(op) => encoded(&node.execute_as_leader(op).await),
+            Err(response) => *response,
+        },
+        _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response<Full<Bytes>>>> {
+    codec::decode(body)
+        .map_err(|error| Box::new(plain(StatusCode::BAD_REQUEST, &format!("undecodable message: {error}"))))
+}
+
+fn encoded<T: Serialize>(value: &T) -> Response<Full<Bytes>> {
+    match codec::encode(value) {
+        Ok(body) => response::bytes(StatusCode::OK, body, OCTETS),
+        Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode reply: {error}")),
+    }
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    response::bytes(status, message.as_bytes().to_vec(), "text/plain")
+}

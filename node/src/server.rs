@@ -1,0 +1,137 @@
+//! Starting and stopping one node: open storage, start Raft, bind the client and peer ports,
+//! bootstrap a fresh cluster when asked, run the deletion sweeper, and shut all of it down in
+//! order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::InitializeError;
+use openraft::error::RaftError;
+use openraft::Raft;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use trent_storage::DiskOptions;
+
+use crate::config::NodeConfig;
+use crate::network::Network;
+use crate::node::Node;
+use crate::peer::PeerClient;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be opened.
+    #[error("cannot open data directory: {0}")]
+    Storage(#[from] trent_storage::OpenError),
+    /// The Raft configuration is invalid.
+    #[error("invalid Raft configuration: {0}")]
+    RaftConfig(#[from] Box<openraft::ConfigError>),
+    /// Raft did not start or initialise.
+    #[error("Raft: {0}")]
+    Raft(String),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A started node and the tasks serving it.
+pub struct RunningNode {
+    /// The node.
+    pub node: Arc<Node>,
+    /// The bound client API address.
+    pub api_addr: SocketAddr,
+    /// The bound peer API address.
+    pub peer_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts a node from `config`.
+pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
+    let options = DiskOptions { cache_capacity_bytes: config.sled_cache_mib * 1024 * 1024 };
+    let (log_store, state_machine) = trent_storage::open(&config.data_dir, options)?;
+    let registry = state_machine.registry();
+    let disk = state_machine.disk().clone();
+    let peers = PeerClient::new();
+    let raft_config = Arc::new(config.raft.raft_config("trent")?);
+    let raft =
+        Raft::new(config.node_id, raft_config, Network::new(peers.clone()), log_store.clone(), state_machine)
+            .await
+            .map_err(|error| StartError::Raft(error.to_string()))?;
+
+    let api_listener = bind(&config.api_addr).await?;
+    let peer_listener = bind(&config.peer_addr).await?;
+    let api_addr = local_addr(&api_listener, &config.api_addr)?;
+    let peer_addr = local_addr(&peer_listener, &config.peer_addr)?;
+
+    let bootstrap = config.bootstrap;
+    let node = Arc::new(Node { config: Arc::new(config), raft, registry, log_store, disk, peers });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let peer_node = node.clone();
+    tasks.push(tokio::spawn(crate::http::listener::serve(
+        peer_listener,
+        move |request| crate::peer::service::handle(peer_node.clone(), request),
+        shutdown_rx.clone(),
+    )));
+    let api_node = node.clone();
+    tasks.push(tokio::spawn(crate::http::listener::serve(
+        api_listener,
+        move |request| crate::api::handle(api_node.clone(), request),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx)));
+
+    if bootstrap {
+        initialize(&node).await?;
+    }
+    tracing::info!(node_id = node.id(), %api_addr, %peer_addr, "node started");
+    Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
+}
+
+async fn initialize(node: &Node) -> Result<(), StartError> {
+    let members = node.config.initial_members();
+    match node.raft.initialize(members).await {
+        Ok(()) => {
+            tracing::info!("initialised a new cluster");
+            Ok(())
+        }
+        Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+            tracing::info!("cluster already initialised; joining it");
+            Ok(())
+        }
+        Err(error) => Err(StartError::Raft(error.to_string())),
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr: addr.to_owned(), source })
+}
+
+fn local_addr(listener: &TcpListener, addr: &str) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|source| StartError::Bind { addr: addr.to_owned(), source })
+}
+
+impl RunningNode {
+    /// Stops accepting requests, stops Raft and flushes storage.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(error) = self.node.raft.shutdown().await {
+            tracing::warn!(%error, "Raft did not shut down cleanly");
+        }
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        if let Err(error) = self.node.disk.flush().await {
+            tracing::warn!(%error, "final flush failed");
+        }
+        tracing::info!("node stopped");
+    }
+}

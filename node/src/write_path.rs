@@ -1,0 +1,47 @@
+//! The write path: what a node proposes on a client's behalf, and how the leader turns it into a
+//! replicated [`Request`].
+//!
+//! Any node validates a write and builds a [`Proposal`]; the leader alone stamps it (picks key
+//! ids and the timestamp) so that applying it on every node needs no clock or randomness.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId};
+use uuid::Uuid;
+
+/// A validated write, before the leader has made its decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proposal {
+    /// Create a key; the leader picks its id.
+    CreateKey(KeyDraft),
+    /// A command that needs no leader decision beyond the timestamp.
+    Command(Command),
+}
+
+/// A proposal with the id that deduplicates it across retries and forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardedProposal {
+    /// Stays the same on every retry of one client call.
+    pub request_id: RequestId,
+    /// The write.
+    pub proposal: Proposal,
+}
+
+impl ForwardedProposal {
+    /// Makes the leader's decisions, with the leader's clock reading `now_ms`, and returns the
+    /// request to replicate.
+    pub fn stamp(self, now_ms: u64) -> Request {
+        let command = match self.proposal {
+            Proposal::CreateKey(draft) => Command::CreateKey(NewKey { key_id: KeyId(Uuid::new_v4()), draft }),
+            Proposal::Command(command) => command,
+        };
+        Request { request_id: self.request_id, issued_at_ms: now_ms, command }
+    }
+}
+
+/// The wall clock in ms since the Unix epoch, shifted by `offset_ms` (0 if before the epoch).
+pub fn wall_clock_ms(offset_ms: i64) -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64);
+    now.saturating_add_signed(offset_ms)
+}

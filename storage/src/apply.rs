@@ -1,0 +1,340 @@
+//! Applying a [`Request`] to the [`Registry`]: the deterministic heart of the state machine.
+//!
+//! `apply` reads nothing but the registry and the request: the leader already put the ids and
+//! the timestamp into it. A command that cannot apply is answered with a [`Rejection`] and
+//! changes nothing. Each call returns the rows it touched so the caller can persist exactly
+//! those, atomically with the applied log id.
+
+use trent_wire::ErrorCode;
+
+use crate::command::{Applied, Command, CommandResult, KeyId, NewKey, Rejection, Request, RequestId};
+use crate::registry::{AliasRecord, DedupRecord, KeyLifecycle, KeyRecord, Registry};
+
+/// How long a request id is remembered for deduplication, by the leader's clock.
+pub const DEDUP_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// At most this many request ids are remembered; the oldest go first.
+pub const MAX_DEDUP_ENTRIES: usize = 100_000;
+/// The most keys a cluster holds.
+pub const MAX_KEYS: usize = 2_000_000;
+/// The most aliases a cluster holds.
+pub const MAX_ALIASES: usize = 2_000_000;
+/// The most tags on one key (AWS's limit).
+pub const MAX_TAGS_PER_KEY: usize = trent_wire::limits::MAX_TAGS_PER_KEY;
+
+const MS_PER_DAY: u64 = 24 * 60 * 60 * 1000;
+
+/// A row of the registry that an apply created, changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RowChange {
+    Key(KeyId),
+    Alias(String),
+    Dedup(RequestId),
+}
+
+/// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("registry invariant violated: {0}")]
+pub struct InvariantViolation(pub String);
+
+impl Registry {
+    /// Applies `request` (carried by log entry `log_index`) and returns its result and the rows
+    /// it touched.
+    pub(crate) fn apply(
+        &mut self,
+        log_index: u64,
+        request: &Request,
+    ) -> Result<(CommandResult, Vec<RowChange>), InvariantViolation> {
+        if let Some(previous) = self.dedup_result(&request.request_id) {
+            return Ok((previous.clone(), Vec::new()));
+        }
+        let mut changes = Vec::new();
+        let result = self.apply_command(request, &mut changes);
+        self.check_invariants_after(&request.command)?;
+
+        self.dedup.insert(
+            request.request_id,
+            DedupRecord { log_index, issued_at_ms: request.issued_at_ms, result: result.clone() },
+        );
+        self.dedup_order.insert(log_index, request.request_id);
+        changes.push(RowChange::Dedup(request.request_id));
+        self.evict_dedup(request.issued_at_ms, &mut changes);
+        Ok((result, changes))
+    }
+
+    fn apply_command(&mut self, request: &Request, changes: &mut Vec<RowChange>) -> CommandResult {
+        let now_ms = request.issued_at_ms;
+        match &request.command {
+            Command::CreateKey(new_key) => self.create_key(new_key, now_ms, changes),
+            Command::EnableKey { key_id } => self.set_enabled(*key_id, true, changes),
+            Command::DisableKey { key_id } => self.set_enabled(*key_id, false, changes),
+            Command::UpdateKeyDescription { key_id, description } => {
+                let key = self.live_key_mut(*key_id)?;
+                key.description.clone_from(description);
+                changed_key(key, changes)
+            }
+            Command::ScheduleKeyDeletion { key_id, window_days } => {
+                let deletion_at_ms = now_ms.saturating_add(u64::from(*window_days) * MS_PER_DAY);
+                let key = self.live_key_mut(*key_id)?;
+                key.lifecycle = KeyLifecycle::PendingDeletion { deletion_at_ms, window_days: *window_days };
+                let result = changed_key(key, changes);
+                self.deletion_queue.insert((deletion_at_ms, *key_id));
+                result
+            }
+            Command::CancelKeyDeletion { key_id } => {
+                let key = self.existing_key_mut(*key_id)?;
+                let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle else {
+                    return Err(not_pending_deletion(*key_id));
+                };
+                key.lifecycle = KeyLifecycle::Disabled;
+                let result = changed_key(key, changes);
+                self.deletion_queue.remove(&(deletion_at_ms, *key_id));
+                result
+            }
+            Command::DeleteExpiredKey { key_id } => self.delete_expired_key(*key_id, now_ms, changes),
+            Command::CreateAlias { alias, key_id } => {
+                if self.aliases.contains_key(alias) {
+                    return Err(Rejection::new(
+                        ErrorCode::AlreadyExists,
+                        format!("An alias with the name {alias} already exists"),
+                    ));
+                }
+                if self.aliases.len() >= MAX_ALIASES {
+                    return Err(Rejection::new(
+                        ErrorCode::LimitExceeded,
+                        "The cluster holds the most aliases it allows",
+                    ));
+                }
+                self.live_key(*key_id)?;
+                let record = AliasRecord {
+                    name: alias.clone(),
+                    key_id: *key_id,
+                    created_at_ms: now_ms,
+                    updated_at_ms: now_ms,
+                };
+                self.aliases.insert(alias.clone(), record);
+                changes.push(RowChange::Alias(alias.clone()));
+                Ok(Applied::Done)
+            }
+            Command::UpdateAlias { alias, key_id } => {
+                let current_target = match self.aliases.get(alias) {
+                    Some(record) => record.key_id,
+                    None => return Err(alias_not_found(alias)),
+                };
+                let new_target = self.live_key(*key_id)?;
+                if let Some(current) = self.keys.get(&current_target) {
+                    if current.spec != new_target.spec || current.usage != new_target.usage {
+                        return Err(Rejection::new(
+                            ErrorCode::Validation,
+                            format!(
+                                "{alias} points to a {} {} key; the new target {key_id} must have the same key spec and key usage",
+                                current.spec, current.usage
+                            ),
+                        ));
+                    }
+                }
+                if let Some(record) = self.aliases.get_mut(alias) {
+                    record.key_id = *key_id;
+                    record.updated_at_ms = now_ms;
+                }
+                changes.push(RowChange::Alias(alias.clone()));
+                Ok(Applied::Done)
+            }
+            Command::DeleteAlias { alias } => {
+                if self.aliases.remove(alias).is_none() {
+                    return Err(alias_not_found(alias));
+                }
+                changes.push(RowChange::Alias(alias.clone()));
+                Ok(Applied::Done)
+            }
+            Command::TagKey { key_id, tags } => {
+                let key = self.live_key_mut(*key_id)?;
+                // A tag key given twice is one tag (the last value wins), so count distinct keys.
+                let added = tags
+                    .iter()
+                    .map(|(tag_key, _)| tag_key)
+                    .filter(|tag_key| !key.tags.contains_key(*tag_key))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                if key.tags.len() + added > MAX_TAGS_PER_KEY {
+                    return Err(Rejection::new(
+                        ErrorCode::LimitExceeded,
+                        format!("A key can have at most {MAX_TAGS_PER_KEY} tags"),
+                    ));
+                }
+                key.tags.extend(tags.iter().cloned());
+                changed_key(key, changes)
+            }
+            Command::UntagKey { key_id, tag_keys } => {
+                let key = self.live_key_mut(*key_id)?;
+                for tag_key in tag_keys {
+                    key.tags.remove(tag_key);
+                }
+                changed_key(key, changes)
+            }
+        }
+    }
+
+    fn create_key(&mut self, new_key: &NewKey, now_ms: u64, changes: &mut Vec<RowChange>) -> CommandResult {
+        if self.keys.contains_key(&new_key.key_id) {
+            return Err(Rejection::new(
+                ErrorCode::AlreadyExists,
+                format!("Key {} already exists", new_key.key_id),
+            ));
+        }
+        if self.keys.len() >= MAX_KEYS {
+            return Err(Rejection::new(
+                ErrorCode::LimitExceeded,
+                "The cluster holds the most keys it allows",
+            ));
+        }
+        let draft = &new_key.draft;
+        let tags: std::collections::BTreeMap<String, String> = draft.tags.iter().cloned().collect();
+        if tags.len() > MAX_TAGS_PER_KEY {
+            return Err(Rejection::new(
+                ErrorCode::LimitExceeded,
+                format!("A key can have at most {MAX_TAGS_PER_KEY} tags"),
+            ));
+        }
+        let record = KeyRecord {
+            key_id: new_key.key_id,
+            created_at_ms: now_ms,
+            description: draft.description.clone(),
+            spec: draft.spec,
+            usage: draft.usage,
+            origin: draft.origin,
+            lifecycle: KeyLifecycle::Enabled,
+            tags,
+        };
+        let result = Ok(Applied::Key(Box::new(record.clone())));
+        self.keys.insert(new_key.key_id, record);
+        changes.push(RowChange::Key(new_key.key_id));
+        result
+    }
+
+    fn set_enabled(&mut self, key_id: KeyId, enabled: bool, changes: &mut Vec<RowChange>) -> CommandResult {
+        let key = self.live_key_mut(key_id)?;
+        key.lifecycle = if enabled { KeyLifecycle::Enabled } else { KeyLifecycle::Disabled };
+        changed_key(key, changes)
+    }
+
+    fn delete_expired_key(
+        &mut self,
+        key_id: KeyId,
+        now_ms: u64,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        let key = self.existing_key_mut(key_id)?;
+        let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle else {
+            return Err(not_pending_deletion(key_id));
+        };
+        if deletion_at_ms > now_ms {
+            return Err(Rejection::new(
+                ErrorCode::InvalidState,
+                format!("Key {key_id} is not due for deletion until {deletion_at_ms} ms"),
+            ));
+        }
+        self.keys.remove(&key_id);
+        self.deletion_queue.remove(&(deletion_at_ms, key_id));
+        changes.push(RowChange::Key(key_id));
+        let orphaned: Vec<String> = self.aliases_of(key_id).map(|alias| alias.name.clone()).collect();
+        for alias in orphaned {
+            self.aliases.remove(&alias);
+            changes.push(RowChange::Alias(alias));
+        }
+        Ok(Applied::Done)
+    }
+
+    fn existing_key_mut(&mut self, key_id: KeyId) -> Result<&mut KeyRecord, Rejection> {
+        self.keys.get_mut(&key_id).ok_or_else(|| key_not_found(key_id))
+    }
+
+    /// A key that exists and is not pending deletion.
+    fn live_key(&self, key_id: KeyId) -> Result<&KeyRecord, Rejection> {
+        let key = self.keys.get(&key_id).ok_or_else(|| key_not_found(key_id))?;
+        match key.lifecycle {
+            KeyLifecycle::PendingDeletion { .. } => Err(pending_deletion(key_id)),
+            KeyLifecycle::Enabled | KeyLifecycle::Disabled => Ok(key),
+        }
+    }
+
+    fn live_key_mut(&mut self, key_id: KeyId) -> Result<&mut KeyRecord, Rejection> {
+        let key = self.existing_key_mut(key_id)?;
+        match key.lifecycle {
+            KeyLifecycle::PendingDeletion { .. } => Err(pending_deletion(key_id)),
+            KeyLifecycle::Enabled | KeyLifecycle::Disabled => Ok(key),
+        }
+    }
+
+    /// Checks the invariants a command of this kind could have broken.
+    fn check_invariants_after(&self, command: &Command) -> Result<(), InvariantViolation> {
+        let touched_key = match command {
+            Command::CreateAlias { key_id, .. } | Command::UpdateAlias { key_id, .. } => Some(*key_id),
+            Command::DeleteExpiredKey { key_id } => Some(*key_id),
+            _ => None,
+        };
+        if let Some(key_id) = touched_key {
+            let key_exists = self.keys.contains_key(&key_id);
+            if !key_exists && self.aliases_of(key_id).next().is_some() {
+                return Err(InvariantViolation(format!("an alias points to missing key {key_id}")));
+            }
+        }
+        if let Some(key_id) = pending_key(command) {
+            if let Some(key) = self.keys.get(&key_id) {
+                let queued = match key.lifecycle {
+                    KeyLifecycle::PendingDeletion { deletion_at_ms, .. } => {
+                        self.deletion_queue.contains(&(deletion_at_ms, key_id))
+                    }
+                    _ => !self.deletion_queue.iter().any(|(_, queued)| *queued == key_id),
+                };
+                if !queued {
+                    return Err(InvariantViolation(format!("deletion queue out of step for key {key_id}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn evict_dedup(&mut self, now_ms: u64, changes: &mut Vec<RowChange>) {
+        while let Some((&log_index, &request_id)) = self.dedup_order.first_key_value() {
+            let expired = self
+                .dedup
+                .get(&request_id)
+                .is_none_or(|record| record.issued_at_ms.saturating_add(DEDUP_WINDOW_MS) < now_ms);
+            if !expired && self.dedup.len() <= MAX_DEDUP_ENTRIES {
+                break;
+            }
+            self.dedup_order.remove(&log_index);
+            self.dedup.remove(&request_id);
+            changes.push(RowChange::Dedup(request_id));
+        }
+    }
+}
+
+/// The key whose deletion-queue membership a command may change.
+fn pending_key(command: &Command) -> Option<KeyId> {
+    match command {
+        Command::ScheduleKeyDeletion { key_id, .. } | Command::CancelKeyDeletion { key_id } => Some(*key_id),
+        _ => None,
+    }
+}
+
+fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
+    changes.push(RowChange::Key(key.key_id));
+    Ok(Applied::Key(Box::new(key.clone())))
+}
+
+fn key_not_found(key_id: KeyId) -> Rejection {
+    Rejection::new(ErrorCode::NotFound, format!("Key '{key_id}' does not exist"))
+}
+
+fn alias_not_found(alias: &str) -> Rejection {
+    Rejection::new(ErrorCode::NotFound, format!("Alias '{alias}' does not exist"))
+}
+
+fn pending_deletion(key_id: KeyId) -> Rejection {
+    Rejection::new(ErrorCode::InvalidState, format!("Key '{key_id}' is pending deletion."))
+}
+
+fn not_pending_deletion(key_id: KeyId) -> Rejection {
+    Rejection::new(ErrorCode::InvalidState, format!("Key '{key_id}' is not pending deletion."))
+}

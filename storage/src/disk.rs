@@ -1,0 +1,218 @@
+//! The narrow interface to sled: everything this crate stores goes through [`Disk`].
+//!
+//! sled 0.34 amplifies space and memory, so it is kept behind this module: a modest page cache,
+//! three trees with one job each (`log`, `raft_meta`, `state`), and no sled type leaks out.
+//! Swapping the engine means rewriting this file only.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::OpenError;
+
+/// Tuning for the sled database.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskOptions {
+    /// sled page cache, bytes. Default 32 MiB.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for DiskOptions {
+    fn default() -> Self {
+        DiskOptions { cache_capacity_bytes: 32 * 1024 * 1024 }
+    }
+}
+
+/// Which kind of registry row a state key names; the first byte of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowKind {
+    Key = b'k' as isize,
+    Alias = b'a' as isize,
+    Dedup = b'r' as isize,
+    Meta = b'm' as isize,
+}
+
+impl RowKind {
+    fn prefix(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The sled database of one node.
+#[derive(Clone)]
+pub struct Disk {
+    db: sled::Db,
+    log: sled::Tree,
+    raft_meta: sled::Tree,
+    state: sled::Tree,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Disk").field("dir", &self.dir).finish()
+    }
+}
+
+/// Writes to the registry rows, applied atomically with [`Disk::apply_state`].
+#[derive(Default)]
+pub(crate) struct StateBatch(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+impl StateBatch {
+    pub(crate) fn put(&mut self, kind: RowKind, id: &[u8], value: Vec<u8>) {
+        self.0.push((row_key(kind, id), Some(value)));
+    }
+
+    pub(crate) fn remove(&mut self, kind: RowKind, id: &[u8]) {
+        self.0.push((row_key(kind, id), None));
+    }
+
+    /// Adds these writes to a sled batch; a later write to the same row wins.
+    fn add_to(self, batch: &mut sled::Batch) {
+        for (key, value) in self.0 {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+    }
+}
+
+fn row_key(kind: RowKind, id: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + id.len());
+    key.push(kind.prefix());
+    key.extend_from_slice(id);
+    key
+}
+
+impl Disk {
+    /// Opens or creates the database in `dir/sled`.
+    pub fn open(dir: &Path, options: DiskOptions) -> Result<Disk, OpenError> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .cache_capacity(options.cache_capacity_bytes)
+            // Appends and votes are flushed explicitly; this only bounds what the registry
+            // rows may lag behind.
+            .flush_every_ms(Some(500))
+            .open()?;
+        let log = db.open_tree("log")?;
+        let raft_meta = db.open_tree("raft_meta")?;
+        let state = db.open_tree("state")?;
+        Ok(Disk { db, log, raft_meta, state, dir: dir.to_path_buf() })
+    }
+
+    /// Makes every write so far durable.
+    pub async fn flush(&self) -> io::Result<()> {
+        self.db.flush_async().await.map(|_| ()).map_err(to_io)
+    }
+
+    /// Bytes sled occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    // ---- Raft log: index (big-endian u64) -> encoded entry ----
+
+    pub(crate) fn log_append(&self, entries: impl IntoIterator<Item = (u64, Vec<u8>)>) -> io::Result<()> {
+        let mut batch = sled::Batch::default();
+        for (index, bytes) in entries {
+            batch.insert(&index.to_be_bytes(), bytes);
+        }
+        self.log.apply_batch(batch).map_err(to_io)
+    }
+
+    pub(crate) fn log_range(
+        &self,
+        from: u64,
+        to_exclusive: u64,
+    ) -> impl Iterator<Item = io::Result<(u64, Vec<u8>)>> {
+        self.log.range(from.to_be_bytes()..to_exclusive.to_be_bytes()).map(decode_log_row)
+    }
+
+    pub(crate) fn log_last(&self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        self.log.last().map_err(to_io)?.map(Ok).map(decode_log_row).transpose()
+    }
+
+    /// Removes entries with index >= `from`.
+    pub(crate) fn log_remove_from(&self, from: u64) -> io::Result<()> {
+        self.log_remove_range(from.to_be_bytes().to_vec(), None)
+    }
+
+    /// Removes entries with index <= `upto`.
+    pub(crate) fn log_remove_upto(&self, upto: u64) -> io::Result<()> {
+        match upto.checked_add(1) {
+            Some(end) => self.log_remove_range(Vec::new(), Some(end.to_be_bytes().to_vec())),
+            None => self.log_remove_range(Vec::new(), None),
+        }
+    }
+
+    fn log_remove_range(&self, from: Vec<u8>, to_exclusive: Option<Vec<u8>>) -> io::Result<()> {
+        let mut batch = sled::Batch::default();
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match to_exclusive {
+            Some(end) => Box::new(self.log.range(from..end)),
+            None => Box::new(self.log.range(from..)),
+        };
+        for row in keys {
+            let (key, _) = row.map_err(to_io)?;
+            batch.remove(key);
+        }
+        self.log.apply_batch(batch).map_err(to_io)
+    }
+
+    // ---- Raft metadata: vote, committed, last purged ----
+
+    pub(crate) fn raft_meta_get(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.raft_meta.get(name).map_err(to_io)?.map(|value| value.to_vec()))
+    }
+
+    pub(crate) fn raft_meta_put(&self, name: &str, value: Vec<u8>) -> io::Result<()> {
+        self.raft_meta.insert(name, value).map(|_| ()).map_err(to_io)
+    }
+
+    // ---- Registry rows ----
+
+    pub(crate) fn apply_state(&self, batch: StateBatch) -> io::Result<()> {
+        let mut sled_batch = sled::Batch::default();
+        batch.add_to(&mut sled_batch);
+        self.state.apply_batch(sled_batch).map_err(to_io)
+    }
+
+    pub(crate) fn state_get(&self, kind: RowKind, id: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.state.get(row_key(kind, id)).map_err(to_io)?.map(|value| value.to_vec()))
+    }
+
+    /// Every row of one kind: (id without prefix, value).
+    pub(crate) fn state_rows(&self, kind: RowKind) -> impl Iterator<Item = io::Result<(Vec<u8>, Vec<u8>)>> {
+        self.state.scan_prefix([kind.prefix()]).map(|row| {
+            let (key, value) = row.map_err(to_io)?;
+            Ok((key[1..].to_vec(), value.to_vec()))
+        })
+    }
+
+    /// Replaces every registry row with `batch`, atomically.
+    pub(crate) fn replace_state(&self, batch: StateBatch) -> io::Result<()> {
+        let mut combined = sled::Batch::default();
+        for row in self.state.iter() {
+            let (key, _) = row.map_err(to_io)?;
+            combined.remove(key);
+        }
+        batch.add_to(&mut combined);
+        self.state.apply_batch(combined).map_err(to_io)
+    }
+}
+
+fn decode_log_row(row: sled::Result<(sled::IVec, sled::IVec)>) -> io::Result<(u64, Vec<u8>)> {
+    let (key, value) = row.map_err(to_io)?;
+    let index: [u8; 8] = key
+        .as_ref()
+        .try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "log key is not 8 bytes"))?;
+    Ok((u64::from_be_bytes(index), value.to_vec()))
+}
+
+fn to_io(error: sled::Error) -> io::Error {
+    match error {
+        sled::Error::Io(error) => error,
+        other => io::Error::other(other.to_string()),
+    }
+}

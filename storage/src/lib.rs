@@ -1,0 +1,41 @@
+//! Trent's replicated data model and its durable home.
+//!
+//! This crate owns what every node agrees on: the [`Command`]s that record key lifecycle events,
+//! the deterministic [`Registry`] they are applied to, and the sled-backed Raft log, vote,
+//! state machine and snapshots that openraft drives. It does no cryptography, speaks no HTTP and
+//! reads neither clock nor randomness inside `apply`: the leader writes ids and timestamps into
+//! each command before proposing it.
+//!
+//! The three openraft seams keep openraft's names: [`types`] (the type config),
+//! [`log_store`] and [`state_machine`] (storage). The network seam lives in `trent-node`.
+
+pub mod command;
+pub mod disk;
+pub mod error;
+pub mod log_store;
+pub mod registry;
+pub mod snapshot_file;
+pub mod state_machine;
+pub mod types;
+
+mod apply;
+mod codec;
+
+pub use command::{Applied, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestId};
+pub use disk::{Disk, DiskOptions};
+pub use error::OpenError;
+pub use log_store::LogStore;
+pub use registry::{AliasRecord, KeyLifecycle, KeyRecord, Registry, SharedRegistry};
+pub use state_machine::StateMachine;
+pub use types::{NodeId, TrentNode, TypeConfig};
+
+/// Opens (or creates) the storage under `dir` and returns the two halves openraft needs.
+///
+/// The registry handle in the state machine is shared: [`StateMachine::registry`] gives readers
+/// a view that follows every applied command.
+pub fn open(dir: &std::path::Path, options: DiskOptions) -> Result<(LogStore, StateMachine), OpenError> {
+    let disk = Disk::open(dir, options)?;
+    let log_store = LogStore::new(disk.clone())?;
+    let state_machine = StateMachine::open(disk, dir.join("snapshots"))?;
+    Ok((log_store, state_machine))
+}

@@ -1,0 +1,229 @@
+//! The key registry: the replicated state every node holds in memory and in sled.
+//!
+//! Reads go through [`SharedRegistry`]; the only writer is the state machine, through
+//! `Registry::apply` (see the `apply` module). Everything here is plain data and queries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::{Deserialize, Serialize};
+use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
+
+use crate::command::{CommandResult, KeyId, RequestId};
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyLifecycle {
+    /// Usable.
+    Enabled,
+    /// Kept, but refused for use.
+    Disabled,
+    /// Waiting to be deleted at `deletion_at_ms`.
+    PendingDeletion {
+        /// When the leader will delete it, ms since the epoch.
+        deletion_at_ms: u64,
+        /// The window the caller asked for, in days.
+        window_days: u32,
+    },
+}
+
+impl KeyLifecycle {
+    /// The AWS `KeyState` of this lifecycle.
+    pub fn key_state(self) -> KeyState {
+        match self {
+            KeyLifecycle::Enabled => KeyState::Enabled,
+            KeyLifecycle::Disabled => KeyState::Disabled,
+            KeyLifecycle::PendingDeletion { .. } => KeyState::PendingDeletion,
+        }
+    }
+}
+
+/// Everything the cluster knows about one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The key id.
+    pub key_id: KeyId,
+    /// Creation time, ms since the epoch (the leader's clock).
+    pub created_at_ms: u64,
+    /// Description.
+    pub description: String,
+    /// Key material type.
+    pub spec: KeySpec,
+    /// What it is for.
+    pub usage: KeyUsage,
+    /// Where its material comes from.
+    pub origin: Origin,
+    /// Lifecycle state.
+    pub lifecycle: KeyLifecycle,
+    /// Tags, ordered by tag key.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An alias and the key it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    /// `alias/<name>`.
+    pub name: String,
+    /// The target key.
+    pub key_id: KeyId,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Last retarget time, ms since the epoch.
+    pub updated_at_ms: u64,
+}
+
+/// The remembered result of a write, so a retry with the same request id gets it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupRecord {
+    /// The log index that applied the write; orders eviction identically on every node.
+    pub log_index: u64,
+    /// The write's timestamp, ms since the epoch.
+    pub issued_at_ms: u64,
+    /// What applying it returned.
+    pub result: CommandResult,
+}
+
+/// The replicated registry of keys and aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registry {
+    pub(crate) keys: BTreeMap<KeyId, KeyRecord>,
+    pub(crate) aliases: BTreeMap<String, AliasRecord>,
+    pub(crate) dedup: BTreeMap<RequestId, DedupRecord>,
+    /// Derived: dedup entries by log index, oldest first.
+    pub(crate) dedup_order: BTreeMap<u64, RequestId>,
+    /// Derived: keys pending deletion by deletion time.
+    pub(crate) deletion_queue: BTreeSet<(u64, KeyId)>,
+}
+
+impl Registry {
+    /// Rebuilds a registry from stored rows, deriving the indexes.
+    pub fn from_rows(
+        keys: impl IntoIterator<Item = KeyRecord>,
+        aliases: impl IntoIterator<Item = AliasRecord>,
+        dedup: impl IntoIterator<Item = (RequestId, DedupRecord)>,
+    ) -> Registry {
+        let mut registry = Registry::default();
+        for key in keys {
+            if let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle {
+                registry.deletion_queue.insert((deletion_at_ms, key.key_id));
+            }
+            registry.keys.insert(key.key_id, key);
+        }
+        for alias in aliases {
+            registry.aliases.insert(alias.name.clone(), alias);
+        }
+        for (request_id, record) in dedup {
+            registry.dedup_order.insert(record.log_index, request_id);
+            registry.dedup.insert(request_id, record);
+        }
+        registry
+    }
+
+    /// The key with this id.
+    pub fn key(&self, key_id: &KeyId) -> Option<&KeyRecord> {
+        self.keys.get(key_id)
+    }
+
+    /// The alias with this full name (`alias/...`).
+    pub fn alias(&self, name: &str) -> Option<&AliasRecord> {
+        self.aliases.get(name)
+    }
+
+    /// Number of keys.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Number of aliases.
+    pub fn alias_count(&self) -> usize {
+        self.aliases.len()
+    }
+
+    /// Up to `limit` keys after `after` in key id order, and whether more follow.
+    pub fn keys_after(&self, after: Option<KeyId>, limit: usize) -> (Vec<&KeyRecord>, bool) {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        page(self.keys.range((lower, Bound::Unbounded)).map(|(_, key)| key), limit)
+    }
+
+    /// Up to `limit` aliases after `after` in name order, only those of `key` when given, and
+    /// whether more follow.
+    pub fn aliases_after(
+        &self,
+        after: Option<&str>,
+        key: Option<KeyId>,
+        limit: usize,
+    ) -> (Vec<&AliasRecord>, bool) {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let matching = self
+            .aliases
+            .range::<str, _>((lower, Bound::Unbounded))
+            .map(|(_, alias)| alias)
+            .filter(|alias| key.is_none_or(|key_id| alias.key_id == key_id));
+        page(matching, limit)
+    }
+
+    /// The aliases that name `key_id`.
+    pub fn aliases_of(&self, key_id: KeyId) -> impl Iterator<Item = &AliasRecord> {
+        self.aliases.values().filter(move |alias| alias.key_id == key_id)
+    }
+
+    /// Up to `limit` keys whose deletion time is at or before `now_ms`.
+    pub fn keys_due_for_deletion(&self, now_ms: u64, limit: usize) -> Vec<KeyId> {
+        self.deletion_queue
+            .iter()
+            .take_while(|(deletion_at_ms, _)| *deletion_at_ms <= now_ms)
+            .take(limit)
+            .map(|(_, key_id)| *key_id)
+            .collect()
+    }
+
+    /// The remembered result of a request, if it is still within the dedup window.
+    pub fn dedup_result(&self, request_id: &RequestId) -> Option<&CommandResult> {
+        self.dedup.get(request_id).map(|record| &record.result)
+    }
+
+    /// Every key, in id order.
+    pub fn keys(&self) -> impl Iterator<Item = &KeyRecord> {
+        self.keys.values()
+    }
+
+    /// Every alias, in name order.
+    pub fn aliases(&self) -> impl Iterator<Item = &AliasRecord> {
+        self.aliases.values()
+    }
+
+    /// Every dedup record.
+    pub fn dedup_records(&self) -> impl Iterator<Item = (&RequestId, &DedupRecord)> {
+        self.dedup.iter()
+    }
+}
+
+fn page<'a, T: 'a>(items: impl Iterator<Item = &'a T>, limit: usize) -> (Vec<&'a T>, bool) {
+    let mut items = items.peekable();
+    let page: Vec<&T> = items.by_ref().take(limit).collect();
+    let more = items.peek().is_some();
+    (page, more)
+}
+
+/// The registry shared between the state machine (the only writer) and request handlers.
+#[derive(Debug, Clone, Default)]
+pub struct SharedRegistry(Arc<RwLock<Registry>>);
+
+impl SharedRegistry {
+    /// Wraps a registry.
+    pub fn new(registry: Registry) -> SharedRegistry {
+        SharedRegistry(Arc::new(RwLock::new(registry)))
+    }
+
+    /// A read view. Hold it briefly: the state machine waits for it to apply.
+    pub fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave a half-applied command: apply computes its
+        // changes before mutating, so the data behind a poisoned lock is still whole.
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

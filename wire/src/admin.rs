@@ -1,0 +1,111 @@
+//! Bodies of the admin API under `/v1/sys/`: health, cluster view, membership changes, and the
+//! credentials file dev mode writes.
+
+use serde::{Deserialize, Serialize};
+
+/// A node's Raft role as the admin API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    /// Accepts writes.
+    Leader,
+    /// Voting member following a leader.
+    Follower,
+    /// Standing for election.
+    Candidate,
+    /// Non-voting member receiving the log.
+    Learner,
+    /// Stopped.
+    Shutdown,
+}
+
+/// `GET /v1/sys/health` (no authentication).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// This node's id.
+    pub node_id: u64,
+    /// This node's role.
+    pub role: NodeRole,
+    /// Whether the node is sealed (it then serves health, status and unseal only).
+    pub sealed: bool,
+    /// Whether the cluster has been initialised.
+    pub initialized: bool,
+    /// The leader this node knows of.
+    pub leader_id: Option<u64>,
+    /// The current Raft term.
+    pub term: u64,
+    /// Index of the last log entry applied to this node's state machine.
+    pub last_applied_index: Option<u64>,
+    /// Index of the last log entry this node holds.
+    pub last_log_index: Option<u64>,
+}
+
+/// One member of the cluster in `GET /v1/sys/cluster`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// The member's node id.
+    pub node_id: u64,
+    /// Where the member serves the client API.
+    pub api_addr: String,
+    /// Where the member serves Raft RPCs.
+    pub peer_addr: String,
+    /// Voter (true) or learner (false).
+    pub voter: bool,
+    /// The highest log index the leader knows this member holds (leader's view only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_index: Option<u64>,
+}
+
+/// `GET /v1/sys/cluster`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterResponse {
+    /// The node that answered.
+    pub node_id: u64,
+    /// Its role.
+    pub role: NodeRole,
+    /// The leader it knows of.
+    pub leader_id: Option<u64>,
+    /// The current term.
+    pub term: u64,
+    /// Highest log index known committed on this node.
+    pub commit_index: Option<u64>,
+    /// Highest log index applied on this node.
+    pub applied_index: Option<u64>,
+    /// Index of the last log entry this node holds.
+    pub last_log_index: Option<u64>,
+    /// Index covered by this node's latest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// Index up to which this node has purged its log.
+    pub purged_index: Option<u64>,
+    /// Voters and learners, ordered by node id.
+    pub members: Vec<MemberInfo>,
+}
+
+/// `POST /v1/sys/members`: add a node as a learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddLearnerRequest {
+    /// The new node's id; must not be in use.
+    pub node_id: u64,
+    /// Its client API address (`host:port`).
+    pub api_addr: String,
+    /// Its Raft peer address (`host:port`).
+    pub peer_addr: String,
+}
+
+/// Answer of a membership change: the log index that carried it and the resulting members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipChangeResponse {
+    /// Log index of the committed membership entry.
+    pub log_index: u64,
+    /// Members after the change.
+    pub members: Vec<MemberInfo>,
+}
+
+/// `<data-dir>/dev-credentials.json`, written by `trentd dev` so scripts can find the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevCredentials {
+    /// Client API endpoints, e.g. `http://127.0.0.1:8400`.
+    pub endpoints: Vec<String>,
+    /// The cluster's region.
+    pub region: String,
+}

@@ -1,0 +1,175 @@
+//! AWS-style errors: the code names AWS KMS uses, their HTTP status, and the JSON body
+//! `{"__type": "...", "message": "..."}` that AWS SDKs parse.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error code Trent returns, spelled as AWS KMS spells it on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// A named resource does not exist.
+    NotFound,
+    /// An alias (or other named resource) already exists.
+    AlreadyExists,
+    /// A parameter is out of range or malformed.
+    Validation,
+    /// A key ARN or alias ARN is malformed or names another region or account.
+    InvalidArn,
+    /// An alias name breaks AWS's alias rules.
+    InvalidAliasName,
+    /// The pagination marker is not one we issued.
+    InvalidMarker,
+    /// The key is disabled.
+    Disabled,
+    /// The key's state does not allow the operation.
+    InvalidState,
+    /// A tag breaks the tagging rules.
+    Tag,
+    /// A count limit (tags per key, …) would be exceeded.
+    LimitExceeded,
+    /// The operation is valid but not supported for this key or by this server.
+    UnsupportedOperation,
+    /// The `X-Amz-Target` names no operation we know.
+    UnknownOperation,
+    /// The body is not JSON of the expected shape.
+    Serialization,
+    /// The request body is larger than the server accepts.
+    RequestTooLarge,
+    /// The caller is not allowed to perform this operation.
+    AccessDenied,
+    /// A dependency (the Raft leader, a quorum) did not answer in time.
+    DependencyTimeout,
+    /// The node cannot serve this request now (sealed, no leader, shutting down).
+    ServiceUnavailable,
+    /// An internal failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The `__type` string AWS clients match on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "NotFoundException",
+            ErrorCode::AlreadyExists => "AlreadyExistsException",
+            ErrorCode::Validation => "ValidationException",
+            ErrorCode::InvalidArn => "InvalidArnException",
+            ErrorCode::InvalidAliasName => "InvalidAliasNameException",
+            ErrorCode::InvalidMarker => "InvalidMarkerException",
+            ErrorCode::Disabled => "DisabledException",
+            ErrorCode::InvalidState => "KMSInvalidStateException",
+            ErrorCode::Tag => "TagException",
+            ErrorCode::LimitExceeded => "LimitExceededException",
+            ErrorCode::UnsupportedOperation => "UnsupportedOperationException",
+            ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::Serialization => "SerializationException",
+            ErrorCode::RequestTooLarge => "RequestEntityTooLargeException",
+            ErrorCode::AccessDenied => "AccessDeniedException",
+            ErrorCode::DependencyTimeout => "DependencyTimeoutException",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
+            ErrorCode::Internal => "KMSInternalException",
+        }
+    }
+
+    /// Parses a `__type` string, tolerating the `namespace#Name` form some services send.
+    pub fn parse(type_name: &str) -> Option<ErrorCode> {
+        let name = type_name.rsplit('#').next().unwrap_or(type_name);
+        ALL_CODES.iter().copied().find(|code| code.as_str() == name)
+    }
+
+    /// The HTTP status AWS uses for this error.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::RequestTooLarge => 413,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::DependencyTimeout => 503,
+            ErrorCode::Internal => 500,
+            _ => 400,
+        }
+    }
+
+    /// Whether a client may retry the same request unchanged and hope for another answer.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorCode::ServiceUnavailable | ErrorCode::DependencyTimeout | ErrorCode::Internal)
+    }
+}
+
+const ALL_CODES: [ErrorCode; 18] = [
+    ErrorCode::NotFound,
+    ErrorCode::AlreadyExists,
+    ErrorCode::Validation,
+    ErrorCode::InvalidArn,
+    ErrorCode::InvalidAliasName,
+    ErrorCode::InvalidMarker,
+    ErrorCode::Disabled,
+    ErrorCode::InvalidState,
+    ErrorCode::Tag,
+    ErrorCode::LimitExceeded,
+    ErrorCode::UnsupportedOperation,
+    ErrorCode::UnknownOperation,
+    ErrorCode::Serialization,
+    ErrorCode::RequestTooLarge,
+    ErrorCode::AccessDenied,
+    ErrorCode::DependencyTimeout,
+    ErrorCode::ServiceUnavailable,
+    ErrorCode::Internal,
+];
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as the API reports it: a code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{code}: {message}")]
+pub struct KmsError {
+    /// What kind of error, as AWS names it.
+    pub code: ErrorCode,
+    /// A message for people; never contains key material, plaintext or ciphertext.
+    pub message: String,
+}
+
+impl KmsError {
+    /// Builds an error from a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> KmsError {
+        KmsError { code, message: message.into() }
+    }
+
+    /// The JSON body for this error.
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody { error_type: self.code.as_str().to_owned(), message: self.message.clone() }
+    }
+}
+
+/// The JSON error body of the AWS JSON 1.1 protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error code name.
+    #[serde(rename = "__type")]
+    pub error_type: String,
+    /// Human-readable message.
+    #[serde(rename = "message", alias = "Message", default)]
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_parses_back_from_its_name() {
+        for code in ALL_CODES {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("com.amazonaws.kms#NotFoundException"), Some(ErrorCode::NotFound));
+        assert_eq!(ErrorCode::parse("NoSuchThing"), None);
+    }
+
+    #[test]
+    fn error_body_uses_aws_field_names() {
+        let body = KmsError::new(ErrorCode::Disabled, "key is disabled").to_body();
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["__type"], "DisabledException");
+        assert_eq!(json["message"], "key is disabled");
+    }
+}

@@ -1,0 +1,30 @@
+//! Limits shared by server and client, as AWS KMS documents them where AWS has one.
+
+/// Largest request body the node reads before parsing; larger bodies are refused unread.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+/// Description of a key: 0–8192 characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 8192;
+/// ListKeys / ListAliases / ListResourceTags `Limit`: 1–1000, default 100 (50 for tags).
+pub const MAX_LIST_LIMIT: i64 = 1000;
+/// Default page size of ListKeys and ListAliases.
+pub const DEFAULT_LIST_LIMIT: i64 = 100;
+/// Default page size of ListResourceTags.
+pub const DEFAULT_TAG_LIST_LIMIT: i64 = 50;
+/// Tags per key.
+pub const MAX_TAGS_PER_KEY: usize = 50;
+/// Tag key length, 1–128 characters.
+pub const MAX_TAG_KEY_CHARS: usize = 128;
+/// Tag value length, 0–256 characters.
+pub const MAX_TAG_VALUE_CHARS: usize = 256;
+/// Alias name length including the `alias/` prefix, 1–256 characters.
+pub const MAX_ALIAS_NAME_CHARS: usize = 256;
+/// Pending deletion window bounds in days.
+pub const MIN_PENDING_WINDOW_DAYS: i64 = 7;
+/// Pending deletion window upper bound in days (also the default).
+pub const MAX_PENDING_WINDOW_DAYS: i64 = 30;
+/// Key id / ARN / alias argument length, 1–2048 characters.
+pub const MAX_KEY_ID_CHARS: usize = 2048;
+/// Pagination marker length.
+pub const MAX_MARKER_CHARS: usize = 1024;
+/// Key policy document size.
+pub const MAX_POLICY_BYTES: usize = 32 * 1024;
