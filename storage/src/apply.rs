@@ -21,6 +21,11 @@ pub const MAX_ALIASES: usize = 2_000_000;
 /// The most tags on one key (AWS's limit).
 pub const MAX_TAGS_PER_KEY: usize = trent_wire::limits::MAX_TAGS_PER_KEY;
 
+/// Shortest pending-deletion window, days.
+pub const MIN_PENDING_WINDOW_DAYS: u32 = trent_wire::limits::MIN_PENDING_WINDOW_DAYS as u32;
+/// Longest pending-deletion window, days.
+pub const MAX_PENDING_WINDOW_DAYS: u32 = trent_wire::limits::MAX_PENDING_WINDOW_DAYS as u32;
+
 const MS_PER_DAY: u64 = 24 * 60 * 60 * 1000;
 
 /// A row of the registry that an apply created, changed or removed.
@@ -73,6 +78,12 @@ impl Registry {
                 changed_key(key, changes)
             }
             Command::ScheduleKeyDeletion { key_id, window_days } => {
+                if !(MIN_PENDING_WINDOW_DAYS..=MAX_PENDING_WINDOW_DAYS).contains(window_days) {
+                    return Err(Rejection::new(
+                        ErrorCode::Validation,
+                        format!("PendingWindowInDays must be between {MIN_PENDING_WINDOW_DAYS} and {MAX_PENDING_WINDOW_DAYS}"),
+                    ));
+                }
                 let deletion_at_ms = now_ms.saturating_add(u64::from(*window_days) * MS_PER_DAY);
                 let key = self.live_key_mut(*key_id)?;
                 key.lifecycle = KeyLifecycle::PendingDeletion { deletion_at_ms, window_days: *window_days };

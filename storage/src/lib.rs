@@ -21,6 +21,7 @@ pub mod types;
 mod apply;
 mod codec;
 
+pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
 pub use command::{Applied, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestId};
 pub use disk::{Disk, DiskOptions};
 pub use error::OpenError;

@@ -178,7 +178,8 @@ impl Registry {
             .collect()
     }
 
-    /// The remembered result of a request, if it is still within the dedup window.
+    /// The remembered result of a request. Entries leave when a later write evicts them (older
+    /// than the dedup window by that write's timestamp, or past the entry cap).
     pub fn dedup_result(&self, request_id: &RequestId) -> Option<&CommandResult> {
         self.dedup.get(request_id).map(|record| &record.result)
     }
@@ -218,8 +219,8 @@ impl SharedRegistry {
 
     /// A read view. Hold it briefly: the state machine waits for it to apply.
     pub fn read(&self) -> RwLockReadGuard<'_, Registry> {
-        // A panic while holding the lock cannot leave a half-applied command: apply computes its
-        // changes before mutating, so the data behind a poisoned lock is still whole.
+        // Nothing in apply panics by design; if something did, the node stops applying anyway
+        // (openraft treats the failed apply as fatal), so readers may keep the last state.
         self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

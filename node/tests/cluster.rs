@@ -1,0 +1,181 @@
+//! Three-node clusters of real `trentd` processes on loopback: replication through followers,
+//! leader failover, restart and catch-up, snapshot install, and membership changes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::ProcessCluster;
+use trent_client::wire::admin::AddLearnerRequest;
+use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
+use trent_client::{ClientError, TrentClient};
+
+async fn create_key(client: &TrentClient, description: &str) -> Result<String, ClientError> {
+    let request = CreateKeyRequest { description: Some(description.into()), ..Default::default() };
+    Ok(client.create_key(&request).await?.key_metadata.key_id)
+}
+
+async fn describe(client: &TrentClient, key_id: &str) -> Result<String, ClientError> {
+    let request = KeyIdRequest { key_id: key_id.into(), grant_tokens: None };
+    Ok(client.describe_key(&request).await?.key_metadata.description)
+}
+
+async fn all_key_ids(client: &TrentClient) -> std::collections::BTreeSet<String> {
+    client.list_all_keys().await.expect("list keys").into_iter().map(|entry| entry.key_id).collect()
+}
+
+fn followers(cluster: &ProcessCluster, leader: u64) -> Vec<u64> {
+    cluster.nodes.iter().map(|node| node.id).filter(|id| *id != leader).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_created_through_a_follower_is_visible_on_every_node() {
+    let cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let follower = followers(&cluster, leader)[0];
+
+    let key_id =
+        create_key(&cluster.client_of(follower), "made via a follower").await.expect("create via follower");
+
+    for node in 1..=3 {
+        let description = describe(&cluster.client_of(node), &key_id).await.expect("describe on every node");
+        assert_eq!(description, "made via a follower", "node {node}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leader_elects_a_new_one_and_writes_resume_within_two_seconds() {
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let survivors = followers(&cluster, leader);
+
+    let mut acknowledged = Vec::new();
+    let writer = cluster.client_over(&survivors);
+    for i in 0..20 {
+        acknowledged.push(create_key(&writer, &format!("before kill {i}")).await.expect("write before kill"));
+    }
+
+    cluster.node(leader).kill();
+    let killed_at = Instant::now();
+    let first_after = create_key(&writer, "first after kill").await.expect("write after leader kill");
+    let resumed_after = killed_at.elapsed();
+    acknowledged.push(first_after);
+    println!("writes resumed {resumed_after:?} after SIGKILL of leader {leader}");
+    assert!(resumed_after < Duration::from_secs(2), "writes resumed only after {resumed_after:?}");
+
+    let new_leader = cluster.wait_for_leader(Duration::from_secs(5)).await;
+    assert_ne!(new_leader, leader);
+    for survivor in &survivors {
+        let keys = all_key_ids(&cluster.client_of(*survivor)).await;
+        for key_id in &acknowledged {
+            assert!(keys.contains(key_id), "acknowledged key {key_id} missing on node {survivor}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_node_catches_up_from_its_data_directory() {
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let lagging = followers(&cluster, leader)[1];
+    let writer = cluster.client_of(leader);
+    let early = create_key(&writer, "before restart").await.expect("create");
+
+    cluster.node(lagging).kill();
+    let mut missed = Vec::new();
+    for i in 0..30 {
+        missed.push(create_key(&writer, &format!("missed {i}")).await.expect("create while down"));
+    }
+    let leader_applied =
+        cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("leader applied");
+
+    cluster.node(lagging).start();
+    cluster.wait_for_applied(lagging, leader_applied, Duration::from_secs(15)).await;
+    let keys = all_key_ids(&cluster.client_of(lagging)).await;
+    assert!(keys.contains(&early));
+    for key_id in &missed {
+        assert!(keys.contains(key_id), "restarted node is missing {key_id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_behind_the_purge_point_is_restored_by_snapshot() {
+    let mut cluster =
+        ProcessCluster::start(3, &["--snapshot-every", "20", "--logs-kept-after-snapshot", "0"]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let lagging = followers(&cluster, leader)[0];
+    cluster.node(lagging).kill();
+    let lagging_last = 1; // it had at most the bootstrap entries when it stopped
+
+    let writer = cluster.client_of(leader);
+    let mut created = Vec::new();
+    for i in 0..60 {
+        created.push(create_key(&writer, &format!("snapshotted {i}")).await.expect("create"));
+    }
+    // The leader must have purged past anything the lagging node holds, so only a snapshot
+    // can bring it back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let view = cluster.client_of(leader).cluster().await.expect("cluster view");
+        if view.purged_index.is_some_and(|purged| purged > lagging_last + 5) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "leader never purged its log: {view:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    cluster.node(lagging).start();
+    let leader_applied = cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("applied");
+    cluster.wait_for_applied(lagging, leader_applied, Duration::from_secs(20)).await;
+    let view = cluster.client_of(lagging).cluster().await.expect("lagging node view");
+    assert!(view.snapshot_index.is_some(), "lagging node holds no snapshot: {view:?}");
+    let keys = all_key_ids(&cluster.client_of(lagging)).await;
+    for key_id in &created {
+        assert!(keys.contains(key_id), "snapshot-restored node is missing {key_id}");
+    }
+    assert!(cluster.node(lagging).log().contains("installing snapshot"), "no snapshot install in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourth_node_joins_as_learner_is_promoted_and_members_can_be_removed() {
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let existing = create_key(&cluster.client_of(leader), "before join").await.expect("create");
+
+    let index = cluster.add_unstarted_node(4, &[]);
+    cluster.nodes[index].start();
+    cluster.wait_until_up(4, Duration::from_secs(10)).await;
+    let (api_addr, peer_addr) =
+        (cluster.nodes[index].api_addr.clone(), cluster.nodes[index].peer_addr.clone());
+
+    // Through a follower: membership changes are forwarded to the leader like writes.
+    let follower = followers(&cluster, leader)[0];
+    let admin = cluster.client_of(follower);
+    let joined =
+        admin.add_learner(&AddLearnerRequest { node_id: 4, api_addr, peer_addr }).await.expect("add learner");
+    let learner = joined.members.iter().find(|member| member.node_id == 4).expect("node 4 listed");
+    assert!(!learner.voter, "a new node joins as a learner");
+    let learner_read = describe(&cluster.client_of(4), &existing).await;
+    assert_eq!(
+        learner_read.as_deref().ok(),
+        Some("before join"),
+        "learner read: {learner_read:?}\n{}",
+        cluster.logs()
+    );
+
+    let promoted = admin.promote(4).await.expect("promote");
+    assert!(promoted.members.iter().any(|member| member.node_id == 4 && member.voter));
+    assert_eq!(promoted.members.iter().filter(|member| member.voter).count(), 4);
+
+    let removed = admin.remove_member(4).await.expect("remove node 4");
+    assert!(removed.members.iter().all(|member| member.node_id != 4));
+    assert_eq!(removed.members.len(), 3);
+
+    // Remove a voter that is not the leader; the remaining two keep accepting writes.
+    let victim = followers(&cluster, leader).into_iter().find(|id| *id != 4).expect("a follower");
+    let after = cluster.client_of(leader).remove_member(victim).await.expect("remove a voter");
+    assert_eq!(after.members.len(), 2);
+    let created =
+        create_key(&cluster.client_of(leader), "after removal").await.expect("write with two voters");
+    assert_eq!(describe(&cluster.client_of(leader), &created).await.expect("describe"), "after removal");
+}

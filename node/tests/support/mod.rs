@@ -1,0 +1,285 @@
+//! Test support: real `trentd` processes on loopback ports with real sled directories, and an
+//! in-process node for API tests. Shared by the integration tests in this directory.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use trent_client::{ClientOptions, RetryPolicy, TrentClient};
+use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
+use trent_node::server::RunningNode;
+use trent_wire::admin::HealthResponse;
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// One `trentd server` process.
+pub struct ProcessNode {
+    pub id: u64,
+    pub api_addr: String,
+    pub peer_addr: String,
+    pub data_dir: PathBuf,
+    pub log_path: PathBuf,
+    pub args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl ProcessNode {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.api_addr)
+    }
+
+    /// Starts (or restarts) the process with its recorded arguments.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "node {} is already running", self.id);
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).expect("open log");
+        let child = Command::new(env!("CARGO_BIN_EXE_trentd"))
+            .arg("server")
+            .args(&self.args)
+            .env("RUST_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn trentd");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ProcessNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A cluster of `trentd` processes.
+pub struct ProcessCluster {
+    pub nodes: Vec<ProcessNode>,
+    pub dir: TempDir,
+}
+
+impl ProcessCluster {
+    /// Starts `count` bootstrapped voters, plus `extra_args` on each, and waits for a leader.
+    pub async fn start(count: u64, extra_args: &[&str]) -> ProcessCluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let members: Vec<(u64, String, String)> = (1..=count)
+            .map(|id| (id, format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())))
+            .collect();
+        let mut nodes = Vec::new();
+        for (id, api_addr, peer_addr) in &members {
+            let mut args = node_args(*id, api_addr, peer_addr, &dir.path().join(format!("node-{id}")));
+            args.push("--bootstrap".into());
+            for (peer_id, peer_api, peer_peer) in &members {
+                args.push("--peer".into());
+                args.push(format!("{peer_id},{peer_api},{peer_peer}"));
+            }
+            args.extend(extra_args.iter().map(|arg| arg.to_string()));
+            nodes.push(ProcessNode {
+                id: *id,
+                api_addr: api_addr.clone(),
+                peer_addr: peer_addr.clone(),
+                data_dir: dir.path().join(format!("node-{id}")),
+                log_path: dir.path().join(format!("node-{id}.log")),
+                args,
+                child: None,
+            });
+        }
+        for node in &mut nodes {
+            node.start();
+        }
+        let cluster = ProcessCluster { nodes, dir };
+        cluster.wait_for_leader(Duration::from_secs(20)).await;
+        cluster
+    }
+
+    /// A node that is not a member yet (for join tests): no bootstrap, no peers.
+    pub fn add_unstarted_node(&mut self, id: u64, extra_args: &[&str]) -> usize {
+        let api_addr = format!("127.0.0.1:{}", free_port());
+        let peer_addr = format!("127.0.0.1:{}", free_port());
+        let data_dir = self.dir.path().join(format!("node-{id}"));
+        let mut args = node_args(id, &api_addr, &peer_addr, &data_dir);
+        args.extend(extra_args.iter().map(|arg| arg.to_string()));
+        self.nodes.push(ProcessNode {
+            id,
+            api_addr,
+            peer_addr,
+            data_dir,
+            log_path: self.dir.path().join(format!("node-{id}.log")),
+            args,
+            child: None,
+        });
+        self.nodes.len() - 1
+    }
+
+    pub fn node(&mut self, id: u64) -> &mut ProcessNode {
+        self.nodes.iter_mut().find(|node| node.id == id).expect("no such node")
+    }
+
+    pub fn endpoint(&self, id: u64) -> String {
+        self.nodes.iter().find(|node| node.id == id).expect("no such node").endpoint()
+    }
+
+    /// A client pinned to one node, with no retries (tests see every error).
+    pub fn client_of(&self, id: u64) -> TrentClient {
+        let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
+        TrentClient::with_options(vec![self.endpoint(id)], options).expect("client")
+    }
+
+    /// A client over the given nodes with the default retry budget.
+    pub fn client_over(&self, ids: &[u64]) -> TrentClient {
+        TrentClient::new(ids.iter().map(|id| self.endpoint(*id)).collect()).expect("client")
+    }
+
+    /// Health of node `id`, or None if it does not answer.
+    pub async fn health(&self, id: u64) -> Option<HealthResponse> {
+        self.client_of(id).health(0).await.ok()
+    }
+
+    /// Waits until node `id` answers its health endpoint.
+    pub async fn wait_until_up(&self, id: u64, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.health(id).await.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "node {id} did not come up within {within:?}:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until every running node agrees on one leader; returns its id.
+    pub async fn wait_for_leader(&self, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        loop {
+            let mut leaders = Vec::new();
+            let mut all_answered = true;
+            for node in self.nodes.iter().filter(|node| node.is_running()) {
+                match self.health(node.id).await {
+                    Some(health) => leaders.push(health.leader_id),
+                    None => all_answered = false,
+                }
+            }
+            if all_answered && !leaders.is_empty() {
+                if let Some(Some(leader)) = leaders.first() {
+                    if leaders.iter().all(|l| *l == Some(*leader)) && self.is_running(*leader) {
+                        return *leader;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "no agreed leader within {within:?}:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn is_running(&self, id: u64) -> bool {
+        self.nodes.iter().any(|node| node.id == id && node.is_running())
+    }
+
+    /// Waits until node `id` has applied at least `index`.
+    pub async fn wait_for_applied(&self, id: u64, index: u64, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(health) = self.health(id).await {
+                if health.last_applied_index.is_some_and(|applied| applied >= index) {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "node {id} did not apply index {index} within {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every node's log, for failure messages.
+    pub fn logs(&self) -> String {
+        self.nodes.iter().map(|node| format!("--- node {} ---\n{}", node.id, node.log())).collect()
+    }
+}
+
+fn node_args(id: u64, api_addr: &str, peer_addr: &str, data_dir: &std::path::Path) -> Vec<String> {
+    vec![
+        "--node-id".into(),
+        id.to_string(),
+        "--api-addr".into(),
+        api_addr.into(),
+        "--peer-addr".into(),
+        peer_addr.into(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ]
+}
+
+/// A single node in this process, for API tests.
+pub struct InProcessNode {
+    pub running: Option<RunningNode>,
+    pub endpoint: String,
+    pub dir: TempDir,
+}
+
+impl InProcessNode {
+    pub async fn start() -> InProcessNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let api_port = free_port();
+        let peer_port = free_port();
+        let config = NodeConfig {
+            node_id: 1,
+            api_addr: format!("127.0.0.1:{api_port}"),
+            peer_addr: format!("127.0.0.1:{peer_port}"),
+            advertise_api_addr: None,
+            advertise_peer_addr: None,
+            data_dir: dir.path().join("node-1"),
+            peers: Vec::new(),
+            bootstrap: true,
+            arn: ArnScope::default(),
+            raft: RaftTiming::default(),
+            sled_cache_mib: 8,
+            clock_offset_ms: 0,
+        };
+        let running = trent_node::server::start(config).await.expect("start node");
+        running
+            .node
+            .raft
+            .wait(Some(Duration::from_secs(10)))
+            .metrics(|metrics| metrics.current_leader == Some(1), "leader")
+            .await
+            .expect("single node becomes leader");
+        let endpoint = format!("http://{}", running.api_addr);
+        InProcessNode { running: Some(running), endpoint, dir }
+    }
+
+    /// A client with no retries.
+    pub fn client(&self) -> TrentClient {
+        let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
+        TrentClient::with_options(vec![self.endpoint.clone()], options).expect("client")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Determinism: every node that applies the same log reaches the same registry, however the
+//! entries are batched and whether or not it restarts in between.
+
+mod common;
+
+use common::{contents, log_id, new_key, normal, scenario, Node, T0};
+use openraft::storage::RaftStateMachine;
+use trent_storage::types::Entry;
+use trent_storage::{Command, KeyId, Request, RequestId};
+use trent_wire::model::{KeySpec, KeyUsage};
+use uuid::Uuid;
+
+/// A small deterministic generator (xorshift64*), so the history is the same on every run.
+struct Generator(u64);
+
+impl Generator {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `count` pseudo-random requests over a small pool of keys and aliases, so that most commands
+/// hit existing state and many are rejected; time advances so deletions come due and dedup ids
+/// expire; some requests reuse an earlier request id.
+fn random_history(seed: u64, count: usize) -> Vec<Entry> {
+    let mut rng = Generator(seed);
+    let keys: Vec<KeyId> =
+        (0..12).map(|n| KeyId(Uuid::from_u128(0xde7e_0000_0000_4000_8000_0000_0000_0000 + n))).collect();
+    let aliases: Vec<String> = (0..8).map(|n| format!("alias/a{n}")).collect();
+    let specs = [
+        (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
+        (KeySpec::Hmac256, KeyUsage::GenerateVerifyMac),
+        (KeySpec::EccNistP256, KeyUsage::SignVerify),
+    ];
+    let mut now = T0;
+    let mut issued: Vec<RequestId> = Vec::new();
+    let mut entries = Vec::with_capacity(count);
+    for n in 0..count {
+        now += rng.below(6 * 60 * 60 * 1000);
+        let key = keys[rng.below(keys.len() as u64) as usize];
+        let alias = aliases[rng.below(aliases.len() as u64) as usize].clone();
+        let command = match rng.below(13) {
+            0 | 1 => {
+                let mut draft = new_key(key);
+                let (spec, usage) = specs[rng.below(specs.len() as u64) as usize];
+                draft.draft.spec = spec;
+                draft.draft.usage = usage;
+                Command::CreateKey(draft)
+            }
+            2 => Command::EnableKey { key_id: key },
+            3 => Command::DisableKey { key_id: key },
+            4 => Command::UpdateKeyDescription { key_id: key, description: format!("d{n}") },
+            5 => Command::ScheduleKeyDeletion { key_id: key, window_days: 7 + rng.below(24) as u32 },
+            6 => Command::CancelKeyDeletion { key_id: key },
+            7 => Command::DeleteExpiredKey { key_id: key },
+            8 => Command::CreateAlias { alias, key_id: key },
+            9 => Command::UpdateAlias { alias, key_id: key },
+            10 => Command::DeleteAlias { alias },
+            11 => {
+                let tags = (0..rng.below(30))
+                    .map(|t| (format!("t{}", rng.below(60) + t), format!("v{n}")))
+                    .collect();
+                Command::TagKey { key_id: key, tags }
+            }
+            _ => Command::UntagKey {
+                key_id: key,
+                tag_keys: (0..5).map(|t| format!("t{}", rng.below(60) + t)).collect(),
+            },
+        };
+        let request_id = if !issued.is_empty() && rng.below(10) == 0 {
+            issued[rng.below(issued.len() as u64) as usize]
+        } else {
+            let id = RequestId(Uuid::from_u64_pair(seed, n as u64));
+            issued.push(id);
+            id
+        };
+        entries.push(normal(n as u64 + 1, Request { request_id, issued_at_ms: now, command }));
+    }
+    entries
+}
+
+#[tokio::test]
+async fn the_same_scenario_yields_equal_registries() {
+    let (entries, _) = scenario();
+    let mut first = Node::new();
+    let mut second = Node::new();
+
+    let first_results = first.apply_entries(entries.clone()).await;
+    let second_results = second.apply_entries(entries).await;
+
+    assert_eq!(first_results, second_results);
+    assert_eq!(contents(&first.registry()), contents(&second.registry()));
+    assert_eq!(first.sm.applied_state().await.unwrap(), second.sm.applied_state().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_random_history_yields_equal_registries_however_it_is_batched() {
+    for seed in [1, 2, 0x5eed] {
+        let entries = random_history(seed, 1500);
+
+        let mut whole = Node::new();
+        let whole_results = whole.apply_entries(entries.clone()).await;
+
+        let mut one_by_one = Node::new();
+        let mut single_results = Vec::new();
+        for entry in entries.iter().cloned() {
+            single_results.extend(one_by_one.apply_entries(vec![entry]).await);
+        }
+
+        // Uneven batches, with a restart in the middle.
+        let mut restarted = Node::new();
+        let mut restarted_results = Vec::new();
+        let mut rng = Generator(seed ^ 0xba7c4);
+        let mut rest = &entries[..];
+        let mut restarts = 0;
+        while !rest.is_empty() {
+            let take = (rng.below(40) as usize + 1).min(rest.len());
+            restarted_results.extend(restarted.apply_entries(rest[..take].to_vec()).await);
+            rest = &rest[take..];
+            if restarts < 3 && rng.below(10) == 0 {
+                restarted = restarted.reopen();
+                restarts += 1;
+            }
+        }
+
+        assert_eq!(whole_results, single_results, "seed {seed}");
+        assert_eq!(whole_results, restarted_results, "seed {seed}");
+        let expected = contents(&whole.registry());
+        assert_eq!(contents(&one_by_one.registry()), expected, "seed {seed}");
+        assert_eq!(contents(&restarted.registry()), expected, "seed {seed}");
+        assert_eq!(restarted.registry(), whole.registry(), "seed {seed}: derived indexes");
+        let applied = Some(log_id(entries.len() as u64));
+        assert_eq!(whole.sm.applied_state().await.unwrap().0, applied);
+        assert_eq!(restarted.sm.applied_state().await.unwrap().0, applied);
+
+        // The history exercised more than rejections.
+        let accepted = whole_results.iter().filter(|r| r.is_ok()).count();
+        assert!(accepted > entries.len() / 5, "seed {seed}: only {accepted} commands applied");
+        let deleted = entries
+            .iter()
+            .zip(&whole_results)
+            .filter(|(entry, result)| {
+                result.is_ok()
+                    && matches!(&entry.payload, openraft::EntryPayload::Normal(r)
+                        if matches!(r.command, Command::DeleteExpiredKey { .. }))
+            })
+            .count();
+        assert!(deleted > 0, "seed {seed}: no key came due and was deleted");
+        assert!(restarts > 0, "seed {seed}: never restarted");
+    }
+}
