@@ -15,6 +15,7 @@ pub mod kms;
 pub mod network;
 pub mod node;
 pub mod peer;
+pub mod proposer;
 pub mod server;
 pub mod sweeper;
 pub mod write_path;

@@ -16,6 +16,7 @@ use trent_wire::{ErrorCode, KmsError};
 use crate::config::NodeConfig;
 use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
 use crate::peer::{codec, PeerClient};
+use crate::proposer::Proposer;
 use crate::write_path::ForwardedProposal;
 
 /// How long an operation waits for a leader to exist and answer (covers an election).
@@ -38,6 +39,7 @@ pub struct Node {
     pub(crate) log_store: LogStore,
     pub(crate) disk: Disk,
     pub(crate) peers: PeerClient,
+    pub(crate) proposer: Proposer,
 }
 
 impl Node {
@@ -175,10 +177,7 @@ impl Node {
     /// Executes a leader operation on this node, which believes it is the leader.
     pub async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
         match op {
-            LeaderOp::Write(proposal) => match self.raft.client_write(proposal.stamp(self.now_ms())).await {
-                Ok(response) => LeaderReply::Written(response.data),
-                Err(error) => write_error_reply(error),
-            },
+            LeaderOp::Write(proposal) => self.proposer.propose(proposal).await,
             LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
                 Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),
                 Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
@@ -213,7 +212,8 @@ impl Node {
 
 type WriteError = RaftError<NodeId, ClientWriteError<NodeId, TrentNode>>;
 
-fn write_error_reply(error: WriteError) -> LeaderReply {
+/// The leader reply for a failed Raft write.
+pub(crate) fn write_error_reply(error: WriteError) -> LeaderReply {
     match error {
         RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
             LeaderReply::NotLeader(forward.leader_id)

@@ -18,6 +18,7 @@ use crate::config::NodeConfig;
 use crate::network::Network;
 use crate::node::Node;
 use crate::peer::PeerClient;
+use crate::proposer::Proposer;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peer_addr = local_addr(&peer_listener, &config.peer_addr)?;
 
     let bootstrap = config.bootstrap;
-    let node = Arc::new(Node { config: Arc::new(config), raft, registry, log_store, disk, peers });
+    let proposer = Proposer::start(raft.clone(), config.clock_offset_ms);
+    let node = Arc::new(Node { config: Arc::new(config), raft, registry, log_store, disk, peers, proposer });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let peer_node = node.clone();

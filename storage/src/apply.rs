@@ -42,15 +42,26 @@ pub(crate) enum RowChange {
 pub struct InvariantViolation(pub String);
 
 impl Registry {
-    /// Applies `request` (carried by log entry `log_index`) and returns its result and the rows
-    /// it touched.
+    /// Applies `request` (at `position` in the batch of log entry `log_index`) and returns its
+    /// result and the rows it touched.
     pub(crate) fn apply(
         &mut self,
         log_index: u64,
+        position: u32,
         request: &Request,
     ) -> Result<(CommandResult, Vec<RowChange>), InvariantViolation> {
-        if let Some(previous) = self.dedup_result(&request.request_id) {
-            return Ok((previous.clone(), Vec::new()));
+        let fingerprint = request.command.fingerprint();
+        if let Some(previous) = self.dedup.get(&request.request_id) {
+            if previous.fingerprint != fingerprint {
+                return Ok((
+                    Err(Rejection::new(
+                        ErrorCode::Validation,
+                        format!("Request id {} was already used for a different request", request.request_id),
+                    )),
+                    Vec::new(),
+                ));
+            }
+            return Ok((previous.result.clone(), Vec::new()));
         }
         let mut changes = Vec::new();
         let result = self.apply_command(request, &mut changes);
@@ -58,9 +69,15 @@ impl Registry {
 
         self.dedup.insert(
             request.request_id,
-            DedupRecord { log_index, issued_at_ms: request.issued_at_ms, result: result.clone() },
+            DedupRecord {
+                log_index,
+                position,
+                issued_at_ms: request.issued_at_ms,
+                fingerprint,
+                result: result.clone(),
+            },
         );
-        self.dedup_order.insert(log_index, request.request_id);
+        self.dedup_order.insert((log_index, position), request.request_id);
         changes.push(RowChange::Dedup(request.request_id));
         self.evict_dedup(request.issued_at_ms, &mut changes);
         Ok((result, changes))
@@ -306,7 +323,7 @@ impl Registry {
     }
 
     fn evict_dedup(&mut self, now_ms: u64, changes: &mut Vec<RowChange>) {
-        while let Some((&log_index, &request_id)) = self.dedup_order.first_key_value() {
+        while let Some((&sequence, &request_id)) = self.dedup_order.first_key_value() {
             let expired = self
                 .dedup
                 .get(&request_id)
@@ -314,7 +331,7 @@ impl Registry {
             if !expired && self.dedup.len() <= MAX_DEDUP_ENTRIES {
                 break;
             }
-            self.dedup_order.remove(&log_index);
+            self.dedup_order.remove(&sequence);
             self.dedup.remove(&request_id);
             changes.push(RowChange::Dedup(request_id));
         }

@@ -63,6 +63,20 @@ impl fmt::Display for Request {
     }
 }
 
+/// Requests the leader proposes as one log entry: one flush and one replication round carry
+/// them all. Each applies on its own, in order, with its own result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestBatch {
+    /// The requests, applied first to last.
+    pub requests: Vec<Request>,
+}
+
+impl fmt::Display for RequestBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "batch of {}", self.requests.len())
+    }
+}
+
 /// A key as the caller asked for it, before the leader gives it an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDraft {
@@ -162,6 +176,21 @@ pub enum Command {
 }
 
 impl Command {
+    /// Identifies what the caller asked for, leaving out what the leader decided (a new key's
+    /// id), so a retried request matches its first attempt and a reused request id for a
+    /// different request does not. FNV-1a over the encoded caller's view: stable across nodes.
+    pub fn fingerprint(&self) -> u64 {
+        let encoded = match self {
+            Command::CreateKey(new_key) => crate::codec::encode(&(0u8, &new_key.draft)),
+            other => crate::codec::encode(&(1u8, other)),
+        };
+        // Encoding plain data into a Vec cannot fail; an empty input still fingerprints.
+        let bytes = encoded.unwrap_or_default();
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
     /// A short name for logs (never includes values).
     pub fn name(&self) -> &'static str {
         match self {
@@ -212,6 +241,9 @@ impl From<Rejection> for KmsError {
     }
 }
 
-/// The result of applying one entry; what `client_write` returns. Blank and membership entries
-/// yield `Ok(Applied::Done)`.
+/// The result of applying one request.
 pub type CommandResult = Result<Applied, Rejection>;
+
+/// The results of applying one log entry, one per request of its batch; what `client_write`
+/// returns. Blank and membership entries yield none.
+pub type BatchResult = Vec<CommandResult>;

@@ -76,10 +76,15 @@ pub struct AliasRecord {
 /// The remembered result of a write, so a retry with the same request id gets it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupRecord {
-    /// The log index that applied the write; orders eviction identically on every node.
+    /// The log index that applied the write; with `position`, orders eviction identically on
+    /// every node.
     pub log_index: u64,
+    /// The write's position in its log entry's batch.
+    pub position: u32,
     /// The write's timestamp, ms since the epoch.
     pub issued_at_ms: u64,
+    /// [`crate::Command::fingerprint`] of the write: a retry must ask for the same thing.
+    pub fingerprint: u64,
     /// What applying it returned.
     pub result: CommandResult,
 }
@@ -90,8 +95,8 @@ pub struct Registry {
     pub(crate) keys: BTreeMap<KeyId, KeyRecord>,
     pub(crate) aliases: BTreeMap<String, AliasRecord>,
     pub(crate) dedup: BTreeMap<RequestId, DedupRecord>,
-    /// Derived: dedup entries by log index, oldest first.
-    pub(crate) dedup_order: BTreeMap<u64, RequestId>,
+    /// Derived: dedup entries by (log index, position in batch), oldest first.
+    pub(crate) dedup_order: BTreeMap<(u64, u32), RequestId>,
     /// Derived: keys pending deletion by deletion time.
     pub(crate) deletion_queue: BTreeSet<(u64, KeyId)>,
 }
@@ -114,7 +119,7 @@ impl Registry {
             registry.aliases.insert(alias.name.clone(), alias);
         }
         for (request_id, record) in dedup {
-            registry.dedup_order.insert(record.log_index, request_id);
+            registry.dedup_order.insert((record.log_index, record.position), request_id);
             registry.dedup.insert(request_id, record);
         }
         registry

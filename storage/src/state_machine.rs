@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::RowChange;
 use crate::codec::{decode, encode};
-use crate::command::{Applied, CommandResult, RequestId};
+use crate::command::{BatchResult, RequestId};
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
 use crate::registry::{AliasRecord, DedupRecord, KeyRecord, Registry, SharedRegistry};
@@ -166,7 +166,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((self.applied, self.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResult>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<BatchResult>, StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -179,17 +179,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             for entry in entries {
                 let log_id = entry.log_id;
                 let result = match entry.payload {
-                    EntryPayload::Blank => Ok(Applied::Done),
-                    EntryPayload::Normal(request) => {
-                        let (result, touched) = registry
-                            .apply(log_id.index, &request)
-                            .map_err(|violation| StorageIOError::apply(log_id, &violation))?;
-                        changes.extend(touched);
-                        result
+                    EntryPayload::Blank => Vec::new(),
+                    EntryPayload::Normal(batch) => {
+                        let mut results = Vec::with_capacity(batch.requests.len());
+                        for (position, request) in (0u32..).zip(&batch.requests) {
+                            let (result, touched) = registry
+                                .apply(log_id.index, position, request)
+                                .map_err(|violation| StorageIOError::apply(log_id, &violation))?;
+                            changes.extend(touched);
+                            results.push(result);
+                        }
+                        results
                     }
                     EntryPayload::Membership(membership) => {
                         self.membership = StoredMembership::new(Some(log_id), membership);
-                        Ok(Applied::Done)
+                        Vec::new()
                     }
                 };
                 self.applied = Some(log_id);

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::{CommandResult, Request};
+use crate::command::{BatchResult, RequestBatch};
 
 /// A cluster member's id.
 pub type NodeId = u64;
@@ -28,8 +28,8 @@ impl fmt::Display for TrentNode {
 openraft::declare_raft_types!(
     /// Trent's Raft type config.
     pub TypeConfig:
-        D = Request,
-        R = CommandResult,
+        D = RequestBatch,
+        R = BatchResult,
         NodeId = NodeId,
         Node = TrentNode,
         Entry = openraft::Entry<TypeConfig>,

@@ -75,6 +75,11 @@ pub async fn dispatch(call: &Call<'_>, target: Option<&str>, body: &[u8]) -> Res
 /// Parses a request body; an empty body is `{}`.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    // serde builds a struct from a JSON array too (`[5]` would be ListKeys with Limit 5); the
+    // protocol's requests are objects, so anything else is refused before serde sees it.
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(KmsError::new(ErrorCode::Serialization, "Request body must be a JSON object"));
+    }
     serde_json::from_slice(body).map_err(|error| {
         let message = error.to_string();
         if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {

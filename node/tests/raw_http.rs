@@ -1,0 +1,369 @@
+//! The KMS protocol below the typed client, on one in-process node: HTTP/1.1 written by hand so
+//! tests can send what no SDK would (no target, broken JSON, oversized or chunked bodies) and
+//! see every status code and header that comes back.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::InProcessNode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The request body cap (1 MiB), as DESIGN.md §5 sets it.
+const BODY_CAP: usize = 1024 * 1024;
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+
+/// A response as it came off the socket.
+#[derive(Debug)]
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!("body is not JSON ({error}): {:?}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    /// The `__type` of an AWS error body.
+    fn error_type(&self) -> String {
+        let body = self.json();
+        assert!(body["message"].is_string(), "an error body carries a message: {body}");
+        body["__type"].as_str().unwrap_or_else(|| panic!("no __type in {body}")).to_owned()
+    }
+
+    /// The `x-amzn-RequestId`, which every response must carry, as a UUID.
+    fn request_id(&self) -> uuid::Uuid {
+        let value =
+            self.header("x-amzn-RequestId").unwrap_or_else(|| panic!("no x-amzn-RequestId: {self:?}"));
+        uuid::Uuid::parse_str(value).unwrap_or_else(|_| panic!("x-amzn-RequestId {value:?} is not a UUID"))
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`); the body is written by a separate
+/// task so a server that answers before reading it all cannot deadlock the test, and write
+/// errors after the server has answered are ignored.
+async fn exchange(addr: &str, head: String, body: Vec<u8>) -> RawResponse {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    // The write half is handed back, not dropped: dropping it half-closes the connection, and
+    // the server drops a connection whose client stopped sending before it has answered.
+    let write = tokio::spawn(async move {
+        let sent = async {
+            writer.write_all(head.as_bytes()).await?;
+            writer.write_all(&body).await?;
+            writer.flush().await
+        }
+        .await;
+        (writer, sent)
+    });
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), reader.read_to_end(&mut raw)).await;
+    assert!(read.is_ok(), "no complete response within 15 s; got {:?}", String::from_utf8_lossy(&raw));
+    drop(write.await);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> RawResponse {
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..split]).expect("response head is text");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.parse::<usize>().ok());
+    if let Some(length) = length {
+        assert!(body.len() >= length, "truncated body: {} of {length} bytes", body.len());
+        body.truncate(length);
+    }
+    RawResponse { status, headers, body }
+}
+
+/// A request head with the given extra header lines (each `Name: value`).
+fn request_head(method: &str, path: &str, addr: &str, extra: &[String]) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for line in extra {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head
+}
+
+struct Node {
+    node: InProcessNode,
+    addr: String,
+}
+
+impl Node {
+    async fn start() -> Node {
+        let node = InProcessNode::start().await;
+        let addr = node.endpoint.trim_start_matches("http://").to_owned();
+        Node { node, addr }
+    }
+
+    /// `POST /` with an optional `X-Amz-Target` (`TrentService.` is not added) and extra headers.
+    async fn post(&self, target: Option<&str>, body: &[u8], extra: &[String]) -> RawResponse {
+        let mut headers =
+            vec![format!("Content-Type: {AMZ_JSON}"), format!("Content-Length: {}", body.len())];
+        headers.extend(target.map(|target| format!("X-Amz-Target: {target}")));
+        headers.extend(extra.iter().cloned());
+        exchange(&self.addr, request_head("POST", "/", &self.addr, &headers), body.to_vec()).await
+    }
+
+    /// `POST /` calling `TrentService.<operation>`.
+    async fn kms(&self, operation: &str, body: &str) -> RawResponse {
+        self.post(Some(&format!("TrentService.{operation}")), body.as_bytes(), &[]).await
+    }
+
+    async fn get(&self, path: &str) -> RawResponse {
+        exchange(&self.addr, request_head("GET", path, &self.addr, &[]), Vec::new()).await
+    }
+
+    async fn stop(self) {
+        self.node.stop().await;
+    }
+}
+
+#[track_caller]
+fn assert_error(response: &RawResponse, status: u16, error_type: &str) {
+    assert_eq!(response.status, status, "{response:?}");
+    assert_eq!(response.error_type(), error_type, "{:?}", String::from_utf8_lossy(&response.body));
+    assert_eq!(response.header("content-type"), Some(AMZ_JSON));
+    response.request_id();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_formed_call_answers_200_with_amz_json() {
+    let node = Node::start().await;
+    let response = node.kms("CreateKey", r#"{"Description": "raw"}"#).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.header("content-type"), Some(AMZ_JSON));
+    assert_eq!(response.json()["KeyMetadata"]["Description"], "raw");
+    response.request_id();
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_target_is_an_unknown_operation() {
+    let node = Node::start().await;
+    for target in
+        ["TrentService.Frobnicate", "TrentService.", "KMS.CreateKey", "CreateKey", "trentservice.ListKeys"]
+    {
+        let response = node.post(Some(target), b"{}", &[]).await;
+        assert_error(&response, 400, "UnknownOperationException");
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_target_is_an_unknown_operation() {
+    let node = Node::start().await;
+    let response = node.post(None, b"{}", &[]).await;
+    assert_error(&response, 400, "UnknownOperationException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_calls_are_post_to_the_root_only() {
+    let node = Node::start().await;
+    assert_error(&node.get("/").await, 400, "UnknownOperationException");
+    let head = request_head(
+        "POST",
+        "/keys",
+        &node.addr,
+        &["X-Amz-Target: TrentService.ListKeys".into(), "Content-Length: 2".into()],
+    );
+    assert_error(&exchange(&node.addr, head, b"{}".to_vec()).await, 400, "UnknownOperationException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_a_serialization_error() {
+    let node = Node::start().await;
+    for body in [r#"{"KeyId": "#, "not json", r#"{"KeyId": "a",}"#, "[]", "null", "\"KeyId\""] {
+        let response = node.kms("DescribeKey", body).await;
+        assert_error(&response, 400, "SerializationException");
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_of_the_wrong_type_is_a_serialization_error() {
+    let node = Node::start().await;
+    for (operation, body) in [
+        ("ListKeys", r#"{"Limit": "x"}"#),
+        ("ListKeys", r#"{"Limit": 1.5}"#),
+        ("ListKeys", "[5]"),
+        ("DescribeKey", r#"{"KeyId": 5}"#),
+        ("DescribeKey", r#"{"KeyId": ["a"]}"#),
+        ("TagResource", r#"{"KeyId": "k", "Tags": "t"}"#),
+    ] {
+        assert_error(&node.kms(operation, body).await, 400, "SerializationException");
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_required_field_is_a_validation_error() {
+    let node = Node::start().await;
+    for (operation, body, field) in [
+        ("DescribeKey", "{}", "'keyId'"),
+        ("DescribeKey", "", "'keyId'"),
+        ("CreateAlias", r#"{"AliasName": "alias/x"}"#, "'targetKeyId'"),
+        ("TagResource", r#"{"KeyId": "k"}"#, "'tags'"),
+    ] {
+        let response = node.kms(operation, body).await;
+        assert_error(&response, 400, "ValidationException");
+        let message = response.json()["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(field) && message.contains("must not be null"), "{operation}: {message}");
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_body_reads_as_an_empty_object() {
+    let node = Node::start().await;
+    let response = node.kms("ListKeys", "").await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.json()["Truncated"], false);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_exactly_1_mib_is_read() {
+    let node = Node::start().await;
+    let mut body = vec![b' '; BODY_CAP];
+    body[0] = b'{';
+    body[BODY_CAP - 1] = b'}';
+    let response = node.post(Some("TrentService.ListKeys"), &body, &[]).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_1_mib_is_refused_with_413() {
+    let node = Node::start().await;
+    let mut body = vec![b' '; BODY_CAP + 1];
+    body[0] = b'{';
+    body[BODY_CAP] = b'}';
+    let response = node.post(Some("TrentService.ListKeys"), &body, &[]).await;
+    assert_error(&response, 413, "RequestEntityTooLargeException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_length_over_1_mib_is_refused_before_the_body_is_sent() {
+    let node = Node::start().await;
+    let headers =
+        ["X-Amz-Target: TrentService.CreateKey".to_owned(), format!("Content-Length: {}", 64 * BODY_CAP)];
+    let head = request_head("POST", "/", &node.addr, &headers);
+    let response = exchange(&node.addr, head, Vec::new()).await;
+    assert_error(&response, 413, "RequestEntityTooLargeException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_1_mib_is_refused_with_413() {
+    let node = Node::start().await;
+    let chunk = vec![b' '; 64 * 1024];
+    let mut body = b"1\r\n{\r\n".to_vec();
+    for _ in 0..(BODY_CAP / chunk.len() + 1) {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(&chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"1\r\n}\r\n0\r\n\r\n");
+    let headers =
+        ["X-Amz-Target: TrentService.CreateKey".to_owned(), "Transfer-Encoding: chunked".to_owned()];
+    let head = request_head("POST", "/", &node.addr, &headers);
+    let response = exchange(&node.addr, head, body).await;
+    assert_error(&response, 413, "RequestEntityTooLargeException");
+    let keys = node.node.client().list_all_keys().await.expect("ListKeys");
+    assert!(keys.is_empty(), "nothing was created: {keys:?}");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_a_fresh_request_id() {
+    let node = Node::start().await;
+    let mut seen = std::collections::HashSet::new();
+    let responses = [
+        node.kms("CreateKey", "{}").await,
+        node.kms("ListKeys", "{}").await,
+        node.kms("DescribeKey", r#"{"KeyId": "alias/none"}"#).await,
+        node.kms("DescribeKey", "{").await,
+        node.kms("Frobnicate", "{}").await,
+        node.post(None, b"{}", &[]).await,
+        node.get("/v1/sys/health").await,
+        node.get("/v1/sys/nothing-here").await,
+        node.get("/").await,
+        exchange(
+            &node.addr,
+            request_head("POST", "/", &node.addr, &[format!("Content-Length: {}", 2 * BODY_CAP)]),
+            Vec::new(),
+        )
+        .await,
+    ];
+    for response in &responses {
+        assert!(seen.insert(response.request_id()), "request ids are unique: {response:?}");
+    }
+    assert_eq!(responses[0].status, 200);
+    assert_eq!(responses[6].status, 200);
+    assert_eq!(responses[9].status, 413);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_idempotency_header_creates_one_key() {
+    let node = Node::start().await;
+    let idempotency = [format!("x-trent-request-id: {}", uuid::Uuid::new_v4())];
+    let first = node.post(Some("TrentService.CreateKey"), b"{}", &idempotency).await;
+    let second = node.post(Some("TrentService.CreateKey"), b"{}", &idempotency).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(second.status, 200, "{second:?}");
+    let key_id = first.json()["KeyMetadata"]["KeyId"].clone();
+    assert!(key_id.is_string());
+    assert_eq!(second.json()["KeyMetadata"]["KeyId"], key_id);
+    assert_ne!(first.request_id(), second.request_id(), "each response has its own x-amzn-RequestId");
+
+    let listed = node.kms("ListKeys", "{}").await.json();
+    let keys = listed["Keys"].as_array().expect("Keys");
+    assert_eq!(keys.len(), 1, "{listed}");
+    assert_eq!(keys[0]["KeyId"], key_id);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_header_must_be_a_uuid() {
+    let node = Node::start().await;
+    let response =
+        node.post(Some("TrentService.CreateKey"), b"{}", &["x-trent-request-id: retry-1".to_owned()]).await;
+    assert_error(&response, 400, "ValidationException");
+    let listed = node.kms("ListKeys", "{}").await.json();
+    assert_eq!(listed["Keys"].as_array().map(Vec::len), Some(0), "{listed}");
+    node.stop().await;
+}

@@ -1,0 +1,137 @@
+"""Fixtures for the wire-compatibility tests: a Trent endpoint and boto3 KMS clients for it.
+
+The endpoint comes from ``TRENT_ENDPOINT`` when set. Otherwise a throwaway single-node cluster is
+started with ``trentd dev`` on a free loopback port (binary from ``TRENT_BIN``, else the newer
+of ``target/release/trentd`` and ``target/debug/trentd``), waited on until it has a leader, and
+stopped with SIGTERM when the session ends.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ACCOUNT_ID = "111122223333"
+# `trentd dev` puts a node's peer port this far above its client port.
+PEER_PORT_OFFSET = 1000
+STARTUP_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 10.0
+
+
+def trentd_binary() -> Path:
+    if os.environ.get("TRENT_BIN"):
+        return Path(os.environ["TRENT_BIN"])
+    # The newer of the two builds, so a stale release binary does not shadow a fresh debug one.
+    built = [REPO_ROOT / "target" / profile / "trentd" for profile in ("release", "debug")]
+    built = [path for path in built if path.exists()]
+    if not built:
+        pytest.fail("no trentd binary: build it with `cargo build --bin trentd` or set TRENT_BIN")
+    return max(built, key=lambda path: path.stat().st_mtime)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_pair() -> int:
+    """A client port whose peer port (`+1000`) is free as well."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + PEER_PORT_OFFSET < 65536 and port_is_free(port + PEER_PORT_OFFSET):
+            return port
+    pytest.fail("no free pair of loopback ports")
+
+
+def health(endpoint: str):
+    """The node's health document, or None while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/v1/sys/health", timeout=2) as response:
+            return json.load(response)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+        return None
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory):
+    if os.environ.get("TRENT_ENDPOINT"):
+        yield os.environ["TRENT_ENDPOINT"].rstrip("/")
+        return
+
+    workdir = tmp_path_factory.mktemp("trentd")
+    port = free_port_pair()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "trentd.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(trentd_binary()), "dev", "--addr", f"127.0.0.1:{port}", "--data-dir", str(workdir / "data")],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"trentd exited with {process.returncode}:\n{log_path.read_text()}")
+            status = health(url)
+            if status is not None and status.get("leader_id") is not None:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"trentd has no leader after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        stop(process)
+
+
+def kms_client(endpoint: str, **config):
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        # No retries: a test must see the first answer, not a retried one.
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **config),
+    )
+
+
+@pytest.fixture(scope="session")
+def kms(endpoint):
+    """A boto3 KMS client with botocore's own parameter validation, as users run it."""
+    return kms_client(endpoint)
+
+
+@pytest.fixture(scope="session")
+def raw_kms(endpoint):
+    """A boto3 KMS client that sends out-of-range values, so the server's checks are exercised."""
+    return kms_client(endpoint, parameter_validation=False)
