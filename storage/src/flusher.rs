@@ -17,33 +17,47 @@ use crate::types::TypeConfig;
 const MAX_PENDING_FLUSHES: usize = 4096;
 
 /// The sending half; the flushing task ends when every sender is gone.
+///
+/// The task holds the database only while it has appends to flush: each one brings its own
+/// handle. Dropping the log store therefore closes the database (and releases sled's lock on
+/// the directory) without waiting for the task to be polled again.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupFlusher {
-    pending: mpsc::Sender<LogFlushed<TypeConfig>>,
+    disk: Disk,
+    pending: mpsc::Sender<PendingFlush>,
+}
+
+/// An append waiting to be made durable, with the database to flush.
+struct PendingFlush {
+    disk: Disk,
+    callback: LogFlushed<TypeConfig>,
 }
 
 impl GroupFlusher {
     /// Starts the flushing task on the current tokio runtime.
     pub(crate) fn start(disk: Disk) -> GroupFlusher {
         let (pending, receiver) = mpsc::channel(MAX_PENDING_FLUSHES);
-        tokio::spawn(run(disk, receiver));
-        GroupFlusher { pending }
+        tokio::spawn(run(receiver));
+        GroupFlusher { disk, pending }
     }
 
     /// Completes `callback` once everything written before this call is durable.
     pub(crate) async fn flush_then(&self, callback: LogFlushed<TypeConfig>) -> Result<(), io::Error> {
-        self.pending.send(callback).await.map_err(|_| io::Error::other("log flusher has stopped"))
+        let pending = PendingFlush { disk: self.disk.clone(), callback };
+        self.pending.send(pending).await.map_err(|_| io::Error::other("log flusher has stopped"))
     }
 }
 
-async fn run(disk: Disk, mut receiver: mpsc::Receiver<LogFlushed<TypeConfig>>) {
+async fn run(mut receiver: mpsc::Receiver<PendingFlush>) {
     let mut batch = Vec::new();
-    while let Some(first) = receiver.recv().await {
-        batch.push(first);
+    while let Some(PendingFlush { disk, callback }) = receiver.recv().await {
+        batch.push(callback);
         while let Ok(next) = receiver.try_recv() {
-            batch.push(next);
+            batch.push(next.callback);
         }
         let flushed = disk.flush().await;
+        // Hold no database handle while idle.
+        drop(disk);
         for callback in batch.drain(..) {
             let result = match &flushed {
                 Ok(()) => Ok(()),

@@ -23,7 +23,10 @@ mod codec;
 mod flusher;
 
 pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
-pub use command::{Applied, BatchResult, Command, CommandResult, RequestBatch, KeyDraft, KeyId, NewKey, Rejection, Request, RequestId};
+pub use command::{
+    Applied, BatchResult, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch,
+    RequestId,
+};
 pub use disk::{Disk, DiskOptions};
 pub use error::OpenError;
 pub use log_store::LogStore;

@@ -1,0 +1,101 @@
+//! `trentd dev`: one node or three processes on consecutive ports, a credentials file that
+//! tells scripts where they are, and a clean stop on SIGTERM.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trent_client::wire::admin::DevCredentials;
+use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
+use trent_client::TrentClient;
+
+/// A base port whose next `count` ports, and those 1000 above, are free.
+fn free_port_run(count: u16) -> u16 {
+    for _ in 0..200 {
+        let base = 20_000 + (support::free_port() % 20_000);
+        let all_free = (0..count).all(|i| {
+            [base + i, base + i + 1000]
+                .iter()
+                .all(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        });
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no run of free ports");
+}
+
+fn wait_for_credentials(path: &Path, child: &mut Child) -> DevCredentials {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(credentials) = serde_json::from_slice(&bytes) {
+                return credentials;
+            }
+        }
+        assert!(child.try_wait().expect("poll dev").is_none(), "trentd dev exited early");
+        assert!(Instant::now() < deadline, "no dev-credentials.json within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn terminate(child: &mut Child) {
+    // SAFETY: kill(2) on a child we spawned.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "trentd dev exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "trentd dev ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn run_dev(nodes: u16) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = free_port_run(nodes);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trentd"))
+        .args(["dev", "--nodes", &nodes.to_string(), "--addr", &format!("127.0.0.1:{base}"), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn trentd dev");
+
+    let credentials = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
+    let expected: Vec<String> = (0..nodes).map(|i| format!("http://127.0.0.1:{}", base + i)).collect();
+    assert_eq!(credentials.endpoints, expected);
+    assert_eq!(credentials.region, "us-east-1");
+
+    let last = TrentClient::single(&expected[expected.len() - 1]).expect("client");
+    let key_id = last.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
+    let first = TrentClient::single(&expected[0]).expect("client");
+    first
+        .describe_key(&KeyIdRequest { key_id, grant_tokens: None })
+        .await
+        .expect("visible on the first node");
+
+    terminate(&mut child);
+    for port in (0..nodes).map(|i| base + i) {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} still in use after dev stopped"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_runs_one_node_and_writes_its_credentials_file() {
+    run_dev(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_with_three_nodes_runs_three_processes_on_consecutive_ports() {
+    run_dev(3).await;
+}

@@ -1,0 +1,72 @@
+//! Scheduled deletion end to end: when the window passes, the leader deletes the key and its
+//! aliases, and every node stops knowing it. Time is moved with the node's fault-injection clock
+//! offset, since nobody waits seven days in a test.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::ProcessCluster;
+use trent_client::wire::kms::{
+    AliasTargetRequest, CreateKeyRequest, KeyIdRequest, ScheduleKeyDeletionRequest,
+};
+use trent_client::wire::ErrorCode;
+use trent_client::ClientError;
+
+const EIGHT_DAYS_MS: i64 = 8 * 24 * 60 * 60 * 1000;
+
+fn is_not_found(result: &Result<impl std::fmt::Debug, ClientError>) -> bool {
+    matches!(result, Err(ClientError::Api(error)) if error.code == ErrorCode::NotFound)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_is_deleted_on_every_node_once_its_window_has_passed() {
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let client = cluster.client_of(leader);
+    let doomed = client.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
+    let kept = client.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
+    let alias = AliasTargetRequest { alias_name: "alias/doomed".into(), target_key_id: doomed.clone() };
+    client.create_alias(&alias).await.expect("alias");
+    let schedule = ScheduleKeyDeletionRequest { key_id: doomed.clone(), pending_window_in_days: Some(7) };
+    client.schedule_key_deletion(&schedule).await.expect("schedule deletion");
+
+    // Nothing happens before the date.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let describe = |key_id: &str| KeyIdRequest { key_id: key_id.into(), grant_tokens: None };
+    client.describe_key(&describe(&doomed)).await.expect("still there before the date");
+
+    // Eight days later, by every node's clock.
+    for id in 1..=3 {
+        let node = cluster.node(id);
+        node.kill();
+        node.args.extend(["--clock-offset-ms".to_string(), EIGHT_DAYS_MS.to_string()]);
+        node.start();
+    }
+    cluster.wait_for_leader(Duration::from_secs(15)).await;
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let gone = {
+            let mut all = true;
+            for id in 1..=3 {
+                all &= is_not_found(&cluster.client_of(id).describe_key(&describe(&doomed)).await);
+            }
+            all
+        };
+        if gone {
+            break;
+        }
+        assert!(Instant::now() < deadline, "key was not deleted after its window:\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in 1..=3 {
+        let client = cluster.client_of(id);
+        let aliases = client.list_all_aliases(None).await.expect("aliases");
+        assert!(
+            aliases.iter().all(|entry| entry.alias_name != "alias/doomed"),
+            "alias outlived its key on node {id}"
+        );
+        client.describe_key(&describe(&kept)).await.expect("the other key is untouched");
+    }
+}
