@@ -54,8 +54,8 @@ impl Default for RaftTiming {
     fn default() -> Self {
         RaftTiming {
             heartbeat_ms: 100,
-            election_timeout_min_ms: 500,
-            election_timeout_max_ms: 1000,
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
             snapshot_every_entries: 20_000,
             logs_kept_after_snapshot: 1_000,
         }
