@@ -45,8 +45,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let members = layout(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    if members.len() == 1 {
-        let member = &members[0];
+    if let [member] = members.as_slice() {
         let config = NodeConfig {
             node_id: member.node_id,
             api_addr: member.api_addr.clone(),
@@ -193,7 +192,9 @@ fn announce(data_dir: &Path, members: &[PeerSpec]) -> anyhow::Result<()> {
     println!("  region:      {}", credentials.region);
     println!("  data:        {}", data_dir.display());
     println!("  credentials: {}", path.display());
-    println!("Try: aws kms create-key --endpoint-url {} --region {}", endpoints[0], credentials.region);
+    if let Some(first) = endpoints.first() {
+        println!("Try: aws kms create-key --endpoint-url {first} --region {}", credentials.region);
+    }
     println!("Stop with Ctrl-C.");
     Ok(())
 }

@@ -9,10 +9,23 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+use trent_client::wire::kms::CreateKeyRequest;
+use trent_client::ClientError;
 use trent_client::{ClientOptions, RetryPolicy, TrentClient};
 use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
 use trent_node::server::RunningNode;
 use trent_wire::admin::HealthResponse;
+
+/// Creates a default key with `description`; returns its id.
+pub async fn create_key(client: &TrentClient, description: &str) -> Result<String, ClientError> {
+    let request = CreateKeyRequest { description: Some(description.into()), ..Default::default() };
+    Ok(client.create_key(&request).await?.key_metadata.key_id)
+}
+
+/// Every key id the node behind `client` lists.
+pub async fn all_key_ids(client: &TrentClient) -> std::collections::BTreeSet<String> {
+    client.list_all_keys().await.expect("list keys").into_iter().map(|entry| entry.key_id).collect()
+}
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -133,6 +146,11 @@ impl ProcessCluster {
             child: None,
         });
         self.nodes.len() - 1
+    }
+
+    /// Every node but `leader`.
+    pub fn followers(&self, leader: u64) -> Vec<u64> {
+        self.nodes.iter().map(|node| node.id).filter(|id| *id != leader).collect()
     }
 
     pub fn node(&mut self, id: u64) -> &mut ProcessNode {
