@@ -20,7 +20,6 @@ pub mod types;
 
 mod apply;
 mod codec;
-mod flusher;
 
 pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
 pub use command::{

@@ -1,14 +1,17 @@
 //! The Raft log, vote and committed index on sled: openraft's `RaftLogStorage`.
 //!
-//! Durability rules: an append is flushed before openraft hears it is done (appends are group
-//! committed by the [`GroupFlusher`]), and a vote is flushed before `save_vote` returns, so
-//! neither can be forgotten by a crash after it was acknowledged.
+//! Durability rules: an append is flushed before openraft hears it is done, and a vote is flushed
+//! before `save_vote` returns, so neither can be forgotten by a crash after it was acknowledged.
+//!
+//! openraft 0.9 waits for each append's callback before it issues the next append, so flushing
+//! inside `append` costs nothing extra; batching happens one level up, where the leader packs many
+//! client writes into one entry (`trent-node`'s proposer).
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError, Vote};
@@ -18,7 +21,6 @@ use serde::Serialize;
 use crate::codec::{decode, encode};
 use crate::disk::Disk;
 use crate::error::OpenError;
-use crate::flusher::GroupFlusher;
 use crate::types::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
 const VOTE: &str = "vote";
@@ -31,18 +33,12 @@ pub struct LogStore {
     disk: Disk,
     /// Committed index + 1 (0: nothing committed), for the admin API.
     committed_next: Arc<AtomicU64>,
-    /// Started on the first append, inside the runtime openraft runs on.
-    flusher: Arc<OnceLock<GroupFlusher>>,
 }
 
 impl LogStore {
     /// Wraps the disk, reading the committed index it recorded.
     pub fn new(disk: Disk) -> Result<LogStore, OpenError> {
-        let store = LogStore {
-            disk,
-            committed_next: Arc::new(AtomicU64::new(0)),
-            flusher: Arc::new(OnceLock::new()),
-        };
+        let store = LogStore { disk, committed_next: Arc::new(AtomicU64::new(0)) };
         // Stored as `Option<LogId>` by `save_committed`; absent until the first save.
         let committed: Option<Option<LogId>> = store.read_meta(COMMITTED).map_err(OpenError::Io)?;
         store.note_committed(committed.flatten().as_ref());
@@ -165,11 +161,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             rows.push((entry.log_id.index, bytes));
         }
         self.disk.log_append(rows).map_err(write_logs_error)?;
-        // The entries are readable now. They are durable once the flusher's next flush returns,
-        // and only then does openraft count them towards a quorum.
-        let disk = self.disk.clone();
-        let flusher = self.flusher.get_or_init(|| GroupFlusher::start(disk));
-        flusher.flush_then(callback).await.map_err(write_logs_error)
+        // The entries are readable now; they are durable once the flush returns, and only then
+        // does openraft count them towards a quorum.
+        let flushed = self.disk.flush().await;
+        callback.log_io_completed(flushed);
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{contents, log_id, new_key, normal, scenario, Node, T0};
+use common::{batch, blank, contents, flatten, new_key, normal, requests_of, scenario, DedupRow, Node, T0};
 use openraft::storage::RaftStateMachine;
 use trent_storage::types::Entry;
-use trent_storage::{Command, KeyId, Request, RequestId};
+use trent_storage::{BatchResult, Command, KeyId, NewKey, Request, RequestId};
 use trent_wire::model::{KeySpec, KeyUsage};
 use uuid::Uuid;
 
@@ -28,8 +28,9 @@ impl Generator {
 
 /// `count` pseudo-random requests over a small pool of keys and aliases, so that most commands
 /// hit existing state and many are rejected; time advances so deletions come due and dedup ids
-/// expire; some requests reuse an earlier request id.
-fn random_history(seed: u64, count: usize) -> Vec<Entry> {
+/// expire; some requests reuse an earlier request id, half of them as a retry of the earlier
+/// request (a create re-stamped with another key id) and half for a different command.
+fn random_requests(seed: u64, count: usize) -> Vec<Request> {
     let mut rng = Generator(seed);
     let keys: Vec<KeyId> =
         (0..12).map(|n| KeyId(Uuid::from_u128(0xde7e_0000_0000_4000_8000_0000_0000_0000 + n))).collect();
@@ -40,13 +41,13 @@ fn random_history(seed: u64, count: usize) -> Vec<Entry> {
         (KeySpec::EccNistP256, KeyUsage::SignVerify),
     ];
     let mut now = T0;
-    let mut issued: Vec<RequestId> = Vec::new();
-    let mut entries = Vec::with_capacity(count);
+    let mut issued: Vec<(RequestId, Command)> = Vec::new();
+    let mut requests = Vec::with_capacity(count);
     for n in 0..count {
         now += rng.below(6 * 60 * 60 * 1000);
         let key = keys[rng.below(keys.len() as u64) as usize];
         let alias = aliases[rng.below(aliases.len() as u64) as usize].clone();
-        let command = match rng.below(13) {
+        let mut command = match rng.below(13) {
             0 | 1 => {
                 let mut draft = new_key(key);
                 let (spec, usage) = specs[rng.below(specs.len() as u64) as usize];
@@ -75,15 +76,88 @@ fn random_history(seed: u64, count: usize) -> Vec<Entry> {
             },
         };
         let request_id = if !issued.is_empty() && rng.below(10) == 0 {
-            issued[rng.below(issued.len() as u64) as usize]
+            let (id, earlier) = issued[rng.below(issued.len() as u64) as usize].clone();
+            if rng.below(2) == 0 {
+                command = match earlier {
+                    Command::CreateKey(NewKey { draft, .. }) => {
+                        Command::CreateKey(NewKey { key_id: key, draft })
+                    }
+                    other => other,
+                };
+            }
+            id
         } else {
             let id = RequestId(Uuid::from_u64_pair(seed, n as u64));
-            issued.push(id);
+            issued.push((id, command.clone()));
             id
         };
-        entries.push(normal(n as u64 + 1, Request { request_id, issued_at_ms: now, command }));
+        requests.push(Request { request_id, issued_at_ms: now, command });
+    }
+    requests
+}
+
+/// Each request in its own entry, numbered from 1.
+fn one_per_entry(requests: &[Request]) -> Vec<Entry> {
+    requests.iter().enumerate().map(|(n, request)| normal(n as u64 + 1, request.clone())).collect()
+}
+
+/// The requests in batches of 1 to 8, in order, with a blank entry now and then; numbered from 1.
+fn random_batches(seed: u64, requests: &[Request]) -> Vec<Entry> {
+    let mut rng = Generator(seed ^ 0x0b47_c4e5);
+    let mut entries = Vec::new();
+    let mut rest = requests;
+    while !rest.is_empty() {
+        let index = entries.len() as u64 + 1;
+        if rng.below(20) == 0 {
+            entries.push(blank(index));
+            continue;
+        }
+        let take = (rng.below(8) as usize + 1).min(rest.len());
+        entries.push(batch(index, rest[..take].to_vec()));
+        rest = &rest[take..];
     }
     entries
+}
+
+/// Applies `entries` all at once, one entry per call, and in uneven calls with restarts in
+/// between; checks the three nodes agree and returns the first with its results.
+async fn apply_three_ways(seed: u64, entries: &[Entry]) -> (Node, Vec<BatchResult>) {
+    let mut whole = Node::new();
+    let whole_results = whole.apply_entries(entries.to_vec()).await;
+
+    let mut one_by_one = Node::new();
+    let mut single_results = Vec::new();
+    for entry in entries.iter().cloned() {
+        single_results.extend(one_by_one.apply_entries(vec![entry]).await);
+    }
+
+    // Uneven calls, with a restart in the middle.
+    let mut restarted = Node::new();
+    let mut restarted_results = Vec::new();
+    let mut rng = Generator(seed ^ 0xba7c4);
+    let mut rest = entries;
+    let mut restarts = 0;
+    while !rest.is_empty() {
+        let take = (rng.below(40) as usize + 1).min(rest.len());
+        restarted_results.extend(restarted.apply_entries(rest[..take].to_vec()).await);
+        rest = &rest[take..];
+        if restarts < 3 && rng.below(10) == 0 {
+            restarted = restarted.reopen();
+            restarts += 1;
+        }
+    }
+
+    assert_eq!(whole_results, single_results, "seed {seed}");
+    assert_eq!(whole_results, restarted_results, "seed {seed}");
+    let expected = contents(&whole.registry());
+    assert_eq!(contents(&one_by_one.registry()), expected, "seed {seed}");
+    assert_eq!(contents(&restarted.registry()), expected, "seed {seed}");
+    assert_eq!(restarted.registry(), whole.registry(), "seed {seed}: derived indexes");
+    let applied = entries.last().map(|entry| entry.log_id);
+    assert_eq!(whole.sm.applied_state().await.unwrap().0, applied);
+    assert_eq!(restarted.sm.applied_state().await.unwrap().0, applied);
+    assert!(restarts > 0, "seed {seed}: never restarted");
+    (whole, whole_results)
 }
 
 #[tokio::test]
@@ -103,56 +177,68 @@ async fn the_same_scenario_yields_equal_registries() {
 #[tokio::test]
 async fn a_random_history_yields_equal_registries_however_it_is_batched() {
     for seed in [1, 2, 0x5eed] {
-        let entries = random_history(seed, 1500);
+        let requests = random_requests(seed, 1500);
+        let entries = one_per_entry(&requests);
 
-        let mut whole = Node::new();
-        let whole_results = whole.apply_entries(entries.clone()).await;
-
-        let mut one_by_one = Node::new();
-        let mut single_results = Vec::new();
-        for entry in entries.iter().cloned() {
-            single_results.extend(one_by_one.apply_entries(vec![entry]).await);
-        }
-
-        // Uneven batches, with a restart in the middle.
-        let mut restarted = Node::new();
-        let mut restarted_results = Vec::new();
-        let mut rng = Generator(seed ^ 0xba7c4);
-        let mut rest = &entries[..];
-        let mut restarts = 0;
-        while !rest.is_empty() {
-            let take = (rng.below(40) as usize + 1).min(rest.len());
-            restarted_results.extend(restarted.apply_entries(rest[..take].to_vec()).await);
-            rest = &rest[take..];
-            if restarts < 3 && rng.below(10) == 0 {
-                restarted = restarted.reopen();
-                restarts += 1;
-            }
-        }
-
-        assert_eq!(whole_results, single_results, "seed {seed}");
-        assert_eq!(whole_results, restarted_results, "seed {seed}");
-        let expected = contents(&whole.registry());
-        assert_eq!(contents(&one_by_one.registry()), expected, "seed {seed}");
-        assert_eq!(contents(&restarted.registry()), expected, "seed {seed}");
-        assert_eq!(restarted.registry(), whole.registry(), "seed {seed}: derived indexes");
-        let applied = Some(log_id(entries.len() as u64));
-        assert_eq!(whole.sm.applied_state().await.unwrap().0, applied);
-        assert_eq!(restarted.sm.applied_state().await.unwrap().0, applied);
+        let (_, results) = apply_three_ways(seed, &entries).await;
 
         // The history exercised more than rejections.
-        let accepted = whole_results.iter().filter(|r| r.is_ok()).count();
-        assert!(accepted > entries.len() / 5, "seed {seed}: only {accepted} commands applied");
-        let deleted = entries
+        let results = flatten(&results);
+        let accepted = results.iter().filter(|r| r.is_ok()).count();
+        assert!(accepted > requests.len() / 5, "seed {seed}: only {accepted} commands applied");
+        let deleted = requests
             .iter()
-            .zip(&whole_results)
-            .filter(|(entry, result)| {
-                result.is_ok()
-                    && matches!(&entry.payload, openraft::EntryPayload::Normal(r)
-                        if matches!(r.command, Command::DeleteExpiredKey { .. }))
+            .zip(&results)
+            .filter(|(request, result)| {
+                result.is_ok() && matches!(request.command, Command::DeleteExpiredKey { .. })
             })
             .count();
         assert!(deleted > 0, "seed {seed}: no key came due and was deleted");
-        assert!(restarts > 0, "seed {seed}: never restarted");
+    }
+}
+
+#[tokio::test]
+async fn random_batch_sizes_yield_equal_registries_however_the_entries_are_applied() {
+    for seed in [3, 4, 0xba7c] {
+        let requests = random_requests(seed, 1500);
+        let entries = random_batches(seed, &requests);
+        assert!(entries.iter().any(|entry| requests_of(entry).len() > 4), "seed {seed}: no big batch");
+
+        let (node, results) = apply_three_ways(seed, &entries).await;
+
+        assert_eq!(flatten(&results).len(), requests.len(), "seed {seed}");
+        // Every dedup record names where its request sits in the log.
+        let registry = node.registry();
+        assert!(registry.dedup_records().any(|(_, record)| record.position > 0), "seed {seed}");
+        for (request_id, record) in registry.dedup_records() {
+            let entry = &entries[record.log_index as usize - 1];
+            let request = &requests_of(entry)[record.position as usize];
+            assert_eq!(request.request_id, *request_id, "seed {seed}");
+            assert_eq!(record.fingerprint, request.command.fingerprint(), "seed {seed}");
+            assert_eq!(record.issued_at_ms, request.issued_at_ms, "seed {seed}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_applies_like_its_requests_in_consecutive_entries() {
+    for seed in [5, 6, 0xc0ffee] {
+        let requests = random_requests(seed, 1500);
+        let mut separate = Node::new();
+        let separate_results = separate.apply_entries(one_per_entry(&requests)).await;
+        let mut batched = Node::new();
+        let batched_results = batched.apply_entries(random_batches(seed, &requests)).await;
+
+        assert_eq!(flatten(&batched_results), flatten(&separate_results), "seed {seed}");
+        let (separate, batched) = (contents(&separate.registry()), contents(&batched.registry()));
+        assert_eq!(batched.keys, separate.keys, "seed {seed}");
+        assert_eq!(batched.aliases, separate.aliases, "seed {seed}");
+        // The same requests are remembered, with the same results; only where they sit differs.
+        let unplaced = |rows: Vec<DedupRow>| {
+            rows.into_iter()
+                .map(|row| (row.request_id, row.issued_at_ms, row.fingerprint, row.result))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(unplaced(batched.dedup), unplaced(separate.dedup), "seed {seed}");
     }
 }

@@ -309,10 +309,10 @@ async fn delete_expired_key_on_the_date_removes_the_key_and_only_its_aliases() {
 }
 
 #[tokio::test]
-async fn blank_and_membership_entries_yield_done_and_advance_applied_state() {
+async fn blank_and_membership_entries_yield_no_results_and_advance_applied_state() {
     let mut node = Node::new();
     let results = node.apply_entries(vec![common::blank(1), common::membership(2, &[1, 2, 3])]).await;
-    assert_eq!(results, vec![Ok(Applied::Done), Ok(Applied::Done)]);
+    assert_eq!(results, vec![Vec::new(), Vec::new()]);
 
     let (applied, membership) = node.sm.applied_state().await.unwrap();
     assert_eq!(applied, Some(common::log_id(2)));
@@ -320,7 +320,7 @@ async fn blank_and_membership_entries_yield_done_and_advance_applied_state() {
     assert_eq!(membership.membership().voter_ids().collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(node.registry().key_count(), 0);
 
-    // One result per entry, in order, across a mixed batch.
+    // One batch result per entry, in order, across a mixed batch.
     let id = key_id();
     let results = node
         .apply_entries(vec![
@@ -330,8 +330,10 @@ async fn blank_and_membership_entries_yield_done_and_advance_applied_state() {
         ])
         .await;
     assert_eq!(results.len(), 3);
-    assert_eq!(applied_key(&results[0]).key_id, id);
-    assert_eq!(results[1], Ok(Applied::Done));
-    assert_eq!(rejection_code(&results[2]), ErrorCode::NotFound);
+    assert_eq!(results[0].len(), 1);
+    assert_eq!(applied_key(&results[0][0]).key_id, id);
+    assert_eq!(results[1], Vec::new());
+    assert_eq!(results[2].len(), 1);
+    assert_eq!(rejection_code(&results[2][0]), ErrorCode::NotFound);
     assert_eq!(node.sm.applied_state().await.unwrap().0, Some(common::log_id(5)));
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::ops::Bound;
 
-use common::{blank, log_id, membership, normal, request, Node};
+use common::{batch, blank, log_id, membership, normal, request, Node};
 use openraft::storage::{LogState, RaftLogStorage, RaftLogStorageExt};
 use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftLogReader, Vote};
 use trent_storage::types::Entry;
@@ -79,17 +79,29 @@ async fn committed_none_survives_reopen() {
 async fn appended_entries_survive_reopen_with_their_payloads() {
     let mut node = Node::new();
     let create = request(common::T0, Command::CreateKey(common::new_key(KeyId(uuid::Uuid::new_v4()))));
-    let entries: Vec<Entry> = vec![blank(1), membership(2, &[1, 2, 3]), normal(3, create.clone())];
+    let key = KeyId(uuid::Uuid::new_v4());
+    let several = vec![
+        request(common::T0, Command::CreateKey(common::new_key(key))),
+        request(common::T0, Command::CreateAlias { alias: "alias/app".to_owned(), key_id: key }),
+        request(common::T0, Command::TagKey { key_id: key, tags: vec![("a".to_owned(), "b".to_owned())] }),
+    ];
+    let entries: Vec<Entry> = vec![
+        blank(1),
+        membership(2, &[1, 2, 3]),
+        normal(3, create.clone()),
+        batch(4, several),
+        batch(5, Vec::new()),
+    ];
     node.log.blocking_append(entries.clone()).await.unwrap();
 
     let state = log_state(&mut node.log).await;
-    assert_eq!(state.last_log_id, Some(log_id(3)));
+    assert_eq!(state.last_log_id, Some(log_id(5)));
     assert_eq!(state.last_purged_log_id, None);
 
     let mut node = node.reopen();
-    let read = node.log.try_get_log_entries(1..=3).await.unwrap();
+    let read = node.log.try_get_log_entries(1..=5).await.unwrap();
     assert_eq!(read, entries);
-    assert_eq!(log_state(&mut node.log).await.last_log_id, Some(log_id(3)));
+    assert_eq!(log_state(&mut node.log).await.last_log_id, Some(log_id(5)));
 }
 
 #[tokio::test]

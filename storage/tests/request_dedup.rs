@@ -1,12 +1,15 @@
 //! Request deduplication: a request id applied twice applies once and answers the first result,
-//! for as long as the id is remembered.
+//! for as long as the id is remembered; reused for a different request, it is refused.
 
 mod common;
 
-use common::{applied_key, create_key, key_id, normal, rejection_code, request, request_id, Node, T0};
+use common::{
+    applied_key, batch, create_key, key_id, new_key, normal, rejection_code, request, request_id, Node, T0,
+};
 use openraft::storage::RaftStateMachine;
-use trent_storage::{Command, Request, DEDUP_WINDOW_MS, MAX_DEDUP_ENTRIES};
+use trent_storage::{Command, NewKey, Request, RequestId, DEDUP_WINDOW_MS, MAX_DEDUP_ENTRIES};
 use trent_wire::ErrorCode;
+use uuid::Uuid;
 
 #[tokio::test]
 async fn a_repeated_request_id_returns_the_first_result_and_applies_once() {
@@ -82,7 +85,7 @@ async fn duplicates_inside_one_apply_batch_apply_once() {
 
     // And after a restart the batch's dedup row is on disk.
     let node = node.reopen();
-    assert_eq!(node.registry().dedup_result(&id), Some(&results[0]));
+    assert_eq!(node.registry().dedup_result(&id), Some(&results[0][0]));
 }
 
 #[tokio::test]
@@ -164,4 +167,167 @@ async fn at_most_max_dedup_entries_are_remembered_oldest_first() {
     assert!(registry.dedup_result(&requests[0].request_id).is_none());
     assert!(registry.dedup_result(&requests[1].request_id).is_some());
     assert!(registry.dedup_result(&requests[MAX_DEDUP_ENTRIES].request_id).is_some());
+}
+
+#[tokio::test]
+async fn a_reused_request_id_for_a_different_command_is_refused_and_changes_nothing() {
+    let mut node = Node::new();
+    let key = key_id();
+    let id = request_id();
+    let first = node.apply(Request { request_id: id, issued_at_ms: T0, command: create_key(key) }).await;
+    node.run(T0, Command::CreateAlias { alias: "alias/app".to_owned(), key_id: key }).await.unwrap();
+    let before = node.registry();
+
+    let mut other_draft = new_key(key_id());
+    other_draft.draft.description = "another key".to_owned();
+    let reuses = [
+        Command::DisableKey { key_id: key },
+        Command::DeleteAlias { alias: "alias/app".to_owned() },
+        Command::CreateKey(other_draft),
+    ];
+    for (n, command) in reuses.into_iter().enumerate() {
+        let name = command.name();
+        // Even long past the window: a refused request evicts nothing either.
+        let issued_at_ms = T0 + n as u64 * 2 * DEDUP_WINDOW_MS;
+        let refused = node.apply(Request { request_id: id, issued_at_ms, command }).await;
+        assert_eq!(rejection_code(&refused), ErrorCode::Validation, "{name}");
+        assert_eq!(node.registry(), before, "{name}");
+    }
+
+    // The id still belongs to the first request: its retry gets the first result.
+    let retry =
+        node.apply(Request { request_id: id, issued_at_ms: T0 + 1, command: create_key(key_id()) }).await;
+    assert_eq!(retry, first);
+    let node = node.reopen();
+    assert_eq!(node.registry(), before);
+}
+
+#[tokio::test]
+async fn a_reused_request_id_of_a_rejected_request_for_a_different_command_is_refused() {
+    let mut node = Node::new();
+    let key = key_id();
+    let id = request_id();
+    let first = node
+        .apply(Request { request_id: id, issued_at_ms: T0, command: Command::EnableKey { key_id: key } })
+        .await;
+    assert_eq!(rejection_code(&first), ErrorCode::NotFound);
+
+    let reused = node.apply(Request { request_id: id, issued_at_ms: T0, command: create_key(key) }).await;
+
+    assert_eq!(rejection_code(&reused), ErrorCode::Validation);
+    assert_eq!(node.registry().key_count(), 0);
+    assert_eq!(node.registry().dedup_result(&id), Some(&first));
+}
+
+#[tokio::test]
+async fn a_create_key_retry_restamped_with_another_key_id_returns_the_first_result() {
+    let mut node = Node::new();
+    let id = request_id();
+    let mut draft = new_key(key_id());
+    draft.draft.description = "payments".to_owned();
+    draft.draft.tags = vec![("team".to_owned(), "pay".to_owned())];
+    let first = node
+        .apply(Request { request_id: id, issued_at_ms: T0, command: Command::CreateKey(draft.clone()) })
+        .await;
+    let first_key = applied_key(&first).key_id;
+
+    // What a leader does with a retry: the same draft under a key id of its own choosing, later.
+    let restamped = NewKey { key_id: key_id(), draft: draft.draft.clone() };
+    let retry = node
+        .apply(Request {
+            request_id: id,
+            issued_at_ms: T0 + 5_000,
+            command: Command::CreateKey(restamped.clone()),
+        })
+        .await;
+
+    assert_eq!(retry, first);
+    let registry = node.registry();
+    assert_eq!(registry.key_count(), 1);
+    assert!(registry.key(&first_key).is_some());
+    assert!(registry.key(&restamped.key_id).is_none());
+
+    // A retry whose draft differs is not a retry.
+    let mut changed = NewKey { key_id: key_id(), draft: draft.draft };
+    changed.draft.tags.clear();
+    let refused = node
+        .apply(Request { request_id: id, issued_at_ms: T0 + 6_000, command: Command::CreateKey(changed) })
+        .await;
+    assert_eq!(rejection_code(&refused), ErrorCode::Validation);
+    assert_eq!(node.registry().key_count(), 1);
+}
+
+#[test]
+fn a_fingerprint_covers_what_the_caller_asked_for_and_not_the_leader_picked_key_id() {
+    let key = key_id();
+    let fingerprint = |command: &Command| command.fingerprint();
+    let base = new_key(key);
+
+    assert_eq!(fingerprint(&create_key(key)), fingerprint(&create_key(key_id())));
+    assert_eq!(fingerprint(&create_key(key)), fingerprint(&create_key(key).clone()));
+    let mut described = base.clone();
+    described.draft.description = "other".to_owned();
+    let mut tagged = base.clone();
+    tagged.draft.tags = vec![("a".to_owned(), "b".to_owned())];
+    let mut signing = base.clone();
+    signing.draft.spec = trent_wire::model::KeySpec::EccNistP256;
+    signing.draft.usage = trent_wire::model::KeyUsage::SignVerify;
+    let others = [
+        Command::CreateKey(described),
+        Command::CreateKey(tagged),
+        Command::CreateKey(signing),
+        Command::EnableKey { key_id: key },
+        Command::EnableKey { key_id: key_id() },
+        Command::DisableKey { key_id: key },
+        Command::TagKey { key_id: key, tags: Vec::new() },
+        Command::UntagKey { key_id: key, tag_keys: Vec::new() },
+    ];
+    let mut all: Vec<u64> = others.iter().map(fingerprint).collect();
+    all.push(fingerprint(&Command::CreateKey(base)));
+    let distinct: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "{all:?}");
+}
+
+#[tokio::test]
+async fn eviction_by_the_cap_follows_log_index_then_position_and_survives_reopen() {
+    let mut node = Node::new();
+    let half = MAX_DEDUP_ENTRIES / 2;
+    let rejected = |n: u128, issued_at_ms| Request {
+        request_id: RequestId(Uuid::from_u128(0xe71c_0000_0000_4000_8000_0000_0000_0000 + n)),
+        issued_at_ms,
+        command: Command::DeleteAlias { alias: "alias/none".to_owned() },
+    };
+    // Entry 1: request ids descending and the later timestamp, so neither id order nor time order
+    // is the log order. Entry 2: ids ascending, earlier timestamp. Together: exactly the cap.
+    let first: Vec<Request> = (0..half).map(|i| rejected((2 * half - i) as u128, T0 + 1)).collect();
+    let second: Vec<Request> = (0..half).map(|i| rejected((3 * half + i) as u128, T0)).collect();
+    node.apply_entries(vec![batch(1, first.clone()), batch(2, second.clone())]).await;
+    assert_eq!(node.registry().dedup_records().count(), MAX_DEDUP_ENTRIES);
+
+    // Two more requests in entry 3 push out (1, 0) and then (1, 1).
+    let third = vec![request(T0 + 1, create_key(key_id())), request(T0 + 1, create_key(key_id()))];
+    node.apply_batch(third.clone()).await;
+    let remembered =
+        |node: &Node, request: &Request| node.registry().dedup_result(&request.request_id).is_some();
+    assert_eq!(node.registry().dedup_records().count(), MAX_DEDUP_ENTRIES);
+    assert!(!remembered(&node, &first[0]));
+    assert!(!remembered(&node, &first[1]));
+    assert!(remembered(&node, &first[2]));
+    assert!(
+        remembered(&node, &second[0]),
+        "position 0 of a later entry outlives later positions of an earlier one"
+    );
+    assert!(third.iter().all(|request| remembered(&node, request)));
+
+    // The order is rebuilt from the stored rows: the next write pushes out (1, 2).
+    let before = node.registry();
+    let mut node = node.reopen();
+    assert_eq!(node.registry(), before);
+    node.run(T0 + 2, Command::DeleteAlias { alias: "alias/none".to_owned() }).await.unwrap_err();
+    assert!(!remembered(&node, &first[2]));
+    assert!(remembered(&node, &first[3]));
+    assert!(remembered(&node, &second[0]));
+    let record =
+        node.registry().dedup_records().find(|(id, _)| **id == second[7].request_id).unwrap().1.clone();
+    assert_eq!((record.log_index, record.position, record.issued_at_ms), (2, 7, T0));
 }

@@ -5,10 +5,10 @@ mod common;
 
 use std::io::Cursor;
 
-use common::{contents, create_key, key_id, request, scenario, Node, DAY_MS, T0};
+use common::{batch, contents, create_key, key_id, request, scenario, Node, DAY_MS, T0};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::RaftSnapshotBuilder;
-use trent_storage::{Command, TypeConfig};
+use trent_storage::{Command, Request, TypeConfig, DEDUP_WINDOW_MS};
 
 async fn build_snapshot(node: &mut Node) -> Snapshot<TypeConfig> {
     let mut builder = node.sm.get_snapshot_builder().await;
@@ -218,10 +218,12 @@ async fn concurrent_build_and_install_leave_a_whole_current_snapshot() {
     leader.apply_entries(entries).await;
     let newer = build_snapshot(&mut leader).await;
 
-    let mut follower = Node::new();
-    let entries = (0..1500).map(|i| common::normal(i + 1, request(T0, create_key(key_id())))).collect();
-    follower.apply_entries(entries).await;
     for _ in 0..10 {
+        // A fresh follower each time, so the build is always of older state than the install
+        // (a follower already at the leader's index may rightly keep its own equal snapshot).
+        let mut follower = Node::new();
+        let entries = (0..1500).map(|i| common::normal(i + 1, request(T0, create_key(key_id())))).collect();
+        follower.apply_entries(entries).await;
         let mut builder = follower.sm.get_snapshot_builder().await;
         let building = tokio::spawn(async move { builder.build_snapshot().await });
         install(&mut follower, &newer).await;
@@ -231,4 +233,44 @@ async fn concurrent_build_and_install_leave_a_whole_current_snapshot() {
         assert_eq!(current.meta, newer.meta);
         assert_eq!(current.snapshot.get_ref(), newer.snapshot.get_ref());
     }
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_each_dedup_record_with_its_position_and_fingerprint() {
+    let mut leader = Node::new();
+    let key = key_id();
+    let create = request(T0, create_key(key));
+    let alias = request(T0, Command::CreateAlias { alias: "alias/app".to_owned(), key_id: key });
+    let refused = request(T0, Command::EnableKey { key_id: key_id() });
+    let first = leader.apply_batch(vec![create.clone(), alias.clone(), refused.clone()]).await;
+    let snapshot = build_snapshot(&mut leader).await;
+
+    let mut follower = Node::new();
+    install(&mut follower, &snapshot).await;
+
+    assert_eq!(contents(&follower.registry()), contents(&leader.registry()));
+    assert_eq!(follower.registry(), leader.registry(), "derived eviction order");
+    let registry = follower.registry();
+    for (position, sent) in [&create, &alias, &refused].into_iter().enumerate() {
+        let record = registry.dedup_records().find(|(id, _)| **id == sent.request_id).unwrap().1;
+        assert_eq!((record.log_index, record.position as usize), (1, position));
+        assert_eq!(record.fingerprint, sent.command.fingerprint());
+    }
+
+    // Both nodes now answer retries and reused ids alike, from the records the snapshot carried.
+    let restamped = Request { command: create_key(key_id()), ..create.clone() };
+    let reused = Request { command: Command::DeleteAlias { alias: "alias/app".to_owned() }, ..alias };
+    let next = batch(2, vec![restamped, reused, request(T0 + DEDUP_WINDOW_MS + 1, create_key(key_id()))]);
+    let mut results = Vec::new();
+    for node in [&mut leader, &mut follower] {
+        results.push(node.apply_entries(vec![next.clone()]).await);
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0][0][0], first[0]);
+    assert_eq!(common::rejection_code(&results[0][0][1]), trent_wire::ErrorCode::Validation);
+    // The last write evicted every record of entry 1 on both.
+    assert_eq!(follower.registry().dedup_records().count(), 1);
+    assert_eq!(follower.registry(), leader.registry());
+    let follower = follower.reopen();
+    assert_eq!(follower.registry(), leader.registry());
 }

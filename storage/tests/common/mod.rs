@@ -12,8 +12,8 @@ use openraft::{CommittedLeaderId, EntryPayload, Membership};
 use tempfile::TempDir;
 use trent_storage::types::{Entry, LogId};
 use trent_storage::{
-    Applied, Command, CommandResult, DiskOptions, KeyDraft, KeyId, KeyRecord, LogStore, NewKey, Registry,
-    Request, RequestId, StateMachine, TrentNode,
+    Applied, BatchResult, Command, CommandResult, DiskOptions, KeyDraft, KeyId, KeyRecord, LogStore, NewKey,
+    OpenError, Registry, Request, RequestBatch, RequestId, StateMachine, TrentNode,
 };
 use trent_wire::model::{KeySpec, KeyUsage, Origin};
 use uuid::Uuid;
@@ -48,13 +48,19 @@ impl Node {
         Node { dir, log, sm, next_index }
     }
 
-    /// Applies `request` as the next normal log entry and returns its result.
+    /// Applies `request` as the next normal log entry (a batch of one) and returns its result.
     pub async fn apply(&mut self, request: Request) -> CommandResult {
-        let entry = normal(self.next_index, request);
-        self.next_index += 1;
-        let mut results = self.sm.apply([entry]).await.expect("apply");
-        assert_eq!(results.len(), 1);
+        let mut results = self.apply_batch(vec![request]).await;
+        assert_eq!(results.len(), 1, "one request, one result");
         results.pop().expect("one result")
+    }
+
+    /// Applies `requests` as one batch in the next normal log entry and returns their results.
+    pub async fn apply_batch(&mut self, requests: Vec<Request>) -> BatchResult {
+        let entry = batch(self.next_index, requests);
+        let mut results = self.apply_entries(vec![entry]).await;
+        assert_eq!(results.len(), 1, "one entry, one batch result");
+        results.pop().expect("one batch result")
     }
 
     /// Applies `command` issued at `issued_at_ms` with a fresh request id.
@@ -62,12 +68,17 @@ impl Node {
         self.apply(request(issued_at_ms, command)).await
     }
 
-    /// Applies raw entries; the caller chose their indexes.
-    pub async fn apply_entries(&mut self, entries: Vec<Entry>) -> Vec<CommandResult> {
+    /// Applies raw entries; the caller chose their indexes. One batch result per entry, with one
+    /// result per request of the entry (none for blank and membership entries).
+    pub async fn apply_entries(&mut self, entries: Vec<Entry>) -> Vec<BatchResult> {
         if let Some(last) = entries.last() {
             self.next_index = self.next_index.max(last.log_id.index + 1);
         }
-        self.sm.apply(entries).await.expect("apply")
+        let shape: Vec<usize> = entries.iter().map(|entry| requests_of(entry).len()).collect();
+        let results = self.sm.apply(entries).await.expect("apply");
+        let result_shape: Vec<usize> = results.iter().map(Vec::len).collect();
+        assert_eq!(result_shape, shape, "one result per request, one batch result per entry");
+        results
     }
 
     /// A copy of the registry as it is now.
@@ -82,8 +93,24 @@ impl Node {
 }
 
 /// Opens storage under `dir`.
+///
+/// sled 0.34 releases its lock on the directory from a background thread after the last handle
+/// is dropped (spacejam/sled#1289), so reopening right after a drop can briefly find the lock
+/// still held: retry that, and only that, for up to about two seconds.
 pub fn open(dir: &Path) -> (LogStore, StateMachine) {
-    trent_storage::open(dir, DiskOptions::default()).expect("open storage")
+    let mut attempts = 0;
+    loop {
+        match trent_storage::open(dir, DiskOptions::default()) {
+            Ok(opened) => return opened,
+            Err(OpenError::Sled(error))
+                if attempts < 100 && error.to_string().contains("could not acquire lock") =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("open storage: {error}"),
+        }
+    }
 }
 
 /// A fresh random key id.
@@ -101,12 +128,13 @@ pub fn request(issued_at_ms: u64, command: Command) -> Request {
     Request { request_id: request_id(), issued_at_ms, command }
 }
 
-/// A symmetric encrypt/decrypt key with no tags.
+/// A symmetric encrypt/decrypt key with no tags. The draft is the same whatever the key id, so
+/// `create_key(a)` and `create_key(b)` under one request id are a retry re-stamped by a leader.
 pub fn new_key(key_id: KeyId) -> NewKey {
     NewKey {
         key_id,
         draft: KeyDraft {
-            description: format!("key {key_id}"),
+            description: "test key".to_owned(),
             spec: KeySpec::SymmetricDefault,
             usage: KeyUsage::EncryptDecrypt,
             origin: Origin::AwsKms,
@@ -125,9 +153,27 @@ pub fn log_id(index: u64) -> LogId {
     LogId::new(CommittedLeaderId::new(1, 1), index)
 }
 
-/// A log entry carrying `request`.
+/// A log entry carrying `request` alone, in a batch of one.
 pub fn normal(index: u64, request: Request) -> Entry {
-    Entry { log_id: log_id(index), payload: EntryPayload::Normal(request) }
+    batch(index, vec![request])
+}
+
+/// A log entry carrying `requests` as one batch.
+pub fn batch(index: u64, requests: Vec<Request>) -> Entry {
+    Entry { log_id: log_id(index), payload: EntryPayload::Normal(RequestBatch { requests }) }
+}
+
+/// The requests an entry carries, first to last; none for blank and membership entries.
+pub fn requests_of(entry: &Entry) -> &[Request] {
+    match &entry.payload {
+        EntryPayload::Normal(batch) => &batch.requests,
+        EntryPayload::Blank | EntryPayload::Membership(_) => &[],
+    }
+}
+
+/// Every result of `results`, in log order: one per request.
+pub fn flatten(results: &[BatchResult]) -> Vec<CommandResult> {
+    results.iter().flatten().cloned().collect()
 }
 
 /// A blank log entry (what a new leader appends).
@@ -174,9 +220,27 @@ pub fn contents(registry: &Registry) -> RegistryContents {
         aliases: registry.aliases().cloned().collect(),
         dedup: registry
             .dedup_records()
-            .map(|(id, record)| (*id, record.log_index, record.issued_at_ms, record.result.clone()))
+            .map(|(id, record)| DedupRow {
+                request_id: *id,
+                log_index: record.log_index,
+                position: record.position,
+                issued_at_ms: record.issued_at_ms,
+                fingerprint: record.fingerprint,
+                result: record.result.clone(),
+            })
             .collect(),
     }
+}
+
+/// One dedup record with its request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupRow {
+    pub request_id: RequestId,
+    pub log_index: u64,
+    pub position: u32,
+    pub issued_at_ms: u64,
+    pub fingerprint: u64,
+    pub result: CommandResult,
 }
 
 /// A registry's contents as plain vectors.
@@ -184,7 +248,7 @@ pub fn contents(registry: &Registry) -> RegistryContents {
 pub struct RegistryContents {
     pub keys: Vec<KeyRecord>,
     pub aliases: Vec<trent_storage::AliasRecord>,
-    pub dedup: Vec<(RequestId, u64, u64, CommandResult)>,
+    pub dedup: Vec<DedupRow>,
 }
 
 /// The keys of [`scenario`], by what happens to them.
@@ -205,7 +269,9 @@ pub struct ScenarioKeys {
 }
 
 /// A fixed history touching every command, every rejection path that records a dedup row,
-/// a duplicate request, blank and membership entries. Entries are numbered from 1.
+/// a retried request (re-stamped with another key id), a reused request id for a different
+/// command, a request repeated inside one batch, blank and membership entries, and entries
+/// carrying one request or several. Entries are numbered from 1.
 pub fn scenario() -> (Vec<Entry>, ScenarioKeys) {
     let fixed = |n: u128| KeyId(Uuid::from_u128(0x5ce0_0000_0000_4000_8000_0000_0000_0000 + n));
     let keys = ScenarioKeys {
@@ -253,12 +319,27 @@ pub fn scenario() -> (Vec<Entry>, ScenarioKeys) {
             command,
         })
         .collect();
-    // A retry of the first create with a different body, inside the window: answered from dedup.
+    // A retry of the first create, re-stamped by a leader with another key id, inside the window:
+    // answered from dedup.
+    let Command::CreateKey(first) = requests[0].command.clone() else { unreachable!("the first create") };
     requests.push(Request {
         request_id: request_id(0),
         issued_at_ms: T0 + 1,
-        command: create_key(fixed(98)),
+        command: Command::CreateKey(NewKey { key_id: fixed(98), draft: first.draft }),
     });
+    // The second create's request id reused for something else: refused, changes nothing.
+    requests.push(Request {
+        request_id: request_id(1),
+        issued_at_ms: T0 + 1,
+        command: Command::DisableKey { key_id: keys.enabled },
+    });
+    // The same request twice in one batch: applies once.
+    let tag_once = Request {
+        request_id: request_id(500),
+        issued_at_ms: T0 + 2,
+        command: Command::TagKey { key_id: keys.enabled, tags: vec![("once".to_owned(), "1".to_owned())] },
+    };
+    requests.extend([tag_once.clone(), tag_once]);
     // A week later (every dedup id above is now past its window): the deletion, and two late writes.
     requests.push(Request {
         request_id: request_id(1000),
@@ -276,10 +357,14 @@ pub fn scenario() -> (Vec<Entry>, ScenarioKeys) {
         command: Command::DisableKey { key_id: fixed(97) },
     });
 
+    // How many requests each normal entry carries, in order.
+    let batch_sizes = [3, 1, 1, 1, 4, 5, 1, 1, 1, 2, 2, 4, 3];
+    assert_eq!(batch_sizes.iter().sum::<usize>(), requests.len(), "every request in one entry");
     let mut entries = vec![blank(1), membership(2, &[1, 2, 3])];
-    for request in requests {
+    let mut requests = requests.into_iter();
+    for size in batch_sizes {
         let index = entries.len() as u64 + 1;
-        entries.push(normal(index, request));
+        entries.push(batch(index, requests.by_ref().take(size).collect()));
     }
     entries.push(blank(entries.len() as u64 + 1));
     (entries, keys)
