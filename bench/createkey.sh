@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-20}
 concurrency=${2:-64}
 out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
 cargo build --release --bins >/dev/null
 
 run_cluster() { # nodes base_port

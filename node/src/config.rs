@@ -56,7 +56,7 @@ impl Default for RaftTiming {
             heartbeat_ms: 100,
             election_timeout_min_ms: 300,
             election_timeout_max_ms: 600,
-            snapshot_every_entries: 20_000,
+            snapshot_every_entries: 5_000,
             logs_kept_after_snapshot: 1_000,
         }
     }
