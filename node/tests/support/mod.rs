@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod kms;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
