@@ -31,7 +31,8 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Largest response body read; a larger one fails the call. Default 4 MiB.
     pub max_response_bytes: usize,
-    /// How long an idle pooled connection is kept for reuse. Default 90 s.
+    /// How long an idle pooled connection is kept for reuse. Default 20 s, below the 30 s after
+    /// which a Trent node closes an idle connection.
     pub pool_idle_timeout: Duration,
 }
 
@@ -41,7 +42,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            pool_idle_timeout: Duration::from_secs(90),
+            pool_idle_timeout: Duration::from_secs(20),
         }
     }
 }

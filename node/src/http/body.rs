@@ -18,7 +18,13 @@ pub enum BodyError {
     /// The connection failed mid-body.
     #[error("request body could not be read: {0}")]
     Read(String),
+    /// The body did not arrive in time.
+    #[error("request body did not arrive within {0:?}")]
+    TimedOut(std::time::Duration),
 }
+
+/// A whole body must arrive within this long once its headers have.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Reads the whole body of `request`, at most `limit` bytes.
 pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, BodyError> {
@@ -30,7 +36,11 @@ pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    match Limited::new(request.into_body(), limit).collect().await {
+    let collected =
+        tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(request.into_body(), limit).collect())
+            .await
+            .map_err(|_| BodyError::TimedOut(BODY_READ_TIMEOUT))?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             Err(BodyError::TooLarge { limit })

@@ -59,7 +59,7 @@ impl PeerClient {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(500)));
         let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(32)
             .build(connector);
         PeerClient { http }
