@@ -186,11 +186,11 @@ mod tests {
 
     #[test]
     fn accepts_namespaced_type_and_capitalised_message() {
-        let body = br#"{"__type": "com.amazonaws.kms#ServiceUnavailableException", "Message": "no leader"}"#;
+        let body = br#"{"__type": "com.amazonaws.kms#KMSInternalException", "Message": "no leader"}"#;
         let error = ClientError::from_error_response(503, body);
-        assert_eq!(error.code(), Some(ErrorCode::ServiceUnavailable));
+        assert_eq!(error.code(), Some(ErrorCode::Internal));
         assert!(error.is_retryable());
-        assert_eq!(error.to_string(), "ServiceUnavailableException: no leader");
+        assert_eq!(error.to_string(), "KMSInternalException: no leader");
     }
 
     #[test]

@@ -73,6 +73,9 @@ impl RaftTiming {
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_every_entries),
             max_in_snapshot_log_to_keep: self.logs_kept_after_snapshot,
             install_snapshot_timeout: 2_000,
+            // Each entry is at most one batch (64 KiB) or one maximal request (~110 KiB), so an
+            // append stays a few MiB and crosses a LAN within the heartbeat-long RPC timeout.
+            max_payload_entries: 32,
             ..Default::default()
         }
         .validate()

@@ -45,6 +45,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let members = layout(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    // A credentials file from an earlier run must not be mistaken for this one.
+    match std::fs::remove_file(args.data_dir.join("dev-credentials.json")) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).context("cannot remove the old dev-credentials.json"),
+    }
     if let [member] = members.as_slice() {
         let config = NodeConfig {
             node_id: member.node_id,
@@ -179,8 +185,11 @@ fn announce(data_dir: &Path, members: &[PeerSpec]) -> anyhow::Result<()> {
     let endpoints: Vec<String> = members.iter().map(|member| format!("http://{}", member.api_addr)).collect();
     let credentials = DevCredentials { endpoints: endpoints.clone(), region: ArnScope::default().region };
     let path = data_dir.join("dev-credentials.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&credentials)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    // Written aside and renamed, so a script polling for the file never reads half of it.
+    let partial = data_dir.join("dev-credentials.json.partial");
+    std::fs::write(&partial, serde_json::to_vec_pretty(&credentials)?)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
     println!(
         "Trent dev cluster is running ({} node{}).",
         members.len(),

@@ -13,7 +13,8 @@ use serde::Serialize;
 use trent_storage::{NodeId, TrentNode, TypeConfig};
 
 use crate::peer::protocol::{APPEND_ENTRIES, INSTALL_SNAPSHOT, VOTE};
-use crate::peer::{codec, PeerClient, PeerError};
+use crate::peer::{PeerClient, PeerError};
+use trent_storage::codec;
 
 /// Makes a [`PeerConnection`] per replication target.
 #[derive(Clone, Default)]
@@ -54,10 +55,11 @@ impl PeerConnection {
     {
         let body = codec::encode(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let reply = self.client.post(&self.addr, path, body, timeout).await.map_err(|error| match error {
-            PeerError::Unreachable { .. } | PeerError::Timeout { .. } => {
-                RPCError::Unreachable(Unreachable::new(&error))
+            // Unreachable makes openraft back off before retrying; a slow peer is retried at once.
+            PeerError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&error)),
+            PeerError::Timeout { .. } | PeerError::Status { .. } => {
+                RPCError::Network(NetworkError::new(&error))
             }
-            PeerError::Status { .. } => RPCError::Network(NetworkError::new(&error)),
         })?;
         let result: Result<Resp, RaftError<NodeId, E>> =
             codec::decode(&reply).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;

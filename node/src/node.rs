@@ -15,9 +15,10 @@ use trent_wire::{ErrorCode, KmsError};
 
 use crate::config::NodeConfig;
 use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
-use crate::peer::{codec, PeerClient};
+use crate::peer::PeerClient;
 use crate::proposer::Proposer;
 use crate::write_path::ForwardedProposal;
+use trent_storage::codec;
 
 /// How long an operation waits for a leader to exist and answer (covers an election).
 const LEADER_WAIT: Duration = Duration::from_secs(6);

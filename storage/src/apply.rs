@@ -8,9 +8,10 @@
 use trent_wire::ErrorCode;
 
 use crate::command::{Applied, Command, CommandResult, KeyId, NewKey, Rejection, Request, RequestId};
-use crate::registry::{AliasRecord, DedupRecord, KeyLifecycle, KeyRecord, Registry};
+use crate::registry::{AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry};
 
-/// How long a request id is remembered for deduplication, by the leader's clock.
+/// The longest a request id is remembered for deduplication, by the leader's clock; under load
+/// [`MAX_DEDUP_ENTRIES`] makes it shorter.
 pub const DEDUP_WINDOW_MS: u64 = 10 * 60 * 1000;
 /// At most this many request ids are remembered; the oldest go first.
 pub const MAX_DEDUP_ENTRIES: usize = 100_000;
@@ -61,7 +62,7 @@ impl Registry {
                     Vec::new(),
                 ));
             }
-            return Ok((previous.result.clone(), Vec::new()));
+            return Ok((self.replay(&previous.outcome), Vec::new()));
         }
         let mut changes = Vec::new();
         let result = self.apply_command(request, &mut changes);
@@ -74,7 +75,7 @@ impl Registry {
                 position,
                 issued_at_ms: request.issued_at_ms,
                 fingerprint,
-                result: result.clone(),
+                outcome: DedupOutcome::of(&result),
             },
         );
         self.dedup_order.insert((log_index, position), request.request_id);
@@ -84,6 +85,7 @@ impl Registry {
     }
 
     fn apply_command(&mut self, request: &Request, changes: &mut Vec<RowChange>) -> CommandResult {
+        check_limits(&request.command).map_err(Rejection::from)?;
         let now_ms = request.issued_at_ms;
         match &request.command {
             Command::CreateKey(new_key) => self.create_key(new_key, now_ms, changes),
@@ -139,7 +141,7 @@ impl Registry {
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
                 };
-                self.aliases.insert(alias.clone(), record);
+                self.put_alias(record);
                 changes.push(RowChange::Alias(alias.clone()));
                 Ok(Applied::Done)
             }
@@ -160,15 +162,16 @@ impl Registry {
                         ));
                     }
                 }
-                if let Some(record) = self.aliases.get_mut(alias) {
+                if let Some(mut record) = self.aliases.get(alias).cloned() {
                     record.key_id = *key_id;
                     record.updated_at_ms = now_ms;
+                    self.put_alias(record);
                 }
                 changes.push(RowChange::Alias(alias.clone()));
                 Ok(Applied::Done)
             }
             Command::DeleteAlias { alias } => {
-                if self.aliases.remove(alias).is_none() {
+                if self.remove_alias(alias).is_none() {
                     return Err(alias_not_found(alias));
                 }
                 changes.push(RowChange::Alias(alias.clone()));
@@ -266,7 +269,7 @@ impl Registry {
         changes.push(RowChange::Key(key_id));
         let orphaned: Vec<String> = self.aliases_of(key_id).map(|alias| alias.name.clone()).collect();
         for alias in orphaned {
-            self.aliases.remove(&alias);
+            self.remove_alias(&alias);
             changes.push(RowChange::Alias(alias));
         }
         Ok(Applied::Done)
@@ -307,14 +310,10 @@ impl Registry {
             }
         }
         if let Some(key_id) = pending_key(command) {
-            if let Some(key) = self.keys.get(&key_id) {
-                let queued = match key.lifecycle {
-                    KeyLifecycle::PendingDeletion { deletion_at_ms, .. } => {
-                        self.deletion_queue.contains(&(deletion_at_ms, key_id))
-                    }
-                    _ => !self.deletion_queue.iter().any(|(_, queued)| *queued == key_id),
-                };
-                if !queued {
+            if let Some(KeyLifecycle::PendingDeletion { deletion_at_ms, .. }) =
+                self.keys.get(&key_id).map(|key| key.lifecycle)
+            {
+                if !self.deletion_queue.contains(&(deletion_at_ms, key_id)) {
                     return Err(InvariantViolation(format!("deletion queue out of step for key {key_id}")));
                 }
             }
@@ -338,6 +337,39 @@ impl Registry {
     }
 }
 
+/// The field limits the node checks before proposing, checked again here: a command that reached
+/// the log another way (a peer, a bug) still cannot store an oversized or malformed value.
+fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
+    use trent_wire::validation::{check_alias_name, check_description, check_tag, check_tag_key};
+    let check_tags =
+        |tags: &[(String, String)]| tags.iter().try_for_each(|(key, value)| check_tag(key, value));
+    match command {
+        Command::CreateKey(new_key) => {
+            check_description(&new_key.draft.description)?;
+            check_tags(&new_key.draft.tags)
+        }
+        Command::UpdateKeyDescription { description, .. } => check_description(description),
+        Command::CreateAlias { alias, .. }
+        | Command::UpdateAlias { alias, .. }
+        | Command::DeleteAlias { alias } => check_alias_name(alias),
+        Command::TagKey { tags, .. } => check_tags(tags),
+        Command::UntagKey { tag_keys, .. } => {
+            if tag_keys.len() > MAX_TAGS_PER_KEY {
+                return Err(trent_wire::KmsError::new(
+                    ErrorCode::LimitExceeded,
+                    format!("At most {MAX_TAGS_PER_KEY} tag keys per call"),
+                ));
+            }
+            tag_keys.iter().try_for_each(|tag_key| check_tag_key(tag_key))
+        }
+        Command::EnableKey { .. }
+        | Command::DisableKey { .. }
+        | Command::ScheduleKeyDeletion { .. }
+        | Command::CancelKeyDeletion { .. }
+        | Command::DeleteExpiredKey { .. } => Ok(()),
+    }
+}
+
 /// The key whose deletion-queue membership a command may change.
 fn pending_key(command: &Command) -> Option<KeyId> {
     match command {
@@ -351,7 +383,7 @@ fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
     Ok(Applied::Key(Box::new(key.clone())))
 }
 
-fn key_not_found(key_id: KeyId) -> Rejection {
+pub(crate) fn key_not_found(key_id: KeyId) -> Rejection {
     Rejection::new(ErrorCode::NotFound, format!("Key '{key_id}' does not exist"))
 }
 

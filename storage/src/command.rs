@@ -235,6 +235,12 @@ impl Rejection {
     }
 }
 
+impl From<KmsError> for Rejection {
+    fn from(error: KmsError) -> Rejection {
+        Rejection { code: error.code, message: error.message }
+    }
+}
+
 impl From<Rejection> for KmsError {
     fn from(rejection: Rejection) -> KmsError {
         KmsError::new(rejection.code, rejection.message)

@@ -44,6 +44,8 @@ pub struct Disk {
     /// sled's data file, opened again so a flush can end in fdatasync: sled itself only calls
     /// sync_file_range, which neither flushes the device cache nor survives power loss.
     data_file: std::sync::Arc<std::fs::File>,
+    /// When blob files were last synced (see [`sync_new_blobs`]).
+    blobs_synced_at: std::sync::Arc<std::sync::Mutex<std::time::SystemTime>>,
     log: sled::Tree,
     raft_meta: sled::Tree,
     state: sled::Tree,
@@ -102,16 +104,22 @@ impl Disk {
         let raft_meta = db.open_tree("raft_meta")?;
         let state = db.open_tree("state")?;
         let data_file = std::sync::Arc::new(std::fs::File::open(dir.join("sled").join("db"))?);
-        Ok(Disk { db, log, raft_meta, state, data_file, dir: dir.to_path_buf() })
+        let blobs_synced_at = std::sync::Arc::new(std::sync::Mutex::new(std::time::UNIX_EPOCH));
+        Ok(Disk { db, log, raft_meta, state, data_file, blobs_synced_at, dir: dir.to_path_buf() })
     }
 
     /// Makes every write so far durable, through power loss.
     pub async fn flush(&self) -> io::Result<()> {
         self.db.flush_async().await.map_err(to_io)?;
         let data_file = self.data_file.clone();
-        tokio::task::spawn_blocking(move || data_file.sync_data())
-            .await
-            .map_err(|join| io::Error::other(join.to_string()))?
+        let blobs = self.dir.join("sled").join("blobs");
+        let blobs_synced_at = self.blobs_synced_at.clone();
+        tokio::task::spawn_blocking(move || {
+            sync_new_blobs(&blobs, &blobs_synced_at)?;
+            data_file.sync_data()
+        })
+        .await
+        .map_err(|join| io::Error::other(join.to_string()))?
     }
 
     /// Bytes sled occupies on disk.
@@ -207,6 +215,39 @@ impl Disk {
         batch.add_to(&mut combined);
         self.state.apply_batch(combined).map_err(to_io)
     }
+}
+
+/// fsyncs the blob files sled wrote since the last call, and their directory.
+///
+/// sled stores a log item larger than a quarter segment (128 KiB) in its own file under `blobs/`
+/// and never syncs it. Request limits and byte-bounded batches keep our items below that, so the
+/// directory is normally empty and this costs one `readdir`; when a blob does appear it is made
+/// durable before the append that refers to it is acknowledged.
+fn sync_new_blobs(blobs: &Path, synced_at: &std::sync::Mutex<std::time::SystemTime>) -> io::Result<()> {
+    let entries = match std::fs::read_dir(blobs) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    let mut since = synced_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // A blob written during the previous sync may carry that sync's start time: look back a
+    // little so it is not missed.
+    let started = std::time::SystemTime::now();
+    let horizon = since.checked_sub(std::time::Duration::from_secs(2)).unwrap_or(std::time::UNIX_EPOCH);
+    let mut synced_any = false;
+    for entry in entries {
+        let entry = entry?;
+        let modified = entry.metadata()?.modified()?;
+        if modified >= horizon {
+            std::fs::File::open(entry.path())?.sync_data()?;
+            synced_any = true;
+        }
+    }
+    if synced_any {
+        std::fs::File::open(blobs)?.sync_all()?;
+    }
+    *since = started;
+    Ok(())
 }
 
 fn decode_log_row(row: sled::Result<(sled::IVec, sled::IVec)>) -> io::Result<(u64, Vec<u8>)> {

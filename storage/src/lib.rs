@@ -19,7 +19,7 @@ pub mod state_machine;
 pub mod types;
 
 mod apply;
-mod codec;
+pub mod codec;
 
 pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
 pub use command::{
@@ -29,7 +29,9 @@ pub use command::{
 pub use disk::{Disk, DiskOptions};
 pub use error::OpenError;
 pub use log_store::LogStore;
-pub use registry::{AliasRecord, KeyLifecycle, KeyRecord, Registry, SharedRegistry};
+pub use registry::{
+    AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry, SharedRegistry,
+};
 pub use state_machine::StateMachine;
 pub use types::{NodeId, TrentNode, TypeConfig};
 

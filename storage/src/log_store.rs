@@ -179,7 +179,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // could rebuild them disappear.
         self.disk.flush().await.map_err(write_logs_error)?;
         self.write_meta(LAST_PURGED, &log_id).map_err(write_logs_error)?;
-        self.disk.log_remove_upto(log_id.index).map_err(write_logs_error)?;
-        self.disk.flush().await.map_err(write_logs_error)
+        // The removal itself need not be durable: entries that reappear after a crash lie behind
+        // `last_purged` and are purged again.
+        self.disk.log_remove_upto(log_id.index).map_err(write_logs_error)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
 
-use crate::command::{CommandResult, KeyId, RequestId};
+use crate::command::{Applied, CommandResult, KeyId, Rejection, RequestId};
 
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,29 @@ pub struct AliasRecord {
     pub updated_at_ms: u64,
 }
 
+/// What a remembered write produced, kept small: a key's id rather than a copy of its record,
+/// so remembering 100,000 writes cannot hold 100,000 copies of large keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DedupOutcome {
+    /// The write changed or created this key; a retry answers with its current record.
+    Key(KeyId),
+    /// The write succeeded with nothing to report.
+    Done,
+    /// The write was refused.
+    Rejected(Rejection),
+}
+
+impl DedupOutcome {
+    /// The outcome to remember for `result`.
+    pub fn of(result: &CommandResult) -> DedupOutcome {
+        match result {
+            Ok(Applied::Key(key)) => DedupOutcome::Key(key.key_id),
+            Ok(Applied::Done) => DedupOutcome::Done,
+            Err(rejection) => DedupOutcome::Rejected(rejection.clone()),
+        }
+    }
+}
+
 /// The remembered result of a write, so a retry with the same request id gets it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupRecord {
@@ -85,8 +108,8 @@ pub struct DedupRecord {
     pub issued_at_ms: u64,
     /// [`crate::Command::fingerprint`] of the write: a retry must ask for the same thing.
     pub fingerprint: u64,
-    /// What applying it returned.
-    pub result: CommandResult,
+    /// What applying it produced.
+    pub outcome: DedupOutcome,
 }
 
 /// The replicated registry of keys and aliases.
@@ -99,6 +122,8 @@ pub struct Registry {
     pub(crate) dedup_order: BTreeMap<(u64, u32), RequestId>,
     /// Derived: keys pending deletion by deletion time.
     pub(crate) deletion_queue: BTreeSet<(u64, KeyId)>,
+    /// Derived: each key's alias names.
+    pub(crate) aliases_by_key: BTreeMap<KeyId, BTreeSet<String>>,
 }
 
 impl Registry {
@@ -116,7 +141,7 @@ impl Registry {
             registry.keys.insert(key.key_id, key);
         }
         for alias in aliases {
-            registry.aliases.insert(alias.name.clone(), alias);
+            registry.put_alias(alias);
         }
         for (request_id, record) in dedup {
             registry.dedup_order.insert((record.log_index, record.position), request_id);
@@ -160,17 +185,43 @@ impl Registry {
         limit: usize,
     ) -> (Vec<&AliasRecord>, bool) {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let matching = self
-            .aliases
-            .range::<str, _>((lower, Bound::Unbounded))
-            .map(|(_, alias)| alias)
-            .filter(|alias| key.is_none_or(|key_id| alias.key_id == key_id));
+        let matching: Box<dyn Iterator<Item = &AliasRecord>> = match key {
+            Some(key_id) => Box::new(
+                self.aliases_by_key
+                    .get(&key_id)
+                    .into_iter()
+                    .flat_map(move |names| names.range::<str, _>((lower, Bound::Unbounded)))
+                    .filter_map(|name| self.aliases.get(name)),
+            ),
+            None => Box::new(self.aliases.range::<str, _>((lower, Bound::Unbounded)).map(|(_, alias)| alias)),
+        };
         page(matching, limit)
     }
 
-    /// The aliases that name `key_id`.
+    /// The aliases that name `key_id`, in name order.
     pub fn aliases_of(&self, key_id: KeyId) -> impl Iterator<Item = &AliasRecord> {
-        self.aliases.values().filter(move |alias| alias.key_id == key_id)
+        self.aliases_by_key.get(&key_id).into_iter().flatten().filter_map(|name| self.aliases.get(name))
+    }
+
+    /// Adds or replaces an alias, keeping the per-key index in step.
+    pub(crate) fn put_alias(&mut self, alias: AliasRecord) {
+        if let Some(previous) = self.remove_alias(&alias.name) {
+            debug_assert_eq!(previous.name, alias.name);
+        }
+        self.aliases_by_key.entry(alias.key_id).or_default().insert(alias.name.clone());
+        self.aliases.insert(alias.name.clone(), alias);
+    }
+
+    /// Removes an alias, keeping the per-key index in step.
+    pub(crate) fn remove_alias(&mut self, name: &str) -> Option<AliasRecord> {
+        let removed = self.aliases.remove(name)?;
+        if let Some(names) = self.aliases_by_key.get_mut(&removed.key_id) {
+            names.remove(name);
+            if names.is_empty() {
+                self.aliases_by_key.remove(&removed.key_id);
+            }
+        }
+        Some(removed)
     }
 
     /// Up to `limit` keys whose deletion time is at or before `now_ms`.
@@ -185,8 +236,21 @@ impl Registry {
 
     /// The remembered result of a request. Entries leave when a later write evicts them (older
     /// than the dedup window by that write's timestamp, or past the entry cap).
-    pub fn dedup_result(&self, request_id: &RequestId) -> Option<&CommandResult> {
-        self.dedup.get(request_id).map(|record| &record.result)
+    pub fn dedup_result(&self, request_id: &RequestId) -> Option<CommandResult> {
+        self.dedup.get(request_id).map(|record| self.replay(&record.outcome))
+    }
+
+    /// The answer a retry gets for a remembered outcome: a key write answers with the key as it
+    /// is now (or NotFound if it has since been deleted).
+    pub(crate) fn replay(&self, outcome: &DedupOutcome) -> CommandResult {
+        match outcome {
+            DedupOutcome::Key(key_id) => match self.keys.get(key_id) {
+                Some(key) => Ok(Applied::Key(Box::new(key.clone()))),
+                None => Err(crate::apply::key_not_found(*key_id)),
+            },
+            DedupOutcome::Done => Ok(Applied::Done),
+            DedupOutcome::Rejected(rejection) => Err(rejection.clone()),
+        }
     }
 
     /// Every key, in id order.

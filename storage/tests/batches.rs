@@ -55,7 +55,7 @@ async fn requests_in_one_entry_apply_in_order_with_one_result_each() {
         assert_eq!((record.log_index, record.position as usize), (1, position));
         assert_eq!(record.issued_at_ms, request.issued_at_ms);
         assert_eq!(record.fingerprint, request.command.fingerprint());
-        assert_eq!(&record.result, result);
+        assert_eq!(record.outcome, trent_storage::DedupOutcome::of(result));
     }
 }
 
@@ -100,11 +100,17 @@ async fn a_failing_request_in_the_middle_does_not_affect_its_neighbours() {
     assert_eq!(node.key(id), tagged);
     assert_eq!(node.registry().alias("alias/app").map(|a| a.key_id), Some(id));
 
-    // The refusals are remembered like the successes, and all of it is on disk.
+    // The refusals are remembered like the successes (a key write by the key it wrote, whose
+    // current record a retry gets), and all of it is on disk.
     let before = node.registry();
     for (request, result) in requests.iter().zip(&results) {
-        assert_eq!(before.dedup_result(&request.request_id), Some(result));
+        let remembered = before.dedup_records().find(|(id, _)| **id == request.request_id).map(|(_, r)| r);
+        assert_eq!(
+            remembered.map(|record| record.outcome.clone()),
+            Some(trent_storage::DedupOutcome::of(result))
+        );
     }
+    assert_eq!(before.dedup_result(&requests[0].request_id), Some(Ok(Applied::Key(Box::new(tagged)))));
     let node = node.reopen();
     assert_eq!(node.registry(), before);
 }
@@ -179,9 +185,9 @@ async fn the_same_request_twice_in_one_batch_applies_once() {
 
     let results = node.apply_batch(requests).await;
 
-    // The repeat answers "disabled" but does not disable the key again.
-    assert_eq!(results[2], results[0]);
+    // The repeat answers with the key as it now is and does not disable it again.
     assert_eq!(applied_key(&results[0]).lifecycle, KeyLifecycle::Disabled);
+    assert_eq!(applied_key(&results[2]).lifecycle, KeyLifecycle::Enabled);
     assert_eq!(node.key(id).lifecycle, KeyLifecycle::Enabled);
     let registry = node.registry();
     let record = registry.dedup_records().find(|(rid, _)| **rid == disable.request_id).unwrap().1;
@@ -232,7 +238,7 @@ async fn a_request_id_reused_in_one_batch_for_another_command_is_refused() {
     assert_eq!(applied_key(&results[2]).lifecycle, KeyLifecycle::Disabled);
     let registry = node.registry();
     assert_eq!(registry.alias("alias/app").map(|a| a.key_id), Some(key));
-    assert_eq!(registry.dedup_result(&id), Some(&results[0]));
+    assert_eq!(registry.dedup_result(&id), Some(results[0].clone()));
 }
 
 #[tokio::test]

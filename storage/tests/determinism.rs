@@ -236,7 +236,7 @@ async fn a_batch_applies_like_its_requests_in_consecutive_entries() {
         // The same requests are remembered, with the same results; only where they sit differs.
         let unplaced = |rows: Vec<DedupRow>| {
             rows.into_iter()
-                .map(|row| (row.request_id, row.issued_at_ms, row.fingerprint, row.result))
+                .map(|row| (row.request_id, row.issued_at_ms, row.fingerprint, row.outcome))
                 .collect::<Vec<_>>()
         };
         assert_eq!(unplaced(batched.dedup), unplaced(separate.dedup), "seed {seed}");

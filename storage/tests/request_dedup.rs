@@ -28,11 +28,11 @@ async fn a_repeated_request_id_returns_the_first_result_and_applies_once() {
     assert_eq!(registry.key_count(), 1);
     assert!(registry.key(&first_key).is_some());
     assert!(registry.key(&second_key).is_none());
-    assert_eq!(registry.dedup_result(&id), Some(&first));
+    assert_eq!(registry.dedup_result(&id), Some(first.clone()));
 }
 
 #[tokio::test]
-async fn a_retry_returns_the_original_result_even_when_state_has_moved_on() {
+async fn a_retry_applies_nothing_and_answers_with_the_key_as_it_now_is() {
     let mut node = Node::new();
     let key = key_id();
     node.run(T0, create_key(key)).await.unwrap();
@@ -43,8 +43,9 @@ async fn a_retry_returns_the_original_result_even_when_state_has_moved_on() {
     node.run(T0 + 1, Command::EnableKey { key_id: key }).await.unwrap();
     let retry = node.apply(disable).await;
 
-    // The retry answers "disabled" but must not disable the key again.
-    assert_eq!(retry, first);
+    // The retry must not disable the key again; it reports the key's current state.
+    assert_eq!(applied_key(&first).lifecycle, trent_storage::KeyLifecycle::Disabled);
+    assert_eq!(applied_key(&retry).lifecycle, trent_storage::KeyLifecycle::Enabled);
     assert_eq!(node.key(key).lifecycle, trent_storage::KeyLifecycle::Enabled);
 }
 
@@ -85,7 +86,7 @@ async fn duplicates_inside_one_apply_batch_apply_once() {
 
     // And after a restart the batch's dedup row is on disk.
     let node = node.reopen();
-    assert_eq!(node.registry().dedup_result(&id), Some(&results[0][0]));
+    assert_eq!(node.registry().dedup_result(&id), Some(results[0][0].clone()));
 }
 
 #[tokio::test]
@@ -216,7 +217,7 @@ async fn a_reused_request_id_of_a_rejected_request_for_a_different_command_is_re
 
     assert_eq!(rejection_code(&reused), ErrorCode::Validation);
     assert_eq!(node.registry().key_count(), 0);
-    assert_eq!(node.registry().dedup_result(&id), Some(&first));
+    assert_eq!(node.registry().dedup_result(&id), Some(first.clone()));
 }
 
 #[tokio::test]

@@ -64,12 +64,16 @@ impl ErrorCode {
             ErrorCode::RequestTooLarge => "RequestEntityTooLargeException",
             ErrorCode::AccessDenied => "AccessDeniedException",
             ErrorCode::DependencyTimeout => "DependencyTimeoutException",
-            ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
+            // AWS KMS has no "unavailable" error name; SDKs retry KMSInternalException, and the
+            // 503 status tells this case apart from a 500.
+            ErrorCode::ServiceUnavailable => "KMSInternalException",
             ErrorCode::Internal => "KMSInternalException",
         }
     }
 
     /// Parses a `__type` string, tolerating the `namespace#Name` form some services send.
+    /// `KMSInternalException` parses as [`ErrorCode::Internal`] (also what
+    /// [`ErrorCode::ServiceUnavailable`] is called on the wire).
     pub fn parse(type_name: &str) -> Option<ErrorCode> {
         let name = type_name.rsplit('#').next().unwrap_or(type_name);
         ALL_CODES.iter().copied().find(|code| code.as_str() == name)
@@ -80,7 +84,7 @@ impl ErrorCode {
         match self {
             ErrorCode::RequestTooLarge => 413,
             ErrorCode::ServiceUnavailable => 503,
-            ErrorCode::DependencyTimeout => 503,
+            ErrorCode::DependencyTimeout => 500,
             ErrorCode::Internal => 500,
             _ => 400,
         }
@@ -109,8 +113,9 @@ const ALL_CODES: [ErrorCode; 18] = [
     ErrorCode::RequestTooLarge,
     ErrorCode::AccessDenied,
     ErrorCode::DependencyTimeout,
-    ErrorCode::ServiceUnavailable,
+    // Before ServiceUnavailable, which shares its wire name: parsing finds Internal.
     ErrorCode::Internal,
+    ErrorCode::ServiceUnavailable,
 ];
 
 impl std::fmt::Display for ErrorCode {
@@ -159,7 +164,8 @@ mod tests {
     #[test]
     fn every_code_parses_back_from_its_name() {
         for code in ALL_CODES {
-            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            let expected = if code == ErrorCode::ServiceUnavailable { ErrorCode::Internal } else { code };
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(expected));
         }
         assert_eq!(ErrorCode::parse("com.amazonaws.kms#NotFoundException"), Some(ErrorCode::NotFound));
         assert_eq!(ErrorCode::parse("NoSuchThing"), None);

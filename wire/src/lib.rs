@@ -9,5 +9,6 @@ pub mod error;
 pub mod kms;
 pub mod limits;
 pub mod model;
+pub mod validation;
 
 pub use error::{ErrorBody, ErrorCode, KmsError};

@@ -4,10 +4,14 @@
 pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
 /// Description of a key: 0–8192 characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 8192;
-/// ListKeys / ListAliases / ListResourceTags `Limit`: 1–1000, default 100 (50 for tags).
+/// ListKeys `Limit`: 1–1000.
 pub const MAX_LIST_LIMIT: i64 = 1000;
-/// Default page size of ListKeys and ListAliases.
+/// Default page size of ListKeys.
 pub const DEFAULT_LIST_LIMIT: i64 = 100;
+/// ListAliases `Limit`: 1–100.
+pub const MAX_ALIAS_LIST_LIMIT: i64 = 100;
+/// Default page size of ListAliases.
+pub const DEFAULT_ALIAS_LIST_LIMIT: i64 = 50;
 /// Default page size of ListResourceTags.
 pub const DEFAULT_TAG_LIST_LIMIT: i64 = 50;
 /// Tags per key.

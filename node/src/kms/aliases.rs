@@ -5,14 +5,14 @@ use trent_wire::kms::{
     AliasListEntry, AliasTargetRequest, DeleteAliasRequest, EmptyResponse, ListAliasesRequest,
     ListAliasesResponse,
 };
-use trent_wire::limits::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use trent_wire::limits::{DEFAULT_ALIAS_LIST_LIMIT, MAX_ALIAS_LIST_LIMIT};
 use trent_wire::{ErrorCode, KmsError};
 
 use super::identifiers::{alias_arn, parse_key_id};
 use super::metadata::epoch_seconds;
-use super::validation::{check_alias_name, check_marker, page_limit};
 use super::Call;
 use crate::write_path::Proposal;
+use trent_wire::validation::{check_alias_name, check_marker, page_limit};
 
 /// `CreateAlias`.
 pub async fn create_alias(call: &Call<'_>, request: AliasTargetRequest) -> Result<EmptyResponse, KmsError> {
@@ -42,7 +42,7 @@ pub async fn list_aliases(
     call: &Call<'_>,
     request: ListAliasesRequest,
 ) -> Result<ListAliasesResponse, KmsError> {
-    let limit = page_limit(request.limit, MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT)?;
+    let limit = page_limit(request.limit, MAX_ALIAS_LIST_LIMIT, DEFAULT_ALIAS_LIST_LIMIT)?;
     check_marker(request.marker.as_deref())?;
     if let Some(marker) = request.marker.as_deref() {
         if !marker.starts_with("alias/") {

@@ -5,8 +5,8 @@ use trent_storage::{KeyId, KeyRecord, Registry};
 use trent_wire::limits::MAX_KEY_ID_CHARS;
 use trent_wire::{ErrorCode, KmsError};
 
-use super::validation::check_length;
 use crate::config::ArnScope;
+use trent_wire::validation::check_length;
 
 /// A parsed key reference.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use trent_wire::{ErrorCode, KmsError};
 
 use super::identifiers::{key_arn, parse_key_id, parse_key_ref, resolve, AliasUse};
 use super::metadata::{epoch_seconds, key_metadata};
-use super::validation::{check_description, check_marker, check_tags, constraint, page_limit};
 use super::Call;
+use trent_wire::validation::{check_description, check_marker, check_tags, constraint, page_limit};
 
 /// The key specs this build can create.
 const SUPPORTED_SPECS: &[KeySpec] = &[KeySpec::SymmetricDefault];

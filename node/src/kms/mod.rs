@@ -8,7 +8,6 @@ pub mod identifiers;
 pub mod keys;
 pub mod metadata;
 pub mod tags;
-pub mod validation;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -11,9 +11,9 @@ use trent_wire::limits::{DEFAULT_TAG_LIST_LIMIT, MAX_TAGS_PER_KEY};
 use trent_wire::{ErrorCode, KmsError};
 
 use super::identifiers::{parse_key_id, parse_key_ref, resolve, AliasUse};
-use super::validation::{check_marker, check_tag_key, check_tags, page_limit};
 use super::Call;
 use crate::write_path::Proposal;
+use trent_wire::validation::{check_marker, check_tag_key, check_tags, page_limit};
 
 /// `TagResource`.
 pub async fn tag_resource(call: &Call<'_>, request: TagResourceRequest) -> Result<EmptyResponse, KmsError> {

@@ -4,7 +4,6 @@
 //! read-index requests, membership changes), all as bincode over HTTP POST.
 
 pub mod client;
-pub mod codec;
 pub mod protocol;
 pub mod service;
 

@@ -15,8 +15,10 @@ pub const INSTALL_SNAPSHOT: &str = "/raft/install-snapshot";
 /// A [`LeaderOp`].
 pub const LEADER_OP: &str = "/cluster/leader-op";
 
-/// Largest peer request or response body: snapshot chunks and append batches stay well below.
-pub const MAX_PEER_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest peer request or response body. An append carries at most `max_payload_entries` (32)
+/// entries of at most ~110 KiB each (one maximal request; batches are capped at 64 KiB), and a
+/// snapshot chunk is at most 3 MiB, so 16 MiB leaves room without inviting abuse.
+pub const MAX_PEER_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Something only the leader can do, sent by a node that is not the leader.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,11 +10,11 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::codec;
 use super::protocol::{LeaderOp, APPEND_ENTRIES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE};
-use crate::http::body::read_body;
+use crate::http::body::{read_body, BodyError};
 use crate::http::response;
 use crate::node::Node;
+use trent_storage::codec;
 
 const OCTETS: &str = "application/octet-stream";
 
@@ -26,7 +26,10 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
     let path = request.uri().path().to_owned();
     let body = match read_body(request, MAX_PEER_BODY_BYTES).await {
         Ok(body) => body,
-        Err(error) => return plain(StatusCode::PAYLOAD_TOO_LARGE, &error.to_string()),
+        Err(error @ BodyError::TooLarge { .. }) => {
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, &error.to_string())
+        }
+        Err(error) => return plain(StatusCode::BAD_REQUEST, &error.to_string()),
     };
     match path.as_str() {
         APPEND_ENTRIES => match decode(&body) {

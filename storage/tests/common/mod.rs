@@ -226,7 +226,7 @@ pub fn contents(registry: &Registry) -> RegistryContents {
                 position: record.position,
                 issued_at_ms: record.issued_at_ms,
                 fingerprint: record.fingerprint,
-                result: record.result.clone(),
+                outcome: record.outcome.clone(),
             })
             .collect(),
     }
@@ -240,7 +240,7 @@ pub struct DedupRow {
     pub position: u32,
     pub issued_at_ms: u64,
     pub fingerprint: u64,
-    pub result: CommandResult,
+    pub outcome: trent_storage::DedupOutcome,
 }
 
 /// A registry's contents as plain vectors.

@@ -1,12 +1,14 @@
 //! Field checks with AWS's wording: `1 validation error detected: Value '…' at '…' failed to
-//! satisfy constraint: …`. Every check runs on the server whatever the client validated.
+//! satisfy constraint: …`. The node runs them on every request whatever the client validated,
+//! and the state machine runs them again on apply, so a command that reaches the log by another
+//! path (a peer) cannot break a limit either.
 
-use trent_wire::kms::Tag;
-use trent_wire::limits::{
+use crate::kms::Tag;
+use crate::limits::{
     MAX_ALIAS_NAME_CHARS, MAX_DESCRIPTION_CHARS, MAX_LIST_LIMIT, MAX_MARKER_CHARS, MAX_TAGS_PER_KEY,
     MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS,
 };
-use trent_wire::{ErrorCode, KmsError};
+use crate::{ErrorCode, KmsError};
 
 /// A `ValidationException` in AWS's words.
 pub fn constraint(field: &str, value: &str, constraint: &str) -> KmsError {
@@ -94,6 +96,13 @@ pub fn check_tag_key(key: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
+/// One tag: key and value well formed.
+pub fn check_tag(key: &str, value: &str) -> Result<(), KmsError> {
+    check_tag_key(key)?;
+    check_length("tagValue", value, 0, MAX_TAG_VALUE_CHARS)?;
+    check_tag_characters("tagValue", value)
+}
+
 /// A list of tags to set: each well formed, no key twice, at most 50.
 pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, KmsError> {
     if tags.len() > MAX_TAGS_PER_KEY {
@@ -105,9 +114,7 @@ pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>, KmsError> {
     let mut seen = std::collections::BTreeSet::new();
     let mut checked = Vec::with_capacity(tags.len());
     for tag in tags {
-        check_tag_key(&tag.tag_key)?;
-        check_length("tagValue", &tag.tag_value, 0, MAX_TAG_VALUE_CHARS)?;
-        check_tag_characters("tagValue", &tag.tag_value)?;
+        check_tag(&tag.tag_key, &tag.tag_value)?;
         if !seen.insert(tag.tag_key.as_str()) {
             return Err(KmsError::new(ErrorCode::Tag, format!("Duplicate tag key '{}'", tag.tag_key)));
         }
