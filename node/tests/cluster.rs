@@ -174,3 +174,32 @@ async fn server_starts_from_a_toml_config_file() {
     let health = client.health(0).await;
     assert!(health.is_err(), "node should be gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_retried_with_its_request_id_after_a_leader_kill_applies_once() {
+    use trent_client::wire::kms::{CreateKeyRequest, KeyMetadataResponse};
+
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let survivors = cluster.followers(leader);
+    let request_id = trent_client::new_request_id();
+    let request = CreateKeyRequest { description: Some("exactly once".into()), ..Default::default() };
+
+    // First attempt through a follower, forwarded to the leader and committed.
+    let first: KeyMetadataResponse = cluster
+        .client_of(survivors[0])
+        .call_with_request_id("CreateKey", &request, &request_id)
+        .await
+        .expect("first attempt");
+    // The leader dies; the client, not knowing the first answer arrived, retries elsewhere.
+    cluster.node(leader).kill();
+    let retry: KeyMetadataResponse = cluster
+        .client_over(&[survivors[1]])
+        .call_with_request_id("CreateKey", &request, &request_id)
+        .await
+        .expect("retry after failover");
+
+    assert_eq!(retry.key_metadata.key_id, first.key_metadata.key_id);
+    let keys = all_key_ids(&cluster.client_of(survivors[1])).await;
+    assert_eq!(keys.len(), 1, "the retried CreateKey created a second key: {keys:?}");
+}
