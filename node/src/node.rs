@@ -9,7 +9,9 @@ use std::time::Duration;
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, Raft, ServerState};
 use tokio::time::Instant;
-use trent_storage::{Applied, Disk, LogStore, NodeId, SharedRegistry, TrentNode, TypeConfig};
+use trent_storage::{
+    Applied, CommandResult, Disk, LogStore, NodeId, RequestBatch, SharedRegistry, TrentNode, TypeConfig,
+};
 use trent_wire::admin::NodeRole;
 use trent_wire::{ErrorCode, KmsError};
 
@@ -87,10 +89,19 @@ impl Node {
         metrics.membership_config.membership().get_node(&node_id).cloned()
     }
 
-    /// Proposes a write through the leader and returns what applying it produced.
+    /// Proposes a write (batched with others, through the leader) and returns what applying it
+    /// produced.
     pub async fn write(&self, proposal: ForwardedProposal) -> Result<Applied, KmsError> {
-        match self.on_leader(LeaderOp::Write(proposal)).await? {
-            LeaderReply::Written(result) => result.map_err(KmsError::from),
+        self.proposer.propose(proposal).await
+    }
+
+    /// Replicates a batch of writes as one log entry, here or on the leader; one result each.
+    pub(crate) async fn write_batch(
+        &self,
+        batch: Vec<ForwardedProposal>,
+    ) -> Result<Vec<CommandResult>, KmsError> {
+        match self.on_leader(LeaderOp::WriteBatch(batch)).await? {
+            LeaderReply::Written(results) => Ok(results),
             other => Err(unexpected(other)),
         }
     }
@@ -178,7 +189,14 @@ impl Node {
     /// Executes a leader operation on this node, which believes it is the leader.
     pub async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
         match op {
-            LeaderOp::Write(proposal) => self.proposer.propose(proposal).await,
+            LeaderOp::WriteBatch(batch) => {
+                let now_ms = self.now_ms();
+                let requests = batch.into_iter().map(|proposal| proposal.stamp(now_ms)).collect();
+                match self.raft.client_write(RequestBatch { requests }).await {
+                    Ok(response) => LeaderReply::Written(response.data),
+                    Err(error) => write_error_reply(error),
+                }
+            }
             LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
                 Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),
                 Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
@@ -214,7 +232,7 @@ impl Node {
 type WriteError = RaftError<NodeId, ClientWriteError<NodeId, TrentNode>>;
 
 /// The leader reply for a failed Raft write.
-pub(crate) fn write_error_reply(error: WriteError) -> LeaderReply {
+fn write_error_reply(error: WriteError) -> LeaderReply {
     match error {
         RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
             LeaderReply::NotLeader(forward.leader_id)

@@ -73,8 +73,16 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peer_addr = local_addr(&peer_listener, &config.peer_addr)?;
 
     let bootstrap = config.bootstrap;
-    let proposer = Proposer::start(raft.clone(), config.clock_offset_ms);
-    let node = Arc::new(Node { config: Arc::new(config), raft, registry, log_store, disk, peers, proposer });
+    let config = Arc::new(config);
+    let node = Arc::new_cyclic(|node| Node {
+        config,
+        raft,
+        registry,
+        log_store,
+        disk,
+        peers,
+        proposer: Proposer::start(node.clone()),
+    });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let peer_node = node.clone();

@@ -23,8 +23,8 @@ pub const MAX_PEER_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Something only the leader can do, sent by a node that is not the leader.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LeaderOp {
-    /// Stamp and propose a write.
-    Write(ForwardedProposal),
+    /// Stamp and propose a batch of writes as one log entry.
+    WriteBatch(Vec<ForwardedProposal>),
     /// Confirm leadership with a quorum and return the index a linearizable read must wait for.
     ReadIndex,
     /// Add a learner and wait until it has caught up.
@@ -49,8 +49,8 @@ pub enum LeaderOp {
 /// The leader's answer to a [`LeaderOp`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LeaderReply {
-    /// The write committed and applied with this result.
-    Written(CommandResult),
+    /// The batch committed and applied with these results, one per write.
+    Written(Vec<CommandResult>),
     /// Reads are linearizable once this index is applied.
     ReadIndex(Option<u64>),
     /// The membership change committed at this log index.
