@@ -10,7 +10,8 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, Raft, ServerState};
 use tokio::time::Instant;
 use trent_storage::{
-    Applied, CommandResult, Disk, LogStore, NodeId, RequestBatch, SharedRegistry, TrentNode, TypeConfig,
+    Applied, CommandResult, Disk, LogStore, NodeId, Rejection, RequestBatch, SharedRegistry, TrentNode,
+    TypeConfig,
 };
 use trent_wire::admin::NodeRole;
 use trent_wire::{ErrorCode, KmsError};
@@ -186,8 +187,29 @@ impl Node {
         }
     }
 
+    /// Executes an operation a peer forwarded because it believes this node is the leader.
+    ///
+    /// A forwarded batch joins this node's own queue, so writes arriving at every node share
+    /// the leader's few in-flight entries instead of each becoming an entry (and an fsync) of its
+    /// own. If leadership has just moved, the queue forwards them on.
+    pub async fn execute_for_peer(&self, op: LeaderOp) -> LeaderReply {
+        match op {
+            LeaderOp::WriteBatch(batch) => {
+                if self.role() != NodeRole::Leader {
+                    return LeaderReply::NotLeader(self.current_leader());
+                }
+                let writes = batch.into_iter().map(|proposal| self.proposer.propose(proposal));
+                let results = futures::future::join_all(writes).await;
+                LeaderReply::Written(
+                    results.into_iter().map(|result| result.map_err(Rejection::from)).collect(),
+                )
+            }
+            other => self.execute_as_leader(other).await,
+        }
+    }
+
     /// Executes a leader operation on this node, which believes it is the leader.
-    pub async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
+    async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
         match op {
             LeaderOp::WriteBatch(batch) => {
                 let now_ms = self.now_ms();

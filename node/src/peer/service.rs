@@ -45,7 +45,7 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             Err(response) => *response,
         },
         LEADER_OP => match decode::<LeaderOp>(&body) {
-            Ok(op) => encoded(&node.execute_as_leader(op).await),
+            Ok(op) => encoded(&node.execute_for_peer(op).await),
             Err(response) => *response,
         },
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
