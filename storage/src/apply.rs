@@ -322,7 +322,9 @@ impl Registry {
     }
 
     fn evict_dedup(&mut self, now_ms: u64, changes: &mut Vec<RowChange>) {
-        while let Some((&sequence, &request_id)) = self.dedup_order.first_key_value() {
+        while let Some((sequence, request_id)) =
+            self.dedup_order.get_min().map(|(sequence, id)| (*sequence, *id))
+        {
             let expired = self
                 .dedup
                 .get(&request_id)

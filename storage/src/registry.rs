@@ -3,7 +3,9 @@
 //! Reads go through [`SharedRegistry`]; the only writer is the state machine, through
 //! `Registry::apply` (see the `apply` module). Everything here is plain data and queries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use imbl::{OrdMap, OrdSet};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -113,17 +115,20 @@ pub struct DedupRecord {
 }
 
 /// The replicated registry of keys and aliases.
+///
+/// Persistent (structurally shared) maps: cloning a registry is O(1), so the state machine hands
+/// a snapshot builder a frozen copy without pausing apply while a large registry is copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Registry {
-    pub(crate) keys: BTreeMap<KeyId, KeyRecord>,
-    pub(crate) aliases: BTreeMap<String, AliasRecord>,
-    pub(crate) dedup: BTreeMap<RequestId, DedupRecord>,
+    pub(crate) keys: OrdMap<KeyId, KeyRecord>,
+    pub(crate) aliases: OrdMap<String, AliasRecord>,
+    pub(crate) dedup: OrdMap<RequestId, DedupRecord>,
     /// Derived: dedup entries by (log index, position in batch), oldest first.
-    pub(crate) dedup_order: BTreeMap<(u64, u32), RequestId>,
+    pub(crate) dedup_order: OrdMap<(u64, u32), RequestId>,
     /// Derived: keys pending deletion by deletion time.
-    pub(crate) deletion_queue: BTreeSet<(u64, KeyId)>,
+    pub(crate) deletion_queue: OrdSet<(u64, KeyId)>,
     /// Derived: each key's alias names.
-    pub(crate) aliases_by_key: BTreeMap<KeyId, BTreeSet<String>>,
+    pub(crate) aliases_by_key: OrdMap<KeyId, OrdSet<String>>,
 }
 
 impl Registry {
@@ -184,16 +189,16 @@ impl Registry {
         key: Option<KeyId>,
         limit: usize,
     ) -> (Vec<&AliasRecord>, bool) {
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let lower: Bound<String> = after.map_or(Bound::Unbounded, |name| Bound::Excluded(name.to_owned()));
         let matching: Box<dyn Iterator<Item = &AliasRecord>> = match key {
             Some(key_id) => Box::new(
                 self.aliases_by_key
                     .get(&key_id)
                     .into_iter()
-                    .flat_map(move |names| names.range::<str, _>((lower, Bound::Unbounded)))
+                    .flat_map(move |names| names.range((lower.clone(), Bound::Unbounded)))
                     .filter_map(|name| self.aliases.get(name)),
             ),
-            None => Box::new(self.aliases.range::<str, _>((lower, Bound::Unbounded)).map(|(_, alias)| alias)),
+            None => Box::new(self.aliases.range((lower, Bound::Unbounded)).map(|(_, alias)| alias)),
         };
         page(matching, limit)
     }

@@ -208,9 +208,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshots_built += 1;
-        let payload = SnapshotPayload::of(&self.registry.read());
+        // O(1): the registry's maps are persistent, so apply goes on while the builder encodes.
+        let registry = self.registry.read().clone();
         SnapshotBuilder {
-            payload,
+            registry,
             applied: self.applied,
             membership: self.membership.clone(),
             sequence: self.snapshots_built,
@@ -256,7 +257,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 /// Builds a snapshot from a copy of the registry taken when the builder was made.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
-    payload: SnapshotPayload,
+    registry: Registry,
     applied: Option<LogId>,
     membership: StoredMembership,
     sequence: u64,
@@ -266,7 +267,8 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = encode(&self.payload).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let data = encode(&SnapshotPayload::of(&self.registry))
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match self.applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.sequence),
             None => format!("empty-{}", self.sequence),
