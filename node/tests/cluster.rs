@@ -203,3 +203,24 @@ async fn a_write_retried_with_its_request_id_after_a_leader_kill_applies_once() 
     let keys = all_key_ids(&cluster.client_of(survivors[1])).await;
     assert_eq!(keys.len(), 1, "the retried CreateKey created a second key: {keys:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_leader_hands_over_to_the_remaining_members() {
+    let cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let remaining = cluster.followers(leader);
+    let before = create_key(&cluster.client_of(leader), "before").await.expect("create");
+
+    let changed = cluster.client_of(remaining[0]).remove_member(leader).await.expect("remove the leader");
+    assert!(changed.members.iter().all(|member| member.node_id != leader));
+
+    let writer = cluster.client_over(&remaining);
+    let after = create_key(&writer, "after the leader left").await.expect("write after leader removal");
+    for id in &remaining {
+        let keys = all_key_ids(&cluster.client_of(*id)).await;
+        assert!(keys.contains(&before) && keys.contains(&after), "node {id} is missing keys");
+        let view = cluster.client_of(*id).cluster().await.expect("cluster view");
+        assert_ne!(view.leader_id, Some(leader));
+        assert_eq!(view.members.len(), 2);
+    }
+}
