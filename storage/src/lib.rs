@@ -14,6 +14,7 @@ pub mod disk;
 pub mod error;
 pub mod log_store;
 pub mod registry;
+pub mod sealed;
 pub mod snapshot_file;
 pub mod state_machine;
 pub mod types;

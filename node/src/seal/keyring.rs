@@ -1,0 +1,193 @@
+//! The barrier: versioned barrier keys that seal every secret the cluster stores, themselves
+//! sealed under the root key.
+//!
+//! A [`Keyring`] exists only in memory on an unsealed node. Sealing a secret binds the barrier
+//! version and a caller-chosen context (for key material: key id and material version) as
+//! associated data, so a sealed blob cannot be moved to another key or version. Rotation adds a
+//! version and seals new secrets with it; old versions keep opening what they sealed.
+
+use std::collections::BTreeMap;
+
+use trent_storage::sealed::{SealedKeyring, WrappedBarrierKey, WrappedSecret};
+use zeroize::Zeroizing;
+
+use super::shares::ClusterId;
+use crate::crypto::{aead_open, aead_seal, CryptoError, SecretKey};
+
+/// Why the keyring could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyringError {
+    /// The root key does not open this keyring (wrong shares, or another cluster's keyring).
+    #[error("the root key does not open this cluster's keyring")]
+    WrongRoot,
+    /// A secret names a barrier version the keyring does not have.
+    #[error("barrier key version {0} is unknown")]
+    UnknownVersion(u32),
+    /// A sealed secret is malformed, forged or bound to another context.
+    #[error("a sealed secret failed to open")]
+    Forged,
+    /// The keyring holds no key at all (corrupt state).
+    #[error("the keyring is empty")]
+    Empty,
+    /// The random source or cipher failed.
+    #[error("{0}")]
+    Crypto(CryptoError),
+}
+
+/// The unsealed keyring: every barrier key version, in memory only, zeroized on drop.
+pub struct Keyring {
+    cluster_id: ClusterId,
+    keys: BTreeMap<u32, SecretKey>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("versions", &self.keys.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn keyring_aad(cluster_id: &ClusterId, version: u32) -> Vec<u8> {
+    let mut aad = b"trent/keyring/v1|".to_vec();
+    aad.extend_from_slice(cluster_id);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
+}
+
+fn barrier_aad(cluster_id: &ClusterId, version: u32, context: &[u8]) -> Vec<u8> {
+    let mut aad = b"trent/barrier/v1|".to_vec();
+    aad.extend_from_slice(cluster_id);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad.extend_from_slice(context);
+    aad
+}
+
+impl Keyring {
+    /// A new keyring with barrier key version 1.
+    pub fn generate(cluster_id: ClusterId) -> Result<Keyring, KeyringError> {
+        let first = SecretKey::generate().map_err(KeyringError::Crypto)?;
+        Ok(Keyring { cluster_id, keys: BTreeMap::from([(1, first)]) })
+    }
+
+    /// The cluster this keyring belongs to.
+    pub fn cluster_id(&self) -> ClusterId {
+        self.cluster_id
+    }
+
+    /// The version new secrets are sealed with.
+    pub fn current_version(&self) -> u32 {
+        self.keys.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Adds a new barrier key version and makes it current; returns it.
+    pub fn rotate(&mut self) -> Result<u32, KeyringError> {
+        let version = self.current_version() + 1;
+        self.keys.insert(version, SecretKey::generate().map_err(KeyringError::Crypto)?);
+        Ok(version)
+    }
+
+    /// Every version sealed under `root`, for the replicated state.
+    pub fn seal(&self, root: &SecretKey) -> Result<SealedKeyring, KeyringError> {
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for (version, key) in &self.keys {
+            let sealed = aead_seal(root, &keyring_aad(&self.cluster_id, *version), key.expose())
+                .map_err(KeyringError::Crypto)?;
+            keys.push(WrappedBarrierKey { version: *version, sealed });
+        }
+        Ok(SealedKeyring { cluster_id: self.cluster_id, keys })
+    }
+
+    /// Opens a sealed keyring with the root key.
+    pub fn open(sealed: &SealedKeyring, root: &SecretKey) -> Result<Keyring, KeyringError> {
+        if sealed.keys.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        let mut keys = BTreeMap::new();
+        for wrapped in &sealed.keys {
+            let bytes = aead_open(root, &keyring_aad(&sealed.cluster_id, wrapped.version), &wrapped.sealed)
+                .map_err(|_| KeyringError::WrongRoot)?;
+            let key = SecretKey::from_slice(&bytes).map_err(|_| KeyringError::WrongRoot)?;
+            keys.insert(wrapped.version, key);
+        }
+        Ok(Keyring { cluster_id: sealed.cluster_id, keys })
+    }
+
+    /// Seals `secret` under the current barrier key, bound to `context`.
+    pub fn wrap(&self, context: &[u8], secret: &[u8]) -> Result<WrappedSecret, KeyringError> {
+        let version = self.current_version();
+        let key = self.keys.get(&version).ok_or(KeyringError::Empty)?;
+        let sealed = aead_seal(key, &barrier_aad(&self.cluster_id, version, context), secret)
+            .map_err(KeyringError::Crypto)?;
+        Ok(WrappedSecret { barrier_version: version, sealed })
+    }
+
+    /// Opens a secret sealed by [`Keyring::wrap`] with the same `context`.
+    pub fn unwrap(
+        &self,
+        context: &[u8],
+        wrapped: &WrappedSecret,
+    ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
+        let key = self
+            .keys
+            .get(&wrapped.barrier_version)
+            .ok_or(KeyringError::UnknownVersion(wrapped.barrier_version))?;
+        aead_open(key, &barrier_aad(&self.cluster_id, wrapped.barrier_version, context), &wrapped.sealed)
+            .map_err(|_| KeyringError::Forged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_keyring_opens_only_with_its_root_key() {
+        let root = SecretKey::generate().unwrap();
+        let keyring = Keyring::generate([4; 16]).unwrap();
+        let sealed = keyring.seal(&root).unwrap();
+        let reopened = Keyring::open(&sealed, &root).unwrap();
+        let secret = keyring.wrap(b"key-1/v1", b"material").unwrap();
+        assert_eq!(reopened.unwrap(b"key-1/v1", &secret).unwrap().as_slice(), b"material");
+
+        let wrong = SecretKey::generate().unwrap();
+        assert_eq!(Keyring::open(&sealed, &wrong).unwrap_err(), KeyringError::WrongRoot);
+        let mut moved = sealed.clone();
+        moved.cluster_id = [5; 16];
+        assert_eq!(Keyring::open(&moved, &root).unwrap_err(), KeyringError::WrongRoot);
+    }
+
+    #[test]
+    fn secrets_are_bound_to_their_context_and_version() {
+        let keyring = Keyring::generate([1; 16]).unwrap();
+        let secret = keyring.wrap(b"key-1/v1", b"material").unwrap();
+        assert_eq!(keyring.unwrap(b"key-2/v1", &secret).unwrap_err(), KeyringError::Forged);
+        let mut relabelled = secret.clone();
+        relabelled.barrier_version = 2;
+        assert_eq!(keyring.unwrap(b"key-1/v1", &relabelled).unwrap_err(), KeyringError::UnknownVersion(2));
+        let mut forged = secret;
+        forged.sealed[20] ^= 0x40;
+        assert_eq!(keyring.unwrap(b"key-1/v1", &forged).unwrap_err(), KeyringError::Forged);
+    }
+
+    #[test]
+    fn rotation_seals_new_secrets_with_the_new_version_and_old_ones_still_open() {
+        let root = SecretKey::generate().unwrap();
+        let mut keyring = Keyring::generate([2; 16]).unwrap();
+        let old = keyring.wrap(b"ctx", b"old secret").unwrap();
+        assert_eq!(keyring.rotate().unwrap(), 2);
+        let new = keyring.wrap(b"ctx", b"new secret").unwrap();
+        assert_eq!((old.barrier_version, new.barrier_version), (1, 2));
+
+        let reopened = Keyring::open(&keyring.seal(&root).unwrap(), &root).unwrap();
+        assert_eq!(reopened.current_version(), 2);
+        assert_eq!(reopened.unwrap(b"ctx", &old).unwrap().as_slice(), b"old secret");
+        assert_eq!(reopened.unwrap(b"ctx", &new).unwrap().as_slice(), b"new secret");
+    }
+
+    #[test]
+    fn the_keyring_never_prints_keys() {
+        let keyring = Keyring::generate([3; 16]).unwrap();
+        assert_eq!(format!("{keyring:?}"), "Keyring { versions: [1], .. }");
+    }
+}

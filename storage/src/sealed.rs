@@ -1,0 +1,32 @@
+//! Wrapped secrets as the replicated state stores them. Storage never unwraps anything: these
+//! are opaque bytes sealed by the node's barrier (AES-256-GCM under a barrier key, itself
+//! sealed under the root key that only unsealed nodes hold in memory).
+
+use serde::{Deserialize, Serialize};
+
+/// A secret sealed under one version of the barrier key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedSecret {
+    /// Which barrier key version sealed it.
+    pub barrier_version: u32,
+    /// `nonce | ciphertext | tag`.
+    pub sealed: Vec<u8>,
+}
+
+/// One barrier key version, sealed under the root key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedBarrierKey {
+    /// Its version, from 1.
+    pub version: u32,
+    /// `nonce | ciphertext | tag` of the key bytes.
+    pub sealed: Vec<u8>,
+}
+
+/// The keyring as replicated: every barrier key version, sealed under the root key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedKeyring {
+    /// The cluster these keys belong to (also inside every unseal share).
+    pub cluster_id: [u8; 16],
+    /// Every version, oldest first; the last is current.
+    pub keys: Vec<WrappedBarrierKey>,
+}
