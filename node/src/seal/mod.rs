@@ -6,3 +6,4 @@
 
 pub mod keyring;
 pub mod shares;
+pub mod state;

@@ -1,0 +1,234 @@
+//! Whether this node holds its secrets: sealed (collecting unseal shares) or unsealed (root key
+//! and keyring in memory). Sealing drops both, and they are zeroized as they drop.
+//!
+//! Raft keeps running while a node is sealed — its log and registry hold only wrapped secrets —
+//! so a sealed node stays in step with the cluster and unseals against the current keyring.
+
+use std::sync::RwLock;
+
+use trent_storage::sealed::SealedKeyring;
+
+use super::keyring::{Keyring, KeyringError};
+use super::shares::{check_joins, combine, decode, DecodedShare, ShareError};
+use crate::crypto::SecretKey;
+
+/// What `status` and `unseal` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealStatus {
+    /// Whether the node is sealed.
+    pub sealed: bool,
+    /// Shares needed, once the first share has told us (or while unsealed).
+    pub threshold: Option<u8>,
+    /// Shares collected towards the threshold.
+    pub progress: usize,
+}
+
+/// Why a share or an unseal attempt was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsealError {
+    /// The cluster has not been initialised: there is nothing to unseal.
+    #[error("the cluster is not initialised")]
+    NotInitialized,
+    /// The share itself was refused (malformed, foreign, repeated...). Progress is kept.
+    #[error("{0}")]
+    Share(ShareError),
+    /// A threshold of shares was reached but they do not open the keyring. Progress is reset;
+    /// which share was wrong is not (and cannot be) said.
+    #[error("unseal failed: the shares do not open this cluster's keyring; progress has been reset")]
+    WrongShares,
+}
+
+/// The node is sealed; the operation needs its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the node is sealed")]
+pub struct Sealed;
+
+enum SealState {
+    Sealed { collected: Vec<DecodedShare> },
+    Unsealed { root: SecretKey, keyring: Keyring },
+}
+
+/// This node's seal. Starts sealed.
+pub struct Seal {
+    state: RwLock<SealState>,
+}
+
+impl Default for Seal {
+    fn default() -> Self {
+        Seal { state: RwLock::new(SealState::Sealed { collected: Vec::new() }) }
+    }
+}
+
+impl Seal {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, SealState> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, SealState> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sealed or not, and unseal progress.
+    pub fn status(&self) -> SealStatus {
+        match &*self.read() {
+            SealState::Sealed { collected } => SealStatus {
+                sealed: true,
+                threshold: collected.first().map(|share| share.threshold),
+                progress: collected.len(),
+            },
+            SealState::Unsealed { .. } => SealStatus { sealed: false, threshold: None, progress: 0 },
+        }
+    }
+
+    /// Takes one unseal share. `keyring` is the replicated sealed keyring (None before init).
+    /// Unseals when the threshold is reached and the shares open the keyring.
+    pub fn submit_share(
+        &self,
+        text: &str,
+        keyring: Option<&SealedKeyring>,
+    ) -> Result<SealStatus, UnsealError> {
+        let sealed_keyring = keyring.ok_or(UnsealError::NotInitialized)?;
+        let share = decode(text).map_err(UnsealError::Share)?;
+        let mut state = self.write();
+        let SealState::Sealed { collected } = &mut *state else {
+            return Ok(SealStatus { sealed: false, threshold: None, progress: 0 });
+        };
+        check_joins(collected, &share, Some(&sealed_keyring.cluster_id)).map_err(UnsealError::Share)?;
+        let threshold = share.threshold;
+        collected.push(share);
+        if collected.len() < usize::from(threshold) {
+            return Ok(SealStatus { sealed: true, threshold: Some(threshold), progress: collected.len() });
+        }
+        let opened =
+            combine(collected).map_err(|_| UnsealError::WrongShares).and_then(
+                |(root, _)| match Keyring::open(sealed_keyring, &root) {
+                    Ok(keyring) => Ok((root, keyring)),
+                    Err(_) => Err(UnsealError::WrongShares),
+                },
+            );
+        match opened {
+            Ok((root, keyring)) => {
+                *state = SealState::Unsealed { root, keyring };
+                Ok(SealStatus { sealed: false, threshold: None, progress: 0 })
+            }
+            Err(error) => {
+                collected.clear();
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets shares collected so far.
+    pub fn reset(&self) {
+        if let SealState::Sealed { collected } = &mut *self.write() {
+            collected.clear();
+        }
+    }
+
+    /// Drops the root key and keyring (zeroized as they drop).
+    pub fn seal(&self) {
+        *self.write() = SealState::Sealed { collected: Vec::new() };
+    }
+
+    /// Unseals with a root key and keyring this node just made (at init).
+    pub fn install(&self, root: SecretKey, keyring: Keyring) {
+        *self.write() = SealState::Unsealed { root, keyring };
+    }
+
+    /// Runs `f` with the keyring, if unsealed.
+    pub fn with_keyring<T>(&self, f: impl FnOnce(&Keyring) -> T) -> Result<T, Sealed> {
+        match &*self.read() {
+            SealState::Unsealed { keyring, .. } => Ok(f(keyring)),
+            SealState::Sealed { .. } => Err(Sealed),
+        }
+    }
+
+    /// Runs `f` with the root key and keyring, if unsealed (rekey, rotation).
+    pub fn with_root<T>(&self, f: impl FnOnce(&SecretKey, &Keyring) -> T) -> Result<T, Sealed> {
+        match &*self.read() {
+            SealState::Unsealed { root, keyring } => Ok(f(root, keyring)),
+            SealState::Sealed { .. } => Err(Sealed),
+        }
+    }
+
+    /// Re-opens the keyring from the replicated state after a rotation elsewhere.
+    pub fn refresh(&self, sealed: &SealedKeyring) -> Result<(), KeyringError> {
+        let mut state = self.write();
+        if let SealState::Unsealed { root, keyring } = &mut *state {
+            *keyring = Keyring::open(sealed, root)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::shares::split;
+
+    fn initialised(shares: u32, threshold: u32) -> (SealedKeyring, Vec<String>) {
+        let root = SecretKey::generate().unwrap();
+        let keyring = Keyring::generate([6; 16]).unwrap();
+        let sealed = keyring.seal(&root).unwrap();
+        let texts =
+            split(&root, [6; 16], shares, threshold).unwrap().into_iter().map(|s| s.to_string()).collect();
+        (sealed, texts)
+    }
+
+    #[test]
+    fn unseals_at_the_threshold_and_reports_progress_before() {
+        let (keyring, shares) = initialised(5, 3);
+        let seal = Seal::default();
+        assert_eq!(seal.status(), SealStatus { sealed: true, threshold: None, progress: 0 });
+        let first = seal.submit_share(&shares[4], Some(&keyring)).unwrap();
+        assert_eq!(first, SealStatus { sealed: true, threshold: Some(3), progress: 1 });
+        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        assert!(seal.with_keyring(|_| ()).is_err(), "two of three shares do not unseal");
+        let done = seal.submit_share(&shares[2], Some(&keyring)).unwrap();
+        assert!(!done.sealed);
+        assert_eq!(seal.with_keyring(|keyring| keyring.current_version()).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_refused_share_keeps_progress_and_a_wrong_set_resets_it() {
+        let (keyring, shares) = initialised(3, 2);
+        let seal = Seal::default();
+        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        assert!(matches!(
+            seal.submit_share(&shares[0], Some(&keyring)),
+            Err(UnsealError::Share(ShareError::Repeated))
+        ));
+        assert!(matches!(
+            seal.submit_share("junk", Some(&keyring)),
+            Err(UnsealError::Share(ShareError::NotAShare))
+        ));
+        assert_eq!(seal.status().progress, 1);
+
+        // A share of this cluster from another split combines to nothing useful.
+        let other_root = SecretKey::generate().unwrap();
+        let stranger = split(&other_root, [6; 16], 3, 2).unwrap().remove(1);
+        assert_eq!(seal.submit_share(&stranger, Some(&keyring)).unwrap_err(), UnsealError::WrongShares);
+        assert_eq!(seal.status(), SealStatus { sealed: true, threshold: None, progress: 0 });
+    }
+
+    #[test]
+    fn sealing_forgets_everything_and_reset_clears_progress() {
+        let (keyring, shares) = initialised(2, 2);
+        let seal = Seal::default();
+        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        seal.reset();
+        assert_eq!(seal.status().progress, 0);
+        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        seal.submit_share(&shares[1], Some(&keyring)).unwrap();
+        assert!(seal.with_keyring(|_| ()).is_ok());
+        seal.seal();
+        assert_eq!(seal.with_keyring(|_| ()), Err(Sealed));
+        assert!(seal.status().sealed);
+    }
+
+    #[test]
+    fn unseal_before_init_is_refused() {
+        let (_, shares) = initialised(1, 1);
+        assert_eq!(Seal::default().submit_share(&shares[0], None).unwrap_err(), UnsealError::NotInitialized);
+    }
+}
