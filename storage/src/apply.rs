@@ -35,6 +35,8 @@ pub(crate) enum RowChange {
     Key(KeyId),
     Alias(String),
     Dedup(RequestId),
+    Keyring,
+    AccessKey(String),
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -202,6 +204,10 @@ impl Registry {
                 }
                 changed_key(key, changes)
             }
+            Command::InitializeCluster { keyring, admin } => self.initialize_cluster(keyring, admin, changes),
+            Command::ReplaceKeyring { keyring } => self.replace_keyring(keyring, changes),
+            Command::CreateAccessKey(record) => self.create_access_key(record, changes),
+            Command::DeleteAccessKey { access_key_id } => self.delete_access_key(access_key_id, changes),
         }
     }
 
@@ -364,6 +370,13 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
             }
             tag_keys.iter().try_for_each(|tag_key| check_tag_key(tag_key))
         }
+        Command::InitializeCluster { keyring, admin } => {
+            crate::principals::check_keyring(keyring)?;
+            crate::principals::check_access_key(admin)
+        }
+        Command::ReplaceKeyring { keyring } => crate::principals::check_keyring(keyring),
+        Command::CreateAccessKey(record) => crate::principals::check_access_key(record),
+        Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
         Command::EnableKey { .. }
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }

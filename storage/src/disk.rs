@@ -29,6 +29,8 @@ pub(crate) enum RowKind {
     Alias = b'a' as isize,
     Dedup = b'r' as isize,
     Meta = b'm' as isize,
+    Cluster = b'c' as isize,
+    AccessKey = b'p' as isize,
 }
 
 impl RowKind {

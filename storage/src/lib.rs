@@ -21,6 +21,8 @@ pub mod types;
 
 mod apply;
 pub mod codec;
+mod principals;
+mod rows;
 
 pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
 pub use command::{
@@ -30,8 +32,10 @@ pub use command::{
 pub use disk::{Disk, DiskOptions};
 pub use error::OpenError;
 pub use log_store::LogStore;
+pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};
 pub use registry::{
-    AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry, SharedRegistry,
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry,
+    SharedRegistry,
 };
 pub use state_machine::StateMachine;
 pub use types::{NodeId, TrentNode, TypeConfig};

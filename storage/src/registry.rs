@@ -114,6 +114,19 @@ pub struct DedupRecord {
     pub outcome: DedupOutcome,
 }
 
+/// An API principal: an access key id and its secret, sealed by the barrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyRecord {
+    /// The access key id (`AKIA…`-style, 16–128 characters).
+    pub access_key_id: String,
+    /// The secret access key, sealed under the barrier with the access key id as context.
+    pub secret: crate::sealed::WrappedSecret,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// What it is for, 0–256 characters.
+    pub description: String,
+}
+
 /// The replicated registry of keys and aliases.
 ///
 /// Persistent (structurally shared) maps: cloning a registry is O(1), so the state machine hands
@@ -129,30 +142,54 @@ pub struct Registry {
     pub(crate) deletion_queue: OrdSet<(u64, KeyId)>,
     /// Derived: each key's alias names.
     pub(crate) aliases_by_key: OrdMap<KeyId, OrdSet<String>>,
+    /// The sealed keyring; `None` until the cluster is initialised.
+    pub(crate) keyring: Option<crate::sealed::SealedKeyring>,
+    /// API principals by access key id.
+    pub(crate) access_keys: OrdMap<String, AccessKeyRecord>,
 }
 
 impl Registry {
     /// Rebuilds a registry from stored rows, deriving the indexes.
-    pub fn from_rows(
-        keys: impl IntoIterator<Item = KeyRecord>,
-        aliases: impl IntoIterator<Item = AliasRecord>,
-        dedup: impl IntoIterator<Item = (RequestId, DedupRecord)>,
-    ) -> Registry {
+    pub(crate) fn from_rows(rows: crate::rows::RegistryRows) -> Registry {
         let mut registry = Registry::default();
-        for key in keys {
+        for key in rows.keys {
             if let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle {
                 registry.deletion_queue.insert((deletion_at_ms, key.key_id));
             }
             registry.keys.insert(key.key_id, key);
         }
-        for alias in aliases {
+        for alias in rows.aliases {
             registry.put_alias(alias);
         }
-        for (request_id, record) in dedup {
+        for (request_id, record) in rows.dedup {
             registry.dedup_order.insert((record.log_index, record.position), request_id);
             registry.dedup.insert(request_id, record);
         }
+        registry.keyring = rows.keyring;
+        for access_key in rows.access_keys {
+            registry.access_keys.insert(access_key.access_key_id.clone(), access_key);
+        }
         registry
+    }
+
+    /// The sealed keyring, once the cluster is initialised.
+    pub fn keyring(&self) -> Option<&crate::sealed::SealedKeyring> {
+        self.keyring.as_ref()
+    }
+
+    /// Whether the cluster has been initialised.
+    pub fn is_initialized(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// The access key with this id.
+    pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKeyRecord> {
+        self.access_keys.get(access_key_id)
+    }
+
+    /// Every access key, by id.
+    pub fn access_keys(&self) -> impl Iterator<Item = &AccessKeyRecord> {
+        self.access_keys.values()
     }
 
     /// The key with this id.

@@ -9,56 +9,18 @@ use std::path::PathBuf;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
-use serde::{Deserialize, Serialize};
 
-use crate::apply::RowChange;
 use crate::codec::{decode, encode};
-use crate::command::{BatchResult, RequestId};
+use crate::command::BatchResult;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
-use crate::registry::{AliasRecord, DedupRecord, KeyRecord, Registry, SharedRegistry};
+use crate::registry::{Registry, SharedRegistry};
+use crate::rows::{touched_rows, RegistryRows};
 use crate::snapshot_file::{SnapshotFile, StoredSnapshot};
 use crate::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 const APPLIED: &[u8] = b"applied";
 const MEMBERSHIP: &[u8] = b"membership";
-
-/// The whole registry as a snapshot carries it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SnapshotPayload {
-    keys: Vec<KeyRecord>,
-    aliases: Vec<AliasRecord>,
-    dedup: Vec<(RequestId, DedupRecord)>,
-}
-
-impl SnapshotPayload {
-    fn of(registry: &Registry) -> SnapshotPayload {
-        SnapshotPayload {
-            keys: registry.keys().cloned().collect(),
-            aliases: registry.aliases().cloned().collect(),
-            dedup: registry.dedup_records().map(|(id, record)| (*id, record.clone())).collect(),
-        }
-    }
-
-    fn into_registry(self) -> Registry {
-        Registry::from_rows(self.keys, self.aliases, self.dedup)
-    }
-
-    /// Every row of this payload, for writing into sled.
-    fn rows(&self) -> Result<StateBatch, bincode::error::EncodeError> {
-        let mut batch = StateBatch::default();
-        for key in &self.keys {
-            batch.put(RowKind::Key, key.key_id.as_bytes(), encode(key)?);
-        }
-        for alias in &self.aliases {
-            batch.put(RowKind::Alias, alias.name.as_bytes(), encode(alias)?);
-        }
-        for (request_id, record) in &self.dedup {
-            batch.put(RowKind::Dedup, request_id.0.as_bytes(), encode(record)?);
-        }
-        Ok(batch)
-    }
-}
 
 /// The state machine of one node.
 #[derive(Debug)]
@@ -74,32 +36,8 @@ pub struct StateMachine {
 impl StateMachine {
     /// Loads the registry and applied state from `disk`; snapshots live in `snapshot_dir`.
     pub fn open(disk: Disk, snapshot_dir: PathBuf) -> Result<StateMachine, OpenError> {
-        let corrupt = |what: &str| {
-            let what = what.to_owned();
-            move |source| OpenError::Corrupt { what: what.clone(), source }
-        };
-        let mut keys = Vec::new();
-        for row in disk.state_rows(RowKind::Key) {
-            let (_, bytes) = row?;
-            keys.push(decode::<KeyRecord>(&bytes).map_err(corrupt("key row"))?);
-        }
-        let mut aliases = Vec::new();
-        for row in disk.state_rows(RowKind::Alias) {
-            let (_, bytes) = row?;
-            aliases.push(decode::<AliasRecord>(&bytes).map_err(corrupt("alias row"))?);
-        }
-        let mut dedup = Vec::new();
-        for row in disk.state_rows(RowKind::Dedup) {
-            let (id, bytes) = row?;
-            let id: [u8; 16] = id.as_slice().try_into().map_err(|_| {
-                OpenError::Io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "dedup row id is not 16 bytes",
-                ))
-            })?;
-            let record = decode::<DedupRecord>(&bytes).map_err(corrupt("dedup row"))?;
-            dedup.push((RequestId(uuid::Uuid::from_bytes(id)), record));
-        }
+        let corrupt = |what: &'static str| move |source| OpenError::Corrupt { what: what.to_owned(), source };
+        let rows = RegistryRows::load(&disk)?;
         let applied = match disk.state_get(RowKind::Meta, APPLIED)? {
             Some(bytes) => decode(&bytes).map_err(corrupt("applied log id"))?,
             None => None,
@@ -109,7 +47,7 @@ impl StateMachine {
             None => StoredMembership::default(),
         };
         let snapshots = SnapshotFile::open(snapshot_dir)?;
-        let registry = SharedRegistry::new(Registry::from_rows(keys, aliases, dedup));
+        let registry = SharedRegistry::new(rows.into_registry());
         Ok(StateMachine { disk, registry, applied, membership, snapshots, snapshots_built: 0 })
     }
 
@@ -132,31 +70,6 @@ impl StateMachine {
 
 fn write_sm_error(error: impl std::error::Error + 'static) -> StorageError {
     StorageIOError::write_state_machine(&error).into()
-}
-
-/// Adds the current value of each touched row to `batch` (or its removal, if it is gone).
-fn touched_rows(
-    registry: &Registry,
-    changes: &[RowChange],
-    batch: &mut StateBatch,
-) -> Result<(), bincode::error::EncodeError> {
-    for change in changes {
-        match change {
-            RowChange::Key(key_id) => match registry.key(key_id) {
-                Some(key) => batch.put(RowKind::Key, key_id.as_bytes(), encode(key)?),
-                None => batch.remove(RowKind::Key, key_id.as_bytes()),
-            },
-            RowChange::Alias(name) => match registry.alias(name) {
-                Some(alias) => batch.put(RowKind::Alias, name.as_bytes(), encode(alias)?),
-                None => batch.remove(RowKind::Alias, name.as_bytes()),
-            },
-            RowChange::Dedup(request_id) => match registry.dedup.get(request_id) {
-                Some(record) => batch.put(RowKind::Dedup, request_id.0.as_bytes(), encode(record)?),
-                None => batch.remove(RowKind::Dedup, request_id.0.as_bytes()),
-            },
-        }
-    }
-    Ok(())
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -231,13 +144,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let signature = Some(meta.signature());
         let data = snapshot.into_inner();
-        let payload: SnapshotPayload =
+        let payload: RegistryRows =
             decode(&data).map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
-        tracing::info!(snapshot_id = %meta.snapshot_id, keys = payload.keys.len(), "installing snapshot");
+        tracing::info!(snapshot_id = %meta.snapshot_id, keys = payload.key_count(), "installing snapshot");
 
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        let mut rows = payload.rows().map_err(write_sm_error)?;
+        let mut rows = payload.to_batch().map_err(write_sm_error)?;
         self.meta_rows(&mut rows).map_err(write_sm_error)?;
         self.disk.replace_state(rows).map_err(write_sm_error)?;
         self.disk.flush().await.map_err(write_sm_error)?;
@@ -267,7 +180,7 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = encode(&SnapshotPayload::of(&self.registry))
+        let data = encode(&RegistryRows::of(&self.registry))
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match self.applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.sequence),

@@ -1,0 +1,148 @@
+//! Applying the cluster-level commands: initialisation (sealed keyring and first access key),
+//! keyring replacement (barrier rotation), and access keys. Like the rest of `apply`, these
+//! handle only sealed bytes and re-check every limit.
+
+use trent_wire::{ErrorCode, KmsError};
+
+use crate::apply::RowChange;
+use crate::command::{Applied, CommandResult, Rejection};
+use crate::registry::{AccessKeyRecord, Registry};
+use crate::sealed::SealedKeyring;
+
+/// The most access keys a cluster holds.
+pub const MAX_ACCESS_KEYS: usize = 10_000;
+/// The most barrier key versions a keyring holds.
+pub const MAX_KEYRING_VERSIONS: usize = 10_000;
+/// Access key description length.
+pub const MAX_ACCESS_KEY_DESCRIPTION_CHARS: usize = 256;
+
+impl Registry {
+    pub(crate) fn initialize_cluster(
+        &mut self,
+        keyring: &SealedKeyring,
+        admin: &AccessKeyRecord,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        if self.keyring.is_some() {
+            return Err(Rejection::new(ErrorCode::AlreadyExists, "The cluster is already initialised"));
+        }
+        self.keyring = Some(keyring.clone());
+        changes.push(RowChange::Keyring);
+        self.access_keys.insert(admin.access_key_id.clone(), admin.clone());
+        changes.push(RowChange::AccessKey(admin.access_key_id.clone()));
+        Ok(Applied::Done)
+    }
+
+    pub(crate) fn replace_keyring(
+        &mut self,
+        keyring: &SealedKeyring,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        let Some(current) = &self.keyring else {
+            return Err(not_initialized());
+        };
+        if current.cluster_id != keyring.cluster_id {
+            return Err(Rejection::new(ErrorCode::Validation, "The new keyring belongs to another cluster"));
+        }
+        // Rotation only adds versions: every secret sealed so far must stay openable.
+        let keeps_every_version = current.keys.len() < keyring.keys.len()
+            && current.keys.iter().zip(&keyring.keys).all(|(old, new)| old.version == new.version);
+        if !keeps_every_version {
+            return Err(Rejection::new(
+                ErrorCode::Validation,
+                "The new keyring must keep every barrier key version and add at least one",
+            ));
+        }
+        self.keyring = Some(keyring.clone());
+        changes.push(RowChange::Keyring);
+        Ok(Applied::Done)
+    }
+
+    pub(crate) fn create_access_key(
+        &mut self,
+        record: &AccessKeyRecord,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        if self.keyring.is_none() {
+            return Err(not_initialized());
+        }
+        if self.access_keys.contains_key(&record.access_key_id) {
+            return Err(Rejection::new(
+                ErrorCode::AlreadyExists,
+                format!("Access key {} already exists", record.access_key_id),
+            ));
+        }
+        if self.access_keys.len() >= MAX_ACCESS_KEYS {
+            return Err(Rejection::new(
+                ErrorCode::LimitExceeded,
+                format!("A cluster holds at most {MAX_ACCESS_KEYS} access keys"),
+            ));
+        }
+        self.access_keys.insert(record.access_key_id.clone(), record.clone());
+        changes.push(RowChange::AccessKey(record.access_key_id.clone()));
+        Ok(Applied::Done)
+    }
+
+    pub(crate) fn delete_access_key(
+        &mut self,
+        access_key_id: &str,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        if !self.access_keys.contains_key(access_key_id) {
+            return Err(Rejection::new(
+                ErrorCode::NotFound,
+                format!("Access key {access_key_id} does not exist"),
+            ));
+        }
+        if self.access_keys.len() == 1 {
+            return Err(Rejection::new(
+                ErrorCode::InvalidState,
+                "The last access key cannot be deleted: nobody could administer the cluster",
+            ));
+        }
+        self.access_keys.remove(access_key_id);
+        changes.push(RowChange::AccessKey(access_key_id.to_owned()));
+        Ok(Applied::Done)
+    }
+}
+
+fn not_initialized() -> Rejection {
+    Rejection::new(ErrorCode::InvalidState, "The cluster is not initialised")
+}
+
+/// A keyring is non-empty, bounded, and numbers its versions 1, 2, 3, ...
+pub(crate) fn check_keyring(keyring: &SealedKeyring) -> Result<(), KmsError> {
+    let numbered = keyring.keys.iter().zip(1u32..).all(|(key, expected)| key.version == expected);
+    if keyring.keys.is_empty() || keyring.keys.len() > MAX_KEYRING_VERSIONS || !numbered {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            "A keyring numbers its barrier key versions 1, 2, 3, ...",
+        ));
+    }
+    Ok(())
+}
+
+/// An access key id: 16–128 upper-case letters and digits, as AWS's are.
+pub(crate) fn check_access_key_id(id: &str) -> Result<(), KmsError> {
+    let well_formed =
+        (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !well_formed {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            "An access key id is 16-128 upper-case letters and digits",
+        ));
+    }
+    Ok(())
+}
+
+/// A whole access key record.
+pub(crate) fn check_access_key(record: &AccessKeyRecord) -> Result<(), KmsError> {
+    check_access_key_id(&record.access_key_id)?;
+    if record.description.chars().count() > MAX_ACCESS_KEY_DESCRIPTION_CHARS {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!("An access key description is at most {MAX_ACCESS_KEY_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
