@@ -1,18 +1,20 @@
-//! The admin API under `/v1/sys/`: health, cluster view and membership changes. JSON in, JSON
-//! out, curl-able.
+//! The admin API under `/v1/sys/`: health, seal status, init, unseal and seal, cluster view and
+//! membership changes. JSON in, JSON out, curl-able.
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use trent_wire::admin::{
-    AddLearnerRequest, ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse,
+    AddLearnerRequest, ClusterResponse, HealthResponse, InitRequest, MemberInfo, MembershipChangeResponse,
+    UnsealRequest,
 };
 use trent_wire::{ErrorCode, KmsError};
 
 use crate::http::response;
 use crate::node::Node;
 use crate::peer::protocol::LeaderOp;
+use crate::seal::state::UnsealError;
 
 const JSON: &str = "application/json";
 
@@ -22,6 +24,14 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
     let segments: Vec<&str> = rest.split('/').collect();
     let result = match (method, segments.as_slice()) {
         (&Method::GET, ["health"]) => Ok(response::json(StatusCode::OK, &health(node), JSON)),
+        (&Method::GET, ["status"]) => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),
+        (&Method::POST, ["init"]) => init(node, body).await,
+        (&Method::POST, ["unseal"]) => unseal(node, body),
+        (&Method::POST, ["seal"]) => {
+            node.seal.seal();
+            tracing::info!("sealed by request");
+            Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
+        }
         (&Method::GET, ["cluster"]) => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
         (&Method::POST, ["members"]) => add_learner(node, body).await,
         (&Method::POST, ["members", id, "promote"]) => match parse_id(id) {
@@ -43,8 +53,8 @@ pub fn health(node: &Node) -> HealthResponse {
     HealthResponse {
         node_id: node.id(),
         role: node.role(),
-        sealed: false,
-        initialized: metrics.membership_config.membership().voter_ids().next().is_some(),
+        sealed: node.seal.status().sealed,
+        initialized: node.registry.read().is_initialized(),
         leader_id: metrics.current_leader,
         term: metrics.current_term,
         last_applied_index: metrics.last_applied.map(|log_id| log_id.index),
@@ -118,6 +128,61 @@ async fn membership_change(node: &Node, op: LeaderOp) -> Result<Response<Full<By
         .await;
     let members = cluster(node).members;
     Ok(response::json(StatusCode::OK, &MembershipChangeResponse { log_index, members }, JSON))
+}
+
+async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
+    let request: InitRequest = parse_json(body)?;
+    let chosen = match (request.access_key_id, request.secret_access_key) {
+        (Some(access_key_id), Some(secret)) => Some(crate::seal::init::ChosenCredentials {
+            access_key_id,
+            secret_access_key: zeroize::Zeroizing::new(secret),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(KmsError::new(
+                ErrorCode::Validation,
+                "Give both access_key_id and secret_access_key, or neither",
+            ))
+        }
+    };
+    let answer = crate::seal::init::initialize(node, request.shares, request.threshold, chosen).await?;
+    Ok(response::json(StatusCode::OK, &answer, JSON))
+}
+
+fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
+    let request: UnsealRequest = parse_json(body)?;
+    if request.reset {
+        node.seal.reset();
+        return Ok(response::json(StatusCode::OK, &node.seal_status(), JSON));
+    }
+    let Some(share) = request.share else {
+        return Err(KmsError::new(ErrorCode::Validation, "Give a share, or reset: true"));
+    };
+    let keyring = node.registry.read().keyring().cloned();
+    match node.seal.submit_share(&share, keyring.as_ref()) {
+        Ok(_) => {
+            if !node.seal.status().sealed {
+                tracing::info!("unsealed");
+            }
+            Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
+        }
+        Err(UnsealError::NotInitialized) => Err(KmsError::new(
+            ErrorCode::InvalidState,
+            "The cluster is not initialised (or this node has not caught up with it yet)",
+        )),
+        Err(error) => Err(KmsError::new(ErrorCode::Validation, error.to_string())),
+    }
+}
+
+/// Whether a request may be served while the node is sealed.
+pub fn allowed_while_sealed(method: &Method, path: &str) -> bool {
+    matches!(
+        (method, path),
+        (&Method::GET, "/v1/sys/health")
+            | (&Method::GET, "/v1/sys/status")
+            | (&Method::POST, "/v1/sys/init")
+            | (&Method::POST, "/v1/sys/unseal")
+    )
 }
 
 fn parse_id(text: &str) -> Result<u64, KmsError> {

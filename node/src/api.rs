@@ -45,6 +45,12 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
             return response::kms_error(&KmsError::new(ErrorCode::Serialization, error.to_string()))
         }
     };
+    if node.seal.status().sealed && !crate::admin::allowed_while_sealed(&method, &path) {
+        return response::kms_error(&KmsError::new(
+            ErrorCode::ServiceUnavailable,
+            "This node is sealed; unseal it with POST /v1/sys/unseal",
+        ));
+    }
     if let Some(response) = crate::admin::route(node, &method, &path, &body).await {
         return response;
     }

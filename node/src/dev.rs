@@ -11,10 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use trent_wire::admin::DevCredentials;
+use trent_wire::admin::{DevCredentials, InitRequest, InitResponse, SealStatusResponse, UnsealRequest};
 
 use crate::cli::DevArgs;
 use crate::config::{ArnScope, NodeConfig, PeerSpec, RaftTiming};
+
+/// The file dev mode writes its endpoints, credentials and unseal share to.
+pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
 
 /// Distance from a node's client port to its peer port in dev mode.
 pub const PEER_PORT_OFFSET: u16 = 1000;
@@ -45,8 +48,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let members = layout(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    // A credentials file from an earlier run must not be mistaken for this one.
-    match std::fs::remove_file(args.data_dir.join("dev-credentials.json")) {
+    // An earlier run's credentials unseal a cluster that is already initialised; the file is
+    // removed so that a script never mistakes it for this run's.
+    let credentials_path = args.data_dir.join(CREDENTIALS_FILE);
+    let previous: Option<DevCredentials> =
+        std::fs::read(&credentials_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    match std::fs::remove_file(&credentials_path) {
         Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(error).context("cannot remove the old dev-credentials.json"),
@@ -68,7 +75,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         };
         let running = crate::server::start(config).await?;
         wait_for_leader(&running.node).await?;
-        announce(&args.data_dir, &members)?;
+        let ready = init_and_unseal(&members, previous).await;
+        let credentials = match ready {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                running.shutdown().await;
+                return Err(error);
+            }
+        };
+        announce(&args.data_dir, &credentials)?;
         crate::shutdown_signal().await;
         running.shutdown().await;
         return Ok(());
@@ -85,12 +100,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let ready = wait_for_cluster(&members).await;
-    if let Err(error) = ready {
-        stop_all(&mut children);
-        return Err(error);
-    }
-    announce(&args.data_dir, &members)?;
+    let ready = match wait_for_cluster(&members).await {
+        Ok(()) => init_and_unseal(&members, previous).await,
+        Err(error) => Err(error),
+    };
+    let credentials = match ready {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            stop_all(&mut children);
+            return Err(error);
+        }
+    };
+    announce(&args.data_dir, &credentials)?;
     crate::shutdown_signal().await;
     stop_all(&mut children);
     Ok(())
@@ -181,28 +202,107 @@ async fn fetch_health(
     Ok(serde_json::from_slice(&body).ok())
 }
 
-fn announce(data_dir: &Path, members: &[PeerSpec]) -> anyhow::Result<()> {
+/// Initialises a fresh cluster with one unseal share (or reuses the credentials of an earlier
+/// run on the same data directory) and unseals every node.
+async fn init_and_unseal(
+    members: &[PeerSpec],
+    previous: Option<DevCredentials>,
+) -> anyhow::Result<DevCredentials> {
+    let client = crate::peer::PeerClient::new();
+    let first = members.first().context("no nodes")?;
+    let status: SealStatusResponse = get_json(&client, &first.api_addr, "/v1/sys/status").await?;
     let endpoints: Vec<String> = members.iter().map(|member| format!("http://{}", member.api_addr)).collect();
-    let credentials = DevCredentials { endpoints: endpoints.clone(), region: ArnScope::default().region };
-    let path = data_dir.join("dev-credentials.json");
+    let region = ArnScope::default().region;
+    let credentials = if status.initialized {
+        let previous = previous.context(
+            "this data directory holds an initialised cluster but no dev-credentials.json; remove the directory to start afresh",
+        )?;
+        DevCredentials { endpoints, region, ..previous }
+    } else {
+        let access_key_id = std::env::var("TRENT_DEV_ACCESS_KEY_ID").ok();
+        let secret_access_key = std::env::var("TRENT_DEV_SECRET_ACCESS_KEY").ok();
+        let request = InitRequest { shares: 1, threshold: 1, access_key_id, secret_access_key };
+        let body = serde_json::to_vec(&request)?;
+        let reply = client
+            .post(&first.api_addr, "/v1/sys/init", body, Duration::from_secs(10))
+            .await
+            .context(
+            "cannot initialise the dev cluster (check TRENT_DEV_ACCESS_KEY_ID / TRENT_DEV_SECRET_ACCESS_KEY)",
+        )?;
+        let answer: InitResponse = serde_json::from_slice(&reply)?;
+        DevCredentials {
+            endpoints,
+            region,
+            access_key_id: answer.access_key_id,
+            secret_access_key: answer.secret_access_key,
+            unseal_shares: answer.shares,
+            threshold: answer.threshold,
+        }
+    };
+    for member in members {
+        unseal(&client, &member.api_addr, &credentials).await?;
+    }
+    Ok(credentials)
+}
+
+/// Gives `api_addr` the shares until it is unsealed; waits for it to learn the keyring first.
+async fn unseal(
+    client: &crate::peer::PeerClient,
+    api_addr: &str,
+    credentials: &DevCredentials,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        for share in &credentials.unseal_shares {
+            let body = serde_json::to_vec(&UnsealRequest { share: Some(share.clone()), reset: false })?;
+            let _ = client.post(api_addr, "/v1/sys/unseal", body, Duration::from_secs(5)).await;
+        }
+        let status: SealStatusResponse = get_json(client, api_addr, "/v1/sys/status").await?;
+        if !status.sealed {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("node {api_addr} did not unseal within 15 s; see its log");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &crate::peer::PeerClient,
+    api_addr: &str,
+    path: &str,
+) -> anyhow::Result<T> {
+    let body = client.get(api_addr, path, Duration::from_secs(5)).await?;
+    Ok(serde_json::from_slice(&body)?)
+}
+
+fn announce(data_dir: &Path, credentials: &DevCredentials) -> anyhow::Result<()> {
+    let path = data_dir.join(CREDENTIALS_FILE);
     // Written aside and renamed, so a script polling for the file never reads half of it.
-    let partial = data_dir.join("dev-credentials.json.partial");
-    std::fs::write(&partial, serde_json::to_vec_pretty(&credentials)?)
+    let partial = data_dir.join(format!("{CREDENTIALS_FILE}.partial"));
+    std::fs::write(&partial, serde_json::to_vec_pretty(credentials)?)
         .with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    println!(
-        "Trent dev cluster is running ({} node{}).",
-        members.len(),
-        if members.len() == 1 { "" } else { "s" }
-    );
-    for endpoint in &endpoints {
-        println!("  endpoint:    {endpoint}");
+    let nodes = credentials.endpoints.len();
+    println!("Trent dev cluster is running ({nodes} node{}), unsealed.", if nodes == 1 { "" } else { "s" });
+    for endpoint in &credentials.endpoints {
+        println!("  endpoint:          {endpoint}");
     }
-    println!("  region:      {}", credentials.region);
-    println!("  data:        {}", data_dir.display());
-    println!("  credentials: {}", path.display());
-    if let Some(first) = endpoints.first() {
-        println!("Try: aws kms create-key --endpoint-url {first} --region {}", credentials.region);
+    println!("  region:            {}", credentials.region);
+    println!("  access key id:     {}", credentials.access_key_id);
+    println!("  secret access key: {}", credentials.secret_access_key);
+    for share in &credentials.unseal_shares {
+        println!("  unseal share:      {share}");
+    }
+    println!("  data:              {}", data_dir.display());
+    println!("  credentials file:  {}", path.display());
+    println!("Dev mode keeps the share and secret in the credentials file: never use it for real keys.");
+    if let Some(first) = credentials.endpoints.first() {
+        println!(
+            "Try: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY=... aws kms create-key --endpoint-url {first} --region {}",
+            credentials.access_key_id, credentials.region
+        );
     }
     println!("Stop with Ctrl-C.");
     Ok(())

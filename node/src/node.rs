@@ -44,6 +44,8 @@ pub struct Node {
     pub(crate) disk: Disk,
     pub(crate) peers: PeerClient,
     pub(crate) proposer: Proposer,
+    /// Whether this node holds its root key and keyring.
+    pub seal: crate::seal::state::Seal,
 }
 
 impl Node {
@@ -94,6 +96,24 @@ impl Node {
     /// produced.
     pub async fn write(&self, proposal: ForwardedProposal) -> Result<Applied, KmsError> {
         self.proposer.propose(proposal).await
+    }
+
+    /// [`Node::write`] with a fresh request id, for writes no client will retry.
+    pub async fn write_proposal(&self, proposal: crate::write_path::Proposal) -> Result<Applied, KmsError> {
+        let request_id = trent_storage::RequestId(uuid::Uuid::new_v4());
+        self.write(ForwardedProposal { request_id, proposal }).await
+    }
+
+    /// This node's seal status, with whether the cluster is initialised.
+    pub fn seal_status(&self) -> trent_wire::admin::SealStatusResponse {
+        let status = self.seal.status();
+        trent_wire::admin::SealStatusResponse {
+            node_id: self.id(),
+            initialized: self.registry.read().is_initialized(),
+            sealed: status.sealed,
+            threshold: status.threshold,
+            progress: status.progress,
+        }
     }
 
     /// Replicates a batch of writes as one log entry, here or on the leader; one result each.

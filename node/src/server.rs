@@ -82,6 +82,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         disk,
         peers,
         proposer: Proposer::start(node.clone()),
+        seal: crate::seal::state::Seal::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -46,7 +46,7 @@ async fn restarted_node_catches_up_from_its_data_directory() {
     let leader_applied =
         cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("leader applied");
 
-    cluster.node(lagging).start();
+    cluster.start_node(lagging).await;
     cluster.wait_for_applied(lagging, leader_applied, Duration::from_secs(15)).await;
     let keys = all_key_ids(&cluster.client_of(lagging)).await;
     assert!(keys.contains(&early));
@@ -81,7 +81,7 @@ async fn node_behind_the_purge_point_is_restored_by_snapshot() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    cluster.node(lagging).start();
+    cluster.start_node(lagging).await;
     let leader_applied = cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("applied");
     cluster.wait_for_applied(lagging, leader_applied, Duration::from_secs(20)).await;
     let view = cluster.client_of(lagging).cluster().await.expect("lagging node view");
@@ -112,6 +112,7 @@ async fn fourth_node_joins_as_learner_is_promoted_and_members_can_be_removed() {
         admin.add_learner(&AddLearnerRequest { node_id: 4, api_addr, peer_addr }).await.expect("add learner");
     let learner = joined.members.iter().find(|member| member.node_id == 4).expect("node 4 listed");
     assert!(!learner.voter, "a new node joins as a learner");
+    cluster.unseal(4).await;
     let learner_read = describe(&cluster.client_of(4), &existing).await;
     assert_eq!(
         learner_read.as_deref().ok(),
@@ -159,15 +160,21 @@ async fn server_starts_from_a_toml_config_file() {
         .expect("spawn");
     let client = TrentClient::single(&format!("http://{api_addr}")).expect("client");
     let deadline = Instant::now() + Duration::from_secs(15);
-    let created = loop {
-        match client.create_key(&CreateKeyRequest::default()).await {
-            Ok(created) => break created,
-            Err(error) => {
-                assert!(Instant::now() < deadline, "node from config file never served: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+    while client.health(0).await.is_err() {
+        assert!(Instant::now() < deadline, "node from config file never came up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let init = trent_wire::admin::InitRequest {
+        shares: 1,
+        threshold: 1,
+        access_key_id: None,
+        secret_access_key: None,
     };
+    let reply = support::admin_post(&api_addr, "/v1/sys/init", &init).await.expect("init");
+    let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
+    let unseal = trent_wire::admin::UnsealRequest { share: Some(answer.shares[0].clone()), reset: false };
+    support::admin_post(&api_addr, "/v1/sys/unseal", &unseal).await.expect("unseal");
+    let created = client.create_key(&CreateKeyRequest::default()).await.expect("create key");
     let _ = child.kill();
     let _ = child.wait();
     assert!(created.key_metadata.arn.starts_with("arn:aws:kms:eu-west-1:444455556666:key/"));

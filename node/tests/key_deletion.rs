@@ -41,7 +41,9 @@ async fn key_is_deleted_on_every_node_once_its_window_has_passed() {
         let node = cluster.node(id);
         node.kill();
         node.args.extend(["--clock-offset-ms".to_string(), EIGHT_DAYS_MS.to_string()]);
-        node.start();
+    }
+    for id in 1..=3 {
+        cluster.start_node(id).await;
     }
     cluster.wait_for_leader(Duration::from_secs(15)).await;
 

@@ -93,7 +93,8 @@ async fn access_keys_are_unique_well_formed_and_the_last_one_stays() {
     assert_eq!(node.run(T0, Command::CreateAccessKey(access_key(second, 2))).await, Ok(Applied::Done));
     let duplicate = Command::CreateAccessKey(access_key(second, 3));
     assert_eq!(rejection_code(&node.run(T0, duplicate).await), ErrorCode::AlreadyExists);
-    for bad_id in ["short", "akialowercase00001", "AKIA-DASHES-000001"] {
+    let too_long = "A".repeat(129);
+    for bad_id in ["", "has space", "AKIA-DASHES-000001", too_long.as_str()] {
         let bad = Command::CreateAccessKey(access_key(bad_id, 4));
         assert_eq!(rejection_code(&node.run(T0, bad).await), ErrorCode::Validation, "{bad_id}");
     }

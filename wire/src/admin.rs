@@ -102,10 +102,110 @@ pub struct MembershipChangeResponse {
 }
 
 /// `<data-dir>/dev-credentials.json`, written by `trentd dev` so scripts can find the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Dev mode only: it holds the unseal share and admin secret in plain text on purpose.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevCredentials {
     /// Client API endpoints, e.g. `http://127.0.0.1:8400`.
     pub endpoints: Vec<String>,
     /// The cluster's region.
     pub region: String,
+    /// The administrator's access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// The unseal shares.
+    pub unseal_shares: Vec<String>,
+    /// Shares needed to unseal.
+    pub threshold: u32,
+}
+
+impl std::fmt::Debug for DevCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevCredentials")
+            .field("endpoints", &self.endpoints)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/sys/init`: how to split the new root key, and optionally the first
+/// administrator's credentials (generated when absent).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitRequest {
+    /// Number of unseal shares, 1–255.
+    pub shares: u32,
+    /// Shares needed to unseal, 1–`shares`.
+    pub threshold: u32,
+    /// The first access key id, if the operator chooses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// Its secret, if the operator chooses it (8–128 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for InitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitRequest")
+            .field("shares", &self.shares)
+            .field("threshold", &self.threshold)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to `POST /v1/sys/init`, given exactly once: nothing here is stored anywhere.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitResponse {
+    /// The unseal shares.
+    pub shares: Vec<String>,
+    /// Shares needed to unseal.
+    pub threshold: u32,
+    /// The first administrator's access key id.
+    pub access_key_id: String,
+    /// Its secret access key.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for InitResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitResponse")
+            .field("shares", &self.shares.len())
+            .field("threshold", &self.threshold)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/sys/unseal`: one share, or a reset of the progress so far.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsealRequest {
+    /// An unseal share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
+    /// Forget the shares given so far.
+    #[serde(default)]
+    pub reset: bool,
+}
+
+impl std::fmt::Debug for UnsealRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnsealRequest").field("reset", &self.reset).finish_non_exhaustive()
+    }
+}
+
+/// `GET /v1/sys/status`, and the answer to unseal and seal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealStatusResponse {
+    /// The node that answered.
+    pub node_id: u64,
+    /// Whether the cluster has been initialised.
+    pub initialized: bool,
+    /// Whether this node is sealed.
+    pub sealed: bool,
+    /// Shares needed, once known.
+    pub threshold: Option<u8>,
+    /// Shares given so far.
+    pub progress: usize,
 }

@@ -95,6 +95,18 @@ impl Drop for ProcessNode {
 pub struct ProcessCluster {
     pub nodes: Vec<ProcessNode>,
     pub dir: TempDir,
+    /// The unseal shares from init.
+    pub shares: Vec<String>,
+}
+
+/// POSTs JSON to a node's admin API; the body on success.
+pub async fn admin_post(api_addr: &str, path: &str, body: &impl serde::Serialize) -> Result<Vec<u8>, String> {
+    let body = serde_json::to_vec(body).map_err(|error| error.to_string())?;
+    trent_node::peer::PeerClient::new()
+        .post(api_addr, path, body, Duration::from_secs(10))
+        .await
+        .map(|bytes| bytes.to_vec())
+        .map_err(|error| error.to_string())
 }
 
 impl ProcessCluster {
@@ -126,9 +138,53 @@ impl ProcessCluster {
         for node in &mut nodes {
             node.start();
         }
-        let cluster = ProcessCluster { nodes, dir };
+        let mut cluster = ProcessCluster { nodes, dir, shares: Vec::new() };
         cluster.wait_for_leader(Duration::from_secs(20)).await;
+        cluster.initialize_and_unseal().await;
         cluster
+    }
+
+    /// Initialises the cluster through node 1 and unseals every running node.
+    pub async fn initialize_and_unseal(&mut self) {
+        let request = trent_wire::admin::InitRequest {
+            shares: 3,
+            threshold: 2,
+            access_key_id: None,
+            secret_access_key: None,
+        };
+        let first = self.nodes[0].api_addr.clone();
+        let reply = admin_post(&first, "/v1/sys/init", &request).await.expect("init");
+        let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
+        self.shares = answer.shares;
+        let running: Vec<u64> =
+            self.nodes.iter().filter(|node| node.is_running()).map(|node| node.id).collect();
+        for id in running {
+            self.unseal(id).await;
+        }
+    }
+
+    /// Unseals node `id` with a threshold of shares, waiting for it to learn the keyring.
+    pub async fn unseal(&self, id: u64) {
+        let api_addr = self.nodes.iter().find(|node| node.id == id).expect("no such node").api_addr.clone();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            for share in self.shares.iter().skip(1).take(2) {
+                let request = trent_wire::admin::UnsealRequest { share: Some(share.clone()), reset: false };
+                let _ = admin_post(&api_addr, "/v1/sys/unseal", &request).await;
+            }
+            if self.health(id).await.is_some_and(|health| !health.sealed) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node {id} did not unseal:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts (or restarts) node `id` and unseals it: every node comes back sealed.
+    pub async fn start_node(&mut self, id: u64) {
+        self.node(id).start();
+        self.wait_until_up(id, Duration::from_secs(10)).await;
+        self.unseal(id).await;
     }
 
     /// A node that is not a member yet (for join tests): no bootstrap, no peers.
@@ -287,6 +343,10 @@ impl InProcessNode {
             .metrics(|metrics| metrics.current_leader == Some(1), "leader")
             .await
             .expect("single node becomes leader");
+        let node = &running.node;
+        let answer = trent_node::seal::init::initialize(node, 1, 1, None).await.expect("init");
+        let keyring = node.registry.read().keyring().cloned();
+        node.seal.submit_share(&answer.shares[0], keyring.as_ref()).expect("unseal");
         let endpoint = format!("http://{}", running.api_addr);
         InProcessNode { running: Some(running), endpoint, dir }
     }
