@@ -110,9 +110,20 @@ pub async fn admin_post(api_addr: &str, path: &str, body: &impl serde::Serialize
 }
 
 impl ProcessCluster {
-    /// Starts `count` bootstrapped voters, plus `extra_args` on each, and waits for a leader.
+    /// Starts `count` bootstrapped voters, plus `extra_args` on each, waits for a leader, then
+    /// initialises the cluster and unseals every node.
     pub async fn start(count: u64, extra_args: &[&str]) -> ProcessCluster {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cluster = Self::launch(count, extra_args, tempfile::tempdir().expect("tempdir")).await;
+        cluster.initialize_and_unseal().await;
+        cluster
+    }
+
+    /// Like [`ProcessCluster::start`] without initialising: every node stays sealed.
+    pub async fn start_uninitialised(count: u64, dir: TempDir) -> ProcessCluster {
+        Self::launch(count, &[], dir).await
+    }
+
+    async fn launch(count: u64, extra_args: &[&str], dir: TempDir) -> ProcessCluster {
         let members: Vec<(u64, String, String)> = (1..=count)
             .map(|id| (id, format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())))
             .collect();
@@ -138,9 +149,8 @@ impl ProcessCluster {
         for node in &mut nodes {
             node.start();
         }
-        let mut cluster = ProcessCluster { nodes, dir, shares: Vec::new() };
+        let cluster = ProcessCluster { nodes, dir, shares: Vec::new() };
         cluster.wait_for_leader(Duration::from_secs(20)).await;
-        cluster.initialize_and_unseal().await;
         cluster
     }
 
