@@ -57,37 +57,67 @@ fn terminate(child: &mut Child) {
     }
 }
 
-async fn run_dev(nodes: u16) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = free_port_run(nodes);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trentd"))
+fn spawn_dev(nodes: u16, base: u16, dir: &Path, env: &[(&str, &str)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_trentd"))
         .args(["dev", "--nodes", &nodes.to_string(), "--addr", &format!("127.0.0.1:{base}"), "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn trentd dev");
+        .expect("spawn trentd dev")
+}
 
-    let credentials = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
-    let expected: Vec<String> = (0..nodes).map(|i| format!("http://127.0.0.1:{}", base + i)).collect();
-    assert_eq!(credentials.endpoints, expected);
-    assert_eq!(credentials.region, "us-east-1");
-
-    let last = TrentClient::single(&expected[expected.len() - 1]).expect("client");
-    let key_id = last.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
-    let first = TrentClient::single(&expected[0]).expect("client");
-    first
-        .describe_key(&KeyIdRequest { key_id, grant_tokens: None })
-        .await
-        .expect("visible on the first node");
-
-    terminate(&mut child);
+fn assert_ports_free(base: u16, nodes: u16) {
     for port in (0..nodes).map(|i| base + i) {
         assert!(
             std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} still in use after dev stopped"
         );
     }
+}
+
+async fn run_dev(nodes: u16) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = free_port_run(nodes);
+    let mut child = spawn_dev(nodes, base, dir.path(), &[]);
+
+    let credentials = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
+    let expected: Vec<String> = (0..nodes).map(|i| format!("http://127.0.0.1:{}", base + i)).collect();
+    assert_eq!(credentials.endpoints, expected);
+    assert_eq!(credentials.region, "us-east-1");
+    assert_eq!((credentials.unseal_shares.len(), credentials.threshold), (1, 1));
+    assert!(credentials.access_key_id.starts_with("TRNT") && credentials.secret_access_key.len() == 40);
+
+    let last = TrentClient::single(&expected[expected.len() - 1]).expect("client");
+    let key_id = last.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
+    let first = TrentClient::single(&expected[0]).expect("client");
+    let describe = KeyIdRequest { key_id, grant_tokens: None };
+    first.describe_key(&describe).await.expect("visible on the first node");
+    terminate(&mut child);
+    assert_ports_free(base, nodes);
+
+    // Again on the same data directory: the same cluster, unsealed with the saved share.
+    let mut child = spawn_dev(nodes, base, dir.path(), &[]);
+    let again = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
+    assert_eq!(again.access_key_id, credentials.access_key_id);
+    assert_eq!(again.unseal_shares, credentials.unseal_shares);
+    first.describe_key(&describe).await.expect("the key survived a restart");
+    terminate(&mut child);
+    assert_ports_free(base, nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_takes_its_admin_credentials_from_the_environment_when_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = free_port_run(1);
+    let env =
+        [("TRENT_DEV_ACCESS_KEY_ID", "DEVADMIN"), ("TRENT_DEV_SECRET_ACCESS_KEY", "dev-secret-key-123")];
+    let mut child = spawn_dev(1, base, dir.path(), &env);
+    let credentials = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
+    assert_eq!(credentials.access_key_id, "DEVADMIN");
+    assert_eq!(credentials.secret_access_key, "dev-secret-key-123");
+    terminate(&mut child);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
