@@ -233,11 +233,30 @@ impl Node {
         match op {
             LeaderOp::WriteBatch(batch) => {
                 let now_ms = self.now_ms();
-                let requests = batch.into_iter().map(|proposal| proposal.stamp(now_ms)).collect();
-                match self.raft.client_write(RequestBatch { requests }).await {
-                    Ok(response) => LeaderReply::Written(response.data),
-                    Err(error) => write_error_reply(error),
-                }
+                // A write the leader cannot stamp (a CreateKey while sealed) is answered on its
+                // own; the rest still go out together.
+                let stamped: Vec<Result<trent_storage::Request, KmsError>> =
+                    batch.into_iter().map(|proposal| proposal.stamp(now_ms, &self.seal)).collect();
+                let requests: Vec<trent_storage::Request> =
+                    stamped.iter().filter_map(|stamp| stamp.as_ref().ok().cloned()).collect();
+                let mut applied = if requests.is_empty() {
+                    Vec::new().into_iter()
+                } else {
+                    match self.raft.client_write(RequestBatch { requests }).await {
+                        Ok(response) => response.data.into_iter(),
+                        Err(error) => return write_error_reply(error),
+                    }
+                };
+                let results = stamped
+                    .into_iter()
+                    .map(|stamp| match stamp {
+                        Ok(_) => applied.next().unwrap_or_else(|| {
+                            Err(Rejection::new(ErrorCode::Internal, "missing result for a batched write"))
+                        }),
+                        Err(error) => Err(Rejection::from(error)),
+                    })
+                    .collect();
+                LeaderReply::Written(results)
             }
             LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
                 Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),

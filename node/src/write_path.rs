@@ -8,7 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId};
+use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
+
+use crate::seal::material;
+use crate::seal::state::Seal;
 
 /// A validated write, before the leader has made its decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,14 +33,24 @@ pub struct ForwardedProposal {
 }
 
 impl ForwardedProposal {
-    /// Makes the leader's decisions, with the leader's clock reading `now_ms`, and returns the
-    /// request to replicate.
-    pub fn stamp(self, now_ms: u64) -> Request {
+    /// Makes the leader's decisions — a new key's id and sealed material, the time `now_ms` —
+    /// and returns the request to replicate. Material needs the keyring: a sealed leader
+    /// cannot create keys.
+    pub fn stamp(self, now_ms: u64, seal: &Seal) -> Result<Request, KmsError> {
         let command = match self.proposal {
-            Proposal::CreateKey(draft) => Command::CreateKey(NewKey { key_id: KeyId(Uuid::new_v4()), draft }),
+            Proposal::CreateKey(draft) => {
+                let key_id = KeyId(Uuid::new_v4());
+                let material = seal
+                    .with_keyring(|keyring| material::generate(keyring, &key_id, 1))
+                    .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
+                    .map_err(|error| {
+                        KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
+                    })?;
+                Command::CreateKey(NewKey { key_id, draft, material })
+            }
             Proposal::Command(command) => command,
         };
-        Request { request_id: self.request_id, issued_at_ms: now_ms, command }
+        Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
     }
 }
 

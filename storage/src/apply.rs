@@ -241,6 +241,11 @@ impl Registry {
             origin: draft.origin,
             lifecycle: KeyLifecycle::Enabled,
             tags,
+            materials: vec![crate::registry::KeyMaterial {
+                version: 1,
+                sealed: new_key.material.clone(),
+                created_at_ms: now_ms,
+            }],
         };
         let result = Ok(Applied::Key(Box::new(record.clone())));
         self.keys.insert(new_key.key_id, record);

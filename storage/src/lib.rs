@@ -34,7 +34,7 @@ pub use error::OpenError;
 pub use log_store::LogStore;
 pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};
 pub use registry::{
-    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry,
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord, Registry,
     SharedRegistry,
 };
 pub use state_machine::StateMachine;

@@ -60,6 +60,20 @@ pub struct KeyRecord {
     pub lifecycle: KeyLifecycle,
     /// Tags, ordered by tag key.
     pub tags: BTreeMap<String, String>,
+    /// Key material versions, oldest first; the last is current. Sealed: storage never sees
+    /// plaintext material.
+    pub materials: Vec<KeyMaterial>,
+}
+
+/// One version of a key's material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMaterial {
+    /// Its version, from 1.
+    pub version: u32,
+    /// The material, sealed under the barrier with the key id and version as context.
+    pub sealed: crate::sealed::WrappedSecret,
+    /// When it was created, ms since the epoch.
+    pub created_at_ms: u64,
 }
 
 /// An alias and the key it names.

@@ -79,8 +79,8 @@ fn random_requests(seed: u64, count: usize) -> Vec<Request> {
             let (id, earlier) = issued[rng.below(issued.len() as u64) as usize].clone();
             if rng.below(2) == 0 {
                 command = match earlier {
-                    Command::CreateKey(NewKey { draft, .. }) => {
-                        Command::CreateKey(NewKey { key_id: key, draft })
+                    Command::CreateKey(NewKey { draft, material, .. }) => {
+                        Command::CreateKey(NewKey { key_id: key, draft, material })
                     }
                     other => other,
                 };

@@ -233,7 +233,8 @@ async fn a_create_key_retry_restamped_with_another_key_id_returns_the_first_resu
     let first_key = applied_key(&first).key_id;
 
     // What a leader does with a retry: the same draft under a key id of its own choosing, later.
-    let restamped = NewKey { key_id: key_id(), draft: draft.draft.clone() };
+    let restamped =
+        NewKey { key_id: key_id(), draft: draft.draft.clone(), material: common::sealed_material() };
     let retry = node
         .apply(Request {
             request_id: id,
@@ -249,7 +250,7 @@ async fn a_create_key_retry_restamped_with_another_key_id_returns_the_first_resu
     assert!(registry.key(&restamped.key_id).is_none());
 
     // A retry whose draft differs is not a retry.
-    let mut changed = NewKey { key_id: key_id(), draft: draft.draft };
+    let mut changed = NewKey { key_id: key_id(), draft: draft.draft, material: common::sealed_material() };
     changed.draft.tags.clear();
     let refused = node
         .apply(Request { request_id: id, issued_at_ms: T0 + 6_000, command: Command::CreateKey(changed) })

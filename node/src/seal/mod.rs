@@ -6,5 +6,6 @@
 
 pub mod init;
 pub mod keyring;
+pub mod material;
 pub mod shares;
 pub mod state;

@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use trent_storage::sealed::SealedKeyring;
 
 use super::keyring::{Keyring, KeyringError};
+use super::material::MaterialCache;
 use super::shares::{check_joins, combine, decode, DecodedShare, ShareError};
 use crate::crypto::SecretKey;
 
@@ -45,7 +46,7 @@ pub struct Sealed;
 
 enum SealState {
     Sealed { collected: Vec<DecodedShare> },
-    Unsealed { root: SecretKey, keyring: Keyring },
+    Unsealed { root: SecretKey, keyring: Keyring, materials: MaterialCache },
 }
 
 /// This node's seal. Starts sealed.
@@ -108,7 +109,7 @@ impl Seal {
             );
         match opened {
             Ok((root, keyring)) => {
-                *state = SealState::Unsealed { root, keyring };
+                *state = SealState::Unsealed { root, keyring, materials: MaterialCache::default() };
                 Ok(SealStatus { sealed: false, threshold: None, progress: 0 })
             }
             Err(error) => {
@@ -132,7 +133,7 @@ impl Seal {
 
     /// Unseals with a root key and keyring this node just made (at init).
     pub fn install(&self, root: SecretKey, keyring: Keyring) {
-        *self.write() = SealState::Unsealed { root, keyring };
+        *self.write() = SealState::Unsealed { root, keyring, materials: MaterialCache::default() };
     }
 
     /// Runs `f` with the keyring, if unsealed.
@@ -146,7 +147,22 @@ impl Seal {
     /// Runs `f` with the root key and keyring, if unsealed (rekey, rotation).
     pub fn with_root<T>(&self, f: impl FnOnce(&SecretKey, &Keyring) -> T) -> Result<T, Sealed> {
         match &*self.read() {
-            SealState::Unsealed { root, keyring } => Ok(f(root, keyring)),
+            SealState::Unsealed { root, keyring, .. } => Ok(f(root, keyring)),
+            SealState::Sealed { .. } => Err(Sealed),
+        }
+    }
+
+    /// The unwrapped material of a key version (cached while unsealed; dropped on seal).
+    pub fn material(
+        &self,
+        key_id: &trent_storage::KeyId,
+        version: u32,
+        sealed: &trent_storage::sealed::WrappedSecret,
+    ) -> Result<Result<SecretKey, KeyringError>, Sealed> {
+        match &*self.read() {
+            SealState::Unsealed { keyring, materials, .. } => {
+                Ok(materials.get_or_unwrap(keyring, key_id, version, sealed))
+            }
             SealState::Sealed { .. } => Err(Sealed),
         }
     }
@@ -154,7 +170,7 @@ impl Seal {
     /// Re-opens the keyring from the replicated state after a rotation elsewhere.
     pub fn refresh(&self, sealed: &SealedKeyring) -> Result<(), KeyringError> {
         let mut state = self.write();
-        if let SealState::Unsealed { root, keyring } = &mut *state {
+        if let SealState::Unsealed { root, keyring, .. } = &mut *state {
             *keyring = Keyring::open(sealed, root)?;
         }
         Ok(())

@@ -130,8 +130,14 @@ pub fn request(issued_at_ms: u64, command: Command) -> Request {
 
 /// A symmetric encrypt/decrypt key with no tags. The draft is the same whatever the key id, so
 /// `create_key(a)` and `create_key(b)` under one request id are a retry re-stamped by a leader.
+/// Stand-in sealed material: storage never opens it, so any bytes do.
+pub fn sealed_material() -> trent_storage::sealed::WrappedSecret {
+    trent_storage::sealed::WrappedSecret { barrier_version: 1, sealed: vec![0x5a; 60] }
+}
+
 pub fn new_key(key_id: KeyId) -> NewKey {
     NewKey {
+        material: sealed_material(),
         key_id,
         draft: KeyDraft {
             description: "test key".to_owned(),
@@ -325,7 +331,11 @@ pub fn scenario() -> (Vec<Entry>, ScenarioKeys) {
     requests.push(Request {
         request_id: request_id(0),
         issued_at_ms: T0 + 1,
-        command: Command::CreateKey(NewKey { key_id: fixed(98), draft: first.draft }),
+        command: Command::CreateKey(NewKey {
+            key_id: fixed(98),
+            draft: first.draft,
+            material: sealed_material(),
+        }),
     });
     // The second create's request id reused for something else: refused, changes nothing.
     requests.push(Request {

@@ -1,0 +1,89 @@
+//! Key material under the barrier: its sealing context, its generation on the leader, and the
+//! in-memory cache of unwrapped material that exists only while the node is unsealed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use trent_storage::sealed::WrappedSecret;
+use trent_storage::KeyId;
+
+use super::keyring::{Keyring, KeyringError};
+use crate::crypto::SecretKey;
+
+/// Most unwrapped material versions kept; when full the cache starts over (each entry is
+/// re-derivable from the registry).
+pub const MAX_CACHED_MATERIALS: usize = 100_000;
+
+/// The barrier context a material version is sealed with: it cannot be moved to another key or
+/// version.
+pub fn material_context(key_id: &KeyId, version: u32) -> Vec<u8> {
+    let mut context = b"key-material|".to_vec();
+    context.extend_from_slice(key_id.as_bytes());
+    context.extend_from_slice(&version.to_be_bytes());
+    context
+}
+
+/// Generates a new 256-bit material version and seals it under `keyring`.
+pub fn generate(keyring: &Keyring, key_id: &KeyId, version: u32) -> Result<WrappedSecret, KeyringError> {
+    let material = SecretKey::generate().map_err(KeyringError::Crypto)?;
+    keyring.wrap(&material_context(key_id, version), material.expose())
+}
+
+/// Unwrapped material by (key, version), zeroized when evicted or dropped.
+#[derive(Default)]
+pub struct MaterialCache {
+    entries: Mutex<HashMap<(KeyId, u32), SecretKey>>,
+}
+
+impl MaterialCache {
+    /// The unwrapped material of `key_id` version `version`, unwrapping `sealed` on a miss.
+    pub fn get_or_unwrap(
+        &self,
+        keyring: &Keyring,
+        key_id: &KeyId,
+        version: u32,
+        sealed: &WrappedSecret,
+    ) -> Result<SecretKey, KeyringError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(material) = entries.get(&(*key_id, version)) {
+            return Ok(material.clone());
+        }
+        let bytes = keyring.unwrap(&material_context(key_id, version), sealed)?;
+        let material = SecretKey::from_slice(&bytes).map_err(|_| KeyringError::Forged)?;
+        if entries.len() >= MAX_CACHED_MATERIALS {
+            entries.clear();
+        }
+        entries.insert((*key_id, version), material.clone());
+        Ok(material)
+    }
+
+    /// Number of cached versions.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_is_bound_to_its_key_and_version_and_cached_after_first_use() {
+        let keyring = Keyring::generate([8; 16]).unwrap();
+        let key = KeyId(uuid::Uuid::new_v4());
+        let sealed = generate(&keyring, &key, 1).unwrap();
+        let cache = MaterialCache::default();
+        let first = cache.get_or_unwrap(&keyring, &key, 1, &sealed).unwrap();
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.get_or_unwrap(&keyring, &key, 1, &sealed).unwrap(), first);
+
+        let other = KeyId(uuid::Uuid::new_v4());
+        assert_eq!(cache.get_or_unwrap(&keyring, &other, 1, &sealed).unwrap_err(), KeyringError::Forged);
+        assert_eq!(cache.get_or_unwrap(&keyring, &key, 2, &sealed).unwrap_err(), KeyringError::Forged);
+    }
+}
