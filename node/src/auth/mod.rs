@@ -1,0 +1,78 @@
+//! Authentication of client requests by AWS Signature Version 4, as AWS KMS does it.
+//!
+//! [`SigV4Verifier::verify`] takes a framework-neutral view of a request whose body has been read
+//! ([`SignedRequest`]), the server's clock, and a [`CredentialStore`], and returns the
+//! authenticated [`Principal`] or an [`AuthError`] that names the AWS error to answer with. Only
+//! `Authorization`-header signing is accepted: no presigned URLs, no session tokens, no unsigned
+//! payloads. Authorisation (what the principal may do) is not this module's job.
+
+mod authorization;
+mod canonical;
+mod error;
+mod signing_key_cache;
+mod sigv4;
+#[cfg(test)]
+mod test_support;
+mod timestamp;
+#[cfg(test)]
+mod vector_tests;
+
+use zeroize::Zeroizing;
+
+pub use authorization::{CredentialScope, MAX_SIGNED_HEADERS};
+pub use error::{AuthError, AuthErrorKind};
+pub use signing_key_cache::{CacheStats, SigningKeyCache, DEFAULT_CAPACITY};
+pub use sigv4::{SigV4Verifier, MAX_CLOCK_SKEW};
+pub use timestamp::Timestamp;
+
+/// A request as received, for verification. The caller bounds header count and sizes and the
+/// body (≤ 1 MiB) before building this. Its `Debug` output shows header names and the body's
+/// length only: bodies carry plaintext and `Authorization` a replayable signature.
+#[derive(Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// The method, as sent (`POST`).
+    pub method: &'a str,
+    /// The path as received, still percent-encoded (`/`, `/v1/a%20b`).
+    pub path: &'a str,
+    /// The raw query string without the `?`, or `""`.
+    pub query: &'a str,
+    /// Every header as received, names in any case, repeated names repeated. Must include
+    /// `host` (for HTTP/2, the `:authority` as a `host` header).
+    pub headers: &'a [(&'a str, &'a [u8])],
+    /// The whole body.
+    pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for SignedRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("header_names", &self.headers.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Who signed a request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    /// The access key id whose secret produced the signature.
+    pub access_key_id: String,
+}
+
+/// Where the verifier looks up secret access keys.
+pub trait CredentialStore {
+    /// The secret for `access_key_id`, or `None` if there is no such (live) access key.
+    fn secret_access_key(&self, access_key_id: &str) -> Option<Zeroizing<String>>;
+}
+
+impl<F> CredentialStore for F
+where
+    F: Fn(&str) -> Option<Zeroizing<String>>,
+{
+    fn secret_access_key(&self, access_key_id: &str) -> Option<Zeroizing<String>> {
+        self(access_key_id)
+    }
+}
