@@ -363,8 +363,13 @@ impl InProcessNode {
 
     /// A client with no retries.
     pub fn client(&self) -> TrentClient {
+        Self::client_for(&self.endpoint)
+    }
+
+    /// A client with no retries for `endpoint`.
+    pub fn client_for(endpoint: &str) -> TrentClient {
         let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
-        TrentClient::with_options(vec![self.endpoint.clone()], options).expect("client")
+        TrentClient::with_options(vec![endpoint.to_owned()], options).expect("client")
     }
 
     pub async fn stop(mut self) {
