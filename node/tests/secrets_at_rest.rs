@@ -65,7 +65,7 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
             CreateKeyRequest { description: Some(format!("secret-scan {i}")), ..Default::default() };
         key_ids.push(client.create_key(&request).await.expect("create").key_metadata.key_id);
     }
-    node.raft.trigger_snapshot().await.expect("snapshot");
+    node.raft.trigger().snapshot().await.expect("snapshot");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The secrets, taken from the running node's memory.
