@@ -89,6 +89,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let options = ClientOptions {
         timeout: Duration::from_secs(args.timeout),
         retry: RetryPolicy::none(),
+        signing: trent_client::signing_from_env(),
         ..ClientOptions::default()
     };
     let client = TrentClient::with_options(args.endpoints.clone(), options)?;

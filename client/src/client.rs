@@ -34,7 +34,45 @@ pub struct ClientOptions {
     /// How long an idle pooled connection is kept for reuse. Default 20 s, below the 30 s after
     /// which a Trent node closes an idle connection.
     pub pool_idle_timeout: Duration,
+    /// Sign every request with SigV4 with these credentials; unsigned when `None`.
+    pub signing: Option<Signing>,
 }
+
+/// How requests are signed: credentials, and the region named in the signature's scope.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    /// The access key and secret.
+    pub credentials: trent_sigv4::Credentials,
+    /// The region, e.g. `us-east-1`.
+    pub region: String,
+}
+
+impl Signing {
+    /// Signing for `access_key_id` / `secret_access_key` in `region`.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Self {
+        Signing {
+            credentials: trent_sigv4::Credentials {
+                access_key_id: access_key_id.into(),
+                secret_access_key: zeroize::Zeroizing::new(secret_access_key.into()),
+            },
+            region: region.into(),
+        }
+    }
+}
+
+impl PartialEq for Signing {
+    fn eq(&self, other: &Signing) -> bool {
+        self.credentials.access_key_id == other.credentials.access_key_id
+            && *self.credentials.secret_access_key == *other.credentials.secret_access_key
+            && self.region == other.region
+    }
+}
+
+impl Eq for Signing {}
 
 impl Default for ClientOptions {
     fn default() -> ClientOptions {
@@ -43,6 +81,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             pool_idle_timeout: Duration::from_secs(20),
+            signing: None,
         }
     }
 }
@@ -93,7 +132,8 @@ impl TrentClient {
             return Err(ClientError::TooManyEndpoints { max: MAX_ENDPOINTS });
         }
         let transport =
-            Transport::new(options.timeout, options.pool_idle_timeout, options.max_response_bytes);
+            Transport::new(options.timeout, options.pool_idle_timeout, options.max_response_bytes)
+                .with_signing(options.signing.clone());
         Ok(TrentClient {
             shared: Arc::new(Shared { endpoints, transport, next_start: AtomicUsize::new(0) }),
             pinned: None,

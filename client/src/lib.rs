@@ -28,7 +28,18 @@ pub mod retry;
 mod transport;
 
 pub use admin::{CLUSTER_PATH, HEALTH_PATH, MEMBERS_PATH};
-pub use client::{new_request_id, ClientOptions, TrentClient, DEFAULT_MAX_RESPONSE_BYTES};
+pub use client::{new_request_id, ClientOptions, Signing, TrentClient, DEFAULT_MAX_RESPONSE_BYTES};
+
+/// Signing from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`, default `us-east-1`), as the AWS CLI reads them; `None` without keys.
+pub fn signing_from_env() -> Option<Signing> {
+    let access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_owned());
+    Some(Signing::new(access_key_id, secret, region))
+}
 pub use endpoint::{Endpoint, MAX_ENDPOINTS};
 pub use error::ClientError;
 pub use kms::MAX_LIST_PAGES;

@@ -56,8 +56,11 @@ fn print_line(text: &str) -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let options =
-        ClientOptions { timeout: Duration::from_secs(cli.timeout.max(1)), ..ClientOptions::default() };
+    let options = ClientOptions {
+        timeout: Duration::from_secs(cli.timeout.max(1)),
+        signing: trent_client::signing_from_env(),
+        ..ClientOptions::default()
+    };
     let client = TrentClient::with_options(cli.endpoints, options)?;
     let out = Output { json: cli.json };
     match cli.command {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -63,6 +63,7 @@ pub(crate) struct Transport {
     http: Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
     max_response_bytes: usize,
+    signing: Option<crate::client::Signing>,
 }
 
 impl Transport {
@@ -76,7 +77,13 @@ impl Transport {
             .pool_idle_timeout(pool_idle_timeout)
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Transport { http, timeout, max_response_bytes }
+        Transport { http, timeout, max_response_bytes, signing: None }
+    }
+
+    /// Signs every request with `signing` (SigV4, service `kms`).
+    pub fn with_signing(mut self, signing: Option<crate::client::Signing>) -> Self {
+        self.signing = signing;
+        self
     }
 
     /// Assembles the HTTP request for `spec` on `endpoint`.
@@ -99,6 +106,38 @@ impl Transport {
         }
         if let Some(request_id) = &spec.request_id {
             builder = builder.header(REQUEST_ID_HEADER, request_id.clone());
+        }
+        if let Some(signing) = &self.signing {
+            // Host is set here, not left to hyper, because the signature covers it.
+            builder = builder.header(HOST, endpoint.authority().as_str());
+            let headers = builder.headers_ref().cloned().unwrap_or_default();
+            let signed: Vec<(&str, &[u8])> = headers
+                .iter()
+                .filter(|(name, _)| *name != USER_AGENT)
+                .map(|(name, value)| (name.as_str(), value.as_bytes()))
+                .collect();
+            let (path, query) = spec.path.split_once('?').unwrap_or((spec.path.as_str(), ""));
+            let request = trent_sigv4::SignedRequest {
+                method: spec.method.as_str(),
+                path,
+                query,
+                headers: &signed,
+                body: &spec.body,
+            };
+            let signature = trent_sigv4::sign(
+                &request,
+                &signing.credentials,
+                &signing.region,
+                "kms",
+                std::time::SystemTime::now(),
+            )
+            .map_err(|err| ClientError::InvalidRequest {
+                reason: format!("cannot sign the request: {err}"),
+            })?;
+            builder = builder
+                .header("x-amz-date", signature.x_amz_date)
+                .header("x-amz-content-sha256", signature.x_amz_content_sha256)
+                .header(AUTHORIZATION, signature.authorization);
         }
         builder
             .body(Full::new(spec.body.clone()))
@@ -172,6 +211,40 @@ fn error_chain(err: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_requests_verify_with_the_node_s_verifier_and_unsigned_ones_carry_no_signature() {
+        let signing = crate::client::Signing::new("TRNTEXAMPLE0000001", "example-secret-key", "us-east-1");
+        let transport =
+            Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024).with_signing(Some(signing));
+        let endpoint = Endpoint::parse("http://127.0.0.1:8400").unwrap();
+        for spec in [kms_spec(), RequestSpec { path: "/v1/sys/cluster?verbose=1".into(), ..kms_spec() }] {
+            let request = transport.build_request(&endpoint, &spec).unwrap();
+            let headers: Vec<(&str, &[u8])> =
+                request.headers().iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
+            let (path, query) = spec.path.split_once('?').unwrap_or((spec.path.as_str(), ""));
+            let view = trent_sigv4::SignedRequest {
+                method: "POST",
+                path,
+                query,
+                headers: &headers,
+                body: &spec.body,
+            };
+            let store = |id: &str| {
+                (id == "TRNTEXAMPLE0000001").then(|| zeroize::Zeroizing::new("example-secret-key".to_owned()))
+            };
+            let verifier = trent_sigv4::SigV4Verifier::new("us-east-1", "kms");
+            let principal = verifier.verify(&view, std::time::SystemTime::now(), &store).unwrap();
+            assert_eq!(principal.access_key_id, "TRNTEXAMPLE0000001");
+        }
+        let unsigned = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024);
+        assert!(unsigned
+            .build_request(&endpoint, &kms_spec())
+            .unwrap()
+            .headers()
+            .get(AUTHORIZATION)
+            .is_none());
+    }
 
     fn kms_spec() -> RequestSpec {
         RequestSpec {

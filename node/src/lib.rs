@@ -7,7 +7,6 @@
 
 pub mod admin;
 pub mod api;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -25,6 +24,8 @@ pub mod write_path;
 
 pub use config::NodeConfig;
 pub use node::Node;
+/// SigV4 verification, from `trent-sigv4`.
+pub use trent_sigv4 as auth;
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Signs requests with real SigV4 clients and writes them as fixtures for node/src/auth's tests.
+"""Signs requests with real SigV4 clients and writes them as fixtures for trent-sigv4's tests.
 
 botocore: KMS calls made through a real boto3 client (captured at ``before-send``, so the bytes are
 exactly what would go on the wire) and requests signed directly with ``SigV4Auth`` to cover paths,
 query strings, the ``Date`` header, repeated headers and ``X-Amz-Content-SHA256``. The clock is
 frozen, so only unsigned headers (``amz-sdk-invocation-id``, ``User-Agent``) change between runs.
-Writes ``node/tests/data/sigv4/botocore_kms.json``.
+Writes ``sigv4/tests/data/sigv4/botocore_kms.json``.
 
 curl (``--curl``): runs ``curl --aws-sigv4`` against a loopback socket that records the raw request.
 curl signs with the current time, so the output changes on every run; writes
-``node/tests/data/sigv4/curl_kms.json``. A fixture with ``expect`` must fail with that error.
+``sigv4/tests/data/sigv4/curl_kms.json``. A fixture with ``expect`` must fail with that error.
 
     /tmp/venv/bin/python tests/wire/sign_fixtures.py [--curl]
 """
@@ -32,7 +32,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OUT_DIR = REPO_ROOT / "node" / "tests" / "data" / "sigv4"
+OUT_DIR = REPO_ROOT / "sigv4" / "tests" / "data" / "sigv4"
 ACCESS_KEY_ID = "AKIDTRENTFIXTURE0001"
 SECRET_ACCESS_KEY = "trentFixtureSecret/0123+abcdefghijklmnopqrst"
 REGION = "us-east-1"

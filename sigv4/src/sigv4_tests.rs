@@ -1,8 +1,8 @@
 //! Behaviour of [`SigV4Verifier`]: AWS's worked example and every way a request can fail.
 
 use super::*;
-use crate::auth::test_support::{at, one_key, OwnedRequest};
-use crate::auth::AuthErrorKind;
+use crate::test_support::{at, one_key, OwnedRequest};
+use crate::AuthErrorKind;
 
 const AKID: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -1,5 +1,5 @@
 //! The verifier against requests signed by others: the AWS SigV4 test suite (as botocore keeps it,
-//! `node/tests/data/sigv4/aws4_testsuite/`), and fixtures signed by botocore/boto3 and by
+//! `sigv4/tests/data/sigv4/aws4_testsuite/`), and fixtures signed by botocore/boto3 and by
 //! `curl --aws-sigv4` (`tests/wire/sign_fixtures.py` wrote them).
 
 use serde::Deserialize;
@@ -156,10 +156,10 @@ fn check_fixtures(json: &str, minimum: usize) {
 
 #[test]
 fn botocore_signed_kms_requests_verify_and_tampered_copies_do_not() {
-    check_fixtures(include_str!("../../tests/data/sigv4/botocore_kms.json"), 10);
+    check_fixtures(include_str!("../tests/data/sigv4/botocore_kms.json"), 10);
 }
 
 #[test]
 fn curl_signed_requests_verify_and_tampered_copies_do_not() {
-    check_fixtures(include_str!("../../tests/data/sigv4/curl_kms.json"), 4);
+    check_fixtures(include_str!("../tests/data/sigv4/curl_kms.json"), 4);
 }

@@ -1,4 +1,5 @@
-//! Authentication of client requests by AWS Signature Version 4, as AWS KMS does it.
+//! AWS Signature Version 4, as AWS KMS does it: the verifier Trent nodes run on every call and
+//! the signer Trent's clients use, built on one canonical-request builder.
 //!
 //! [`SigV4Verifier::verify`] takes a framework-neutral view of a request whose body has been read
 //! ([`SignedRequest`]), the server's clock, and a [`CredentialStore`], and returns the
@@ -8,7 +9,9 @@
 
 mod authorization;
 mod canonical;
+mod crypto;
 mod error;
+mod signer;
 mod signing_key_cache;
 mod sigv4;
 #[cfg(test)]
@@ -21,6 +24,7 @@ use zeroize::Zeroizing;
 
 pub use authorization::{CredentialScope, MAX_SIGNED_HEADERS};
 pub use error::{AuthError, AuthErrorKind};
+pub use signer::{sign, Credentials, SignatureHeaders};
 pub use signing_key_cache::{CacheStats, SigningKeyCache, DEFAULT_CAPACITY};
 pub use sigv4::{SigV4Verifier, MAX_CLOCK_SKEW};
 pub use timestamp::Timestamp;
