@@ -65,3 +65,40 @@ impl TrentClient {
         self.admin::<(), _>(Method::DELETE, path, None).await
     }
 }
+
+/// Path of the seal status endpoint.
+pub const STATUS_PATH: &str = "/v1/sys/status";
+
+impl TrentClient {
+    /// `POST /v1/sys/init`: initialises the cluster; the answer holds the unseal shares and the
+    /// first access key, given exactly once.
+    pub async fn init(
+        &self,
+        request: &trent_wire::admin::InitRequest,
+    ) -> Result<trent_wire::admin::InitResponse, ClientError> {
+        self.admin(Method::POST, "/v1/sys/init".to_owned(), Some(request)).await
+    }
+
+    /// `GET /v1/sys/status` of endpoint `index`: sealed or not, unseal progress.
+    pub async fn seal_status(
+        &self,
+        index: usize,
+    ) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
+        self.on_endpoint(index)?.admin::<(), _>(Method::GET, STATUS_PATH.to_owned(), None).await
+    }
+
+    /// `POST /v1/sys/unseal` on endpoint `index` with one share.
+    pub async fn unseal(
+        &self,
+        index: usize,
+        share: &str,
+    ) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
+        let request = trent_wire::admin::UnsealRequest { share: Some(share.to_owned()), reset: false };
+        self.on_endpoint(index)?.admin(Method::POST, "/v1/sys/unseal".to_owned(), Some(&request)).await
+    }
+
+    /// `POST /v1/sys/seal` on endpoint `index`.
+    pub async fn seal(&self, index: usize) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
+        self.on_endpoint(index)?.admin::<(), _>(Method::POST, "/v1/sys/seal".to_owned(), None).await
+    }
+}

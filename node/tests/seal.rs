@@ -127,3 +127,28 @@ async fn init_checks_its_parameters_before_initialising_anything() {
     cluster.initialize_and_unseal().await;
     assert!(status(&cluster, 1).await.initialized);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_library_initialises_unseals_and_seals_a_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = ProcessCluster::start_uninitialised(3, dir).await;
+    let client = cluster.client_over(&[1, 2, 3]);
+    let init = InitRequest { shares: 3, threshold: 2, access_key_id: None, secret_access_key: None };
+    let answer = client.init(&init).await.expect("init through the client");
+    assert_eq!((answer.shares.len(), answer.threshold), (3, 2));
+    for index in 0..3 {
+        let first = client.unseal(index, &answer.shares[2]).await;
+        // A follower may not have applied the init yet: retry until it has.
+        if first.is_err() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            client.unseal(index, &answer.shares[2]).await.expect("first share");
+        }
+        let status = client.unseal(index, &answer.shares[0]).await.expect("second share");
+        assert!(!status.sealed, "endpoint {index} still sealed");
+    }
+    create_key(&client, "after client unseal").await.expect("serves");
+    let sealed = client.seal(1).await.expect("seal");
+    assert!(sealed.sealed);
+    assert!(client.seal_status(1).await.expect("status").sealed);
+    assert!(!client.seal_status(0).await.expect("status").sealed, "sealing one node leaves the others");
+}

@@ -46,6 +46,9 @@ pub enum Command {
     /// Change cluster membership.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Initialise, unseal, seal and inspect the seal of the cluster's nodes.
+    #[command(subcommand)]
+    Operator(super::operator::OperatorCommand),
 }
 
 /// `trent keys ...`

@@ -1,5 +1,6 @@
 //! The `trent` command line: argument definitions (`args`) and the human-readable rendering of
-//! answers (`render`). Dispatch lives in `main.rs`; the logic lives in the library.
+//! answers (`render`), and the operator's seal commands (`operator`). Dispatch lives in `main.rs`; the logic lives in the library.
 
 pub mod args;
+pub mod operator;
 pub mod render;

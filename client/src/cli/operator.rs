@@ -1,0 +1,142 @@
+//! `trent operator`: initialise the cluster, unseal every node with each share typed once, seal,
+//! and show seal status per node.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use trent_client::wire::admin::InitRequest;
+use trent_client::TrentClient;
+
+/// `trent operator ...`
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Initialise the cluster: prints the unseal shares and the first access key, once.
+    Init(InitArgs),
+    /// Unseal every endpoint: each share (arguments, or one per line on stdin) goes to every node.
+    Unseal(UnsealArgs),
+    /// Seal every endpoint: drops the root key and keyring from memory.
+    Seal,
+    /// Seal status of every endpoint.
+    Status,
+}
+
+/// `trent operator init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Number of unseal shares.
+    #[arg(long, default_value_t = 5)]
+    pub shares: u32,
+    /// Shares needed to unseal.
+    #[arg(long, default_value_t = 3)]
+    pub threshold: u32,
+}
+
+/// `trent operator unseal`.
+#[derive(Debug, Args)]
+pub struct UnsealArgs {
+    /// Shares; read from stdin, one per line, when none are given.
+    pub shares: Vec<String>,
+}
+
+/// Runs an operator command; `Ok(false)` when some node could not be reached or refused.
+pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> anyhow::Result<bool> {
+    match command {
+        OperatorCommand::Init(args) => {
+            let request = InitRequest {
+                shares: args.shares,
+                threshold: args.threshold,
+                access_key_id: None,
+                secret_access_key: None,
+            };
+            let answer = client.init(&request).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                for (n, share) in answer.shares.iter().enumerate() {
+                    println!("Unseal share {}: {share}", n + 1);
+                }
+                println!("Threshold:          {}", answer.threshold);
+                println!("Access key id:      {}", answer.access_key_id);
+                println!("Secret access key:  {}", answer.secret_access_key);
+                println!("These are shown once and stored nowhere. Keep the shares apart.");
+            }
+            Ok(true)
+        }
+        OperatorCommand::Unseal(args) => {
+            let shares = if args.shares.is_empty() { read_shares()? } else { args.shares };
+            let mut all_ok = true;
+            for share in &shares {
+                for (index, endpoint) in client.endpoints().iter().enumerate() {
+                    match client.unseal(index, share).await {
+                        Ok(status) if !status.sealed => println!("{endpoint}: unsealed"),
+                        Ok(status) => println!(
+                            "{endpoint}: sealed, {} of {} shares",
+                            status.progress,
+                            status.threshold.map_or("?".to_owned(), |t| t.to_string())
+                        ),
+                        Err(error) => {
+                            // A node already unsealed by an earlier share needs no more.
+                            let unsealed = client.seal_status(index).await.is_ok_and(|status| !status.sealed);
+                            if !unsealed {
+                                eprintln!("{endpoint}: {error}");
+                                all_ok = false;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(all_ok)
+        }
+        OperatorCommand::Seal => {
+            let mut all_ok = true;
+            for (index, endpoint) in client.endpoints().iter().enumerate() {
+                match client.seal(index).await {
+                    Ok(_) => println!("{endpoint}: sealed"),
+                    Err(error) => {
+                        eprintln!("{endpoint}: {error}");
+                        all_ok = false;
+                    }
+                }
+            }
+            Ok(all_ok)
+        }
+        OperatorCommand::Status => {
+            let mut all_ok = true;
+            for (index, endpoint) in client.endpoints().iter().enumerate() {
+                match client.seal_status(index).await {
+                    Ok(status) if json => println!("{}", serde_json::to_string(&status)?),
+                    Ok(status) => println!(
+                        "{endpoint}: node {} {} {}{}",
+                        status.node_id,
+                        if status.initialized { "initialised" } else { "uninitialised" },
+                        if status.sealed { "sealed" } else { "unsealed" },
+                        match (status.sealed, status.threshold) {
+                            (true, Some(threshold)) =>
+                                format!(" ({} of {threshold} shares)", status.progress),
+                            _ => String::new(),
+                        }
+                    ),
+                    Err(error) => {
+                        eprintln!("{endpoint}: {error}");
+                        all_ok = false;
+                    }
+                }
+            }
+            Ok(all_ok)
+        }
+    }
+}
+
+fn read_shares() -> anyhow::Result<Vec<String>> {
+    let mut shares = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read shares from stdin")?;
+        let share = line.trim();
+        if !share.is_empty() {
+            shares.push(share.to_owned());
+        }
+    }
+    anyhow::ensure!(!shares.is_empty(), "no shares given (as arguments or on stdin)");
+    Ok(shares)
+}
