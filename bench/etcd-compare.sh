@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Same-box comparison of the Raft write path: a three-member etcd (Debian's etcd-server) put
-# versus a three-node Trent CreateKey, both driven by wrk over loopback at the same connection
-# count. Needs `etcd` and `wrk` (apt-get install etcd-server wrk).
+# Same-box comparison of the Raft write path: a three-member etcd (Debian's etcd-server) put,
+# driven by wrk, then a three-node Trent CreateKey at the same connection count, driven by
+# trent-bench (Trent requires SigV4 signatures, which wrk cannot make). Both to one member over
+# loopback. Needs `etcd` and `wrk` (apt-get install etcd-server wrk).
 #
 #   bench/etcd-compare.sh [DURATION_SECS] [CONNECTIONS]
 set -euo pipefail
@@ -54,11 +55,8 @@ kill $(jobs -p); wait 2>/dev/null || true
 # Trent: three nodes, CreateKey to one node (the leader or a follower, like etcd's member).
 target/release/trentd dev --nodes 3 --addr 127.0.0.1:18750 --data-dir "$dir/trent" >"$dir/trent.log" 2>&1 &
 for _ in $(seq 300); do [ -f "$dir/trent/dev-credentials.json" ] && break; sleep 0.1; done
-cat >"$dir/create-key.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"Description":"wrk"}'
-wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
-wrk.headers["X-Amz-Target"] = "TrentService.CreateKey"
-LUA
-echo "== Trent CreateKey, 3 nodes, $connections connections, ${duration}s (wrk to node 1) =="
-wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$dir/create-key.lua" http://127.0.0.1:18750 | sed -n '/Latency Distribution/,/Requests\/sec/p'
+export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$dir/trent/dev-credentials.json")
+export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$dir/trent/dev-credentials.json")
+echo "== Trent CreateKey, 3 nodes, $connections connections, ${duration}s (trent-bench to node 1, SigV4) =="
+target/release/trent-bench --endpoints http://127.0.0.1:18750 --op create-key --concurrency "$connections" \
+  --duration "$duration" --warmup 3

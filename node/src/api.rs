@@ -31,6 +31,8 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
 async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Response<Full<Bytes>> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let headers = request.headers().clone();
     let target = header(&request, "x-amz-target");
     let idempotency = header(&request, IDEMPOTENCY_HEADER);
     let body = match read_body(request, MAX_REQUEST_BODY_BYTES).await {
@@ -50,6 +52,19 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
             ErrorCode::ServiceUnavailable,
             "This node is sealed; unseal it with POST /v1/sys/unseal",
         ));
+    }
+    if !crate::admin::allowed_while_sealed(&method, &path) {
+        let signed = SignedRequestParts {
+            method: &method,
+            path: &path,
+            query: &query,
+            headers: &headers,
+            body: &body,
+        };
+        if let Err(error) = crate::authentication::authenticate(node, &signed) {
+            tracing::debug!(code = %error.code, "request refused by authentication");
+            return response::kms_error(&error);
+        }
     }
     if let Some(response) = crate::admin::route(node, &method, &path, &body).await {
         return response;
@@ -78,6 +93,15 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
             response::kms_error(&error)
         }
     }
+}
+
+/// What authentication needs of a request, taken before its body was read.
+pub(crate) struct SignedRequestParts<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a hyper::HeaderMap,
+    pub body: &'a [u8],
 }
 
 fn header(request: &Request<Incoming>, name: &str) -> Option<String> {

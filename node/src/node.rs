@@ -46,6 +46,8 @@ pub struct Node {
     pub(crate) proposer: Proposer,
     /// Whether this node holds its root key and keyring.
     pub seal: crate::seal::state::Seal,
+    /// Checks SigV4 signatures (region from the config, service `kms`).
+    pub verifier: trent_sigv4::SigV4Verifier,
 }
 
 impl Node {

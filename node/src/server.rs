@@ -73,8 +73,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peer_addr = local_addr(&peer_listener, &config.peer_addr)?;
 
     let bootstrap = config.bootstrap;
+    let verifier = trent_sigv4::SigV4Verifier::new(config.arn.region.clone(), "kms");
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
+        verifier,
         config,
         raft,
         registry,

@@ -174,6 +174,9 @@ async fn server_starts_from_a_toml_config_file() {
     let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
     let unseal = trent_wire::admin::UnsealRequest { share: Some(answer.shares[0].clone()), reset: false };
     support::admin_post(&api_addr, "/v1/sys/unseal", &unseal).await.expect("unseal");
+    let signing = trent_client::Signing::new(answer.access_key_id, answer.secret_access_key, "eu-west-1");
+    let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
+    let client = TrentClient::with_options(vec![format!("http://{api_addr}")], options).expect("client");
     let created = client.create_key(&CreateKeyRequest::default()).await.expect("create key");
     let _ = child.kill();
     let _ = child.wait();

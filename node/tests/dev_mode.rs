@@ -89,9 +89,18 @@ async fn run_dev(nodes: u16) {
     assert_eq!((credentials.unseal_shares.len(), credentials.threshold), (1, 1));
     assert!(credentials.access_key_id.starts_with("TRNT") && credentials.secret_access_key.len() == 40);
 
-    let last = TrentClient::single(&expected[expected.len() - 1]).expect("client");
+    let signed = |endpoint: &str| {
+        let signing = trent_client::Signing::new(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+            "us-east-1",
+        );
+        let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
+        TrentClient::with_options(vec![endpoint.to_owned()], options).expect("client")
+    };
+    let last = signed(&expected[expected.len() - 1]);
     let key_id = last.create_key(&CreateKeyRequest::default()).await.expect("create").key_metadata.key_id;
-    let first = TrentClient::single(&expected[0]).expect("client");
+    let first = signed(&expected[0]);
     let describe = KeyIdRequest { key_id, grant_tokens: None };
     first.describe_key(&describe).await.expect("visible on the first node");
     terminate(&mut child);

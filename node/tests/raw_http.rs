@@ -125,13 +125,41 @@ impl Node {
         Node { node, addr }
     }
 
-    /// `POST /` with an optional `X-Amz-Target` (`TrentService.` is not added) and extra headers.
+    /// `POST /` with an optional `X-Amz-Target` (`TrentService.` is not added) and extra headers,
+    /// signed as the administrator.
     async fn post(&self, target: Option<&str>, body: &[u8], extra: &[String]) -> RawResponse {
-        let mut headers =
-            vec![format!("Content-Type: {AMZ_JSON}"), format!("Content-Length: {}", body.len())];
+        let mut headers = vec![format!("Content-Type: {AMZ_JSON}")];
         headers.extend(target.map(|target| format!("X-Amz-Target: {target}")));
         headers.extend(extra.iter().cloned());
+        headers.extend(self.signature("POST", "/", &headers, body));
+        headers.push(format!("Content-Length: {}", body.len()));
         exchange(&self.addr, request_head("POST", "/", &self.addr, &headers), body.to_vec()).await
+    }
+
+    /// SigV4 header lines for a request with `headers` (`Name: value` lines) plus `Host`.
+    fn signature(&self, method: &str, path: &str, headers: &[String], body: &[u8]) -> Vec<String> {
+        let mut pairs: Vec<(String, String)> = vec![("host".into(), self.addr.clone())];
+        for line in headers {
+            if let Some((name, value)) = line.split_once(':') {
+                pairs.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+        }
+        let view: Vec<(&str, &[u8])> =
+            pairs.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
+        let request = trent_sigv4::SignedRequest { method, path, query: "", headers: &view, body };
+        let signature = trent_sigv4::sign(
+            &request,
+            &self.node.signing.credentials,
+            "us-east-1",
+            "kms",
+            std::time::SystemTime::now(),
+        )
+        .expect("sign");
+        vec![
+            format!("X-Amz-Date: {}", signature.x_amz_date),
+            format!("X-Amz-Content-Sha256: {}", signature.x_amz_content_sha256),
+            format!("Authorization: {}", signature.authorization),
+        ]
     }
 
     /// `POST /` calling `TrentService.<operation>`.
@@ -140,7 +168,8 @@ impl Node {
     }
 
     async fn get(&self, path: &str) -> RawResponse {
-        exchange(&self.addr, request_head("GET", path, &self.addr, &[]), Vec::new()).await
+        let headers = self.signature("GET", path, &[], b"");
+        exchange(&self.addr, request_head("GET", path, &self.addr, &headers), Vec::new()).await
     }
 
     async fn stop(self) {
@@ -189,14 +218,13 @@ async fn a_missing_target_is_an_unknown_operation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kms_calls_are_post_to_the_root_only() {
+    // Signed, so that what is refused is the path, not the caller.
     let node = Node::start().await;
     assert_error(&node.get("/").await, 400, "UnknownOperationException");
-    let head = request_head(
-        "POST",
-        "/keys",
-        &node.addr,
-        &["X-Amz-Target: TrentService.ListKeys".into(), "Content-Length: 2".into()],
-    );
+    let mut headers = vec!["X-Amz-Target: TrentService.ListKeys".to_owned()];
+    headers.extend(node.signature("POST", "/keys", &headers, b"{}"));
+    headers.push("Content-Length: 2".into());
+    let head = request_head("POST", "/keys", &node.addr, &headers);
     assert_error(&exchange(&node.addr, head, b"{}".to_vec()).await, 400, "UnknownOperationException");
     node.stop().await;
 }
@@ -365,5 +393,114 @@ async fn an_idempotency_header_must_be_a_uuid() {
     assert_error(&response, 400, "ValidationException");
     let listed = node.kms("ListKeys", "{}").await.json();
     assert_eq!(listed["Keys"].as_array().map(Vec::len), Some(0), "{listed}");
+    node.stop().await;
+}
+
+/// A ListKeys call signed with `credentials` for `region` at `at`, whose body may then be
+/// swapped for `sent_body`.
+async fn list_keys_signed(
+    node: &Node,
+    credentials: &trent_sigv4::Credentials,
+    region: &str,
+    at: std::time::SystemTime,
+    sent_body: &[u8],
+) -> RawResponse {
+    let signed_body = b"{}";
+    let mut headers =
+        vec![format!("Content-Type: {AMZ_JSON}"), "X-Amz-Target: TrentService.ListKeys".to_owned()];
+    let mut pairs: Vec<(String, String)> = vec![("host".into(), node.addr.clone())];
+    for line in &headers {
+        let (name, value) = line.split_once(':').expect("header");
+        pairs.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let view: Vec<(&str, &[u8])> =
+        pairs.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
+    let request = trent_sigv4::SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &view,
+        body: signed_body,
+    };
+    let signature = trent_sigv4::sign(&request, credentials, region, "kms", at).expect("sign");
+    headers.push(format!("X-Amz-Date: {}", signature.x_amz_date));
+    headers.push(format!("X-Amz-Content-Sha256: {}", trent_sigv4_hash(sent_body)));
+    headers.push(format!("Authorization: {}", signature.authorization));
+    headers.push(format!("Content-Length: {}", sent_body.len()));
+    exchange(&node.addr, request_head("POST", "/", &node.addr, &headers), sent_body.to_vec()).await
+}
+
+/// The hex SHA-256 the client declares for a body (the signature still covers the original).
+fn trent_sigv4_hash(body: &[u8]) -> String {
+    let credentials =
+        trent_sigv4::Credentials { access_key_id: "x".into(), secret_access_key: "y".to_owned().into() };
+    let view =
+        trent_sigv4::SignedRequest { method: "POST", path: "/", query: "", headers: &[("host", b"h")], body };
+    trent_sigv4::sign(&view, &credentials, "r", "s", std::time::SystemTime::now())
+        .expect("sign")
+        .x_amz_content_sha256
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_calls_are_refused_but_health_and_status_answer() {
+    let node = Node::start().await;
+    let unsigned = exchange(
+        &node.addr,
+        request_head(
+            "POST",
+            "/",
+            &node.addr,
+            &["X-Amz-Target: TrentService.ListKeys".into(), "Content-Length: 2".into()],
+        ),
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_error(&unsigned, 400, "MissingAuthenticationTokenException");
+    let cluster =
+        exchange(&node.addr, request_head("GET", "/v1/sys/cluster", &node.addr, &[]), Vec::new()).await;
+    assert_error(&cluster, 400, "MissingAuthenticationTokenException");
+    for path in ["/v1/sys/health", "/v1/sys/status"] {
+        let open = exchange(&node.addr, request_head("GET", path, &node.addr, &[]), Vec::new()).await;
+        assert_eq!(open.status, 200, "{path}");
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_foreign_expired_and_unknown_signatures_are_refused() {
+    let node = Node::start().await;
+    let admin = node.node.signing.credentials.clone();
+    let now = std::time::SystemTime::now();
+    assert_eq!(
+        list_keys_signed(&node, &admin, "us-east-1", now, b"{}").await.status,
+        200,
+        "a good signature"
+    );
+
+    let tampered = list_keys_signed(&node, &admin, "us-east-1", now, b"{ }").await;
+    assert_error(&tampered, 400, "InvalidSignatureException");
+    let wrong_region = list_keys_signed(&node, &admin, "eu-west-1", now, b"{}").await;
+    assert_error(&wrong_region, 400, "InvalidSignatureException");
+    let stale =
+        list_keys_signed(&node, &admin, "us-east-1", now - std::time::Duration::from_secs(6 * 60), b"{}")
+            .await;
+    assert_error(&stale, 400, "InvalidSignatureException");
+    assert!(stale.json()["message"].as_str().unwrap_or_default().contains("expired"), "{:?}", stale.json());
+    let stranger = trent_sigv4::Credentials {
+        access_key_id: "TRNTNOBODY0000000000".into(),
+        secret_access_key: "nobody-knows-this".to_owned().into(),
+    };
+    assert_error(
+        &list_keys_signed(&node, &stranger, "us-east-1", now, b"{}").await,
+        400,
+        "UnrecognizedClientException",
+    );
+    let wrong_secret =
+        trent_sigv4::Credentials { secret_access_key: "wrong-secret".to_owned().into(), ..admin };
+    assert_error(
+        &list_keys_signed(&node, &wrong_secret, "us-east-1", now, b"{}").await,
+        400,
+        "InvalidSignatureException",
+    );
     node.stop().await;
 }

@@ -107,7 +107,7 @@ async fn init_happens_once_and_seal_drops_a_node_back_to_sealed() {
     let again = InitRequest { shares: 1, threshold: 1, access_key_id: None, secret_access_key: None };
     assert!(admin_post(&api_addr, "/v1/sys/init", &again).await.is_err(), "a second init is refused");
 
-    admin_post(&api_addr, "/v1/sys/seal", &serde_json::json!({})).await.expect("seal");
+    cluster.client_of(leader).seal(0).await.expect("seal");
     assert!(status(&cluster, leader).await.sealed);
     assert!(is_unavailable(&cluster.client_of(leader).list_keys(&Default::default()).await));
     cluster.unseal(leader).await;
@@ -146,6 +146,17 @@ async fn the_client_library_initialises_unseals_and_seals_a_cluster() {
         let status = client.unseal(index, &answer.shares[0]).await.expect("second share");
         assert!(!status.sealed, "endpoint {index} still sealed");
     }
+    let signing = trent_client::Signing::new(
+        answer.access_key_id.clone(),
+        answer.secret_access_key.clone(),
+        "us-east-1",
+    );
+    let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
+    let client = trent_client::TrentClient::with_options(
+        cluster.nodes.iter().map(|node| node.endpoint()).collect(),
+        options,
+    )
+    .expect("signed client");
     create_key(&client, "after client unseal").await.expect("serves");
     let sealed = client.seal(1).await.expect("seal");
     assert!(sealed.sealed);

@@ -58,7 +58,9 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
         node.seal.submit_share(share, keyring.as_ref()).expect("unseal");
     }
     let endpoint = format!("http://{}", running.api_addr);
-    let client = InProcessNode::client_for(&endpoint);
+    let signing =
+        trent_client::Signing::new(init.access_key_id.clone(), init.secret_access_key.clone(), "us-east-1");
+    let client = InProcessNode::client_for(&endpoint, Some(signing));
     let mut key_ids = Vec::new();
     for i in 0..40 {
         let request =

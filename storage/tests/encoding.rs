@@ -78,6 +78,10 @@ fn error_code_positions_are_pinned() {
         ErrorCode::DependencyTimeout,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
+        ErrorCode::MissingAuthenticationToken,
+        ErrorCode::UnrecognizedClient,
+        ErrorCode::InvalidSignature,
+        ErrorCode::IncompleteSignature,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

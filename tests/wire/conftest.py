@@ -26,6 +26,14 @@ ACCOUNT_ID = "111122223333"
 # `trentd dev` puts a node's peer port this far above its client port.
 PEER_PORT_OFFSET = 1000
 STARTUP_TIMEOUT_S = 30.0
+# The dev cluster's administrator, chosen through TRENT_DEV_ACCESS_KEY_ID / _SECRET_ACCESS_KEY;
+# with TRENT_ENDPOINT, the caller's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are used instead.
+ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID", "TRENTWIRETESTS") if os.environ.get("TRENT_ENDPOINT") else "TRENTWIRETESTS"
+SECRET_ACCESS_KEY = (
+    os.environ.get("AWS_SECRET_ACCESS_KEY", "wire-tests-secret-0123456789")
+    if os.environ.get("TRENT_ENDPOINT")
+    else "wire-tests-secret-0123456789"
+)
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
@@ -96,6 +104,11 @@ def endpoint(tmp_path_factory):
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "TRENT_DEV_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "TRENT_DEV_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            },
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -103,7 +116,7 @@ def endpoint(tmp_path_factory):
             if process.poll() is not None:
                 pytest.fail(f"trentd exited with {process.returncode}:\n{log_path.read_text()}")
             status = health(url)
-            if status is not None and status.get("leader_id") is not None:
+            if status is not None and status.get("leader_id") is not None and not status.get("sealed"):
                 break
             if time.monotonic() > deadline:
                 pytest.fail(f"trentd has no leader after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
@@ -118,8 +131,8 @@ def kms_client(endpoint: str, **config):
         "kms",
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
         # No retries: a test must see the first answer, not a retried one.
         config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **config),
     )

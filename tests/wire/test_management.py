@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT_ID, REGION
+from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
 
 KEY_ARN = re.compile(rf"^arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}$")
 DAY = timedelta(days=1)
@@ -353,8 +353,8 @@ def test_tag_refusals(kms):
 def test_aws_cli_create_describe_list(endpoint, tmp_path):
     env = dict(os.environ)
     env.update(
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
         # Keep the user's own configuration and credentials out of the test.
@@ -389,3 +389,43 @@ def test_aws_cli_create_describe_list(endpoint, tmp_path):
     )
     assert missing.returncode != 0
     assert "NotFoundException" in missing.stderr
+
+
+def test_boto3_with_a_wrong_secret_or_unknown_key_is_refused(endpoint):
+    import boto3
+    from botocore.config import Config
+
+    for key_id, secret, expected in [
+        (ACCESS_KEY_ID, "not-the-secret", "InvalidSignatureException"),
+        ("TRENTNOBODY", SECRET_ACCESS_KEY, "UnrecognizedClientException"),
+    ]:
+        client = boto3.client(
+            "kms",
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+        with pytest.raises(ClientError) as excinfo:
+            client.list_keys()
+        assert excinfo.value.response["Error"]["Code"] == expected
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_aws_sigv4_reaches_the_admin_api(endpoint):
+    signed = subprocess.run(
+        [
+            "curl", "-sS", "--fail-with-body",
+            "--aws-sigv4", f"aws:amz:{REGION}:kms",
+            "--user", f"{ACCESS_KEY_ID}:{SECRET_ACCESS_KEY}",
+            f"{endpoint}/v1/sys/cluster",
+        ],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert json.loads(signed.stdout)["members"]
+    unsigned = subprocess.run(
+        ["curl", "-sS", f"{endpoint}/v1/sys/cluster"], capture_output=True, text=True, timeout=30
+    )
+    assert json.loads(unsigned.stdout)["__type"] == "MissingAuthenticationTokenException"

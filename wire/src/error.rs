@@ -42,6 +42,14 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// An internal failure.
     Internal,
+    /// The request carries no SigV4 signature.
+    MissingAuthenticationToken,
+    /// The access key is unknown.
+    UnrecognizedClient,
+    /// The signature does not match, has expired, or is scoped to another region or service.
+    InvalidSignature,
+    /// The `Authorization` header is malformed or incomplete.
+    IncompleteSignature,
 }
 
 impl ErrorCode {
@@ -68,6 +76,10 @@ impl ErrorCode {
             // 503 status tells this case apart from a 500.
             ErrorCode::ServiceUnavailable => "KMSInternalException",
             ErrorCode::Internal => "KMSInternalException",
+            ErrorCode::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorCode::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorCode::InvalidSignature => "InvalidSignatureException",
+            ErrorCode::IncompleteSignature => "IncompleteSignatureException",
         }
     }
 
@@ -96,7 +108,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 18] = [
+const ALL_CODES: [ErrorCode; 22] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -116,6 +128,10 @@ const ALL_CODES: [ErrorCode; 18] = [
     // Before ServiceUnavailable, which shares its wire name: parsing finds Internal.
     ErrorCode::Internal,
     ErrorCode::ServiceUnavailable,
+    ErrorCode::MissingAuthenticationToken,
+    ErrorCode::UnrecognizedClient,
+    ErrorCode::InvalidSignature,
+    ErrorCode::IncompleteSignature,
 ];
 
 impl std::fmt::Display for ErrorCode {

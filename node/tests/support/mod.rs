@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use trent_client::wire::kms::CreateKeyRequest;
 use trent_client::ClientError;
-use trent_client::{ClientOptions, RetryPolicy, TrentClient};
+use trent_client::{ClientOptions, RetryPolicy, Signing, TrentClient};
 use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
 use trent_node::server::RunningNode;
 use trent_wire::admin::HealthResponse;
@@ -97,6 +97,8 @@ pub struct ProcessCluster {
     pub dir: TempDir,
     /// The unseal shares from init.
     pub shares: Vec<String>,
+    /// The administrator's credentials from init; clients sign with them.
+    pub signing: Option<Signing>,
 }
 
 /// POSTs JSON to a node's admin API; the body on success.
@@ -149,7 +151,7 @@ impl ProcessCluster {
         for node in &mut nodes {
             node.start();
         }
-        let cluster = ProcessCluster { nodes, dir, shares: Vec::new() };
+        let cluster = ProcessCluster { nodes, dir, shares: Vec::new(), signing: None };
         cluster.wait_for_leader(Duration::from_secs(20)).await;
         cluster
     }
@@ -166,6 +168,7 @@ impl ProcessCluster {
         let reply = admin_post(&first, "/v1/sys/init", &request).await.expect("init");
         let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
         self.shares = answer.shares;
+        self.signing = Some(Signing::new(answer.access_key_id, answer.secret_access_key, "us-east-1"));
         let running: Vec<u64> =
             self.nodes.iter().filter(|node| node.is_running()).map(|node| node.id).collect();
         for id in running {
@@ -229,15 +232,21 @@ impl ProcessCluster {
         self.nodes.iter().find(|node| node.id == id).expect("no such node").endpoint()
     }
 
-    /// A client pinned to one node, with no retries (tests see every error).
+    /// A client pinned to one node, with no retries (tests see every error), signing as the
+    /// administrator once the cluster is initialised.
     pub fn client_of(&self, id: u64) -> TrentClient {
-        let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
+        let options = ClientOptions {
+            retry: RetryPolicy::none(),
+            signing: self.signing.clone(),
+            ..ClientOptions::default()
+        };
         TrentClient::with_options(vec![self.endpoint(id)], options).expect("client")
     }
 
-    /// A client over the given nodes with the default retry budget.
+    /// A client over the given nodes with the default retry budget, signing as the administrator.
     pub fn client_over(&self, ids: &[u64]) -> TrentClient {
-        TrentClient::new(ids.iter().map(|id| self.endpoint(*id)).collect()).expect("client")
+        let options = ClientOptions { signing: self.signing.clone(), ..ClientOptions::default() };
+        TrentClient::with_options(ids.iter().map(|id| self.endpoint(*id)).collect(), options).expect("client")
     }
 
     /// Health of node `id`, or None if it does not answer.
@@ -324,6 +333,8 @@ pub struct InProcessNode {
     pub running: Option<RunningNode>,
     pub endpoint: String,
     pub dir: TempDir,
+    /// The administrator's credentials.
+    pub signing: Signing,
 }
 
 impl InProcessNode {
@@ -358,17 +369,19 @@ impl InProcessNode {
         let keyring = node.registry.read().keyring().cloned();
         node.seal.submit_share(&answer.shares[0], keyring.as_ref()).expect("unseal");
         let endpoint = format!("http://{}", running.api_addr);
-        InProcessNode { running: Some(running), endpoint, dir }
+        let signing =
+            Signing::new(answer.access_key_id.clone(), answer.secret_access_key.clone(), "us-east-1");
+        InProcessNode { running: Some(running), endpoint, dir, signing }
     }
 
-    /// A client with no retries.
+    /// A client with no retries, signing as the administrator.
     pub fn client(&self) -> TrentClient {
-        Self::client_for(&self.endpoint)
+        Self::client_for(&self.endpoint, Some(self.signing.clone()))
     }
 
     /// A client with no retries for `endpoint`.
-    pub fn client_for(endpoint: &str) -> TrentClient {
-        let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
+    pub fn client_for(endpoint: &str, signing: Option<Signing>) -> TrentClient {
+        let options = ClientOptions { retry: RetryPolicy::none(), signing, ..ClientOptions::default() };
         TrentClient::with_options(vec![endpoint.to_owned()], options).expect("client")
     }
 
