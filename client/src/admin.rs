@@ -102,3 +102,41 @@ impl TrentClient {
         self.on_endpoint(index)?.admin::<(), _>(Method::POST, "/v1/sys/seal".to_owned(), None).await
     }
 }
+
+impl TrentClient {
+    /// `POST /v1/sys/access-keys`: a new access key; its secret is in this answer only.
+    pub async fn create_access_key(
+        &self,
+        description: &str,
+    ) -> Result<trent_wire::admin::CreateAccessKeyResponse, ClientError> {
+        let request = trent_wire::admin::CreateAccessKeyRequest { description: description.to_owned() };
+        self.admin(Method::POST, "/v1/sys/access-keys".to_owned(), Some(&request)).await
+    }
+
+    /// `GET /v1/sys/access-keys`: every access key, without secrets.
+    pub async fn list_access_keys(&self) -> Result<trent_wire::admin::AccessKeyList, ClientError> {
+        self.admin::<(), _>(Method::GET, "/v1/sys/access-keys".to_owned(), None).await
+    }
+
+    /// `DELETE /v1/sys/access-keys/{id}`.
+    pub async fn delete_access_key(&self, access_key_id: &str) -> Result<(), ClientError> {
+        let path = format!("/v1/sys/access-keys/{access_key_id}");
+        let _: serde_json::Value = self.admin::<(), _>(Method::DELETE, path, None).await?;
+        Ok(())
+    }
+
+    /// `POST /v1/sys/rekey`: a new share split of the same root key.
+    pub async fn rekey(
+        &self,
+        shares: u32,
+        threshold: u32,
+    ) -> Result<trent_wire::admin::RekeyResponse, ClientError> {
+        let request = trent_wire::admin::RekeyRequest { shares, threshold };
+        self.admin(Method::POST, "/v1/sys/rekey".to_owned(), Some(&request)).await
+    }
+
+    /// `POST /v1/sys/rotate`: a new barrier key version for new secrets.
+    pub async fn rotate_keyring(&self) -> Result<trent_wire::admin::RotateResponse, ClientError> {
+        self.admin::<(), _>(Method::POST, "/v1/sys/rotate".to_owned(), None).await
+    }
+}

@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Cluster(ClusterCommand::Health) => return cluster_health(&client, &out).await,
         Command::Members(command) => members(&client, &out, command).await?,
+        Command::AccessKeys(command) => cli::operator::access_keys(&client, out.json, command).await?,
         Command::Operator(command) => {
             let all_ok = cli::operator::run(&client, out.json, command).await?;
             return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

@@ -6,14 +6,15 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use trent_wire::admin::{
-    AddLearnerRequest, ClusterResponse, HealthResponse, InitRequest, MemberInfo, MembershipChangeResponse,
-    UnsealRequest,
+    AddLearnerRequest, ClusterResponse, CreateAccessKeyRequest, HealthResponse, InitRequest, MemberInfo,
+    MembershipChangeResponse, RekeyRequest, UnsealRequest,
 };
 use trent_wire::{ErrorCode, KmsError};
 
 use crate::http::response;
 use crate::node::Node;
 use crate::peer::protocol::LeaderOp;
+use crate::seal::admin_ops;
 use crate::seal::state::UnsealError;
 
 const JSON: &str = "application/json";
@@ -33,6 +34,26 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
             Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
         }
         (&Method::GET, ["cluster"]) => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
+        (&Method::POST, ["access-keys"]) => match parse_json::<CreateAccessKeyRequest>(body) {
+            Ok(request) => admin_ops::create_access_key(node, request.description)
+                .await
+                .map(|created| response::json(StatusCode::OK, &created, JSON)),
+            Err(error) => Err(error),
+        },
+        (&Method::GET, ["access-keys"]) => {
+            admin_ops::list_access_keys(node).await.map(|list| response::json(StatusCode::OK, &list, JSON))
+        }
+        (&Method::DELETE, ["access-keys", id]) => admin_ops::delete_access_key(node, id)
+            .await
+            .map(|()| response::json(StatusCode::OK, &serde_json::json!({}), JSON)),
+        (&Method::POST, ["rekey"]) => match parse_json::<RekeyRequest>(body) {
+            Ok(request) => admin_ops::rekey(node, request.shares, request.threshold)
+                .map(|answer| response::json(StatusCode::OK, &answer, JSON)),
+            Err(error) => Err(error),
+        },
+        (&Method::POST, ["rotate"]) => {
+            admin_ops::rotate(node).await.map(|answer| response::json(StatusCode::OK, &answer, JSON))
+        }
         (&Method::POST, ["members"]) => add_learner(node, body).await,
         (&Method::POST, ["members", id, "promote"]) => match parse_id(id) {
             Ok(node_id) => membership_change(node, LeaderOp::Promote { node_id }).await,

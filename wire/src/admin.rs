@@ -209,3 +209,83 @@ pub struct SealStatusResponse {
     /// Shares given so far.
     pub progress: usize,
 }
+
+/// `POST /v1/sys/access-keys`: a new access key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAccessKeyRequest {
+    /// What it is for, 0–256 characters.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The answer to `POST /v1/sys/access-keys`: the secret is shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAccessKeyResponse {
+    /// The new access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// Its description.
+    pub description: String,
+}
+
+impl std::fmt::Debug for CreateAccessKeyResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateAccessKeyResponse")
+            .field("access_key_id", &self.access_key_id)
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One access key in `GET /v1/sys/access-keys` (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyInfo {
+    /// The access key id.
+    pub access_key_id: String,
+    /// Its description.
+    pub description: String,
+    /// When it was created, epoch seconds.
+    pub created: f64,
+}
+
+/// `GET /v1/sys/access-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyList {
+    /// Every access key, by id.
+    pub access_keys: Vec<AccessKeyInfo>,
+}
+
+/// `POST /v1/sys/rekey`: a new share split of the same root key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekeyRequest {
+    /// Number of unseal shares, 1–255.
+    pub shares: u32,
+    /// Shares needed to unseal, 1–`shares`.
+    pub threshold: u32,
+}
+
+/// The answer to `POST /v1/sys/rekey`: the new shares, shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekeyResponse {
+    /// The new unseal shares.
+    pub shares: Vec<String>,
+    /// Shares needed to unseal.
+    pub threshold: u32,
+}
+
+impl std::fmt::Debug for RekeyResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RekeyResponse")
+            .field("shares", &self.shares.len())
+            .field("threshold", &self.threshold)
+            .finish()
+    }
+}
+
+/// The answer to `POST /v1/sys/rotate`: the barrier key version now sealing new secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateResponse {
+    /// The new current barrier key version.
+    pub barrier_version: u32,
+}

@@ -49,6 +49,9 @@ pub enum Command {
     /// Initialise, unseal, seal and inspect the seal of the cluster's nodes.
     #[command(subcommand)]
     Operator(super::operator::OperatorCommand),
+    /// Create, list and delete API access keys.
+    #[command(subcommand, name = "access-keys")]
+    AccessKeys(super::operator::AccessKeysCommand),
 }
 
 /// `trent keys ...`

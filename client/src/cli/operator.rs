@@ -19,6 +19,59 @@ pub enum OperatorCommand {
     Seal,
     /// Seal status of every endpoint.
     Status,
+    /// A new split of the root key into shares (old shares keep working).
+    Rekey(InitArgs),
+    /// Add a barrier key version; new secrets are sealed with it.
+    Rotate,
+}
+
+/// `trent access-keys ...`
+#[derive(Debug, Subcommand)]
+pub enum AccessKeysCommand {
+    /// Create an access key; prints its secret once.
+    Create {
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List access keys (never their secrets).
+    List,
+    /// Delete an access key (the last one cannot be deleted).
+    Delete {
+        /// The access key id.
+        access_key_id: String,
+    },
+}
+
+/// Runs an access-key command.
+pub async fn access_keys(client: &TrentClient, json: bool, command: AccessKeysCommand) -> anyhow::Result<()> {
+    match command {
+        AccessKeysCommand::Create { description } => {
+            let created = client.create_access_key(&description).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+            } else {
+                println!("Access key id:      {}", created.access_key_id);
+                println!("Secret access key:  {}", created.secret_access_key);
+                println!("The secret is shown once and stored only sealed.");
+            }
+        }
+        AccessKeysCommand::List => {
+            let list = client.list_access_keys().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for key in &list.access_keys {
+                    println!("{}  {}", key.access_key_id, key.description);
+                }
+            }
+        }
+        AccessKeysCommand::Delete { access_key_id } => {
+            client.delete_access_key(&access_key_id).await?;
+            println!("deleted {access_key_id}");
+        }
+    }
+    Ok(())
 }
 
 /// `trent operator init`.
@@ -100,6 +153,23 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                 }
             }
             Ok(all_ok)
+        }
+        OperatorCommand::Rekey(args) => {
+            let answer = client.rekey(args.shares, args.threshold).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                for (n, share) in answer.shares.iter().enumerate() {
+                    println!("Unseal share {}: {share}", n + 1);
+                }
+                println!("Threshold: {}. The old shares still unseal: destroy them.", answer.threshold);
+            }
+            Ok(true)
+        }
+        OperatorCommand::Rotate => {
+            let answer = client.rotate_keyring().await?;
+            println!("barrier key version {} now seals new secrets", answer.barrier_version);
+            Ok(true)
         }
         OperatorCommand::Status => {
             let mut all_ok = true;

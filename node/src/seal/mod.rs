@@ -4,6 +4,7 @@
 //! at unseal; the root key opens the [`keyring`], whose barrier keys seal every stored secret.
 //! The sealed/unsealed state and its admin API build on these two.
 
+pub mod admin_ops;
 pub mod init;
 pub mod keyring;
 pub mod material;

@@ -1,0 +1,106 @@
+//! The authenticated seal operations: access keys (create, list, delete), rekey (a new share
+//! split of the same root key) and keyring rotation (a new barrier key version).
+
+use trent_storage::{AccessKeyRecord, Command};
+use trent_wire::admin::{
+    AccessKeyInfo, AccessKeyList, CreateAccessKeyResponse, RekeyResponse, RotateResponse,
+};
+use trent_wire::{ErrorCode, KmsError};
+
+use super::init::generate_credentials;
+use super::keyring::Keyring;
+use super::shares::split;
+use crate::node::Node;
+use crate::write_path::Proposal;
+
+fn sealed() -> KmsError {
+    KmsError::new(ErrorCode::ServiceUnavailable, "This node is sealed")
+}
+
+fn internal(what: &str) -> KmsError {
+    KmsError::new(ErrorCode::Internal, format!("{what} failed"))
+}
+
+/// Creates an access key; the secret is returned this once.
+pub async fn create_access_key(
+    node: &Node,
+    description: String,
+) -> Result<CreateAccessKeyResponse, KmsError> {
+    let (access_key_id, secret_access_key) =
+        generate_credentials().map_err(|_| internal("the random source"))?;
+    let secret = node
+        .seal
+        .with_keyring(|keyring| keyring.wrap(access_key_id.as_bytes(), secret_access_key.as_bytes()))
+        .map_err(|_| sealed())?
+        .map_err(|_| internal("sealing the secret"))?;
+    let record = AccessKeyRecord {
+        access_key_id: access_key_id.clone(),
+        secret,
+        created_at_ms: node.now_ms(),
+        description,
+    };
+    let description = record.description.clone();
+    node.write_proposal(Proposal::Command(Command::CreateAccessKey(record))).await?;
+    Ok(CreateAccessKeyResponse {
+        access_key_id,
+        secret_access_key: secret_access_key.to_string(),
+        description,
+    })
+}
+
+/// Every access key, without secrets.
+pub async fn list_access_keys(node: &Node) -> Result<AccessKeyList, KmsError> {
+    node.linearizable_read().await?;
+    let registry = node.registry.read();
+    let access_keys = registry
+        .access_keys()
+        .map(|record| AccessKeyInfo {
+            access_key_id: record.access_key_id.clone(),
+            description: record.description.clone(),
+            created: record.created_at_ms as f64 / 1000.0,
+        })
+        .collect();
+    Ok(AccessKeyList { access_keys })
+}
+
+/// Deletes an access key (never the last).
+pub async fn delete_access_key(node: &Node, access_key_id: &str) -> Result<(), KmsError> {
+    let command = Command::DeleteAccessKey { access_key_id: access_key_id.to_owned() };
+    node.write_proposal(Proposal::Command(command)).await?;
+    node.verifier.forget_access_key(access_key_id);
+    Ok(())
+}
+
+/// A new split of the root key; old shares keep working (the root key is the same).
+pub fn rekey(node: &Node, shares: u32, threshold: u32) -> Result<RekeyResponse, KmsError> {
+    let encoded = node
+        .seal
+        .with_root(|root, keyring| split(root, keyring.cluster_id(), shares, threshold))
+        .map_err(|_| sealed())?
+        .map_err(|error| KmsError::new(ErrorCode::Validation, error.to_string()))?;
+    Ok(RekeyResponse { shares: encoded.iter().map(|share| share.to_string()).collect(), threshold })
+}
+
+/// Adds a barrier key version and replicates the resealed keyring.
+pub async fn rotate(node: &Node) -> Result<RotateResponse, KmsError> {
+    node.linearizable_read().await?;
+    let current = node
+        .registry
+        .read()
+        .keyring()
+        .cloned()
+        .ok_or_else(|| KmsError::new(ErrorCode::InvalidState, "The cluster is not initialised"))?;
+    let (resealed, barrier_version) = node
+        .seal
+        .with_root(|root, _| -> Result<_, KmsError> {
+            let mut keyring = Keyring::open(&current, root).map_err(|_| internal("opening the keyring"))?;
+            let version = keyring.rotate().map_err(|_| internal("making a barrier key"))?;
+            let resealed = keyring.seal(root).map_err(|_| internal("sealing the keyring"))?;
+            Ok((resealed, version))
+        })
+        .map_err(|_| sealed())??;
+    node.write_proposal(Proposal::Command(Command::ReplaceKeyring { keyring: resealed.clone() })).await?;
+    node.seal.refresh(&resealed).map_err(|_| internal("refreshing the keyring"))?;
+    tracing::info!(barrier_version, "keyring rotated");
+    Ok(RotateResponse { barrier_version })
+}
