@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use support::InProcessNode;
 use trent_client::wire::kms::CreateKeyRequest;
-use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
+use trent_node::config::RaftTiming;
 
 fn files_under(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
@@ -31,20 +31,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NodeConfig {
-        node_id: 1,
-        api_addr: format!("127.0.0.1:{}", support::free_port()),
-        peer_addr: format!("127.0.0.1:{}", support::free_port()),
-        advertise_api_addr: None,
-        advertise_peer_addr: None,
-        data_dir: dir.path().join("node-1"),
-        peers: Vec::new(),
-        bootstrap: true,
-        arn: ArnScope::default(),
-        raft: RaftTiming { snapshot_every_entries: 10, logs_kept_after_snapshot: 2, ..RaftTiming::default() },
-        sled_cache_mib: 8,
-        clock_offset_ms: 0,
-    };
+    let raft =
+        RaftTiming { snapshot_every_entries: 10, logs_kept_after_snapshot: 2, ..RaftTiming::default() };
+    let config = support::single_node_config(dir.path().join("node-1"), raft);
     let running = trent_node::server::start(config).await.expect("start");
     let node = running.node.clone();
     node.raft

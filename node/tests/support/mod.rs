@@ -337,25 +337,28 @@ pub struct InProcessNode {
     pub signing: Signing,
 }
 
+/// A bootstrapping single-node config on free loopback ports, data in `data_dir`.
+pub fn single_node_config(data_dir: PathBuf, raft: RaftTiming) -> NodeConfig {
+    NodeConfig {
+        node_id: 1,
+        api_addr: format!("127.0.0.1:{}", free_port()),
+        peer_addr: format!("127.0.0.1:{}", free_port()),
+        advertise_api_addr: None,
+        advertise_peer_addr: None,
+        data_dir,
+        peers: Vec::new(),
+        bootstrap: true,
+        arn: ArnScope::default(),
+        raft,
+        sled_cache_mib: 8,
+        clock_offset_ms: 0,
+    }
+}
+
 impl InProcessNode {
     pub async fn start() -> InProcessNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let api_port = free_port();
-        let peer_port = free_port();
-        let config = NodeConfig {
-            node_id: 1,
-            api_addr: format!("127.0.0.1:{api_port}"),
-            peer_addr: format!("127.0.0.1:{peer_port}"),
-            advertise_api_addr: None,
-            advertise_peer_addr: None,
-            data_dir: dir.path().join("node-1"),
-            peers: Vec::new(),
-            bootstrap: true,
-            arn: ArnScope::default(),
-            raft: RaftTiming::default(),
-            sled_cache_mib: 8,
-            clock_offset_ms: 0,
-        };
+        let config = single_node_config(dir.path().join("node-1"), RaftTiming::default());
         let running = trent_node::server::start(config).await.expect("start node");
         running
             .node
