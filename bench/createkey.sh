@@ -6,6 +6,7 @@
 #   bench/createkey.sh [DURATION_SECS] [CONCURRENCY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/dev-credentials.sh
 duration=${1:-20}
 concurrency=${2:-64}
 out=${OUT:-$(mktemp -d)}
@@ -17,12 +18,8 @@ run_cluster() { # nodes base_port
   rm -rf "$dir"
   target/release/trentd dev --nodes "$nodes" --addr "127.0.0.1:$port" --data-dir "$dir" >"$out/dev-$nodes.log" 2>&1 &
   dev_pid=$!
-  for _ in $(seq 300); do [ -f "$dir/dev-credentials.json" ] && { use_credentials "$dir"; return; }; sleep 0.1; done
+  for _ in $(seq 300); do [ -f "$dir/dev-credentials.json" ] && { use_dev_credentials "$dir"; return; }; sleep 0.1; done
   echo "cluster of $nodes did not start" >&2; exit 1
-}
-use_credentials() { # data dir: sign as the dev cluster's administrator
-  export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$1/dev-credentials.json")
-  export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$1/dev-credentials.json")
 }
 stop_cluster() { kill -TERM "$dev_pid"; wait "$dev_pid" || true; }
 endpoints() { # nodes base_port

@@ -7,6 +7,7 @@
 #   bench/etcd-compare.sh [DURATION_SECS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/dev-credentials.sh
 duration=${1:-20}
 connections=${2:-64}
 dir=$(mktemp -d)
@@ -55,8 +56,7 @@ kill $(jobs -p); wait 2>/dev/null || true
 # Trent: three nodes, CreateKey to one node (the leader or a follower, like etcd's member).
 target/release/trentd dev --nodes 3 --addr 127.0.0.1:18750 --data-dir "$dir/trent" >"$dir/trent.log" 2>&1 &
 for _ in $(seq 300); do [ -f "$dir/trent/dev-credentials.json" ] && break; sleep 0.1; done
-export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$dir/trent/dev-credentials.json")
-export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$dir/trent/dev-credentials.json")
+use_dev_credentials "$dir/trent"
 echo "== Trent CreateKey, 3 nodes, $connections connections, ${duration}s (trent-bench to node 1, SigV4) =="
 target/release/trent-bench --endpoints http://127.0.0.1:18750 --op create-key --concurrency "$connections" \
   --duration "$duration" --warmup 3

@@ -5,6 +5,7 @@
 #   bench/failover.sh [TRIALS] [-- extra trentd server flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/dev-credentials.sh
 trials=${1:-10}
 cargo build --release --bins >/dev/null
 dir=$(mktemp -d)
@@ -16,8 +17,7 @@ for trial in $(seq "$trials"); do
   target/release/trentd dev --nodes 3 --addr "127.0.0.1:$port" --data-dir "$dir/data" >"$dir/dev.log" 2>&1 &
   dev=$!
   for _ in $(seq 300); do [ -f "$dir/data/dev-credentials.json" ] && break; sleep 0.1; done
-  export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$dir/data/dev-credentials.json")
-  export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$dir/data/dev-credentials.json")
+  use_dev_credentials "$dir/data"
   all="http://127.0.0.1:$port,http://127.0.0.1:$((port + 1)),http://127.0.0.1:$((port + 2))"
   $trent --endpoints "$all" keys create >/dev/null
   leader=$($trent --endpoints "http://127.0.0.1:$port" --json cluster status | python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])')

@@ -82,11 +82,6 @@ impl Node {
         self.log_store.committed_index()
     }
 
-    /// Bytes of sled data on disk.
-    pub fn disk_bytes(&self) -> u64 {
-        self.disk.size_on_disk()
-    }
-
     /// The address of a member, from the current membership.
     fn member(&self, node_id: NodeId) -> Option<TrentNode> {
         let metrics = self.raft.metrics();

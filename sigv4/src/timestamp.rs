@@ -83,6 +83,16 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// RFC 3339 UTC, `2015-08-30T12:36:00Z`, the form people read.
+    pub fn to_rfc3339(self) -> String {
+        let (year, month, day) = civil_from_days(self.unix_seconds.div_euclid(SECONDS_PER_DAY));
+        let seconds_of_day = self.unix_seconds.rem_euclid(SECONDS_PER_DAY);
+        let (hour, minute, second) = (seconds_of_day / 3600, seconds_of_day / 60 % 60, seconds_of_day % 60);
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     /// ISO 8601 basic format, `20150830T123600Z`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

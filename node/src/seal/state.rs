@@ -131,11 +131,6 @@ impl Seal {
         *self.write() = SealState::Sealed { collected: Vec::new() };
     }
 
-    /// Unseals with a root key and keyring this node just made (at init).
-    pub fn install(&self, root: SecretKey, keyring: Keyring) {
-        *self.write() = SealState::Unsealed { root, keyring, materials: MaterialCache::default() };
-    }
-
     /// Runs `f` with the keyring, if unsealed.
     pub fn with_keyring<T>(&self, f: impl FnOnce(&Keyring) -> T) -> Result<T, Sealed> {
         match &*self.read() {
