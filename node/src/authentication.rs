@@ -10,7 +10,6 @@ use zeroize::Zeroizing;
 
 use crate::api::SignedRequestParts;
 use crate::node::Node;
-use crate::seal::keyring::KeyringError;
 
 /// Most request headers considered for a signature.
 const MAX_HEADERS: usize = 128;
@@ -31,18 +30,12 @@ pub(crate) fn authenticate(node: &Node, request: &SignedRequestParts<'_>) -> Res
     };
     let secrets = |access_key_id: &str| -> Option<Zeroizing<String>> {
         let record = node.registry.read().access_key(access_key_id).cloned()?;
-        let unwrap =
-            || node.seal.with_keyring(|keyring| keyring.unwrap(access_key_id.as_bytes(), &record.secret));
-        let secret = match unwrap().ok()? {
-            Ok(secret) => secret,
-            // Sealed under a barrier version another node added: catch up with the keyring.
-            Err(KeyringError::UnknownVersion(_)) => {
-                let latest = node.registry.read().keyring().cloned()?;
-                node.seal.refresh(&latest).ok()?;
-                unwrap().ok()?.ok()?
-            }
-            Err(_) => return None,
-        };
+        let secret = node
+            .with_current_keyring(|seal| {
+                seal.with_keyring(|keyring| keyring.unwrap(access_key_id.as_bytes(), &record.secret))
+            })
+            .ok()?
+            .ok()?;
         std::str::from_utf8(&secret).ok().map(|text| Zeroizing::new(text.to_owned()))
     };
     node.verifier.verify(&view, SystemTime::now(), &secrets).map_err(|error| {

@@ -48,6 +48,10 @@ pub struct RaftTiming {
     pub snapshot_every_entries: u64,
     /// Log entries kept behind a snapshot for followers that are only a little behind.
     pub logs_kept_after_snapshot: u64,
+    /// The consistency bound of crypto served from local state, ms: a write acknowledged at `t`
+    /// is honoured by every node serving crypto after `t + bound`; a node without evidence that
+    /// fresh refuses (see `freshness`). Several heartbeats long, so load does not trip it.
+    pub consistency_bound_ms: u64,
 }
 
 impl Default for RaftTiming {
@@ -58,6 +62,7 @@ impl Default for RaftTiming {
             election_timeout_max_ms: 600,
             snapshot_every_entries: 5_000,
             logs_kept_after_snapshot: 1_000,
+            consistency_bound_ms: 500,
         }
     }
 }

@@ -76,20 +76,41 @@ fn aead_key(key: &SecretKey) -> Result<LessSafeKey, CryptoError> {
 /// AES-256-GCM with a fresh random nonce: returns `nonce | ciphertext | tag`, authenticating
 /// `aad` as well.
 pub fn aead_seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut sealed = Vec::with_capacity(NONCE_BYTES + plaintext.len() + TAG_BYTES);
+    aead_seal_append(key, aad, plaintext, &mut sealed)?;
+    Ok(sealed)
+}
+
+/// [`aead_seal`] appending `nonce | ciphertext | tag` to `out`, so a caller can put a header in
+/// front without copying.
+pub fn aead_seal_append(
+    key: &SecretKey,
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CryptoError> {
     let mut nonce = [0u8; NONCE_BYTES];
     fill_random(&mut nonce)?;
-    let mut sealed = Vec::with_capacity(NONCE_BYTES + plaintext.len() + TAG_BYTES);
-    sealed.extend_from_slice(&nonce);
-    sealed.extend_from_slice(plaintext);
-    let tag = aead_key(key)?
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut sealed[NONCE_BYTES..],
-        )
-        .map_err(|_| CryptoError::Seal)?;
-    sealed.extend_from_slice(tag.as_ref());
-    Ok(sealed)
+    out.reserve(NONCE_BYTES + plaintext.len() + TAG_BYTES);
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let sealed = aead_key(key).and_then(|key| {
+        key.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut out[start..])
+            .map_err(|_| CryptoError::Seal)
+    });
+    match sealed {
+        Ok(tag) => {
+            out.extend_from_slice(tag.as_ref());
+            Ok(())
+        }
+        Err(error) => {
+            // Never leave plaintext behind in the caller's buffer.
+            out[start..].zeroize();
+            out.truncate(start - NONCE_BYTES);
+            Err(error)
+        }
+    }
 }
 
 /// Opens what [`aead_seal`] produced under the same key and `aad`. The plaintext is zeroized

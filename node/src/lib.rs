@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod dev;
+pub mod freshness;
 pub mod http;
 pub mod kms;
 pub mod network;

@@ -17,9 +17,12 @@ use trent_wire::admin::NodeRole;
 use trent_wire::{ErrorCode, KmsError};
 
 use crate::config::NodeConfig;
+use crate::freshness::RaftView;
 use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
 use crate::peer::PeerClient;
 use crate::proposer::Proposer;
+use crate::seal::keyring::KeyringError;
+use crate::seal::state::Sealed;
 use crate::write_path::ForwardedProposal;
 use trent_storage::codec;
 
@@ -31,6 +34,9 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a read waits for this node to apply up to the leader's read index.
 const READ_APPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// What unwrapping a sealed secret gives: nothing while sealed, else the keyring's answer.
+pub type SealedResult<T> = Result<Result<T, KeyringError>, Sealed>;
 
 /// One node of the cluster.
 pub struct Node {
@@ -48,6 +54,8 @@ pub struct Node {
     pub seal: crate::seal::state::Seal,
     /// Checks SigV4 signatures (region from the config, service `kms`).
     pub verifier: trent_sigv4::SigV4Verifier,
+    /// How current this node's applied state is known to be (the crypto consistency bound).
+    pub freshness: Arc<crate::freshness::Freshness>,
 }
 
 impl Node {
@@ -143,6 +151,55 @@ impl Node {
                 })?;
         }
         Ok(())
+    }
+
+    /// Runs `open` (something that unwraps a secret with the keyring); if the secret is sealed
+    /// under a barrier version another node added, re-opens the keyring from the replicated
+    /// state and runs it once more.
+    pub fn with_current_keyring<T>(
+        &self,
+        open: impl Fn(&crate::seal::state::Seal) -> SealedResult<T>,
+    ) -> SealedResult<T> {
+        match open(&self.seal)? {
+            Err(KeyringError::UnknownVersion(_)) => {
+                if let Some(latest) = self.registry.read().keyring().cloned() {
+                    // A refresh that fails leaves the old keyring; the retry then reports why.
+                    let _ = self.seal.refresh(&latest);
+                }
+                open(&self.seal)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Refuses with `KeyUnavailableException` unless this node's applied state is known to hold
+    /// every write acknowledged more than the consistency bound ago (see [`crate::freshness`]).
+    pub fn ensure_fresh(&self) -> Result<(), KmsError> {
+        let view = || {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            RaftView {
+                is_leader: metrics.state == ServerState::Leader,
+                term: metrics.current_term,
+                applied_index: metrics.last_applied.map(|log_id| log_id.index),
+                applied_term: metrics.last_applied.map(|log_id| log_id.leader_id.term),
+                self_id: self.id(),
+                voters: metrics.membership_config.membership().voter_ids().collect(),
+            }
+        };
+        self.freshness.check(std::time::Instant::now(), view).map_err(|stale| {
+            let since = match stale.age {
+                Some(age) => format!("for {} ms", age.as_millis()),
+                None => "since it started".to_owned(),
+            };
+            KmsError::new(
+                ErrorCode::KeyUnavailable,
+                format!(
+                    "This node has not been in touch with the cluster's leader {since} (bound {} ms), so it cannot vouch for the key's state; retry, or call another node",
+                    self.freshness.bound().as_millis()
+                ),
+            )
+        })
     }
 
     /// Runs a membership change through the leader; returns the log index that carried it.

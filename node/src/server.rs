@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use trent_storage::DiskOptions;
 
 use crate::config::NodeConfig;
+use crate::freshness::Freshness;
 use crate::network::Network;
 use crate::node::Node;
 use crate::peer::PeerClient;
@@ -62,10 +63,16 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let disk = state_machine.disk().clone();
     let peers = PeerClient::new();
     let raft_config = Arc::new(config.raft.raft_config("trent")?);
-    let raft =
-        Raft::new(config.node_id, raft_config, Network::new(peers.clone()), log_store.clone(), state_machine)
-            .await
-            .map_err(|error| StartError::Raft(error.to_string()))?;
+    let freshness = Arc::new(Freshness::new(Duration::from_millis(config.raft.consistency_bound_ms)));
+    let raft = Raft::new(
+        config.node_id,
+        raft_config,
+        Network::new(peers.clone(), freshness.clone()),
+        log_store.clone(),
+        state_machine,
+    )
+    .await
+    .map_err(|error| StartError::Raft(error.to_string()))?;
 
     let api_listener = bind(&config.api_addr).await?;
     let peer_listener = bind(&config.peer_addr).await?;
@@ -85,6 +92,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         peers,
         proposer: Proposer::start(node.clone()),
         seal: crate::seal::state::Seal::default(),
+        freshness,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

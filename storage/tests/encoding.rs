@@ -82,6 +82,12 @@ fn error_code_positions_are_pinned() {
         ErrorCode::UnrecognizedClient,
         ErrorCode::InvalidSignature,
         ErrorCode::IncompleteSignature,
+        ErrorCode::InvalidCiphertext,
+        ErrorCode::IncorrectKey,
+        ErrorCode::InvalidKeyUsage,
+        ErrorCode::DryRunOperation,
+        ErrorCode::KeyUnavailable,
+        ErrorCode::InvalidGrantToken,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

@@ -50,6 +50,19 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The `Authorization` header is malformed or incomplete.
     IncompleteSignature,
+    /// A ciphertext blob is malformed, forged, or bound to another encryption context.
+    InvalidCiphertext,
+    /// Decrypt (or ReEncrypt) named a key that is not the one the blob was encrypted under.
+    IncorrectKey,
+    /// The key's usage or spec does not allow the operation or algorithm.
+    InvalidKeyUsage,
+    /// `DryRun` was set and the operation would have succeeded.
+    DryRunOperation,
+    /// The key cannot be used now: this node has not heard from the cluster's leader within the
+    /// consistency bound, so it cannot vouch that the key is still enabled.
+    KeyUnavailable,
+    /// A grant token is malformed.
+    InvalidGrantToken,
 }
 
 impl ErrorCode {
@@ -80,6 +93,12 @@ impl ErrorCode {
             ErrorCode::UnrecognizedClient => "UnrecognizedClientException",
             ErrorCode::InvalidSignature => "InvalidSignatureException",
             ErrorCode::IncompleteSignature => "IncompleteSignatureException",
+            ErrorCode::InvalidCiphertext => "InvalidCiphertextException",
+            ErrorCode::IncorrectKey => "IncorrectKeyException",
+            ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
+            ErrorCode::DryRunOperation => "DryRunOperationException",
+            ErrorCode::KeyUnavailable => "KeyUnavailableException",
+            ErrorCode::InvalidGrantToken => "InvalidGrantTokenException",
         }
     }
 
@@ -95,7 +114,8 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::RequestTooLarge => 413,
-            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::ServiceUnavailable | ErrorCode::KeyUnavailable => 503,
+            ErrorCode::DryRunOperation => 412,
             ErrorCode::DependencyTimeout => 500,
             ErrorCode::Internal => 500,
             _ => 400,
@@ -104,11 +124,17 @@ impl ErrorCode {
 
     /// Whether a client may retry the same request unchanged and hope for another answer.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorCode::ServiceUnavailable | ErrorCode::DependencyTimeout | ErrorCode::Internal)
+        matches!(
+            self,
+            ErrorCode::ServiceUnavailable
+                | ErrorCode::DependencyTimeout
+                | ErrorCode::Internal
+                | ErrorCode::KeyUnavailable
+        )
     }
 }
 
-const ALL_CODES: [ErrorCode; 22] = [
+const ALL_CODES: [ErrorCode; 28] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -132,6 +158,12 @@ const ALL_CODES: [ErrorCode; 22] = [
     ErrorCode::UnrecognizedClient,
     ErrorCode::InvalidSignature,
     ErrorCode::IncompleteSignature,
+    ErrorCode::InvalidCiphertext,
+    ErrorCode::IncorrectKey,
+    ErrorCode::InvalidKeyUsage,
+    ErrorCode::DryRunOperation,
+    ErrorCode::KeyUnavailable,
+    ErrorCode::InvalidGrantToken,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -32,3 +32,17 @@ pub const MAX_KEY_ID_CHARS: usize = 2048;
 pub const MAX_MARKER_CHARS: usize = 1024;
 /// Key policy document size.
 pub const MAX_POLICY_BYTES: usize = 32 * 1024;
+/// Plaintext of Encrypt: 1–4096 bytes.
+pub const MAX_PLAINTEXT_BYTES: usize = 4096;
+/// Ciphertext blob of Decrypt and ReEncrypt: 1–6144 bytes.
+pub const MAX_CIPHERTEXT_BYTES: usize = 6144;
+/// `NumberOfBytes` of GenerateDataKey and GenerateRandom: 1–1024.
+pub const MAX_GENERATED_BYTES: i64 = 1024;
+/// Grant tokens per request: 0–10.
+pub const MAX_GRANT_TOKENS: usize = 10;
+/// Length of one grant token: 1–8192 characters.
+pub const MAX_GRANT_TOKEN_CHARS: usize = 8192;
+/// Encryption context: its pairs' keys and values together, in UTF-8 bytes. AWS documents no
+/// number; this bounds the work a request can ask for and matches what the AWS Encryption SDK
+/// serialises comfortably.
+pub const MAX_ENCRYPTION_CONTEXT_BYTES: usize = 8192;

@@ -123,6 +123,40 @@ aws_string_enum! {
     }
 }
 
+aws_string_enum! {
+    /// An encryption algorithm (AWS `EncryptionAlgorithmSpec`).
+    EncryptionAlgorithm {
+        /// AES-256-GCM under a symmetric key.
+        SymmetricDefault = "SYMMETRIC_DEFAULT",
+        /// RSA-OAEP with SHA-1.
+        RsaesOaepSha1 = "RSAES_OAEP_SHA_1",
+        /// RSA-OAEP with SHA-256.
+        RsaesOaepSha256 = "RSAES_OAEP_SHA_256",
+        /// SM2 public key encryption (China regions only; never supported).
+        Sm2Pke = "SM2PKE",
+    }
+}
+
+aws_string_enum! {
+    /// The length of a data key (AWS `DataKeySpec`).
+    DataKeySpec {
+        /// 256 bits.
+        Aes256 = "AES_256",
+        /// 128 bits.
+        Aes128 = "AES_128",
+    }
+}
+
+impl DataKeySpec {
+    /// The key's length in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            DataKeySpec::Aes256 => 32,
+            DataKeySpec::Aes128 => 16,
+        }
+    }
+}
+
 impl KeySpec {
     /// The usages AWS allows for this spec.
     pub fn allowed_usages(self) -> &'static [KeyUsage] {

@@ -20,6 +20,18 @@ pub fn constraint(field: &str, value: &str, constraint: &str) -> KmsError {
     )
 }
 
+/// Parses an enum-valued field, refusing other values with AWS's enum wording.
+pub fn enum_value<T>(
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    allowed: fn() -> String,
+) -> Result<T, KmsError> {
+    parse(value).ok_or_else(|| {
+        constraint(field, value, &format!("Member must satisfy enum value set: {}", allowed()))
+    })
+}
+
 /// Checks a string's length in characters.
 pub fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), KmsError> {
     let length = value.chars().count();

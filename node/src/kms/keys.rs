@@ -16,7 +16,9 @@ use trent_wire::{ErrorCode, KmsError};
 use super::identifiers::{key_arn, parse_key_id, parse_key_ref, resolve, AliasUse};
 use super::metadata::{epoch_seconds, key_metadata};
 use super::Call;
-use trent_wire::validation::{check_description, check_marker, check_tags, constraint, page_limit};
+use trent_wire::validation::{
+    check_description, check_marker, check_tags, constraint, enum_value, page_limit,
+};
 
 /// The key specs this build can create.
 const SUPPORTED_SPECS: &[KeySpec] = &[KeySpec::SymmetricDefault];
@@ -32,14 +34,14 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
             ))
         }
-        (Some(spec), None) => parse_enum::<KeySpec>("keySpec", spec, KeySpec::parse, KeySpec::allowed_values)?,
+        (Some(spec), None) => enum_value::<KeySpec>("keySpec", spec, KeySpec::parse, KeySpec::allowed_values)?,
         (None, Some(spec)) => {
-            parse_enum::<KeySpec>("customerMasterKeySpec", spec, KeySpec::parse, KeySpec::allowed_values)?
+            enum_value::<KeySpec>("customerMasterKeySpec", spec, KeySpec::parse, KeySpec::allowed_values)?
         }
         (None, None) => KeySpec::SymmetricDefault,
     };
     let usage = match &request.key_usage {
-        Some(usage) => parse_enum::<KeyUsage>("keyUsage", usage, KeyUsage::parse, KeyUsage::allowed_values)?,
+        Some(usage) => enum_value::<KeyUsage>("keyUsage", usage, KeyUsage::parse, KeyUsage::allowed_values)?,
         None => spec.default_usage(),
     };
     if !spec.allowed_usages().contains(&usage) {
@@ -49,7 +51,7 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
         ));
     }
     let origin = match &request.origin {
-        Some(origin) => parse_enum::<Origin>("origin", origin, Origin::parse, Origin::allowed_values)?,
+        Some(origin) => enum_value::<Origin>("origin", origin, Origin::parse, Origin::allowed_values)?,
         None => Origin::AwsKms,
     };
     if !SUPPORTED_SPECS.contains(&spec) {
@@ -187,15 +189,4 @@ fn written_key(applied: Applied) -> Result<KeyRecord, KmsError> {
         Applied::Key(record) => Ok(*record),
         Applied::Done => Err(KmsError::new(ErrorCode::Internal, "write applied without a key record")),
     }
-}
-
-fn parse_enum<T>(
-    field: &str,
-    value: &str,
-    parse: fn(&str) -> Option<T>,
-    allowed: fn() -> String,
-) -> Result<T, KmsError> {
-    parse(value).ok_or_else(|| {
-        constraint(field, value, &format!("Member must satisfy enum value set: {}", allowed()))
-    })
 }

@@ -4,10 +4,15 @@
 //! runs it; each operation module validates its fields with AWS's error names and wording.
 
 pub mod aliases;
+pub mod ciphertext;
+pub mod crypto_fields;
+pub mod data_keys;
+pub mod encryption;
 pub mod identifiers;
 pub mod keys;
 pub mod metadata;
 pub mod tags;
+pub mod usable_key;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -64,6 +69,14 @@ pub async fn dispatch(call: &Call<'_>, target: Option<&str>, body: &[u8]) -> Res
         "TagResource" => reply(tags::tag_resource(call, parse(body)?).await),
         "UntagResource" => reply(tags::untag_resource(call, parse(body)?).await),
         "ListResourceTags" => reply(tags::list_resource_tags(call, parse(body)?).await),
+        "Encrypt" => reply(encryption::encrypt(call, parse(body)?)),
+        "Decrypt" => reply(encryption::decrypt(call, parse(body)?)),
+        "ReEncrypt" => reply(encryption::re_encrypt(call, parse(body)?)),
+        "GenerateDataKey" => reply(data_keys::generate_data_key(call, parse(body)?)),
+        "GenerateDataKeyWithoutPlaintext" => {
+            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?))
+        }
+        "GenerateRandom" => reply(data_keys::generate_random(parse(body)?)),
         other => Err(KmsError::new(
             ErrorCode::UnknownOperation,
             format!("Operation '{}' is not supported", other.chars().take(64).collect::<String>()),

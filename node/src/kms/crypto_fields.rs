@@ -1,0 +1,86 @@
+//! Checks shared by the crypto operations, in AWS's words: blob lengths, the encryption
+//! context, grant tokens, encryption algorithms, `Recipient` and `DryRun`.
+
+use trent_wire::data_plane::EncryptionContext;
+use trent_wire::limits::{MAX_ENCRYPTION_CONTEXT_BYTES, MAX_GRANT_TOKENS, MAX_GRANT_TOKEN_CHARS};
+use trent_wire::model::EncryptionAlgorithm;
+use trent_wire::validation::{check_length, enum_value};
+use trent_wire::{Blob, ErrorCode, KmsError};
+
+/// A binary field's length, `min..=max` bytes. The value is secret or opaque, so the message
+/// never shows it.
+pub fn check_blob_length(field: &str, blob: &Blob, min: usize, max: usize) -> Result<(), KmsError> {
+    let constraint = if blob.len() < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else if blob.len() > max {
+        format!("Member must have length less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(KmsError::new(
+        ErrorCode::Validation,
+        format!("1 validation error detected: Value at '{field}' failed to satisfy constraint: {constraint}"),
+    ))
+}
+
+/// The encryption context, empty if absent, within its size limit.
+pub fn encryption_context(context: Option<EncryptionContext>) -> Result<EncryptionContext, KmsError> {
+    let context = context.unwrap_or_default();
+    let bytes: usize = context.iter().map(|(key, value)| key.len() + value.len()).sum();
+    if bytes > MAX_ENCRYPTION_CONTEXT_BYTES {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!(
+                "The encryption context is {bytes} bytes; its keys and values may total at most {MAX_ENCRYPTION_CONTEXT_BYTES}"
+            ),
+        ));
+    }
+    Ok(context)
+}
+
+/// Grant tokens: at most 10, each 1–8192 characters. Accepted without effect until grants exist.
+pub fn check_grant_tokens(tokens: Option<&[String]>) -> Result<(), KmsError> {
+    let tokens = tokens.unwrap_or_default();
+    if tokens.len() > MAX_GRANT_TOKENS {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!("1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to {MAX_GRANT_TOKENS}"),
+        ));
+    }
+    for token in tokens {
+        check_length("grantTokens", token, 1, MAX_GRANT_TOKEN_CHARS)?;
+    }
+    Ok(())
+}
+
+/// An `EncryptionAlgorithm`-style field, `SYMMETRIC_DEFAULT` when absent.
+pub fn encryption_algorithm(field: &str, value: Option<&str>) -> Result<EncryptionAlgorithm, KmsError> {
+    match value {
+        None => Ok(EncryptionAlgorithm::SymmetricDefault),
+        Some(value) => {
+            enum_value(field, value, EncryptionAlgorithm::parse, EncryptionAlgorithm::allowed_values)
+        }
+    }
+}
+
+/// `Recipient` (Nitro Enclaves attestation) is not supported.
+pub fn refuse_recipient(recipient: Option<&serde_json::Value>) -> Result<(), KmsError> {
+    match recipient {
+        Some(_) => Err(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            "Recipient (Nitro Enclaves attestation) is not supported",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// With `DryRun` set, a call that passed every check answers `DryRunOperationException`.
+pub fn finish_dry_run(dry_run: Option<bool>) -> Result<(), KmsError> {
+    if dry_run == Some(true) {
+        return Err(KmsError::new(
+            ErrorCode::DryRunOperation,
+            "The request would have succeeded, but the DryRun parameter was set.",
+        ));
+    }
+    Ok(())
+}

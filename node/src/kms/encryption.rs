@@ -1,0 +1,143 @@
+//! Encrypt, Decrypt and ReEncrypt under symmetric keys, served from this node's own state.
+
+use trent_wire::data_plane::{
+    DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext, ReEncryptRequest,
+    ReEncryptResponse,
+};
+use trent_wire::limits::{MAX_CIPHERTEXT_BYTES, MAX_PLAINTEXT_BYTES};
+use trent_wire::{Blob, ErrorCode, KmsError};
+use zeroize::Zeroizing;
+
+use super::ciphertext::{self, BlobHeader};
+use super::crypto_fields::{
+    check_blob_length, check_grant_tokens, encryption_algorithm, encryption_context, finish_dry_run,
+    refuse_recipient,
+};
+use super::identifiers::{parse_key_ref, resolve, AliasUse, KeyRef};
+use super::usable_key::{
+    invalid_ciphertext, require_symmetric_algorithm, symmetric_key, MaterialVersion, SymmetricKey,
+};
+use super::Call;
+
+/// `Encrypt`.
+pub fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<EncryptResponse, KmsError> {
+    let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Allowed)?;
+    check_blob_length("plaintext", &request.plaintext, 1, MAX_PLAINTEXT_BYTES)?;
+    let context = encryption_context(request.encryption_context)?;
+    check_grant_tokens(request.grant_tokens.as_deref())?;
+    let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
+    let key = symmetric_key(call, &reference, MaterialVersion::Current, "Encrypt")?;
+    require_symmetric_algorithm(algorithm, &key.arn)?;
+    finish_dry_run(request.dry_run)?;
+    let blob = seal_with(&key, &context, request.plaintext.as_bytes())?;
+    Ok(EncryptResponse { ciphertext_blob: Blob(blob), key_id: key.arn, encryption_algorithm: algorithm })
+}
+
+/// `Decrypt`.
+pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
+    check_blob_length("ciphertextBlob", &request.ciphertext_blob, 1, MAX_CIPHERTEXT_BYTES)?;
+    let context = encryption_context(request.encryption_context)?;
+    check_grant_tokens(request.grant_tokens.as_deref())?;
+    let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
+    let named = match &request.key_id {
+        Some(key_id) => Some(parse_key_ref(key_id, "keyId", call.scope(), AliasUse::Allowed)?),
+        None => None,
+    };
+    refuse_recipient(request.recipient.as_ref())?;
+    let opened = open_blob(call, request.ciphertext_blob.as_bytes(), &context, named.as_ref(), "Decrypt")?;
+    require_symmetric_algorithm(algorithm, &opened.key.arn)?;
+    finish_dry_run(request.dry_run)?;
+    Ok(DecryptResponse {
+        key_id: opened.key.arn,
+        plaintext: Blob(opened.plaintext.to_vec()),
+        encryption_algorithm: algorithm,
+    })
+}
+
+/// `ReEncrypt`: decrypts under the source key and encrypts under the destination key without
+/// the plaintext leaving the node.
+pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
+    check_blob_length("ciphertextBlob", &request.ciphertext_blob, 1, MAX_CIPHERTEXT_BYTES)?;
+    let source_context = encryption_context(request.source_encryption_context)?;
+    let destination_context = encryption_context(request.destination_encryption_context)?;
+    check_grant_tokens(request.grant_tokens.as_deref())?;
+    let source_algorithm =
+        encryption_algorithm("sourceEncryptionAlgorithm", request.source_encryption_algorithm.as_deref())?;
+    let destination_algorithm = encryption_algorithm(
+        "destinationEncryptionAlgorithm",
+        request.destination_encryption_algorithm.as_deref(),
+    )?;
+    let source = match &request.source_key_id {
+        Some(key_id) => Some(parse_key_ref(key_id, "sourceKeyId", call.scope(), AliasUse::Allowed)?),
+        None => None,
+    };
+    let destination =
+        parse_key_ref(&request.destination_key_id, "destinationKeyId", call.scope(), AliasUse::Allowed)?;
+    let opened =
+        open_blob(call, request.ciphertext_blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt")?;
+    require_symmetric_algorithm(source_algorithm, &opened.key.arn)?;
+    let destination_key = symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt")?;
+    require_symmetric_algorithm(destination_algorithm, &destination_key.arn)?;
+    finish_dry_run(request.dry_run)?;
+    let blob = seal_with(&destination_key, &destination_context, &opened.plaintext)?;
+    Ok(ReEncryptResponse {
+        ciphertext_blob: Blob(blob),
+        source_key_id: opened.key.arn,
+        key_id: destination_key.arn,
+        source_encryption_algorithm: source_algorithm,
+        destination_encryption_algorithm: destination_algorithm,
+    })
+}
+
+/// A blob opened: the key that opened it and the plaintext.
+struct Opened {
+    key: SymmetricKey,
+    plaintext: Zeroizing<Vec<u8>>,
+}
+
+/// Opens `blob` under `context` with the key its header names, which must be `named` if the
+/// caller named one (`IncorrectKeyException` otherwise).
+fn open_blob(
+    call: &Call<'_>,
+    blob: &[u8],
+    context: &EncryptionContext,
+    named: Option<&KeyRef>,
+    operation: &str,
+) -> Result<Opened, KmsError> {
+    let header = ciphertext::parse_header(blob).map_err(|_| invalid_ciphertext())?;
+    if let Some(named) = named {
+        let named_id = resolve(&call.node.registry.read(), named, call.scope())?.key_id;
+        if named_id != header.key_id {
+            return Err(KmsError::new(
+                ErrorCode::IncorrectKey,
+                "The key ID in the request does not identify the KMS key that encrypted the ciphertext.",
+            ));
+        }
+    }
+    let key = symmetric_key(
+        call,
+        &KeyRef::Id(header.key_id),
+        MaterialVersion::Exactly(header.material_version),
+        operation,
+    )
+    .map_err(|error| match error.code {
+        // A blob naming a key that does not exist is a forged blob.
+        ErrorCode::NotFound => invalid_ciphertext(),
+        _ => error,
+    })?;
+    let plaintext = ciphertext::open(&key.material, blob, context).map_err(|_| invalid_ciphertext())?;
+    Ok(Opened { key, plaintext })
+}
+
+/// Seals `plaintext` under `key`'s current material, bound to `context`.
+pub fn seal_with(
+    key: &SymmetricKey,
+    context: &EncryptionContext,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KmsError> {
+    let header = BlobHeader { key_id: key.key_id, material_version: key.material_version };
+    ciphertext::seal(&key.material, header, context, plaintext).map_err(|error| {
+        tracing::error!(%error, "encryption failed");
+        KmsError::new(ErrorCode::Internal, "Encryption failed")
+    })
+}
