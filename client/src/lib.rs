@@ -21,6 +21,7 @@
 
 mod admin;
 mod client;
+mod data_plane;
 pub mod endpoint;
 pub mod error;
 mod kms;
