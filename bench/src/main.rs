@@ -5,6 +5,7 @@
 mod report;
 mod runner;
 mod workload;
+mod wrk_script;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,9 +53,16 @@ struct Args {
     /// Per-call timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
-    /// Key that describe-key asks about (default: one created before the run).
+    /// Key the key-based operations use (default: one created before the run).
     #[arg(long)]
     key_id: Option<String>,
+    /// Plaintext size of encrypt, decrypt and re-encrypt, bytes (1–4096).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    plaintext_bytes: u64,
+    /// Write a wrk Lua script that sends this operation's request, signed once, and exit (for
+    /// measuring with wrk; a signature stays valid for 5 minutes).
+    #[arg(long, value_name = "FILE")]
+    wrk_script: Option<PathBuf>,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json_out: Option<PathBuf>,
@@ -94,8 +102,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let client = TrentClient::with_options(args.endpoints.clone(), options)?;
     let setup = client.with_retry_policy(RetryPolicy::default());
-    let workload =
-        Workload::prepare(args.op, &setup, args.key_id.clone()).await.context("preparing the workload")?;
+    let workload = Workload::prepare(args.op, &setup, args.key_id.clone(), args.plaintext_bytes as usize)
+        .await
+        .context("preparing the workload")?;
+    if let Some(path) = &args.wrk_script {
+        let endpoint = client.endpoints().first().context("no endpoint")?;
+        let signing = trent_client::signing_from_env()
+            .context("--wrk-script needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")?;
+        let script = wrk_script::script(&workload, endpoint.authority().as_str(), &signing)?;
+        std::fs::write(path, script).with_context(|| format!("writing {}", path.display()))?;
+        return Ok(());
+    }
 
     let measurement = runner::run(&client, workload, &plan).await?;
     let endpoints = client.endpoints().iter().map(ToString::to_string).collect();
@@ -143,7 +160,9 @@ mod tests {
             &["--concurrency", "100000"],
             &["--duration", "0"],
             &["--requests", "0"],
-            &["--op", "encrypt"],
+            &["--op", "sign"],
+            &["--plaintext-bytes", "0"],
+            &["--plaintext-bytes", "4097"],
         ] {
             let parsed = Args::try_parse_from(std::iter::once("trent-bench").chain(argv.iter().copied()));
             assert!(parsed.is_err(), "{argv:?}");

@@ -153,7 +153,6 @@ async fn worker(
 mod tests {
     use super::*;
     use trent_client::{ClientOptions, RetryPolicy};
-    use trent_wire::kms::KeyIdRequest;
 
     fn closed_port_client() -> TrentClient {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -169,7 +168,7 @@ mod tests {
             duration: Duration::from_secs(30),
             requests: Some(50),
         };
-        let workload = Workload::DescribeKey(KeyIdRequest { key_id: "k".into(), grant_tokens: None });
+        let workload = Workload { target: "DescribeKey", body: serde_json::json!({"KeyId": "k"}) };
         let measurement = run(&closed_port_client(), workload, &plan).await.unwrap();
         assert_eq!(measurement.ok(), 0);
         assert_eq!(measurement.errors.get("TransportError"), Some(&50));
@@ -184,7 +183,7 @@ mod tests {
             duration: Duration::from_millis(100),
             requests: None,
         };
-        let workload = Workload::DescribeKey(KeyIdRequest { key_id: "k".into(), grant_tokens: None });
+        let workload = Workload { target: "DescribeKey", body: serde_json::json!({"KeyId": "k"}) };
         let started = Instant::now();
         let measurement = run(&closed_port_client(), workload, &plan).await.unwrap();
         assert!(started.elapsed() < Duration::from_secs(5));

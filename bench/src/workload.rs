@@ -1,10 +1,13 @@
-//! What the load generator sends: one variant per operation, prepared once (e.g. the key that
-//! DescribeKey asks about) and then issued over and over by every worker.
+//! What the load generator sends: one operation, prepared once (the key it uses, the blob it
+//! decrypts) and then issued over and over by every worker. Requests are plain JSON bodies of
+//! the AWS KMS protocol, so the bench measures any AWS-KMS-compatible server.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use clap::ValueEnum;
 use serde::de::IgnoredAny;
+use serde_json::{json, Value};
 use trent_client::{ClientError, TrentClient};
-use trent_wire::kms::{CreateKeyRequest, KeyIdRequest};
 
 /// Description given to keys the bench creates, so they can be found and cleaned up.
 const BENCH_KEY_DESCRIPTION: &str = "created by trent-bench";
@@ -16,6 +19,16 @@ pub enum Op {
     CreateKey,
     /// `DescribeKey` of one key: a linearizable management read.
     DescribeKey,
+    /// `Encrypt` of `--plaintext-bytes` bytes under one key.
+    Encrypt,
+    /// `Decrypt` of a blob made by one `Encrypt` of `--plaintext-bytes` bytes.
+    Decrypt,
+    /// `GenerateDataKey` (AES_256) under one key.
+    GenerateDataKey,
+    /// `ReEncrypt` of one blob to the same key.
+    ReEncrypt,
+    /// `GenerateRandom` of 32 bytes: no key, no state.
+    GenerateRandom,
 }
 
 impl Op {
@@ -24,58 +37,109 @@ impl Op {
         match self {
             Op::CreateKey => "create-key",
             Op::DescribeKey => "describe-key",
+            Op::Encrypt => "encrypt",
+            Op::Decrypt => "decrypt",
+            Op::GenerateDataKey => "generate-data-key",
+            Op::ReEncrypt => "re-encrypt",
+            Op::GenerateRandom => "generate-random",
+        }
+    }
+
+    /// The AWS operation name (`X-Amz-Target: TrentService.<target>`).
+    pub fn target(self) -> &'static str {
+        match self {
+            Op::CreateKey => "CreateKey",
+            Op::DescribeKey => "DescribeKey",
+            Op::Encrypt => "Encrypt",
+            Op::Decrypt => "Decrypt",
+            Op::GenerateDataKey => "GenerateDataKey",
+            Op::ReEncrypt => "ReEncrypt",
+            Op::GenerateRandom => "GenerateRandom",
         }
     }
 }
 
 /// A prepared operation: the request every call sends.
 #[derive(Debug, Clone)]
-pub enum Workload {
-    /// Send `CreateKey` with this request.
-    CreateKey(CreateKeyRequest),
-    /// Send `DescribeKey` with this request.
-    DescribeKey(KeyIdRequest),
+pub struct Workload {
+    /// The AWS operation name.
+    pub target: &'static str,
+    /// The JSON body.
+    pub body: Value,
 }
 
 impl Workload {
-    /// Prepares `op`, using `setup` (a client that may retry) for anything that must exist first.
-    /// DescribeKey describes `key_id` if given, else a key created here.
-    pub async fn prepare(op: Op, setup: &TrentClient, key_id: Option<String>) -> anyhow::Result<Workload> {
-        match op {
-            Op::CreateKey => Ok(Workload::CreateKey(bench_key_request())),
-            Op::DescribeKey => {
+    /// Prepares `op`, using `setup` (a client that may retry) for anything that must exist first:
+    /// the key (`key_id`, else one created here) and, for Decrypt and ReEncrypt, a blob.
+    pub async fn prepare(
+        op: Op,
+        setup: &TrentClient,
+        key_id: Option<String>,
+        plaintext_bytes: usize,
+    ) -> anyhow::Result<Workload> {
+        let body = match op {
+            Op::CreateKey => bench_key_request(),
+            Op::GenerateRandom => json!({ "NumberOfBytes": 32 }),
+            _ => {
                 let key_id = match key_id {
                     Some(key_id) => key_id,
                     None => create_bench_key(setup).await?,
                 };
-                Ok(Workload::DescribeKey(KeyIdRequest { key_id, grant_tokens: None }))
+                let plaintext = STANDARD.encode(vec![0x5a; plaintext_bytes]);
+                let encrypt = json!({ "KeyId": key_id, "Plaintext": plaintext });
+                match op {
+                    Op::DescribeKey => json!({ "KeyId": key_id }),
+                    Op::Encrypt => encrypt,
+                    Op::GenerateDataKey => json!({ "KeyId": key_id, "KeySpec": "AES_256" }),
+                    Op::Decrypt | Op::ReEncrypt => {
+                        let blob = encrypt_once(setup, &encrypt).await?;
+                        if op == Op::Decrypt {
+                            json!({ "CiphertextBlob": blob })
+                        } else {
+                            json!({ "CiphertextBlob": blob, "DestinationKeyId": key_id })
+                        }
+                    }
+                    Op::CreateKey | Op::GenerateRandom => unreachable_op(op)?,
+                }
             }
-        }
+        };
+        Ok(Workload { target: op.target(), body })
     }
 
     /// Sends one call. The answer is checked to be JSON but not decoded into types, so the bench
-    /// measures the server (any AWS-KMS-compatible one), not the client's decoding.
+    /// measures the server, not the client's decoding.
     pub async fn issue(&self, client: &TrentClient) -> Result<(), ClientError> {
-        match self {
-            Workload::CreateKey(request) => client.call::<_, IgnoredAny>("CreateKey", request).await?,
-            Workload::DescribeKey(request) => client.call::<_, IgnoredAny>("DescribeKey", request).await?,
-        };
+        client.call::<_, IgnoredAny>(self.target, &self.body).await?;
         Ok(())
     }
 }
 
-fn bench_key_request() -> CreateKeyRequest {
-    CreateKeyRequest { description: Some(BENCH_KEY_DESCRIPTION.to_owned()), ..CreateKeyRequest::default() }
+fn unreachable_op(op: Op) -> anyhow::Result<Value> {
+    anyhow::bail!("{} needs no key", op.name())
+}
+
+fn bench_key_request() -> Value {
+    json!({ "Description": BENCH_KEY_DESCRIPTION })
 }
 
 /// Creates a key and returns its id, reading only `KeyMetadata.KeyId` from the answer.
 async fn create_bench_key(setup: &TrentClient) -> anyhow::Result<String> {
-    let created: serde_json::Value = setup.call("CreateKey", &bench_key_request()).await?;
+    let created: Value = setup.call("CreateKey", &bench_key_request()).await?;
     let key_id = created
         .pointer("/KeyMetadata/KeyId")
-        .and_then(serde_json::Value::as_str)
+        .and_then(Value::as_str)
         .ok_or_else(|| anyhow::anyhow!("CreateKey answer has no KeyMetadata.KeyId: {created}"))?;
     Ok(key_id.to_owned())
+}
+
+/// Encrypts once and returns the blob as the base64 text the protocol carries.
+async fn encrypt_once(setup: &TrentClient, request: &Value) -> anyhow::Result<String> {
+    let encrypted: Value = setup.call("Encrypt", request).await?;
+    let blob = encrypted
+        .get("CiphertextBlob")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("Encrypt answer has no CiphertextBlob"))?;
+    Ok(blob.to_owned())
 }
 
 #[cfg(test)]

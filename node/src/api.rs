@@ -13,7 +13,7 @@ use trent_wire::limits::MAX_REQUEST_BODY_BYTES;
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 
-use crate::http::body::{read_body, BodyError};
+use crate::http::body::{read_body_of, BodyError};
 use crate::http::response;
 use crate::kms::{self, Call};
 use crate::node::Node;
@@ -23,19 +23,20 @@ pub const IDEMPOTENCY_HEADER: &str = "x-trent-request-id";
 
 /// Handles one client API request.
 pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let request_uuid = Uuid::new_v4();
+    let request_uuid = crate::crypto::random_uuid();
     let response = route(&node, request, request_uuid).await;
     response::with_request_id(response, &request_uuid.hyphenated().to_string())
 }
 
 async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Response<Full<Bytes>> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().unwrap_or("").to_owned();
-    let headers = request.headers().clone();
-    let target = header(&request, "x-amz-target");
-    let idempotency = header(&request, IDEMPOTENCY_HEADER);
-    let body = match read_body(request, MAX_REQUEST_BODY_BYTES).await {
+    let (parts, body) = request.into_parts();
+    let method = &parts.method;
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    let headers = &parts.headers;
+    let target = header(headers, "x-amz-target");
+    let idempotency = header(headers, IDEMPOTENCY_HEADER);
+    let body = match read_body_of(headers, body, MAX_REQUEST_BODY_BYTES).await {
         Ok(body) => body,
         Err(BodyError::TooLarge { limit }) => {
             return response::kms_error(&KmsError::new(
@@ -47,26 +48,20 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
             return response::kms_error(&KmsError::new(ErrorCode::Serialization, error.to_string()))
         }
     };
-    if node.seal.status().sealed && !crate::admin::allowed_while_sealed(&method, &path) {
+    if node.seal.status().sealed && !crate::admin::allowed_while_sealed(method, path) {
         return response::kms_error(&KmsError::new(
             ErrorCode::ServiceUnavailable,
             "This node is sealed; unseal it with POST /v1/sys/unseal",
         ));
     }
-    if !crate::admin::allowed_while_sealed(&method, &path) {
-        let signed = SignedRequestParts {
-            method: &method,
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: &body,
-        };
+    if !crate::admin::allowed_while_sealed(method, path) {
+        let signed = SignedRequestParts { method, path, query, headers, body: &body };
         if let Err(error) = crate::authentication::authenticate(node, &signed) {
             tracing::debug!(code = %error.code, "request refused by authentication");
             return response::kms_error(&error);
         }
     }
-    if let Some(response) = crate::admin::route(node, &method, &path, &body).await {
+    if let Some(response) = crate::admin::route(node, method, path, &body).await {
         return response;
     }
     if method != Method::POST || path != "/" {
@@ -75,7 +70,7 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
             format!("No operation at {method} {path}; KMS operations are POST /"),
         ));
     }
-    let request_id = match idempotency.as_deref().map(Uuid::try_parse) {
+    let request_id = match idempotency.map(Uuid::try_parse) {
         None => RequestId(request_uuid),
         Some(Ok(id)) => RequestId(id),
         Some(Err(_)) => {
@@ -86,7 +81,7 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
         }
     };
     let call = Call { node, request_id };
-    match kms::dispatch(&call, target.as_deref(), &body).await {
+    match kms::dispatch(&call, target, &body).await {
         Ok(body) => response::bytes(StatusCode::OK, body, AMZ_JSON),
         Err(error) => {
             tracing::debug!(code = %error.code, "KMS call refused");
@@ -104,6 +99,6 @@ pub(crate) struct SignedRequestParts<'a> {
     pub body: &'a [u8],
 }
 
-fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
-    request.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+fn header<'h>(headers: &'h hyper::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }

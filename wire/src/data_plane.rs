@@ -52,8 +52,10 @@ pub struct EncryptResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DecryptRequest {
-    /// 1–6144 bytes that Encrypt (or GenerateDataKey, ReEncrypt) returned.
-    pub ciphertext_blob: Blob,
+    /// 1–6144 bytes that Encrypt (or GenerateDataKey, ReEncrypt) returned. Required unless a
+    /// dry run ignores the ciphertext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext_blob: Option<Blob>,
     /// The context given when encrypting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<EncryptionContext>,
@@ -72,6 +74,9 @@ pub struct DecryptRequest {
     /// Check everything, change nothing, answer `DryRunOperationException`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+    /// `IGNORE_CIPHERTEXT`: a dry run checks the request without a ciphertext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run_modifiers: Option<Vec<String>>,
 }
 
 /// `Decrypt` response.
@@ -90,8 +95,9 @@ pub struct DecryptResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReEncryptRequest {
-    /// The blob to re-encrypt.
-    pub ciphertext_blob: Blob,
+    /// The blob to re-encrypt. Required unless a dry run ignores the ciphertext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext_blob: Option<Blob>,
     /// The context it was encrypted with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_encryption_context: Option<EncryptionContext>,
@@ -115,6 +121,9 @@ pub struct ReEncryptRequest {
     /// Check everything, change nothing, answer `DryRunOperationException`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+    /// `IGNORE_CIPHERTEXT`: a dry run checks the request without a ciphertext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run_modifiers: Option<Vec<String>>,
 }
 
 /// `ReEncrypt` response.

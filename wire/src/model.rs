@@ -138,6 +138,14 @@ aws_string_enum! {
 }
 
 aws_string_enum! {
+    /// What a dry run leaves out (AWS `DryRunModifierType`).
+    DryRunModifier {
+        /// Check the request without a ciphertext (authorization only).
+        IgnoreCiphertext = "IGNORE_CIPHERTEXT",
+    }
+}
+
+aws_string_enum! {
     /// The length of a data key (AWS `DataKeySpec`).
     DataKeySpec {
         /// 256 bits.

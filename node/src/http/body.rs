@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::Request;
+use hyper::{HeaderMap, Request};
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -28,18 +28,22 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 
 /// Reads the whole body of `request`, at most `limit` bytes.
 pub async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, BodyError> {
-    let declared = request
-        .headers()
+    let (parts, body) = request.into_parts();
+    read_body_of(&parts.headers, body, limit).await
+}
+
+/// Reads `body`, whose request carried `headers`, at most `limit` bytes.
+pub async fn read_body_of(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    let declared = headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    let collected =
-        tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(request.into_body(), limit).collect())
-            .await
-            .map_err(|_| BodyError::TimedOut(BODY_READ_TIMEOUT))?;
+    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect())
+        .await
+        .map_err(|_| BodyError::TimedOut(BODY_READ_TIMEOUT))?;
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {

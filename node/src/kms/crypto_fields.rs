@@ -1,9 +1,11 @@
 //! Checks shared by the crypto operations, in AWS's words: blob lengths, the encryption
-//! context, grant tokens, encryption algorithms, `Recipient` and `DryRun`.
+//! context, grant tokens, encryption algorithms, `Recipient`, `DryRun` and its modifiers.
 
 use trent_wire::data_plane::EncryptionContext;
-use trent_wire::limits::{MAX_ENCRYPTION_CONTEXT_BYTES, MAX_GRANT_TOKENS, MAX_GRANT_TOKEN_CHARS};
-use trent_wire::model::EncryptionAlgorithm;
+use trent_wire::limits::{
+    MAX_CIPHERTEXT_BYTES, MAX_ENCRYPTION_CONTEXT_BYTES, MAX_GRANT_TOKENS, MAX_GRANT_TOKEN_CHARS,
+};
+use trent_wire::model::{DryRunModifier, EncryptionAlgorithm};
 use trent_wire::validation::{check_length, enum_value};
 use trent_wire::{Blob, ErrorCode, KmsError};
 
@@ -74,13 +76,42 @@ pub fn refuse_recipient(recipient: Option<&serde_json::Value>) -> Result<(), Kms
     }
 }
 
+/// Whether this is a dry run that leaves the ciphertext out (`DryRunModifiers:
+/// [IGNORE_CIPHERTEXT]`); checks the modifiers' values either way.
+pub fn ignores_ciphertext(dry_run: Option<bool>, modifiers: Option<&[String]>) -> Result<bool, KmsError> {
+    let mut ignore = false;
+    for modifier in modifiers.unwrap_or_default() {
+        let modifier =
+            enum_value("dryRunModifiers", modifier, DryRunModifier::parse, DryRunModifier::allowed_values)?;
+        ignore |= modifier == DryRunModifier::IgnoreCiphertext;
+    }
+    Ok(ignore && dry_run == Some(true))
+}
+
+/// The `CiphertextBlob` a call needs, 1–6144 bytes.
+pub fn required_ciphertext(blob: Option<&Blob>) -> Result<&Blob, KmsError> {
+    let Some(blob) = blob else {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    check_blob_length("ciphertextBlob", blob, 1, MAX_CIPHERTEXT_BYTES)?;
+    Ok(blob)
+}
+
 /// With `DryRun` set, a call that passed every check answers `DryRunOperationException`.
 pub fn finish_dry_run(dry_run: Option<bool>) -> Result<(), KmsError> {
-    if dry_run == Some(true) {
-        return Err(KmsError::new(
-            ErrorCode::DryRunOperation,
-            "The request would have succeeded, but the DryRun parameter was set.",
-        ));
+    match dry_run {
+        Some(true) => Err(dry_run_succeeded()),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The answer to a dry run that would have succeeded.
+pub fn dry_run_succeeded() -> KmsError {
+    KmsError::new(
+        ErrorCode::DryRunOperation,
+        "The request would have succeeded, but the DryRun parameter was set.",
+    )
 }

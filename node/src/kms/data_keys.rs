@@ -33,12 +33,7 @@ pub fn generate_data_key_without_plaintext(
     call: &Call<'_>,
     request: GenerateDataKeyRequest,
 ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
-    if request.recipient.is_some() {
-        return Err(KmsError::new(
-            ErrorCode::Validation,
-            "GenerateDataKeyWithoutPlaintext has no Recipient parameter",
-        ));
-    }
+    // AWS's model has no Recipient here: like any unknown field, it is ignored.
     let (ciphertext_blob, _plaintext, key_id) = data_key(call, request, "GenerateDataKeyWithoutPlaintext")?;
     Ok(GenerateDataKeyWithoutPlaintextResponse { ciphertext_blob, key_id })
 }

@@ -4,14 +4,14 @@ use trent_wire::data_plane::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext, ReEncryptRequest,
     ReEncryptResponse,
 };
-use trent_wire::limits::{MAX_CIPHERTEXT_BYTES, MAX_PLAINTEXT_BYTES};
+use trent_wire::limits::MAX_PLAINTEXT_BYTES;
 use trent_wire::{Blob, ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
 use super::ciphertext::{self, BlobHeader};
 use super::crypto_fields::{
-    check_blob_length, check_grant_tokens, encryption_algorithm, encryption_context, finish_dry_run,
-    refuse_recipient,
+    check_blob_length, check_grant_tokens, dry_run_succeeded, encryption_algorithm, encryption_context,
+    finish_dry_run, ignores_ciphertext, refuse_recipient, required_ciphertext,
 };
 use super::identifiers::{parse_key_ref, resolve, AliasUse, KeyRef};
 use super::usable_key::{
@@ -35,16 +35,24 @@ pub fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<EncryptRespon
 
 /// `Decrypt`.
 pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
-    check_blob_length("ciphertextBlob", &request.ciphertext_blob, 1, MAX_CIPHERTEXT_BYTES)?;
+    let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
+    if !ignore_ciphertext || request.ciphertext_blob.is_some() {
+        required_ciphertext(request.ciphertext_blob.as_ref())?;
+    }
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
     let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
-    let named = match &request.key_id {
-        Some(key_id) => Some(parse_key_ref(key_id, "keyId", call.scope(), AliasUse::Allowed)?),
-        None => None,
-    };
+    let named = optional_key_ref(call, request.key_id.as_deref(), "keyId")?;
     refuse_recipient(request.recipient.as_ref())?;
-    let opened = open_blob(call, request.ciphertext_blob.as_bytes(), &context, named.as_ref(), "Decrypt")?;
+    if ignore_ciphertext {
+        if let Some(named) = &named {
+            let key = symmetric_key(call, named, MaterialVersion::Current, "Decrypt")?;
+            require_symmetric_algorithm(algorithm, &key.arn)?;
+        }
+        return Err(dry_run_succeeded());
+    }
+    let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
+    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), "Decrypt")?;
     require_symmetric_algorithm(algorithm, &opened.key.arn)?;
     finish_dry_run(request.dry_run)?;
     Ok(DecryptResponse {
@@ -57,7 +65,10 @@ pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptRespon
 /// `ReEncrypt`: decrypts under the source key and encrypts under the destination key without
 /// the plaintext leaving the node.
 pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
-    check_blob_length("ciphertextBlob", &request.ciphertext_blob, 1, MAX_CIPHERTEXT_BYTES)?;
+    let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
+    if !ignore_ciphertext || request.ciphertext_blob.is_some() {
+        required_ciphertext(request.ciphertext_blob.as_ref())?;
+    }
     let source_context = encryption_context(request.source_encryption_context)?;
     let destination_context = encryption_context(request.destination_encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
@@ -67,14 +78,20 @@ pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryp
         "destinationEncryptionAlgorithm",
         request.destination_encryption_algorithm.as_deref(),
     )?;
-    let source = match &request.source_key_id {
-        Some(key_id) => Some(parse_key_ref(key_id, "sourceKeyId", call.scope(), AliasUse::Allowed)?),
-        None => None,
-    };
+    let source = optional_key_ref(call, request.source_key_id.as_deref(), "sourceKeyId")?;
     let destination =
         parse_key_ref(&request.destination_key_id, "destinationKeyId", call.scope(), AliasUse::Allowed)?;
-    let opened =
-        open_blob(call, request.ciphertext_blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt")?;
+    if ignore_ciphertext {
+        if let Some(source) = &source {
+            let key = symmetric_key(call, source, MaterialVersion::Current, "ReEncrypt")?;
+            require_symmetric_algorithm(source_algorithm, &key.arn)?;
+        }
+        let key = symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt")?;
+        require_symmetric_algorithm(destination_algorithm, &key.arn)?;
+        return Err(dry_run_succeeded());
+    }
+    let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
+    let opened = open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt")?;
     require_symmetric_algorithm(source_algorithm, &opened.key.arn)?;
     let destination_key = symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt")?;
     require_symmetric_algorithm(destination_algorithm, &destination_key.arn)?;
@@ -87,6 +104,11 @@ pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryp
         source_encryption_algorithm: source_algorithm,
         destination_encryption_algorithm: destination_algorithm,
     })
+}
+
+/// An optional key argument.
+fn optional_key_ref(call: &Call<'_>, key_id: Option<&str>, field: &str) -> Result<Option<KeyRef>, KmsError> {
+    key_id.map(|key_id| parse_key_ref(key_id, field, call.scope(), AliasUse::Allowed)).transpose()
 }
 
 /// A blob opened: the key that opened it and the plaintext.

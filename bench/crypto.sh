@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Encrypt and Decrypt of 1 KiB through full SigV4 verification, on one node and on three, against
+# the HTTP ceiling of this machine: a bare hyper server (trent-echo) answering the same request
+# with no work. Each measured with wrk (one request, signed once and replayed — the server still
+# verifies every signature) and with trent-bench (signs every request; its own CPU shares the
+# two cores). Needs wrk (apt-get install wrk).
+#
+#   bench/crypto.sh [DURATION_SECS] [CONNECTIONS] [PLAINTEXT_BYTES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/dev-credentials.sh
+duration=${1:-15}
+connections=${2:-64}
+bytes=${3:-1024}
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+cargo build --release --bins >/dev/null
+
+wrk_run() { # label script url
+  local result
+  result=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$2" "$3")
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$result")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$result")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
+  local non2xx
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$result")
+  printf '%-40s %10s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+  echo "$result" >"$out/$(tr ' /,' '___' <<<"$1").wrk.txt"
+}
+
+# The ceiling: the same 1 KiB Encrypt body, echoed.
+target/release/trent-echo 127.0.0.1:18599 2>/dev/null &
+echo_pid=$!
+sleep 0.5
+body=$(python3 -c "import base64,json,sys; print(json.dumps({'KeyId':'00000000-0000-0000-0000-000000000000','Plaintext':base64.b64encode(b'Z'*int(sys.argv[1])).decode()}))" "$bytes")
+cat >"$out/echo.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[$body]]
+wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
+wrk.headers["X-Amz-Target"] = "TrentService.Encrypt"
+LUA
+echo "== ceiling: bare hyper echo, ${bytes}-byte plaintext body, wrk -t2 -c$connections, ${duration}s =="
+wrk_run "echo (bare hyper)" "$out/echo.lua" http://127.0.0.1:18599/
+kill "$echo_pid"; wait "$echo_pid" 2>/dev/null || true
+
+for nodes in 1 3; do
+  port=$((18600 + nodes * 10))
+  dir="$out/data-$nodes"
+  rm -rf "$dir"
+  target/release/trentd dev --nodes "$nodes" --addr "127.0.0.1:$port" --data-dir "$dir" >"$out/dev-$nodes.log" 2>&1 &
+  dev_pid=$!
+  for _ in $(seq 300); do [ -f "$dir/dev-credentials.json" ] && break; sleep 0.1; done
+  use_dev_credentials "$dir"
+  endpoints=""; for i in $(seq 0 $((nodes - 1))); do endpoints="$endpoints${endpoints:+,}http://127.0.0.1:$((port + i))"; done
+  key=$(target/release/trent --endpoints "http://127.0.0.1:$port" --json keys create | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+  echo "== $nodes node(s): ${bytes}-byte Encrypt and Decrypt, SigV4, $connections connections, ${duration}s =="
+  for op in encrypt decrypt; do
+    # wrk drives one node: the others of a cluster serve the same key from their own state.
+    target/release/trent-bench --endpoints "http://127.0.0.1:$port" --op "$op" --key-id "$key" \
+      --plaintext-bytes "$bytes" --wrk-script "$out/$op-$nodes.lua"
+    wrk_run "$op, $nodes node(s), wrk" "$out/$op-$nodes.lua" "http://127.0.0.1:$port/"
+    target/release/trent-bench --endpoints "$endpoints" --op "$op" --key-id "$key" --plaintext-bytes "$bytes" \
+      --concurrency "$connections" --duration "$duration" --warmup 2 --json-out "$out/$op-$nodes.json" \
+      | sed -n '1,/p99.9/p' | sed "s/^/  trent-bench: /"
+  done
+  kill -TERM "$dev_pid"; wait "$dev_pid" 2>/dev/null || true
+done
+echo "results in $out"
