@@ -32,6 +32,8 @@ const LEADER_WAIT: Duration = Duration::from_secs(6);
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout of adding a learner (it must catch up first).
 const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a forwarded write waits for this node to apply it before acknowledging anyway.
+const WRITE_APPLY_WAIT: Duration = Duration::from_secs(2);
 /// How long a read waits for this node to apply up to the leader's read index.
 const READ_APPLY_WAIT: Duration = Duration::from_secs(5);
 
@@ -127,7 +129,19 @@ impl Node {
         batch: Vec<ForwardedProposal>,
     ) -> Result<Vec<CommandResult>, KmsError> {
         match self.on_leader(LeaderOp::WriteBatch(batch)).await? {
-            LeaderReply::Written(results) => Ok(results),
+            LeaderReply::Written { results, applied_index } => {
+                if let Some(index) = applied_index {
+                    // Read-your-writes on this node. The leader has committed, so this is one
+                    // replication round; if it takes longer the write still succeeded, and the
+                    // consistency bound still holds for crypto.
+                    let _ = self
+                        .raft
+                        .wait(Some(WRITE_APPLY_WAIT))
+                        .applied_index_at_least(Some(index), "read your writes")
+                        .await;
+                }
+                Ok(results)
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -274,9 +288,10 @@ impl Node {
                 }
                 let writes = batch.into_iter().map(|proposal| self.proposer.propose(proposal));
                 let results = futures::future::join_all(writes).await;
-                LeaderReply::Written(
-                    results.into_iter().map(|result| result.map_err(Rejection::from)).collect(),
-                )
+                LeaderReply::Written {
+                    results: results.into_iter().map(|result| result.map_err(Rejection::from)).collect(),
+                    applied_index: self.committed_index(),
+                }
             }
             other => self.execute_as_leader(other).await,
         }
@@ -310,7 +325,7 @@ impl Node {
                         Err(error) => Err(Rejection::from(error)),
                     })
                     .collect();
-                LeaderReply::Written(results)
+                LeaderReply::Written { results, applied_index: self.committed_index() }
             }
             LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
                 Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),

@@ -50,7 +50,14 @@ pub enum LeaderOp {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LeaderReply {
     /// The batch committed and applied with these results, one per write.
-    Written(Vec<CommandResult>),
+    Written {
+        /// One result per write.
+        results: Vec<CommandResult>,
+        /// The leader's committed index when it answered (covers every write of the batch):
+        /// the forwarding node applies up to it before acknowledging, so a client reads its
+        /// writes on the node it wrote through.
+        applied_index: Option<u64>,
+    },
     /// Reads are linearizable once this index is applied.
     ReadIndex(Option<u64>),
     /// The membership change committed at this log index.

@@ -80,6 +80,11 @@ impl ProcessNode {
         self.child.is_some()
     }
 
+    /// The process id while the process runs (for signals such as SIGSTOP).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
