@@ -63,7 +63,7 @@ for nodes in 1 3; do
     wrk_run "$op, $nodes node(s), wrk" "$out/$op-$nodes.lua" "http://127.0.0.1:$port/"
     target/release/trent-bench --endpoints "$endpoints" --op "$op" --key-id "$key" --plaintext-bytes "$bytes" \
       --concurrency "$connections" --duration "$duration" --warmup 2 --json-out "$out/$op-$nodes.json" \
-      | sed -n '1,/p99.9/p' | sed "s/^/  trent-bench: /"
+      | awk -v label="$op, $nodes node(s), trent-bench (all nodes)" '/ops\/s/ { getline; printf "%-40s %10s ops/s  p50 %6.2fms  p99 %6.2fms\n", label, $1, $2 / 1000, $4 / 1000 }'
   done
   kill -TERM "$dev_pid"; wait "$dev_pid" 2>/dev/null || true
 done

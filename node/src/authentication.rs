@@ -1,6 +1,7 @@
 //! Who is calling: every call but health, status, init and unseal must carry a SigV4 signature
 //! by a known access key. Secrets live sealed in the replicated state and are opened with the
-//! keyring for each check (the verifier caches only derived signing keys).
+//! keyring on first use, then kept unwrapped while the node is unsealed (`seal::secret_cache`);
+//! the verifier caches the signing keys derived from them.
 
 use std::time::SystemTime;
 
@@ -31,9 +32,7 @@ pub(crate) fn authenticate(node: &Node, request: &SignedRequestParts<'_>) -> Res
     let secrets = |access_key_id: &str| -> Option<Zeroizing<String>> {
         let record = node.registry.read().access_key(access_key_id).cloned()?;
         let secret = node
-            .with_current_keyring(|seal| {
-                seal.with_keyring(|keyring| keyring.unwrap(access_key_id.as_bytes(), &record.secret))
-            })
+            .with_current_keyring(|seal| seal.access_key_secret(access_key_id, &record.secret))
             .ok()?
             .ok()?;
         std::str::from_utf8(&secret).ok().map(|text| Zeroizing::new(text.to_owned()))

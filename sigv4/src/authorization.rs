@@ -97,7 +97,21 @@ pub(crate) fn parse_authorization(value: &[u8]) -> Result<Authorization, AuthErr
 
 /// The components with whitespace around `=` removed and other whitespace runs made one space,
 /// so that commas and single spaces are the only separators left.
-fn components(rest: &str) -> String {
+fn components(rest: &str) -> std::borrow::Cow<'_, str> {
+    // What SDKs send ("Credential=…, SignedHeaders=…, Signature=…") is compact already: single
+    // spaces, none next to '='. Borrow it rather than rebuild it on every request.
+    let bytes = rest.as_bytes();
+    let lone_space = |index: usize| {
+        let neighbour_ok = |byte: u8| !byte.is_ascii_whitespace() && byte != b'=';
+        bytes[index] == b' '
+            && index > 0
+            && index + 1 < bytes.len()
+            && neighbour_ok(bytes[index - 1])
+            && neighbour_ok(bytes[index + 1])
+    };
+    if (0..bytes.len()).all(|index| !bytes[index].is_ascii_whitespace() || lone_space(index)) {
+        return std::borrow::Cow::Borrowed(rest);
+    }
     let mut compact = String::with_capacity(rest.len());
     let mut pending_space = false;
     for c in rest.chars() {
@@ -111,7 +125,7 @@ fn components(rest: &str) -> String {
         pending_space = false;
         compact.push(c);
     }
-    compact
+    std::borrow::Cow::Owned(compact)
 }
 
 fn parse_credential(credential: &str) -> Result<(String, CredentialScope, bool), AuthError> {
@@ -231,6 +245,20 @@ mod tests {
             parse_authorization(text.as_bytes()),
             Err(AuthError::MissingComponents(vec!["Signature"]))
         );
+    }
+
+    #[test]
+    fn compacts_whitespace_and_borrows_what_is_compact_already() {
+        let sdk = "Credential=AK/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=ab";
+        assert!(matches!(components(sdk), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(components(sdk), sdk);
+        for (loose, compact) in [
+            ("Credential = a,  Signature=b", "Credential=a, Signature=b"),
+            (" Credential=a,\tSignature =b", " Credential=a, Signature=b"),
+            ("Credential=a ,Signature=b", "Credential=a ,Signature=b"),
+        ] {
+            assert_eq!(components(loose), compact, "{loose:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use trent_storage::sealed::SealedKeyring;
 
 use super::keyring::{Keyring, KeyringError};
 use super::material::MaterialCache;
+use super::secret_cache::SecretCache;
 use super::shares::{check_joins, combine, decode, DecodedShare, ShareError};
 use crate::crypto::SecretKey;
 
@@ -46,7 +47,7 @@ pub struct Sealed;
 
 enum SealState {
     Sealed { collected: Vec<DecodedShare> },
-    Unsealed { root: SecretKey, keyring: Keyring, materials: MaterialCache },
+    Unsealed { root: SecretKey, keyring: Keyring, materials: MaterialCache, secrets: SecretCache },
 }
 
 /// This node's seal. Starts sealed.
@@ -109,7 +110,12 @@ impl Seal {
             );
         match opened {
             Ok((root, keyring)) => {
-                *state = SealState::Unsealed { root, keyring, materials: MaterialCache::default() };
+                *state = SealState::Unsealed {
+                    root,
+                    keyring,
+                    materials: MaterialCache::default(),
+                    secrets: SecretCache::default(),
+                };
                 Ok(SealStatus { sealed: false, threshold: None, progress: 0 })
             }
             Err(error) => {
@@ -157,6 +163,20 @@ impl Seal {
         match &*self.read() {
             SealState::Unsealed { keyring, materials, .. } => {
                 Ok(materials.get_or_unwrap(keyring, key_id, version, sealed))
+            }
+            SealState::Sealed { .. } => Err(Sealed),
+        }
+    }
+
+    /// The secret of access key `access_key_id` (cached while unsealed; dropped on seal).
+    pub fn access_key_secret(
+        &self,
+        access_key_id: &str,
+        sealed: &trent_storage::sealed::WrappedSecret,
+    ) -> Result<Result<zeroize::Zeroizing<Vec<u8>>, KeyringError>, Sealed> {
+        match &*self.read() {
+            SealState::Unsealed { keyring, secrets, .. } => {
+                Ok(secrets.get_or_unwrap(keyring, access_key_id, sealed))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }
