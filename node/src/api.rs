@@ -49,10 +49,7 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
         }
     };
     if node.seal.status().sealed && !crate::admin::allowed_while_sealed(method, path) {
-        return response::kms_error(&KmsError::new(
-            ErrorCode::ServiceUnavailable,
-            "This node is sealed; unseal it with POST /v1/sys/unseal",
-        ));
+        return response::kms_error(&KmsError::from(crate::seal::state::Sealed));
     }
     if !crate::admin::allowed_while_sealed(method, path) {
         let signed = SignedRequestParts { method, path, query, headers, body: &body };

@@ -87,6 +87,9 @@ pub struct ServerArgs {
     /// Raft election timeout upper bound, ms.
     #[arg(long)]
     pub election_timeout_max_ms: Option<u64>,
+    /// How stale a node's view of key state may be while it serves crypto, ms (default 500).
+    #[arg(long)]
+    pub consistency_bound_ms: Option<u64>,
     /// Build a snapshot every this many log entries.
     #[arg(long)]
     pub snapshot_every: Option<u64>,
@@ -136,6 +139,7 @@ impl ServerArgs {
         overlay(&mut config.raft.heartbeat_ms, self.heartbeat_ms);
         overlay(&mut config.raft.election_timeout_min_ms, self.election_timeout_min_ms);
         overlay(&mut config.raft.election_timeout_max_ms, self.election_timeout_max_ms);
+        overlay(&mut config.raft.consistency_bound_ms, self.consistency_bound_ms);
         overlay(&mut config.raft.snapshot_every_entries, self.snapshot_every);
         overlay(&mut config.raft.logs_kept_after_snapshot, self.logs_kept_after_snapshot);
         overlay(&mut config.sled_cache_mib, self.sled_cache_mib);

@@ -69,7 +69,11 @@ impl Default for RaftTiming {
 
 impl RaftTiming {
     /// The openraft config for this timing.
-    pub fn raft_config(&self, cluster_name: &str) -> Result<openraft::Config, Box<openraft::ConfigError>> {
+    pub fn raft_config(&self, cluster_name: &str) -> Result<openraft::Config, TimingError> {
+        let min_bound = 2 * self.heartbeat_ms;
+        if self.consistency_bound_ms < min_bound || self.consistency_bound_ms > MAX_CONSISTENCY_BOUND_MS {
+            return Err(TimingError::ConsistencyBound { min: min_bound, found: self.consistency_bound_ms });
+        }
         openraft::Config {
             cluster_name: cluster_name.to_owned(),
             heartbeat_interval: self.heartbeat_ms,
@@ -84,8 +88,28 @@ impl RaftTiming {
             ..Default::default()
         }
         .validate()
-        .map_err(Box::new)
+        .map_err(|error| TimingError::Raft(Box::new(error)))
     }
+}
+
+/// Longest consistency bound accepted: a minute of possibly stale crypto is already generous.
+pub const MAX_CONSISTENCY_BOUND_MS: u64 = 60_000;
+
+/// Raft timing that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum TimingError {
+    /// openraft refused the timing.
+    #[error("{0}")]
+    Raft(Box<openraft::ConfigError>),
+    /// The consistency bound is shorter than two heartbeats (nodes would refuse crypto whenever
+    /// a heartbeat is late) or absurdly long.
+    #[error("consistency_bound_ms must be between {min} (two heartbeats) and {MAX_CONSISTENCY_BOUND_MS}, not {found}")]
+    ConsistencyBound {
+        /// The shortest bound for this heartbeat.
+        min: u64,
+        /// The configured bound.
+        found: u64,
+    },
 }
 
 /// A cluster member named in the configuration.
@@ -221,6 +245,19 @@ mod tests {
     #[test]
     fn default_raft_timing_is_a_valid_openraft_config() {
         RaftTiming::default().raft_config("test").unwrap();
+    }
+
+    #[test]
+    fn the_consistency_bound_must_cover_two_heartbeats_and_stay_sane() {
+        for bound in [0, 199, 60_001, u64::MAX] {
+            let timing = RaftTiming { consistency_bound_ms: bound, ..RaftTiming::default() };
+            assert!(
+                matches!(timing.raft_config("test"), Err(TimingError::ConsistencyBound { .. })),
+                "{bound}"
+            );
+        }
+        let timing = RaftTiming { consistency_bound_ms: 200, ..RaftTiming::default() };
+        timing.raft_config("test").unwrap();
     }
 
     #[test]

@@ -2,50 +2,34 @@
 //!
 //! Crypto operations read this node's applied registry without a Raft round trip, so a key
 //! disabled through the leader could still be honoured here for a while. This module bounds that
-//! while: a write acknowledged at time `t` is reflected in every crypto answer given after
-//! `t + bound`, by every node, or the node refuses the call (`KeyUnavailableException`, 503).
+//! while: a write acknowledged at time `t` is reflected in every crypto answer any node gives
+//! after `t + bound`, or that node refuses the call (`KeyUnavailableException`, 503).
 //!
-//! The evidence is the same a Raft leader lease rests on:
-//! - **A follower** is fresh as of the moment it accepted an AppendEntries (data or heartbeat)
-//!   from a leader that had already committed an entry of its own term — that leader's commit
-//!   index then covers every write any leader acknowledged before — once its applied index has
-//!   reached the commit index that message carried.
-//! - **The leader** is fresh as of the send time of the latest AppendEntries a quorum of voters
-//!   accepted in its current term, once it has applied an entry of that term. A deposed leader
-//!   cannot collect such acknowledgements after a majority has voted for its successor, and the
-//!   successor acknowledges no write before that vote.
+//! The evidence is a read index, renewed in the background every `bound / 5`: the node notes the
+//! time `asked_at` on its own clock, asks the leader for a read index (the leader confirms its
+//! leadership with a quorum round that starts after the question arrives, so the index covers
+//! every write any leader acknowledged before `asked_at`), and waits until it has applied that
+//! index. From then on its state is known to hold every write acknowledged before `asked_at`, and
+//! it serves state-dependent crypto until `asked_at + bound`. A node cut off from a quorum — a
+//! follower in a minority, a deposed leader, a paused process — gets no new evidence and stops
+//! serving within the bound. Only the serving node's own monotonic clock is involved: no
+//! assumption about message delays or other nodes' clocks. (A monotonic clock stops while the
+//! machine is suspended; a suspended node wakes with at most its last `bound` of credit.)
 //!
-//! Evidence never expires early: "as of time `T` my state held every acknowledged write" stays
-//! true, so a node serves until `T + bound` and rechecks after. The argument assumes a message
-//! between peers is delivered well within the bound (peer RPCs time out long before) and that
-//! monotonic clocks run at roughly the same rate on every node.
+//! The check on the request path is one atomic load while the evidence is fresh; a stale node
+//! asks for an immediate renewal and waits up to one renewal period before it refuses.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trent_storage::NodeId;
+use tokio::sync::{watch, Notify};
 
-/// Leader contacts remembered while this node's apply catches up with their commit index.
-const MAX_PENDING_CONTACTS: usize = 256;
+use crate::node::Node;
 
-/// What the Raft instance says about this node at the moment of a check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaftView {
-    /// Whether this node is the leader.
-    pub is_leader: bool,
-    /// The current term.
-    pub term: u64,
-    /// The index of the last applied entry.
-    pub applied_index: Option<u64>,
-    /// The term of the last applied entry.
-    pub applied_term: Option<u64>,
-    /// This node's id.
-    pub self_id: NodeId,
-    /// The voters of the current membership.
-    pub voters: Vec<NodeId>,
-}
+/// Renewals per bound: evidence is renewed this many times within one bound, so a renewal or
+/// two that are slow under load do not make the node refuse.
+pub const RENEWALS_PER_BOUND: u32 = 5;
 
 /// This node is not known to be current: how old its newest evidence is, if it has any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,23 +38,16 @@ pub struct Stale {
     pub age: Option<Duration>,
 }
 
-/// Tracks how current this node's applied state is.
+/// Tracks until when this node's applied state is known to be current.
 pub struct Freshness {
     bound: Duration,
     origin: Instant,
-    /// Milliseconds after `origin` until which the state is known current; 0 if never.
-    fresh_until_ms: AtomicU64,
-    evidence: Mutex<Evidence>,
-}
-
-#[derive(Default)]
-struct Evidence {
-    /// Newest moment the state was known current.
-    fresh_as_of: Option<Instant>,
-    /// Follower: accepted leader messages, oldest first, with the commit index each carried.
-    contacts: VecDeque<(Instant, u64)>,
-    /// Leader: per follower, the term and send time of the newest accepted AppendEntries.
-    acks: HashMap<NodeId, (u64, Instant)>,
+    /// Milliseconds after `origin` (plus one) of the newest evidence; 0 if none.
+    fresh_as_of_ms: AtomicU64,
+    /// Ticks on every renewal, for callers waiting for one.
+    renewals: watch::Sender<u64>,
+    /// Asks the renewal task not to wait for its next tick.
+    renew_now: Notify,
 }
 
 impl Freshness {
@@ -79,8 +56,31 @@ impl Freshness {
         Freshness {
             bound,
             origin: Instant::now(),
-            fresh_until_ms: AtomicU64::new(0),
-            evidence: Mutex::new(Evidence::default()),
+            fresh_as_of_ms: AtomicU64::new(0),
+            renewals: watch::Sender::new(0),
+            renew_now: Notify::new(),
+        }
+    }
+
+    /// Like [`Freshness::check`], but a stale node first asks for a renewal and waits up to one
+    /// renewal period for it: a node that just started, or just got back in touch, serves
+    /// instead of refusing. A node cut off from the leader still refuses, one period later.
+    pub async fn check_or_renew(&self) -> Result<(), Stale> {
+        if self.check(Instant::now()).is_ok() {
+            return Ok(());
+        }
+        let mut renewals = self.renewals.subscribe();
+        self.renew_now.notify_one();
+        let deadline = tokio::time::Instant::now() + self.bound / RENEWALS_PER_BOUND;
+        loop {
+            match tokio::time::timeout_at(deadline, renewals.changed()).await {
+                Ok(Ok(())) => {
+                    if self.check(Instant::now()).is_ok() {
+                        return Ok(());
+                    }
+                }
+                Ok(Err(_)) | Err(_) => return self.check(Instant::now()),
+            }
         }
     }
 
@@ -89,57 +89,25 @@ impl Freshness {
         self.bound
     }
 
-    /// Follower side: this node accepted an AppendEntries at `received` from a leader of `term`
-    /// whose commit index was `leader_commit` (an entry of `commit_term`).
-    pub fn leader_contact(&self, received: Instant, term: u64, leader_commit: Option<(u64, u64)>) {
-        // A leader that has not yet committed in its own term may not know what its
-        // predecessor acknowledged: its commit index proves nothing.
-        let Some((commit_term, commit_index)) = leader_commit else { return };
-        if commit_term != term {
-            return;
-        }
-        let mut evidence = self.lock();
-        if evidence.contacts.len() >= MAX_PENDING_CONTACTS {
-            evidence.contacts.pop_front();
-        }
-        evidence.contacts.push_back((received, commit_index));
+    /// This node has applied a read index it asked for at `asked_at`.
+    pub fn renewed(&self, asked_at: Instant) {
+        let newest = self.fresh_as_of_ms.fetch_max(self.millis(asked_at), Ordering::AcqRel);
+        self.renewals.send_replace(newest.max(self.millis(asked_at)));
     }
 
-    /// Leader side: `follower` accepted an AppendEntries of `term` sent at `sent_at`.
-    pub fn follower_ack(&self, follower: NodeId, term: u64, sent_at: Instant) {
-        let mut evidence = self.lock();
-        let entry = evidence.acks.entry(follower).or_insert((term, sent_at));
-        if (term, sent_at) > *entry {
-            *entry = (term, sent_at);
+    /// Whether the state may serve a state-dependent crypto operation at `now`.
+    pub fn check(&self, now: Instant) -> Result<(), Stale> {
+        let fresh_as_of = self.fresh_as_of_ms.load(Ordering::Acquire);
+        if fresh_as_of == 0 {
+            return Err(Stale { age: None });
         }
-    }
-
-    /// Whether the state may serve a state-dependent crypto operation at `now`. `view` is asked
-    /// only when the cached answer has run out.
-    pub fn check(&self, now: Instant, view: impl FnOnce() -> RaftView) -> Result<(), Stale> {
-        let now_ms = self.millis(now);
-        if now_ms < self.fresh_until_ms.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let view = view();
-        let mut evidence = self.lock();
-        let newest = if view.is_leader { leader_evidence(&evidence, &view, now) } else { None };
-        let newest = newest.or_else(|| follower_evidence(&mut evidence, &view));
-        if let Some(at) = newest {
-            evidence.fresh_as_of = Some(match evidence.fresh_as_of {
-                Some(previous) => previous.max(at),
-                None => at,
-            });
-        }
-        let fresh_as_of = evidence.fresh_as_of;
-        drop(evidence);
-        let Some(fresh_as_of) = fresh_as_of else { return Err(Stale { age: None }) };
-        let until = self.millis(fresh_as_of + self.bound);
-        self.fresh_until_ms.fetch_max(until, Ordering::AcqRel);
-        if now_ms < until {
+        let age = Duration::from_millis(self.millis(now).saturating_sub(fresh_as_of));
+        // Millisecond truncation of `now` can only make the age look smaller by under 1 ms;
+        // `<` against the bound keeps the refusal at or before `fresh_as_of + bound + 1 ms`.
+        if age < self.bound {
             Ok(())
         } else {
-            Err(Stale { age: Some(now.saturating_duration_since(fresh_as_of)) })
+            Err(Stale { age: Some(age) })
         }
     }
 
@@ -147,47 +115,25 @@ impl Freshness {
         // +1 keeps 0 free to mean "never".
         at.saturating_duration_since(self.origin).as_millis() as u64 + 1
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Evidence> {
-        self.evidence.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
-/// The send time of the newest AppendEntries a quorum accepted in this term, if this leader has
-/// applied an entry of its term.
-fn leader_evidence(evidence: &Evidence, view: &RaftView, now: Instant) -> Option<Instant> {
-    if view.applied_term != Some(view.term) || !view.voters.contains(&view.self_id) {
-        return None;
-    }
-    let mut times: Vec<Instant> = view
-        .voters
-        .iter()
-        .filter(|voter| **voter != view.self_id)
-        .filter_map(|voter| evidence.acks.get(voter))
-        .filter(|(term, _)| *term == view.term)
-        .map(|(_, sent_at)| *sent_at)
-        .collect();
-    // The leader counts itself; it needs this many followers more for a majority.
-    let needed = view.voters.len() / 2;
-    if needed == 0 {
-        return Some(now);
-    }
-    times.sort_unstable_by(|a, b| b.cmp(a));
-    times.get(needed - 1).copied()
-}
-
-/// The receipt time of the newest leader contact whose commit index this node has applied.
-fn follower_evidence(evidence: &mut Evidence, view: &RaftView) -> Option<Instant> {
-    let applied = view.applied_index?;
-    let mut newest = None;
-    while let Some(&(received, commit_index)) = evidence.contacts.front() {
-        if commit_index > applied {
-            break;
+/// Renews `node`'s evidence every `bound / RENEWALS_PER_BOUND` until `shutdown` turns true.
+pub async fn renew(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
+    let bound = node.freshness.bound();
+    let mut ticker = tokio::time::interval(bound / RENEWALS_PER_BOUND);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = node.freshness.renew_now.notified() => {}
+            _ = shutdown.changed() => return,
         }
-        newest = Some(received);
-        evidence.contacts.pop_front();
+        let asked_at = Instant::now();
+        // Evidence older than the bound is worthless, so a renewal never waits longer.
+        if let Ok(Ok(())) = tokio::time::timeout(bound, node.linearizable_read()).await {
+            node.freshness.renewed(asked_at);
+        }
     }
-    newest
 }
 
 #[cfg(test)]
@@ -196,85 +142,30 @@ mod tests {
 
     const BOUND: Duration = Duration::from_millis(500);
 
-    fn follower(applied: u64) -> RaftView {
-        RaftView {
-            is_leader: false,
-            term: 3,
-            applied_index: Some(applied),
-            applied_term: Some(3),
-            self_id: 2,
-            voters: vec![1, 2, 3],
-        }
-    }
-
-    fn leader(applied_term: u64) -> RaftView {
-        RaftView { is_leader: true, self_id: 1, applied_term: Some(applied_term), ..follower(10) }
-    }
-
     #[test]
     fn a_node_with_no_evidence_is_stale() {
         let freshness = Freshness::new(BOUND);
-        assert_eq!(freshness.check(Instant::now(), || follower(5)), Err(Stale { age: None }));
+        assert_eq!(freshness.check(Instant::now()), Err(Stale { age: None }));
     }
 
     #[test]
-    fn a_follower_is_fresh_once_it_applied_what_the_leader_had_committed() {
+    fn evidence_serves_for_one_bound_from_when_it_was_asked_for() {
+        let freshness = Freshness::new(BOUND);
+        let asked = Instant::now() + Duration::from_millis(50);
+        freshness.renewed(asked);
+        assert!(freshness.check(asked).is_ok());
+        assert!(freshness.check(asked + Duration::from_millis(498)).is_ok());
+        let late = freshness.check(asked + Duration::from_millis(500));
+        assert_eq!(late, Err(Stale { age: Some(BOUND) }));
+    }
+
+    #[test]
+    fn older_evidence_never_replaces_newer() {
         let freshness = Freshness::new(BOUND);
         let start = Instant::now();
-        freshness.leader_contact(start, 3, Some((3, 7)));
-        assert!(freshness.check(start, || follower(6)).is_err(), "not applied yet");
-        assert!(freshness.check(start + Duration::from_millis(10), || follower(7)).is_ok());
-        assert!(freshness.check(start + Duration::from_millis(499), || follower(7)).is_ok());
-        let late = freshness.check(start + Duration::from_millis(600), || follower(7));
-        assert_eq!(late, Err(Stale { age: Some(Duration::from_millis(600)) }));
-    }
-
-    #[test]
-    fn a_leader_that_has_not_committed_in_its_term_proves_nothing() {
-        let freshness = Freshness::new(BOUND);
-        let start = Instant::now();
-        freshness.leader_contact(start, 4, Some((3, 7)));
-        freshness.leader_contact(start, 4, None);
-        assert!(freshness.check(start, || follower(7)).is_err());
-    }
-
-    #[test]
-    fn a_leader_is_fresh_as_of_its_latest_quorum_acknowledgement_in_its_term() {
-        let freshness = Freshness::new(BOUND);
-        let start = Instant::now();
-        assert!(freshness.check(start, || leader(3)).is_err(), "no follower has acknowledged");
-        freshness.follower_ack(2, 2, start);
-        assert!(freshness.check(start, || leader(3)).is_err(), "acknowledged an older term");
-        freshness.follower_ack(3, 3, start + Duration::from_millis(100));
-        assert!(freshness.check(start + Duration::from_millis(550), || leader(3)).is_ok());
-        assert!(freshness.check(start + Duration::from_millis(650), || leader(3)).is_err());
-    }
-
-    #[test]
-    fn a_new_leader_waits_until_it_applied_an_entry_of_its_term() {
-        let freshness = Freshness::new(BOUND);
-        let start = Instant::now();
-        freshness.follower_ack(2, 3, start);
-        assert!(freshness.check(start, || leader(2)).is_err());
-        assert!(freshness.check(start, || leader(3)).is_ok());
-    }
-
-    #[test]
-    fn a_single_voter_is_its_own_quorum() {
-        let freshness = Freshness::new(BOUND);
-        let view = RaftView { voters: vec![1], ..leader(3) };
-        assert!(freshness.check(Instant::now(), || view).is_ok());
-    }
-
-    #[test]
-    fn five_voters_need_two_followers() {
-        let freshness = Freshness::new(BOUND);
-        let start = Instant::now();
-        let view = RaftView { voters: vec![1, 2, 3, 4, 5], ..leader(3) };
-        freshness.follower_ack(2, 3, start + Duration::from_millis(300));
-        assert!(freshness.check(start, || view.clone()).is_err());
-        freshness.follower_ack(4, 3, start);
-        assert!(freshness.check(start + Duration::from_millis(450), || view.clone()).is_ok());
-        assert!(freshness.check(start + Duration::from_millis(550), || view).is_err());
+        freshness.renewed(start + Duration::from_millis(300));
+        freshness.renewed(start + Duration::from_millis(100));
+        assert!(freshness.check(start + Duration::from_millis(700)).is_ok());
+        assert!(freshness.check(start + Duration::from_millis(800)).is_err());
     }
 }

@@ -1,7 +1,6 @@
 //! The openraft network seam: Raft RPCs to peers as bincode over HTTP POST.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
@@ -13,22 +12,20 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use trent_storage::{NodeId, TrentNode, TypeConfig};
 
-use crate::freshness::Freshness;
 use crate::peer::protocol::{APPEND_ENTRIES, INSTALL_SNAPSHOT, VOTE};
 use crate::peer::{PeerClient, PeerError};
 use trent_storage::codec;
 
 /// Makes a [`PeerConnection`] per replication target.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Network {
     client: PeerClient,
-    freshness: Arc<Freshness>,
 }
 
 impl Network {
-    /// Uses `client` for every peer and reports accepted AppendEntries to `freshness`.
-    pub fn new(client: PeerClient, freshness: Arc<Freshness>) -> Network {
-        Network { client, freshness }
+    /// Uses `client` for every peer.
+    pub fn new(client: PeerClient) -> Network {
+        Network { client }
     }
 }
 
@@ -36,12 +33,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &TrentNode) -> PeerConnection {
-        PeerConnection {
-            target,
-            addr: node.peer_addr.clone(),
-            client: self.client.clone(),
-            freshness: self.freshness.clone(),
-        }
+        PeerConnection { target, addr: node.peer_addr.clone(), client: self.client.clone() }
     }
 }
 
@@ -50,7 +42,6 @@ pub struct PeerConnection {
     target: NodeId,
     addr: String,
     client: PeerClient,
-    freshness: Arc<Freshness>,
 }
 
 type RpcResult<Resp, E> = Result<Resp, RPCError<NodeId, TrentNode, RaftError<NodeId, E>>>;
@@ -82,14 +73,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        let term = rpc.vote.leader_id().term;
-        let sent_at = Instant::now();
-        let response = self.call(APPEND_ENTRIES, &rpc, option.hard_ttl()).await?;
-        // Anything but a higher vote means the follower still takes us for its leader.
-        if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
-            self.freshness.follower_ack(self.target, term, sent_at);
-        }
-        Ok(response)
+        self.call(APPEND_ENTRIES, &rpc, option.hard_ttl()).await
     }
 
     async fn install_snapshot(

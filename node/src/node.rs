@@ -17,7 +17,6 @@ use trent_wire::admin::NodeRole;
 use trent_wire::{ErrorCode, KmsError};
 
 use crate::config::NodeConfig;
-use crate::freshness::RaftView;
 use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
 use crate::peer::PeerClient;
 use crate::proposer::Proposer;
@@ -129,8 +128,8 @@ impl Node {
         batch: Vec<ForwardedProposal>,
     ) -> Result<Vec<CommandResult>, KmsError> {
         match self.on_leader(LeaderOp::WriteBatch(batch)).await? {
-            LeaderReply::Written { results, applied_index } => {
-                if let Some(index) = applied_index {
+            LeaderReply::Written { results, commit_index } => {
+                if let Some(index) = commit_index {
                     // Read-your-writes on this node. The leader has committed, so this is one
                     // replication round; if it takes longer the write still succeeded, and the
                     // consistency bound still holds for crypto.
@@ -188,20 +187,8 @@ impl Node {
 
     /// Refuses with `KeyUnavailableException` unless this node's applied state is known to hold
     /// every write acknowledged more than the consistency bound ago (see [`crate::freshness`]).
-    pub fn ensure_fresh(&self) -> Result<(), KmsError> {
-        let view = || {
-            let metrics = self.raft.metrics();
-            let metrics = metrics.borrow();
-            RaftView {
-                is_leader: metrics.state == ServerState::Leader,
-                term: metrics.current_term,
-                applied_index: metrics.last_applied.map(|log_id| log_id.index),
-                applied_term: metrics.last_applied.map(|log_id| log_id.leader_id.term),
-                self_id: self.id(),
-                voters: metrics.membership_config.membership().voter_ids().collect(),
-            }
-        };
-        self.freshness.check(std::time::Instant::now(), view).map_err(|stale| {
+    pub async fn ensure_fresh(&self) -> Result<(), KmsError> {
+        self.freshness.check_or_renew().await.map_err(|stale| {
             let since = match stale.age {
                 Some(age) => format!("for {} ms", age.as_millis()),
                 None => "since it started".to_owned(),
@@ -209,7 +196,7 @@ impl Node {
             KmsError::new(
                 ErrorCode::KeyUnavailable,
                 format!(
-                    "This node has not been in touch with the cluster's leader {since} (bound {} ms), so it cannot vouch for the key's state; retry, or call another node",
+                    "This node has not confirmed the cluster's state with its leader {since} (bound {} ms), so it cannot vouch for the key's state; retry, or call another node",
                     self.freshness.bound().as_millis()
                 ),
             )
@@ -290,7 +277,7 @@ impl Node {
                 let results = futures::future::join_all(writes).await;
                 LeaderReply::Written {
                     results: results.into_iter().map(|result| result.map_err(Rejection::from)).collect(),
-                    applied_index: self.committed_index(),
+                    commit_index: self.committed_index(),
                 }
             }
             other => self.execute_as_leader(other).await,
@@ -325,7 +312,7 @@ impl Node {
                         Err(error) => Err(Rejection::from(error)),
                     })
                     .collect();
-                LeaderReply::Written { results, applied_index: self.committed_index() }
+                LeaderReply::Written { results, commit_index: self.committed_index() }
             }
             LeaderOp::ReadIndex => match self.raft.get_read_log_id().await {
                 Ok((read_log_id, _)) => LeaderReply::ReadIndex(read_log_id.map(|log_id| log_id.index)),

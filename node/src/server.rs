@@ -29,7 +29,7 @@ pub enum StartError {
     Storage(#[from] trent_storage::OpenError),
     /// The Raft configuration is invalid.
     #[error("invalid Raft configuration: {0}")]
-    RaftConfig(#[from] Box<openraft::ConfigError>),
+    RaftConfig(#[from] crate::config::TimingError),
     /// Raft did not start or initialise.
     #[error("Raft: {0}")]
     Raft(String),
@@ -64,15 +64,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peers = PeerClient::new();
     let raft_config = Arc::new(config.raft.raft_config("trent")?);
     let freshness = Arc::new(Freshness::new(Duration::from_millis(config.raft.consistency_bound_ms)));
-    let raft = Raft::new(
-        config.node_id,
-        raft_config,
-        Network::new(peers.clone(), freshness.clone()),
-        log_store.clone(),
-        state_machine,
-    )
-    .await
-    .map_err(|error| StartError::Raft(error.to_string()))?;
+    let raft =
+        Raft::new(config.node_id, raft_config, Network::new(peers.clone()), log_store.clone(), state_machine)
+            .await
+            .map_err(|error| StartError::Raft(error.to_string()))?;
 
     let api_listener = bind(&config.api_addr).await?;
     let peer_listener = bind(&config.peer_addr).await?;
@@ -108,6 +103,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         move |request| crate::api::handle(api_node.clone(), request),
         shutdown_rx.clone(),
     )));
+    tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx)));
 
     if bootstrap {

@@ -87,7 +87,6 @@ fn error_code_positions_are_pinned() {
         ErrorCode::InvalidKeyUsage,
         ErrorCode::DryRunOperation,
         ErrorCode::KeyUnavailable,
-        ErrorCode::InvalidGrantToken,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::de::{Deserializer, Error as _, Visitor};
+use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -61,7 +61,7 @@ impl<'de> Deserialize<'de> for Blob {
                 STANDARD.decode(text).map(Blob).map_err(|_| E::custom("a blob is not valid base64"))
             }
         }
-        deserializer.deserialize_str(Base64Visitor).map_err(|error: D::Error| D::Error::custom(error))
+        deserializer.deserialize_str(Base64Visitor)
     }
 }
 

@@ -61,8 +61,6 @@ pub enum ErrorCode {
     /// The key cannot be used now: this node has not heard from the cluster's leader within the
     /// consistency bound, so it cannot vouch that the key is still enabled.
     KeyUnavailable,
-    /// A grant token is malformed.
-    InvalidGrantToken,
 }
 
 impl ErrorCode {
@@ -98,7 +96,6 @@ impl ErrorCode {
             ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
             ErrorCode::DryRunOperation => "DryRunOperationException",
             ErrorCode::KeyUnavailable => "KeyUnavailableException",
-            ErrorCode::InvalidGrantToken => "InvalidGrantTokenException",
         }
     }
 
@@ -134,7 +131,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 28] = [
+const ALL_CODES: [ErrorCode; 27] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -163,7 +160,6 @@ const ALL_CODES: [ErrorCode; 28] = [
     ErrorCode::InvalidKeyUsage,
     ErrorCode::DryRunOperation,
     ErrorCode::KeyUnavailable,
-    ErrorCode::InvalidGrantToken,
 ];
 
 impl std::fmt::Display for ErrorCode {

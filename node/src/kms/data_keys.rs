@@ -6,7 +6,7 @@ use trent_wire::data_plane::{
     GenerateRandomRequest, GenerateRandomResponse,
 };
 use trent_wire::limits::MAX_GENERATED_BYTES;
-use trent_wire::model::DataKeySpec;
+use trent_wire::model::{DataKeySpec, EncryptionAlgorithm};
 use trent_wire::validation::{constraint, enum_value};
 use trent_wire::{Blob, ErrorCode, KmsError};
 use zeroize::Zeroizing;
@@ -19,22 +19,23 @@ use super::Call;
 use crate::crypto::fill_random;
 
 /// `GenerateDataKey`.
-pub fn generate_data_key(
+pub async fn generate_data_key(
     call: &Call<'_>,
     request: GenerateDataKeyRequest,
 ) -> Result<GenerateDataKeyResponse, KmsError> {
     refuse_recipient(request.recipient.as_ref())?;
-    let (ciphertext_blob, plaintext, key_id) = data_key(call, request, "GenerateDataKey")?;
+    let (ciphertext_blob, plaintext, key_id) = data_key(call, request, "GenerateDataKey").await?;
     Ok(GenerateDataKeyResponse { ciphertext_blob, plaintext: Blob(plaintext.to_vec()), key_id })
 }
 
 /// `GenerateDataKeyWithoutPlaintext`.
-pub fn generate_data_key_without_plaintext(
+pub async fn generate_data_key_without_plaintext(
     call: &Call<'_>,
     request: GenerateDataKeyRequest,
 ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
     // AWS's model has no Recipient here: like any unknown field, it is ignored.
-    let (ciphertext_blob, _plaintext, key_id) = data_key(call, request, "GenerateDataKeyWithoutPlaintext")?;
+    let (ciphertext_blob, _plaintext, key_id) =
+        data_key(call, request, "GenerateDataKeyWithoutPlaintext").await?;
     Ok(GenerateDataKeyWithoutPlaintextResponse { ciphertext_blob, key_id })
 }
 
@@ -55,7 +56,7 @@ pub fn generate_random(request: GenerateRandomRequest) -> Result<GenerateRandomR
 }
 
 /// Makes a data key and encrypts it; returns the blob, the plaintext key and the key ARN.
-fn data_key(
+async fn data_key(
     call: &Call<'_>,
     request: GenerateDataKeyRequest,
     operation: &str,
@@ -75,7 +76,14 @@ fn data_key(
     };
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
-    let key = symmetric_key(call, &reference, MaterialVersion::Current, operation)?;
+    let key = symmetric_key(
+        call,
+        &reference,
+        MaterialVersion::Current,
+        operation,
+        EncryptionAlgorithm::SymmetricDefault,
+    )
+    .await?;
     finish_dry_run(request.dry_run)?;
     let plaintext = random_bytes(length)?;
     let blob = seal_with(&key, &context, &plaintext)?;

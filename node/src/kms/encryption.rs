@@ -5,6 +5,7 @@ use trent_wire::data_plane::{
     ReEncryptResponse,
 };
 use trent_wire::limits::MAX_PLAINTEXT_BYTES;
+use trent_wire::model::EncryptionAlgorithm;
 use trent_wire::{Blob, ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
@@ -14,27 +15,24 @@ use super::crypto_fields::{
     finish_dry_run, ignores_ciphertext, refuse_recipient, required_ciphertext,
 };
 use super::identifiers::{parse_key_ref, resolve, AliasUse, KeyRef};
-use super::usable_key::{
-    invalid_ciphertext, require_symmetric_algorithm, symmetric_key, MaterialVersion, SymmetricKey,
-};
+use super::usable_key::{invalid_ciphertext, symmetric_key, MaterialVersion, SymmetricKey};
 use super::Call;
 
 /// `Encrypt`.
-pub fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<EncryptResponse, KmsError> {
+pub async fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<EncryptResponse, KmsError> {
     let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Allowed)?;
     check_blob_length("plaintext", &request.plaintext, 1, MAX_PLAINTEXT_BYTES)?;
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
     let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
-    let key = symmetric_key(call, &reference, MaterialVersion::Current, "Encrypt")?;
-    require_symmetric_algorithm(algorithm, &key.arn)?;
+    let key = symmetric_key(call, &reference, MaterialVersion::Current, "Encrypt", algorithm).await?;
     finish_dry_run(request.dry_run)?;
     let blob = seal_with(&key, &context, request.plaintext.as_bytes())?;
     Ok(EncryptResponse { ciphertext_blob: Blob(blob), key_id: key.arn, encryption_algorithm: algorithm })
 }
 
 /// `Decrypt`.
-pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
+pub async fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
     let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
     if !ignore_ciphertext || request.ciphertext_blob.is_some() {
         required_ciphertext(request.ciphertext_blob.as_ref())?;
@@ -45,15 +43,10 @@ pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptRespon
     let named = optional_key_ref(call, request.key_id.as_deref(), "keyId")?;
     refuse_recipient(request.recipient.as_ref())?;
     if ignore_ciphertext {
-        if let Some(named) = &named {
-            let key = symmetric_key(call, named, MaterialVersion::Current, "Decrypt")?;
-            require_symmetric_algorithm(algorithm, &key.arn)?;
-        }
-        return Err(dry_run_succeeded());
+        return dry_run_without_ciphertext(call, &[(named.as_ref(), algorithm)], "Decrypt").await;
     }
     let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
-    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), "Decrypt")?;
-    require_symmetric_algorithm(algorithm, &opened.key.arn)?;
+    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), "Decrypt", algorithm).await?;
     finish_dry_run(request.dry_run)?;
     Ok(DecryptResponse {
         key_id: opened.key.arn,
@@ -64,7 +57,7 @@ pub fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptRespon
 
 /// `ReEncrypt`: decrypts under the source key and encrypts under the destination key without
 /// the plaintext leaving the node.
-pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
+pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
     let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
     if !ignore_ciphertext || request.ciphertext_blob.is_some() {
         required_ciphertext(request.ciphertext_blob.as_ref())?;
@@ -82,19 +75,16 @@ pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryp
     let destination =
         parse_key_ref(&request.destination_key_id, "destinationKeyId", call.scope(), AliasUse::Allowed)?;
     if ignore_ciphertext {
-        if let Some(source) = &source {
-            let key = symmetric_key(call, source, MaterialVersion::Current, "ReEncrypt")?;
-            require_symmetric_algorithm(source_algorithm, &key.arn)?;
-        }
-        let key = symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt")?;
-        require_symmetric_algorithm(destination_algorithm, &key.arn)?;
-        return Err(dry_run_succeeded());
+        let keys = [(source.as_ref(), source_algorithm), (Some(&destination), destination_algorithm)];
+        return dry_run_without_ciphertext(call, &keys, "ReEncrypt").await;
     }
     let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
-    let opened = open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt")?;
-    require_symmetric_algorithm(source_algorithm, &opened.key.arn)?;
-    let destination_key = symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt")?;
-    require_symmetric_algorithm(destination_algorithm, &destination_key.arn)?;
+    let opened =
+        open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt", source_algorithm)
+            .await?;
+    let destination_key =
+        symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt", destination_algorithm)
+            .await?;
     finish_dry_run(request.dry_run)?;
     let blob = seal_with(&destination_key, &destination_context, &opened.plaintext)?;
     Ok(ReEncryptResponse {
@@ -104,6 +94,21 @@ pub fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryp
         source_encryption_algorithm: source_algorithm,
         destination_encryption_algorithm: destination_algorithm,
     })
+}
+
+/// A dry run with `IGNORE_CIPHERTEXT`: checks the keys the request names, then answers
+/// `DryRunOperationException`.
+async fn dry_run_without_ciphertext<T>(
+    call: &Call<'_>,
+    keys: &[(Option<&KeyRef>, EncryptionAlgorithm)],
+    operation: &str,
+) -> Result<T, KmsError> {
+    for (reference, algorithm) in keys {
+        if let Some(reference) = reference {
+            symmetric_key(call, reference, MaterialVersion::Current, operation, *algorithm).await?;
+        }
+    }
+    Err(dry_run_succeeded())
 }
 
 /// An optional key argument.
@@ -119,12 +124,13 @@ struct Opened {
 
 /// Opens `blob` under `context` with the key its header names, which must be `named` if the
 /// caller named one (`IncorrectKeyException` otherwise).
-fn open_blob(
+async fn open_blob(
     call: &Call<'_>,
     blob: &[u8],
     context: &EncryptionContext,
     named: Option<&KeyRef>,
     operation: &str,
+    algorithm: EncryptionAlgorithm,
 ) -> Result<Opened, KmsError> {
     let header = ciphertext::parse_header(blob).map_err(|_| invalid_ciphertext())?;
     if let Some(named) = named {
@@ -141,7 +147,9 @@ fn open_blob(
         &KeyRef::Id(header.key_id),
         MaterialVersion::Exactly(header.material_version),
         operation,
+        algorithm,
     )
+    .await
     .map_err(|error| match error.code {
         // A blob naming a key that does not exist is a forged blob.
         ErrorCode::NotFound => invalid_ciphertext(),

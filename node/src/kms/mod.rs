@@ -69,12 +69,12 @@ pub async fn dispatch(call: &Call<'_>, target: Option<&str>, body: &[u8]) -> Res
         "TagResource" => reply(tags::tag_resource(call, parse(body)?).await),
         "UntagResource" => reply(tags::untag_resource(call, parse(body)?).await),
         "ListResourceTags" => reply(tags::list_resource_tags(call, parse(body)?).await),
-        "Encrypt" => reply(encryption::encrypt(call, parse(body)?)),
-        "Decrypt" => reply(encryption::decrypt(call, parse(body)?)),
-        "ReEncrypt" => reply(encryption::re_encrypt(call, parse(body)?)),
-        "GenerateDataKey" => reply(data_keys::generate_data_key(call, parse(body)?)),
+        "Encrypt" => reply(encryption::encrypt(call, parse(body)?).await),
+        "Decrypt" => reply(encryption::decrypt(call, parse(body)?).await),
+        "ReEncrypt" => reply(encryption::re_encrypt(call, parse(body)?).await),
+        "GenerateDataKey" => reply(data_keys::generate_data_key(call, parse(body)?).await),
         "GenerateDataKeyWithoutPlaintext" => {
-            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?))
+            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?).await)
         }
         "GenerateRandom" => reply(data_keys::generate_random(parse(body)?)),
         other => Err(KmsError::new(

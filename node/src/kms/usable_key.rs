@@ -31,32 +31,36 @@ pub struct SymmetricKey {
     pub material: SecretKey,
 }
 
-/// Finds `reference` for `operation` and unwraps the material it needs.
-pub fn symmetric_key(
+/// Finds `reference` for `operation` with `algorithm` and unwraps the material it needs.
+pub async fn symmetric_key(
     call: &Call<'_>,
     reference: &KeyRef,
     version: MaterialVersion,
     operation: &str,
+    algorithm: EncryptionAlgorithm,
 ) -> Result<SymmetricKey, KmsError> {
-    call.node.ensure_fresh()?;
+    call.node.ensure_fresh().await?;
     let (key_id, arn, material_version, sealed) = {
         let registry = call.node.registry.read();
         let key = resolve(&registry, reference, call.scope())?;
         let arn = key_arn(call.scope(), key.key_id);
         check_usable(key, &arn, operation)?;
+        require_symmetric_algorithm(algorithm, &arn)?;
         let material = match version {
-            MaterialVersion::Current => key.materials.last(),
-            MaterialVersion::Exactly(wanted) => key.materials.iter().find(|m| m.version == wanted),
-        };
-        let Some(material) = material else {
-            return Err(invalid_ciphertext());
+            MaterialVersion::Current => key.materials.last().ok_or_else(|| {
+                tracing::error!(key_id = %key.key_id, "an enabled key has no material");
+                KmsError::new(ErrorCode::Internal, "The key has no key material")
+            })?,
+            MaterialVersion::Exactly(wanted) => {
+                key.materials.iter().find(|m| m.version == wanted).ok_or_else(invalid_ciphertext)?
+            }
         };
         (key.key_id, arn, material.version, material.sealed.clone())
     };
     let material = call
         .node
         .with_current_keyring(|seal| seal.material(&key_id, material_version, &sealed))
-        .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "This node is sealed"))?
+        .map_err(KmsError::from)?
         .map_err(|error| {
             tracing::error!(%key_id, material_version, %error, "key material does not open");
             KmsError::new(ErrorCode::Internal, "The key material could not be opened")
@@ -89,7 +93,7 @@ fn check_usable(key: &KeyRecord, arn: &str, operation: &str) -> Result<(), KmsEr
 }
 
 /// A symmetric key encrypts with `SYMMETRIC_DEFAULT` only.
-pub fn require_symmetric_algorithm(algorithm: EncryptionAlgorithm, arn: &str) -> Result<(), KmsError> {
+fn require_symmetric_algorithm(algorithm: EncryptionAlgorithm, arn: &str) -> Result<(), KmsError> {
     if algorithm == EncryptionAlgorithm::SymmetricDefault {
         return Ok(());
     }

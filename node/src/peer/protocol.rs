@@ -56,7 +56,7 @@ pub enum LeaderReply {
         /// The leader's committed index when it answered (covers every write of the batch):
         /// the forwarding node applies up to it before acknowledging, so a client reads its
         /// writes on the node it wrote through.
-        applied_index: Option<u64>,
+        commit_index: Option<u64>,
     },
     /// Reads are linearizable once this index is applied.
     ReadIndex(Option<u64>),

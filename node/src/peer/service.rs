@@ -2,17 +2,13 @@
 //! encodes the answer.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use openraft::error::{Infallible, RaftError};
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use trent_storage::{NodeId, TypeConfig};
 
 use super::protocol::{LeaderOp, APPEND_ENTRIES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE};
 use crate::http::body::{read_body, BodyError};
@@ -37,7 +33,7 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
     };
     match path.as_str() {
         APPEND_ENTRIES => match decode(&body) {
-            Ok(rpc) => encoded(&append_entries(&node, rpc).await),
+            Ok(rpc) => encoded(&node.raft.append_entries(rpc).await),
             Err(response) => *response,
         },
         VOTE => match decode(&body) {
@@ -54,21 +50,6 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         },
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
     }
-}
-
-/// Applies an AppendEntries and, if it came from our leader, records the contact as evidence of
-/// freshness.
-async fn append_entries(
-    node: &Node,
-    rpc: AppendEntriesRequest<TypeConfig>,
-) -> Result<AppendEntriesResponse<NodeId>, RaftError<NodeId, Infallible>> {
-    let term = rpc.vote.leader_id().term;
-    let leader_commit = rpc.leader_commit.map(|log_id| (log_id.leader_id.term, log_id.index));
-    let response = node.raft.append_entries(rpc).await;
-    if matches!(response, Ok(ref reply) if !matches!(reply, AppendEntriesResponse::HigherVote(_))) {
-        node.freshness.leader_contact(Instant::now(), term, leader_commit);
-    }
-    response
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response<Full<Bytes>>>> {

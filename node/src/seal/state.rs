@@ -45,6 +45,15 @@ pub enum UnsealError {
 #[error("the node is sealed")]
 pub struct Sealed;
 
+impl From<Sealed> for trent_wire::KmsError {
+    fn from(_: Sealed) -> trent_wire::KmsError {
+        trent_wire::KmsError::new(
+            trent_wire::ErrorCode::ServiceUnavailable,
+            "This node is sealed; unseal it with POST /v1/sys/unseal",
+        )
+    }
+}
+
 enum SealState {
     Sealed { collected: Vec<DecodedShare> },
     Unsealed { root: SecretKey, keyring: Keyring, materials: MaterialCache, secrets: SecretCache },
