@@ -1,6 +1,6 @@
 //! Who is calling: every call but health, status, init and unseal must carry a SigV4 signature
 //! by a known access key. Secrets live sealed in the replicated state and are opened with the
-//! keyring on first use, then kept unwrapped while the node is unsealed (`seal::secret_cache`);
+//! keyring on first use, then kept unwrapped while the node is unsealed (`seal::unwrap_cache`);
 //! the verifier caches the signing keys derived from them.
 
 use std::time::SystemTime;

@@ -1,18 +1,12 @@
 //! Key material under the barrier: its sealing context, its generation on the leader, and the
 //! in-memory cache of unwrapped material that exists only while the node is unsealed.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use trent_storage::sealed::WrappedSecret;
 use trent_storage::KeyId;
 
 use super::keyring::{Keyring, KeyringError};
+use super::unwrap_cache::UnwrapCache;
 use crate::crypto::SecretKey;
-
-/// Most unwrapped material versions kept; when full the cache starts over (each entry is
-/// re-derivable from the registry).
-pub const MAX_CACHED_MATERIALS: usize = 100_000;
 
 /// The barrier context a material version is sealed with: it cannot be moved to another key or
 /// version.
@@ -30,41 +24,21 @@ pub fn generate(keyring: &Keyring, key_id: &KeyId, version: u32) -> Result<Wrapp
 }
 
 /// Unwrapped material by (key, version), zeroized when evicted or dropped.
-#[derive(Default)]
-pub struct MaterialCache {
-    entries: Mutex<HashMap<(KeyId, u32), SecretKey>>,
-}
+pub type MaterialCache = UnwrapCache<(KeyId, u32), SecretKey>;
 
 impl MaterialCache {
     /// The unwrapped material of `key_id` version `version`, unwrapping `sealed` on a miss.
-    pub fn get_or_unwrap(
+    pub fn material(
         &self,
         keyring: &Keyring,
         key_id: &KeyId,
         version: u32,
         sealed: &WrappedSecret,
     ) -> Result<SecretKey, KeyringError> {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(material) = entries.get(&(*key_id, version)) {
-            return Ok(material.clone());
-        }
-        let bytes = keyring.unwrap(&material_context(key_id, version), sealed)?;
-        let material = SecretKey::from_slice(&bytes).map_err(|_| KeyringError::Forged)?;
-        if entries.len() >= MAX_CACHED_MATERIALS {
-            entries.clear();
-        }
-        entries.insert((*key_id, version), material.clone());
-        Ok(material)
-    }
-
-    /// Number of cached versions.
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
-    }
-
-    /// Whether nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        let context = material_context(key_id, version);
+        self.get_or_unwrap(keyring, &(*key_id, version), &context, sealed, |bytes| {
+            SecretKey::from_slice(&bytes).map_err(|_| KeyringError::Forged)
+        })
     }
 }
 
@@ -78,12 +52,12 @@ mod tests {
         let key = KeyId(uuid::Uuid::new_v4());
         let sealed = generate(&keyring, &key, 1).unwrap();
         let cache = MaterialCache::default();
-        let first = cache.get_or_unwrap(&keyring, &key, 1, &sealed).unwrap();
+        let first = cache.material(&keyring, &key, 1, &sealed).unwrap();
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.get_or_unwrap(&keyring, &key, 1, &sealed).unwrap(), first);
+        assert_eq!(cache.material(&keyring, &key, 1, &sealed).unwrap(), first);
 
         let other = KeyId(uuid::Uuid::new_v4());
-        assert_eq!(cache.get_or_unwrap(&keyring, &other, 1, &sealed).unwrap_err(), KeyringError::Forged);
-        assert_eq!(cache.get_or_unwrap(&keyring, &key, 2, &sealed).unwrap_err(), KeyringError::Forged);
+        assert_eq!(cache.material(&keyring, &other, 1, &sealed).unwrap_err(), KeyringError::Forged);
+        assert_eq!(cache.material(&keyring, &key, 2, &sealed).unwrap_err(), KeyringError::Forged);
     }
 }

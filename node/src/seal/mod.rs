@@ -8,6 +8,6 @@ pub mod admin_ops;
 pub mod init;
 pub mod keyring;
 pub mod material;
-pub mod secret_cache;
 pub mod shares;
 pub mod state;
+pub mod unwrap_cache;

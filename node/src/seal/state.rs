@@ -10,8 +10,8 @@ use trent_storage::sealed::SealedKeyring;
 
 use super::keyring::{Keyring, KeyringError};
 use super::material::MaterialCache;
-use super::secret_cache::SecretCache;
 use super::shares::{check_joins, combine, decode, DecodedShare, ShareError};
+use super::unwrap_cache::SecretCache;
 use crate::crypto::SecretKey;
 
 /// What `status` and `unseal` report.
@@ -171,7 +171,7 @@ impl Seal {
     ) -> Result<Result<SecretKey, KeyringError>, Sealed> {
         match &*self.read() {
             SealState::Unsealed { keyring, materials, .. } => {
-                Ok(materials.get_or_unwrap(keyring, key_id, version, sealed))
+                Ok(materials.material(keyring, key_id, version, sealed))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }
@@ -185,7 +185,7 @@ impl Seal {
     ) -> Result<Result<zeroize::Zeroizing<Vec<u8>>, KeyringError>, Sealed> {
         match &*self.read() {
             SealState::Unsealed { keyring, secrets, .. } => {
-                Ok(secrets.get_or_unwrap(keyring, access_key_id, sealed))
+                Ok(secrets.secret(keyring, access_key_id, sealed))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }

@@ -1,0 +1,112 @@
+//! Secrets unwrapped from the barrier, kept while the node is unsealed so a hot path (a crypto
+//! operation's key material, a signature check's access-key secret) does not open its sealed
+//! form — an AES-GCM key setup and open — on every request.
+//!
+//! An entry is used only while the caller presents the same sealed bytes it came from, so a
+//! secret replaced under the same name (an access key deleted and re-created) never meets its
+//! old value. Values zeroize themselves when evicted, and all of them go when the node seals.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard};
+
+use trent_storage::sealed::WrappedSecret;
+use zeroize::Zeroizing;
+
+use super::keyring::{Keyring, KeyringError};
+
+/// Most entries kept; when full the cache starts over (each is re-derivable from the registry).
+pub const MAX_CACHED_SECRETS: usize = 100_000;
+
+/// Unwrapped secrets of type `V` by name `K`.
+pub struct UnwrapCache<K, V> {
+    entries: Mutex<HashMap<K, (WrappedSecret, V)>>,
+}
+
+impl<K, V> Default for UnwrapCache<K, V> {
+    fn default() -> Self {
+        UnwrapCache { entries: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> UnwrapCache<K, V> {
+    /// The value `sealed` holds under `name`, unwrapped with barrier `context` on a miss (or when
+    /// the sealed bytes changed) and turned into a `V` by `make`.
+    pub fn get_or_unwrap<Q>(
+        &self,
+        keyring: &Keyring,
+        name: &Q,
+        context: &[u8],
+        sealed: &WrappedSecret,
+        make: impl FnOnce(Zeroizing<Vec<u8>>) -> Result<V, KeyringError>,
+    ) -> Result<V, KeyringError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some((cached_sealed, value)) = self.lock().get(name) {
+            if cached_sealed == sealed {
+                return Ok(value.clone());
+            }
+        }
+        let value = make(keyring.unwrap(context, sealed)?)?;
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_SECRETS {
+            entries.clear();
+        }
+        entries.insert(name.to_owned(), (sealed.clone(), value.clone()));
+        Ok(value)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, (WrappedSecret, V)>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Access-key secrets by access key id (the id is also their barrier context).
+pub type SecretCache = UnwrapCache<String, Zeroizing<Vec<u8>>>;
+
+impl SecretCache {
+    /// The secret of `access_key_id`.
+    pub fn secret(
+        &self,
+        keyring: &Keyring,
+        access_key_id: &str,
+        sealed: &WrappedSecret,
+    ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
+        self.get_or_unwrap(keyring, access_key_id, access_key_id.as_bytes(), sealed, Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_served_from_the_cache_only_for_the_same_sealed_bytes() {
+        let keyring = Keyring::generate([3; 16]).unwrap();
+        let first = keyring.wrap(b"AKIDONE", b"first secret").unwrap();
+        let cache = SecretCache::default();
+        assert_eq!(cache.secret(&keyring, "AKIDONE", &first).unwrap().as_slice(), b"first secret");
+        assert_eq!(cache.secret(&keyring, "AKIDONE", &first).unwrap().as_slice(), b"first secret");
+        assert_eq!(cache.len(), 1);
+
+        // Deleted and re-created under the same id: the new sealed bytes are unwrapped afresh.
+        let second = keyring.wrap(b"AKIDONE", b"second secret").unwrap();
+        assert_eq!(cache.secret(&keyring, "AKIDONE", &second).unwrap().as_slice(), b"second secret");
+
+        // A sealed secret bound to another id never opens, cached or not.
+        assert_eq!(cache.secret(&keyring, "AKIDTWO", &second).unwrap_err(), KeyringError::Forged);
+    }
+}
