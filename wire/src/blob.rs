@@ -1,5 +1,6 @@
 //! `Blob`: the protocol's binary fields (plaintexts, ciphertexts, data keys), base64 in JSON.
 
+use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::{Deserializer, Visitor};
@@ -42,10 +43,9 @@ impl std::fmt::Debug for Blob {
 
 impl Serialize for Blob {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut text = zeroize::Zeroizing::new(STANDARD.encode(&self.0));
-        let result = serializer.serialize_str(&text);
-        text.zeroize();
-        result
+        // Streamed into the output (serde_json writes `collect_str` without an intermediate
+        // String), so a large blob is not copied into a temporary first.
+        serializer.collect_str(&Base64Display::new(&self.0, &STANDARD))
     }
 }
 

@@ -106,10 +106,15 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
     })
 }
 
+/// Room for a typical reply (a 4 KiB plaintext in base64 and its metadata) without regrowing.
+const REPLY_CAPACITY: usize = 6 * 1024;
+
 fn reply<T: Serialize>(result: Result<T, KmsError>) -> Result<Vec<u8>, KmsError> {
     let value = result?;
-    serde_json::to_vec(&value)
-        .map_err(|error| KmsError::new(ErrorCode::Internal, format!("cannot encode reply: {error}")))
+    let mut body = Vec::with_capacity(REPLY_CAPACITY);
+    serde_json::to_writer(&mut body, &value)
+        .map_err(|error| KmsError::new(ErrorCode::Internal, format!("cannot encode reply: {error}")))?;
+    Ok(body)
 }
 
 /// AWS names fields in lowerCamelCase inside validation messages.
