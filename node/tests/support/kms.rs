@@ -8,7 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::InProcessNode;
-use trent_client::{ClientError, TrentClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use trent_client::{ClientError, Signing, TrentClient};
 use trent_wire::kms::{
     AliasTargetRequest, CreateKeyRequest, KeyIdRequest, KeyMetadata, ListResourceTagsRequest,
     ScheduleKeyDeletionRequest, Tag,
@@ -79,4 +80,51 @@ pub async fn tags_of(client: &TrentClient, key_id: &str) -> Vec<(String, String)
     let request = ListResourceTagsRequest { key_id: key_id.to_owned(), limit: None, marker: None };
     let page = client.list_resource_tags(&request).await.expect("ListResourceTags");
     page.tags.into_iter().map(|tag| (tag.tag_key, tag.tag_value)).collect()
+}
+
+/// A KMS call as raw HTTP/1.1 on a fresh connection, signed with `signing`, so the test sees the
+/// HTTP status the typed client hides: the status and the JSON body.
+pub async fn raw_call(endpoint: &str, signing: &Signing, operation: &str, body: &Value) -> (u16, Value) {
+    let addr = endpoint.trim_start_matches("http://");
+    let body = serde_json::to_vec(body).expect("encode body");
+    let target = format!("TrentService.{operation}");
+    let content_type = "application/x-amz-json-1.1";
+    let signed: Vec<(&str, &[u8])> = vec![
+        ("host", addr.as_bytes()),
+        ("content-type", content_type.as_bytes()),
+        ("x-amz-target", target.as_bytes()),
+    ];
+    let request =
+        trent_sigv4::SignedRequest { method: "POST", path: "/", query: "", headers: &signed, body: &body };
+    let signature = trent_sigv4::sign(
+        &request,
+        &signing.credentials,
+        &signing.region,
+        "kms",
+        std::time::SystemTime::now(),
+    )
+    .expect("sign");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nX-Amz-Target: {target}\r\n\
+         X-Amz-Date: {}\r\nX-Amz-Content-Sha256: {}\r\nAuthorization: {}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        signature.x_amz_date,
+        signature.x_amz_content_sha256,
+        signature.authorization,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    stream.write_all(&body).await.expect("send body");
+    let mut raw = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(15), stream.read_to_end(&mut raw))
+        .await
+        .expect("response within 15 s")
+        .expect("read response");
+    let split = raw.windows(4).position(|window| window == b"\r\n\r\n").expect("response head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status code");
+    let body = serde_json::from_slice(&raw[split + 4..])
+        .unwrap_or_else(|error| panic!("body is not JSON ({error}): {head}"));
+    (status, body)
 }
