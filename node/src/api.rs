@@ -79,7 +79,8 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     };
     let call = Call { node, request_id };
     match kms::dispatch(&call, target, &body).await {
-        Ok(body) => response::bytes(StatusCode::OK, body, AMZ_JSON),
+        // KMS answers carry plaintexts and data keys: wiped once sent.
+        Ok(body) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
         Err(error) => {
             tracing::debug!(code = %error.code, "KMS call refused");
             response::kms_error(&error)

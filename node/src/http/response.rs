@@ -26,9 +26,34 @@ pub fn json<T: Serialize>(
     }
 }
 
+/// A response whose body may hold secrets (a plaintext, a data key): the body's memory is
+/// zeroized when hyper has sent it and drops the last reference.
+pub fn secret_bytes(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response<Full<Bytes>> {
+    with_body(status, Bytes::from_owner(ZeroizedOnDrop(body)), content_type)
+}
+
+/// Bytes that zeroize themselves when dropped, as the owner of a [`Bytes`].
+struct ZeroizedOnDrop(Vec<u8>);
+
+impl AsRef<[u8]> for ZeroizedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for ZeroizedOnDrop {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 /// A response with raw bytes.
 pub fn bytes(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    with_body(status, Bytes::from(body), content_type)
+}
+
+fn with_body(status: StatusCode, body: Bytes, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
