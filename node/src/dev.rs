@@ -43,8 +43,9 @@ fn node_dir(data_dir: &Path, node_id: u64) -> PathBuf {
     data_dir.join(format!("node-{node_id}"))
 }
 
-/// Runs the dev cluster until Ctrl-C or SIGTERM.
-pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+/// Runs the dev cluster until `shutdown` (Ctrl-C or SIGTERM, also one that arrived during
+/// start-up).
+pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Result<()> {
     let members = layout(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
@@ -84,7 +85,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         };
         announce(&args.data_dir, &credentials)?;
-        crate::shutdown_signal().await;
+        shutdown.wait().await;
         running.shutdown().await;
         return Ok(());
     }
@@ -112,7 +113,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         }
     };
     announce(&args.data_dir, &credentials)?;
-    crate::shutdown_signal().await;
+    shutdown.wait().await;
     stop_all(&mut children);
     Ok(())
 }

@@ -29,22 +29,45 @@ pub use node::Node;
 /// SigV4 verification, from `trent-sigv4`.
 pub use trent_sigv4 as auth;
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
+/// Ctrl-C or SIGTERM, listened for from the moment it is installed: a signal that arrives while
+/// the process is still starting is kept for [`ShutdownSignal::wait`] instead of killing the
+/// process outright (the default action), which would orphan a dev cluster's node processes.
+pub struct ShutdownSignal {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    /// Starts listening. Must run inside a Tokio runtime.
+    pub fn install() -> ShutdownSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(stream) => Some(stream),
             Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+                tracing::warn!(%error, "cannot listen for {name}");
+                None
+            }
+        };
+        ShutdownSignal {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+            terminate: listen(SignalKind::terminate(), "SIGTERM"),
+        }
+    }
+
+    /// Resolves once Ctrl-C or SIGTERM has arrived (possibly before this was called).
+    pub async fn wait(mut self) {
+        async fn next(stream: &mut Option<tokio::signal::unix::Signal>) {
+            match stream {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+        tokio::select! {
+            _ = next(&mut self.interrupt) => {}
+            _ = next(&mut self.terminate) => {}
+        }
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }

@@ -20,12 +20,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let shutdown = trent_node::ShutdownSignal::install();
     match cli.command {
-        Mode::Dev(args) => trent_node::dev::run(args).await,
+        Mode::Dev(args) => trent_node::dev::run(args, shutdown).await,
         Mode::Server(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg).context("invalid configuration")?;
             let running = trent_node::server::start(config).await?;
-            trent_node::shutdown_signal().await;
+            shutdown.wait().await;
             running.shutdown().await;
             Ok(())
         }

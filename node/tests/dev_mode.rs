@@ -27,10 +27,16 @@ fn free_port_run(count: u16) -> u16 {
     panic!("no run of free ports");
 }
 
+/// The credentials file `child` wrote: one written before it started (an earlier run's, which
+/// the new run reads and then removes) does not count.
 fn wait_for_credentials(path: &Path, child: &mut Child) -> DevCredentials {
+    // File times come from a coarse clock (a few ms behind); the earlier run wrote its file well
+    // before it was stopped.
+    let started = std::time::SystemTime::now() - Duration::from_millis(20);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(bytes) = std::fs::read(path) {
+        let fresh = std::fs::metadata(path).and_then(|meta| meta.modified()).is_ok_and(|at| at >= started);
+        if let Some(bytes) = fresh.then(|| std::fs::read(path).ok()).flatten() {
             if let Ok(credentials) = serde_json::from_slice(&bytes) {
                 return credentials;
             }
