@@ -8,9 +8,11 @@ stopped with SIGTERM when the session ends.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -148,3 +150,30 @@ def kms(endpoint):
 def raw_kms(endpoint):
     """A boto3 KMS client that sends out-of-range values, so the server's checks are exercised."""
     return kms_client(endpoint, parameter_validation=False)
+
+
+def aws_cli() -> str | None:
+    """The aws CLI on PATH, else the one installed next to this interpreter (.venv/bin/aws)."""
+    found = shutil.which("aws")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "aws"
+    return str(beside) if beside.exists() else None
+
+
+def aws_cli_env(scratch: Path) -> dict:
+    """The environment for running the aws CLI as the test administrator: the user's own
+    configuration, credentials, profile and endpoint settings are kept out of the test."""
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_CONFIG_FILE=str(scratch / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "credentials"),
+        AWS_PAGER="",
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS"):
+        env.pop(name, None)
+    return env

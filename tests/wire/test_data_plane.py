@@ -11,13 +11,10 @@ import base64
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -25,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
+from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY, aws_cli, aws_cli_env
 
 KEY_ARN = re.compile(rf"^arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}$")
 
@@ -763,30 +760,10 @@ def test_raw_http_unknown_operation(endpoint):
 # ------------------------------------------------------------------------------------------------
 
 
-def aws_cli() -> str | None:
-    """The aws CLI on PATH, else the one installed next to this interpreter (.venv/bin/aws)."""
-    found = shutil.which("aws")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "aws"
-    return str(beside) if beside.exists() else None
-
-
 @pytest.mark.skipif(aws_cli() is None, reason="the aws CLI is not installed")
 def test_aws_cli_encrypt_decrypt_binary_file(endpoint, kms, tmp_path):
     key = new_key(kms, alias=True)
-    env = dict(os.environ)
-    env.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        AWS_CONFIG_FILE=str(tmp_path / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
-        AWS_PAGER="",
-    )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS"):
-        env.pop(name, None)
+    env = aws_cli_env(tmp_path)
 
     def aws(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [aws_cli(), "kms", *args, "--endpoint-url", endpoint]

@@ -6,7 +6,6 @@ assumes the cluster is empty.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY
+from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY, aws_cli_env
 
 KEY_ARN = re.compile(rf"^arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}$")
 DAY = timedelta(days=1)
@@ -351,19 +350,7 @@ def test_tag_refusals(kms):
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not on PATH")
 def test_aws_cli_create_describe_list(endpoint, tmp_path):
-    env = dict(os.environ)
-    env.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        # Keep the user's own configuration and credentials out of the test.
-        AWS_CONFIG_FILE=str(tmp_path / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
-        AWS_PAGER="",
-    )
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
+    env = aws_cli_env(tmp_path)
 
     def aws(*args: str) -> dict:
         command = ["aws", "kms", *args, "--endpoint-url", endpoint, "--output", "json"]
