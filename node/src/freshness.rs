@@ -45,7 +45,7 @@ pub struct Freshness {
     /// Milliseconds after `origin` (plus one) of the newest evidence; 0 if none.
     fresh_as_of_ms: AtomicU64,
     /// Ticks on every renewal, for callers waiting for one.
-    renewals: watch::Sender<u64>,
+    renewals: watch::Sender<()>,
     /// Asks the renewal task not to wait for its next tick.
     renew_now: Notify,
 }
@@ -57,7 +57,7 @@ impl Freshness {
             bound,
             origin: Instant::now(),
             fresh_as_of_ms: AtomicU64::new(0),
-            renewals: watch::Sender::new(0),
+            renewals: watch::Sender::new(()),
             renew_now: Notify::new(),
         }
     }
@@ -91,8 +91,8 @@ impl Freshness {
 
     /// This node has applied a read index it asked for at `asked_at`.
     pub fn renewed(&self, asked_at: Instant) {
-        let newest = self.fresh_as_of_ms.fetch_max(self.millis(asked_at), Ordering::AcqRel);
-        self.renewals.send_replace(newest.max(self.millis(asked_at)));
+        self.fresh_as_of_ms.fetch_max(self.millis(asked_at), Ordering::AcqRel);
+        self.renewals.send_replace(());
     }
 
     /// Whether the state may serve a state-dependent crypto operation at `now`.

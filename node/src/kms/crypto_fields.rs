@@ -88,16 +88,20 @@ pub fn ignores_ciphertext(dry_run: Option<bool>, modifiers: Option<&[String]>) -
     Ok(ignore && dry_run == Some(true))
 }
 
-/// The `CiphertextBlob` a call needs, 1–6144 bytes.
-pub fn required_ciphertext(blob: Option<&Blob>) -> Result<&Blob, KmsError> {
-    let Some(blob) = blob else {
-        return Err(KmsError::new(
-            ErrorCode::Validation,
-            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
-        ));
-    };
-    check_blob_length("ciphertextBlob", blob, 1, MAX_CIPHERTEXT_BYTES)?;
-    Ok(blob)
+/// The `CiphertextBlob` to open, 1–6144 bytes: `None` when a dry run ignores the ciphertext
+/// (one given anyway is still checked), an error when it is missing otherwise.
+pub fn ciphertext_to_open(blob: Option<&Blob>, ignore_ciphertext: bool) -> Result<Option<&Blob>, KmsError> {
+    match blob {
+        Some(blob) => check_blob_length("ciphertextBlob", blob, 1, MAX_CIPHERTEXT_BYTES)?,
+        None if !ignore_ciphertext => {
+            return Err(KmsError::new(
+                ErrorCode::Validation,
+                "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+            ))
+        }
+        None => {}
+    }
+    Ok(blob.filter(|_| !ignore_ciphertext))
 }
 
 /// With `DryRun` set, a call that passed every check answers `DryRunOperationException`.

@@ -11,8 +11,8 @@ use zeroize::Zeroizing;
 
 use super::ciphertext::{self, BlobHeader};
 use super::crypto_fields::{
-    check_blob_length, check_grant_tokens, dry_run_succeeded, encryption_algorithm, encryption_context,
-    finish_dry_run, ignores_ciphertext, refuse_recipient, required_ciphertext,
+    check_blob_length, check_grant_tokens, ciphertext_to_open, dry_run_succeeded, encryption_algorithm,
+    encryption_context, finish_dry_run, ignores_ciphertext, refuse_recipient,
 };
 use super::identifiers::{parse_key_ref, resolve, AliasUse, KeyRef};
 use super::usable_key::{invalid_ciphertext, symmetric_key, MaterialVersion, SymmetricKey};
@@ -34,18 +34,15 @@ pub async fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<Encrypt
 /// `Decrypt`.
 pub async fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
     let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
-    if !ignore_ciphertext || request.ciphertext_blob.is_some() {
-        required_ciphertext(request.ciphertext_blob.as_ref())?;
-    }
+    let blob = ciphertext_to_open(request.ciphertext_blob.as_ref(), ignore_ciphertext)?;
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
     let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
     let named = optional_key_ref(call, request.key_id.as_deref(), "keyId")?;
     refuse_recipient(request.recipient.as_ref())?;
-    if ignore_ciphertext {
+    let Some(blob) = blob else {
         return dry_run_without_ciphertext(call, &[(named.as_ref(), algorithm)], "Decrypt").await;
-    }
-    let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
+    };
     let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), "Decrypt", algorithm).await?;
     finish_dry_run(request.dry_run)?;
     Ok(DecryptResponse {
@@ -59,9 +56,7 @@ pub async fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<Decrypt
 /// the plaintext leaving the node.
 pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
     let ignore_ciphertext = ignores_ciphertext(request.dry_run, request.dry_run_modifiers.as_deref())?;
-    if !ignore_ciphertext || request.ciphertext_blob.is_some() {
-        required_ciphertext(request.ciphertext_blob.as_ref())?;
-    }
+    let blob = ciphertext_to_open(request.ciphertext_blob.as_ref(), ignore_ciphertext)?;
     let source_context = encryption_context(request.source_encryption_context)?;
     let destination_context = encryption_context(request.destination_encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
@@ -74,11 +69,10 @@ pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<Re
     let source = optional_key_ref(call, request.source_key_id.as_deref(), "sourceKeyId")?;
     let destination =
         parse_key_ref(&request.destination_key_id, "destinationKeyId", call.scope(), AliasUse::Allowed)?;
-    if ignore_ciphertext {
+    let Some(blob) = blob else {
         let keys = [(source.as_ref(), source_algorithm), (Some(&destination), destination_algorithm)];
         return dry_run_without_ciphertext(call, &keys, "ReEncrypt").await;
-    }
-    let blob = required_ciphertext(request.ciphertext_blob.as_ref())?;
+    };
     let opened =
         open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt", source_algorithm)
             .await?;
