@@ -77,30 +77,21 @@ impl Workload {
         key_id: Option<String>,
         plaintext_bytes: usize,
     ) -> anyhow::Result<Workload> {
+        let encrypt = |key_id: &str| json!({ "KeyId": key_id, "Plaintext": STANDARD.encode(vec![0x5a; plaintext_bytes]) });
         let body = match op {
             Op::CreateKey => bench_key_request(),
             Op::GenerateRandom => json!({ "NumberOfBytes": 32 }),
-            _ => {
-                let key_id = match key_id {
-                    Some(key_id) => key_id,
-                    None => create_bench_key(setup).await?,
-                };
-                let plaintext = STANDARD.encode(vec![0x5a; plaintext_bytes]);
-                let encrypt = json!({ "KeyId": key_id, "Plaintext": plaintext });
-                match op {
-                    Op::DescribeKey => json!({ "KeyId": key_id }),
-                    Op::Encrypt => encrypt,
-                    Op::GenerateDataKey => json!({ "KeyId": key_id, "KeySpec": "AES_256" }),
-                    Op::Decrypt | Op::ReEncrypt => {
-                        let blob = encrypt_once(setup, &encrypt).await?;
-                        if op == Op::Decrypt {
-                            json!({ "CiphertextBlob": blob })
-                        } else {
-                            json!({ "CiphertextBlob": blob, "DestinationKeyId": key_id })
-                        }
-                    }
-                    Op::CreateKey | Op::GenerateRandom => unreachable_op(op)?,
-                }
+            Op::DescribeKey => json!({ "KeyId": bench_key(setup, key_id).await? }),
+            Op::Encrypt => encrypt(&bench_key(setup, key_id).await?),
+            Op::GenerateDataKey => json!({ "KeyId": bench_key(setup, key_id).await?, "KeySpec": "AES_256" }),
+            Op::Decrypt => {
+                let key_id = bench_key(setup, key_id).await?;
+                json!({ "CiphertextBlob": encrypt_once(setup, &encrypt(&key_id)).await? })
+            }
+            Op::ReEncrypt => {
+                let key_id = bench_key(setup, key_id).await?;
+                let blob = encrypt_once(setup, &encrypt(&key_id)).await?;
+                json!({ "CiphertextBlob": blob, "DestinationKeyId": key_id })
             }
         };
         Ok(Workload { target: op.target(), body })
@@ -114,8 +105,12 @@ impl Workload {
     }
 }
 
-fn unreachable_op(op: Op) -> anyhow::Result<Value> {
-    anyhow::bail!("{} needs no key", op.name())
+/// `key_id` if given, else a key created for the run.
+async fn bench_key(setup: &TrentClient, key_id: Option<String>) -> anyhow::Result<String> {
+    match key_id {
+        Some(key_id) => Ok(key_id),
+        None => create_bench_key(setup).await,
+    }
 }
 
 fn bench_key_request() -> Value {
