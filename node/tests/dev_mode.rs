@@ -11,20 +11,10 @@ use trent_client::wire::admin::DevCredentials;
 use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
 use trent_client::TrentClient;
 
-/// A base port whose next `count` ports, and those 1000 above, are free.
+/// A base port whose next `count` ports, and those 1000 above (dev mode's peer ports), are free.
 fn free_port_run(count: u16) -> u16 {
-    for _ in 0..200 {
-        let base = 20_000 + (support::free_port() % 20_000);
-        let all_free = (0..count).all(|i| {
-            [base + i, base + i + 1000]
-                .iter()
-                .all(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-        });
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no run of free ports");
+    let offsets: Vec<u16> = (0..count).chain(1000..1000 + count).collect();
+    support::reserve_ports(&offsets)
 }
 
 /// The credentials file `child` wrote: one written before it started (an earlier run's, which

@@ -29,10 +29,47 @@ pub async fn all_key_ids(client: &TrentClient) -> std::collections::BTreeSet<Str
     client.list_all_keys().await.expect("list keys").into_iter().map(|entry| entry.key_id).collect()
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port reserved for this test process (see [`reserve_ports`]).
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
+    reserve_ports(&[0])
+}
+
+/// Lowest and highest port handed to tests: below the kernel's ephemeral range (32768 and up by
+/// default), so no outgoing connection can take a port between our pick and `trentd`'s bind.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A base port such that `base + offset` is free for every offset, reserved until this process
+/// exits. Test binaries run in parallel, so each port is claimed with an advisory lock on a file
+/// named after it (released by the kernel when the process dies, even on a crash), then checked
+/// by binding it.
+pub fn reserve_ports(offsets: &[u16]) -> u16 {
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("trent-test-ports");
+    std::fs::create_dir_all(&dir).expect("port lock directory");
+    let highest = offsets.iter().copied().max().unwrap_or(0);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start - highest);
+    let seed =
+        std::process::id() ^ std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..span {
+        let base = TEST_PORTS.start + ((seed.wrapping_add(attempt.wrapping_mul(7919))) % span) as u16;
+        let mut claimed = Vec::with_capacity(offsets.len());
+        for port in offsets.iter().map(|offset| base + offset) {
+            let Ok(file) =
+                std::fs::OpenOptions::new().create(true).append(true).open(dir.join(port.to_string()))
+            else {
+                break;
+            };
+            if file.try_lock().is_err() || TcpListener::bind(("127.0.0.1", port)).is_err() {
+                break;
+            }
+            claimed.push(file);
+        }
+        if claimed.len() == offsets.len() {
+            HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(claimed);
+            return base;
+        }
+    }
+    panic!("no free test ports in {TEST_PORTS:?}");
 }
 
 /// One `trentd server` process.
