@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub pool_idle_timeout: Duration,
     /// Sign every request with SigV4 with these credentials; unsigned when `None`.
     pub signing: Option<Signing>,
+    /// Trust anchors for `https://` endpoints (the cluster's CA); the system's roots when `None`.
+    pub ca_bundle: Option<crate::tls::CaBundle>,
 }
 
 /// How requests are signed: credentials, and the region named in the signature's scope.
@@ -82,6 +84,7 @@ impl Default for ClientOptions {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             pool_idle_timeout: Duration::from_secs(20),
             signing: None,
+            ca_bundle: None,
         }
     }
 }
@@ -109,7 +112,8 @@ pub struct TrentClient {
 }
 
 impl TrentClient {
-    /// A client for `endpoints` (`http://host:port` or `host:port`) with default options.
+    /// A client for `endpoints` (`https://host:port`, `http://host:port` or `host:port`) with
+    /// default options.
     pub fn new(endpoints: Vec<String>) -> Result<TrentClient, ClientError> {
         TrentClient::with_options(endpoints, ClientOptions::default())
     }
@@ -131,8 +135,12 @@ impl TrentClient {
         if endpoints.len() > MAX_ENDPOINTS {
             return Err(ClientError::TooManyEndpoints { max: MAX_ENDPOINTS });
         }
+        let tls = match endpoints.iter().any(Endpoint::is_tls) {
+            true => Some(crate::tls::client_config(options.ca_bundle.as_ref())?),
+            false => None,
+        };
         let transport =
-            Transport::new(options.timeout, options.pool_idle_timeout, options.max_response_bytes)
+            Transport::new(options.timeout, options.pool_idle_timeout, options.max_response_bytes, tls)?
                 .with_signing(options.signing.clone());
         Ok(TrentClient {
             shared: Arc::new(Shared { endpoints, transport, next_start: AtomicUsize::new(0) }),

@@ -1,5 +1,6 @@
-//! Endpoints: the base URL of one node's client API (`http://host:port`), parsed and checked once
-//! so that every request the client builds later starts from a known-good scheme and authority.
+//! Endpoints: the base URL of one node's client API (`https://host:port` or `http://host:port`),
+//! parsed and checked once so that every request the client builds later starts from a known-good
+//! scheme and authority.
 
 use std::fmt;
 
@@ -11,18 +12,19 @@ use crate::error::ClientError;
 /// Most endpoints one client accepts; a Trent cluster has a handful of nodes.
 pub const MAX_ENDPOINTS: usize = 64;
 
-/// The base URL of one node's client API, e.g. `http://127.0.0.1:8400`.
+/// The base URL of one node's client API, e.g. `https://trent1.example:8400`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint {
+    scheme: Scheme,
     authority: Authority,
     text: String,
 }
 
 impl Endpoint {
-    /// Parses `http://host:port` or a bare `host:port` (taken as plain HTTP).
+    /// Parses `https://host:port`, `http://host:port` or a bare `host:port` (taken as plain HTTP,
+    /// which a Trent node serves only in dev mode or when started with `--insecure-plaintext`).
     ///
-    /// A trailing `/` is accepted; any other path, a query, or user info is refused, and so is
-    /// `https` until the client speaks TLS.
+    /// A trailing `/` is accepted; any other path, a query, or user info is refused.
     pub fn parse(input: &str) -> Result<Endpoint, ClientError> {
         let trimmed = input.trim();
         let invalid = |reason: &str| ClientError::InvalidEndpoint {
@@ -34,14 +36,11 @@ impl Endpoint {
         }
         let with_scheme =
             if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
-        let uri: Uri = with_scheme.parse().map_err(|_| invalid("not a URL of the form http://host:port"))?;
-        match uri.scheme() {
-            Some(scheme) if *scheme == Scheme::HTTP => {}
-            Some(scheme) if *scheme == Scheme::HTTPS => {
-                return Err(invalid("https is not supported by this client yet"))
-            }
-            _ => return Err(invalid("scheme must be http")),
-        }
+        let uri: Uri = with_scheme.parse().map_err(|_| invalid("not a URL of the form https://host:port"))?;
+        let scheme = match uri.scheme() {
+            Some(scheme) if *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS => scheme.clone(),
+            _ => return Err(invalid("scheme must be https or http")),
+        };
         let authority = uri.authority().cloned().ok_or_else(|| invalid("missing host"))?;
         if authority.host().is_empty() {
             return Err(invalid("missing host"));
@@ -57,8 +56,8 @@ impl Endpoint {
                 return Err(invalid("a path is not allowed"));
             }
         }
-        let text = format!("http://{authority}");
-        Ok(Endpoint { authority, text })
+        let text = format!("{scheme}://{authority}");
+        Ok(Endpoint { scheme, authority, text })
     }
 
     /// Parses a comma-separated list, skipping empty items, e.g. `http://a:8400,http://b:8400`.
@@ -94,10 +93,15 @@ impl Endpoint {
         &self.authority
     }
 
+    /// Whether calls to this endpoint go over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.scheme == Scheme::HTTPS
+    }
+
     /// The full URI of `path_and_query` (which must start with `/`) on this endpoint.
     pub fn uri(&self, path_and_query: &str) -> Result<Uri, ClientError> {
         Uri::builder()
-            .scheme(Scheme::HTTP)
+            .scheme(self.scheme.clone())
             .authority(self.authority.clone())
             .path_and_query(path_and_query)
             .build()
@@ -106,7 +110,7 @@ impl Endpoint {
             })
     }
 
-    /// The endpoint as `http://host:port`.
+    /// The endpoint as `scheme://host:port`.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -146,10 +150,19 @@ mod tests {
     }
 
     #[test]
-    fn refuses_https_paths_queries_and_user_info() {
+    fn accepts_https_and_keeps_its_scheme() {
+        let endpoint = Endpoint::parse("https://trent1:8400/").unwrap();
+        assert!(endpoint.is_tls());
+        assert_eq!(endpoint.as_str(), "https://trent1:8400");
+        assert_eq!(endpoint.uri("/v1/sys/health").unwrap().to_string(), "https://trent1:8400/v1/sys/health");
+        assert!(!Endpoint::parse("trent1:8400").unwrap().is_tls());
+    }
+
+    #[test]
+    fn refuses_other_schemes_paths_queries_and_user_info() {
         for bad in [
-            "https://127.0.0.1:8400",
             "ftp://127.0.0.1:8400",
+            "https://127.0.0.1:8400/v1",
             "http://127.0.0.1:8400/v1",
             "http://127.0.0.1:8400/?a=b",
             "http://user@127.0.0.1:8400",

@@ -78,6 +78,12 @@ pub enum ClientError {
         /// How many endpoints the client has.
         count: usize,
     },
+    /// The CA bundle for `https://` endpoints could not be read or holds no usable certificate.
+    #[error("invalid CA bundle: {reason}")]
+    InvalidCaBundle {
+        /// Why.
+        reason: String,
+    },
     /// The request could not be built (bad operation name, unserialisable body).
     #[error("invalid request: {reason}")]
     InvalidRequest {
@@ -114,6 +120,7 @@ impl ClientError {
             | ClientError::NoEndpoints
             | ClientError::TooManyEndpoints { .. }
             | ClientError::EndpointIndex { .. }
+            | ClientError::InvalidCaBundle { .. }
             | ClientError::InvalidRequest { .. } => false,
         }
     }
@@ -133,6 +140,7 @@ impl ClientError {
             | ClientError::NoEndpoints
             | ClientError::TooManyEndpoints { .. }
             | ClientError::EndpointIndex { .. } => "InvalidEndpoint",
+            ClientError::InvalidCaBundle { .. } => "InvalidCaBundle",
             ClientError::InvalidRequest { .. } => "InvalidRequest",
         }
     }

@@ -20,12 +20,14 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod certs;
 mod client;
 mod data_plane;
 pub mod endpoint;
 pub mod error;
 mod kms;
 pub mod retry;
+pub mod tls;
 mod transport;
 
 pub use admin::{CLUSTER_PATH, HEALTH_PATH, MEMBERS_PATH};
@@ -45,6 +47,7 @@ pub use endpoint::{Endpoint, MAX_ENDPOINTS};
 pub use error::ClientError;
 pub use kms::MAX_LIST_PAGES;
 pub use retry::RetryPolicy;
+pub use tls::CaBundle;
 pub use transport::{AMZN_REQUEST_ID_HEADER, REQUEST_ID_HEADER, TARGET_HEADER};
 /// The wire types the client speaks, re-exported so callers need not name `trent-wire`.
 pub use trent_wire as wire;

@@ -56,9 +56,18 @@ fn print_line(text: &str) -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Operator(cli::operator::OperatorCommand::GenCerts(args)) = cli.command {
+        cli::operator::gen_certs(cli.json, args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ca_bundle = match &cli.ca_cert {
+        Some(path) => Some(trent_client::CaBundle::from_pem_file(path)?),
+        None => None,
+    };
     let options = ClientOptions {
         timeout: Duration::from_secs(cli.timeout.max(1)),
         signing: trent_client::signing_from_env(),
+        ca_bundle,
         ..ClientOptions::default()
     };
     let client = TrentClient::with_options(cli.endpoints, options)?;

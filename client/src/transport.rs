@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -60,7 +61,7 @@ pub(crate) struct RawResponse {
 /// The shared connection pool and the limits applied to each exchange.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
     max_response_bytes: usize,
     signing: Option<crate::client::Signing>,
@@ -68,16 +69,32 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// A pool that keeps idle connections open for `pool_idle_timeout`, and exchanges that
-    /// give up after `timeout` or on a body over `max_response_bytes`.
-    pub fn new(timeout: Duration, pool_idle_timeout: Duration, max_response_bytes: usize) -> Self {
+    /// give up after `timeout` or on a body over `max_response_bytes`. `https://` endpoints are
+    /// verified against `tls` (see [`crate::tls`]); without it only `http://` ones can be reached.
+    pub fn new(
+        timeout: Duration,
+        pool_idle_timeout: Duration,
+        max_response_bytes: usize,
+        tls: Option<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
+        connector.enforce_http(false);
+        let tls = match tls {
+            Some(config) => config,
+            None => crate::tls::plain_http_only()?,
+        };
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(pool_idle_timeout)
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Transport { http, timeout, max_response_bytes, signing: None }
+        Ok(Transport { http, timeout, max_response_bytes, signing: None })
     }
 
     /// Signs every request with `signing` (SigV4, service `kms`).
@@ -215,8 +232,9 @@ mod tests {
     #[test]
     fn signed_requests_verify_with_the_node_s_verifier_and_unsigned_ones_carry_no_signature() {
         let signing = crate::client::Signing::new("TRNTEXAMPLE0000001", "example-secret-key", "us-east-1");
-        let transport =
-            Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024).with_signing(Some(signing));
+        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024, None)
+            .unwrap()
+            .with_signing(Some(signing));
         let endpoint = Endpoint::parse("http://127.0.0.1:8400").unwrap();
         for spec in [kms_spec(), RequestSpec { path: "/v1/sys/cluster?verbose=1".into(), ..kms_spec() }] {
             let request = transport.build_request(&endpoint, &spec).unwrap();
@@ -237,7 +255,7 @@ mod tests {
             let principal = verifier.verify(&view, std::time::SystemTime::now(), &store).unwrap();
             assert_eq!(principal.access_key_id, "TRNTEXAMPLE0000001");
         }
-        let unsigned = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024);
+        let unsigned = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024, None).unwrap();
         assert!(unsigned
             .build_request(&endpoint, &kms_spec())
             .unwrap()
@@ -258,7 +276,7 @@ mod tests {
 
     #[tokio::test]
     async fn kms_request_carries_target_content_type_and_request_id() {
-        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024);
+        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024, None).unwrap();
         let endpoint = Endpoint::parse("http://127.0.0.1:8400").unwrap();
         let request = transport.build_request(&endpoint, &kms_spec()).unwrap();
         assert_eq!(request.method(), Method::POST);
@@ -271,7 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn admin_get_has_no_kms_headers() {
-        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024);
+        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1), 1024, None).unwrap();
         let endpoint = Endpoint::parse("http://127.0.0.1:8400").unwrap();
         let spec = RequestSpec {
             method: Method::GET,
@@ -293,7 +311,7 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(1), 1024);
+        let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(1), 1024, None).unwrap();
         let endpoint = Endpoint::parse(&format!("127.0.0.1:{port}")).unwrap();
         let err = transport.send(&endpoint, &kms_spec()).await.unwrap_err();
         assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");

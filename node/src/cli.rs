@@ -26,6 +26,8 @@ pub enum Mode {
     Dev(DevArgs),
     /// One production node.
     Server(Box<ServerArgs>),
+    /// Ask a node's health endpoint once: exit 0 if it answers (for container healthchecks).
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
 }
 
 /// `trentd dev`.
@@ -99,6 +101,18 @@ pub struct ServerArgs {
     /// sled page cache in MiB.
     #[arg(long)]
     pub sled_cache_mib: Option<u64>,
+    /// PEM certificate (chain) this node presents on both ports.
+    #[arg(long, value_name = "PEM", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "PEM", requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+    /// PEM cluster CA: peers must present a certificate it issued (mutual TLS).
+    #[arg(long, value_name = "PEM", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+    /// Serve plain HTTP on both ports (no TLS): only for loopback or a network you trust.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_ca"])]
+    pub insecure_plaintext: bool,
     /// Shift this node's clock (fault injection for tests; keep unset).
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: Option<i64>,
@@ -122,6 +136,8 @@ impl ServerArgs {
                 raft: RaftTiming::default(),
                 sled_cache_mib: 32,
                 clock_offset_ms: 0,
+                tls: None,
+                insecure_plaintext: false,
             },
         };
         overlay(&mut config.node_id, self.node_id);
@@ -144,6 +160,10 @@ impl ServerArgs {
         overlay(&mut config.raft.logs_kept_after_snapshot, self.logs_kept_after_snapshot);
         overlay(&mut config.sled_cache_mib, self.sled_cache_mib);
         overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
+        if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
+            config.tls = Some(crate::tls::TlsFiles { cert, key, ca });
+        }
+        config.insecure_plaintext |= self.insecure_plaintext;
         Ok(config)
     }
 }

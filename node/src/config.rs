@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use trent_storage::{NodeId, TrentNode};
 
+use crate::tls::{NodeTls, TlsFiles};
+
 /// Region and account that key ARNs are built from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -176,6 +178,12 @@ pub struct NodeConfig {
     /// Added to this node's wall clock: a fault-injection seam for clock-skew tests. Keep 0.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// TLS on the client API and mutual TLS between peers; required unless `insecure_plaintext`.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+    /// Serve plain HTTP on both ports instead: for development and tests on loopback only.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
 }
 
 fn default_cache_mib() -> u64 {
@@ -188,6 +196,16 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })
+    }
+
+    /// The node's TLS, loaded and checked; `None` when it was explicitly told to serve plain HTTP.
+    pub fn load_tls(&self) -> Result<Option<NodeTls>, TransportError> {
+        match (&self.tls, self.insecure_plaintext) {
+            (Some(files), false) => Ok(Some(NodeTls::load(files)?)),
+            (None, true) => Ok(None),
+            (Some(_), true) => Err(TransportError::Both),
+            (None, false) => Err(TransportError::Neither),
+        }
     }
 
     /// This node as the membership records it.
@@ -205,6 +223,20 @@ impl NodeConfig {
         members.entry(self.node_id).or_insert_with(|| self.self_node());
         members
     }
+}
+
+/// The node was told to use TLS and plain HTTP, or neither, or its TLS files are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// Neither TLS files nor `insecure_plaintext` were given.
+    #[error("TLS is required: give --tls-cert, --tls-key and --tls-ca (or [tls] in the config file), or --insecure-plaintext for plain HTTP")]
+    Neither,
+    /// Both were given.
+    #[error("TLS files and --insecure-plaintext were both given; choose one")]
+    Both,
+    /// The TLS files could not be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A configuration file could not be used.
@@ -269,6 +301,10 @@ mod tests {
             peer_addr = "0.0.0.0:9400"
             data_dir = "/data"
             bootstrap = true
+            [tls]
+            cert = "/certs/n1.pem"
+            key = "/certs/n1.key"
+            ca = "/certs/ca.pem"
             [[peers]]
             node_id = 2
             api_addr = "n2:8400"
@@ -279,5 +315,21 @@ mod tests {
         assert_eq!(config.arn, ArnScope::default());
         assert_eq!(config.raft, RaftTiming::default());
         assert_eq!(config.initial_members().len(), 2);
+        assert_eq!(config.tls.map(|tls| tls.ca), Some(PathBuf::from("/certs/ca.pem")));
+        assert!(!config.insecure_plaintext);
+    }
+
+    #[test]
+    fn a_node_needs_exactly_one_of_tls_and_plain_http() {
+        let mut config: NodeConfig =
+            toml::from_str("node_id = 1\napi_addr = \"a:1\"\npeer_addr = \"a:2\"\ndata_dir = \"/d\"")
+                .unwrap();
+        assert!(matches!(config.load_tls(), Err(TransportError::Neither)));
+        config.insecure_plaintext = true;
+        assert!(matches!(config.load_tls(), Ok(None)));
+        config.tls = Some(TlsFiles { cert: "/no/c".into(), key: "/no/k".into(), ca: "/no/ca".into() });
+        assert!(matches!(config.load_tls(), Err(TransportError::Both)));
+        config.insecure_plaintext = false;
+        assert!(matches!(config.load_tls(), Err(TransportError::Tls(crate::tls::TlsError::Read { .. }))));
     }
 }

@@ -73,6 +73,8 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
             raft: RaftTiming::default(),
             sled_cache_mib: 32,
             clock_offset_ms: 0,
+            tls: None,
+            insecure_plaintext: true,
         };
         let running = crate::server::start(config).await?;
         wait_for_leader(&running.node).await?;
@@ -130,7 +132,8 @@ fn spawn_node(exe: &Path, data_dir: &Path, member: &PeerSpec, members: &[PeerSpe
         .args(["--peer-addr", &member.peer_addr])
         .arg("--data-dir")
         .arg(&dir)
-        .arg("--bootstrap");
+        .arg("--bootstrap")
+        .arg("--insecure-plaintext");
     for peer in members {
         command.arg("--peer").arg(format!("{},{},{}", peer.node_id, peer.api_addr, peer.peer_addr));
     }
@@ -174,7 +177,7 @@ async fn wait_for_leader(node: &crate::node::Node) -> anyhow::Result<()> {
 }
 
 async fn wait_for_cluster(members: &[PeerSpec]) -> anyhow::Result<()> {
-    let client = crate::peer::PeerClient::new();
+    let client = crate::peer::PeerClient::new(None)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let mut ready = 0;
@@ -209,7 +212,7 @@ async fn init_and_unseal(
     members: &[PeerSpec],
     previous: Option<DevCredentials>,
 ) -> anyhow::Result<DevCredentials> {
-    let client = crate::peer::PeerClient::new();
+    let client = crate::peer::PeerClient::new(None)?;
     let first = members.first().context("no nodes")?;
     let status: SealStatusResponse = get_json(&client, &first.api_addr, "/v1/sys/status").await?;
     let endpoints: Vec<String> = members.iter().map(|member| format!("http://{}", member.api_addr)).collect();

@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod dev;
 pub mod freshness;
+pub mod healthcheck;
 pub mod http;
 pub mod kms;
 pub mod network;
@@ -22,6 +23,7 @@ pub mod proposer;
 pub mod seal;
 pub mod server;
 pub mod sweeper;
+pub mod tls;
 pub mod write_path;
 
 pub use config::NodeConfig;

@@ -23,6 +23,16 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = trent_node::ShutdownSignal::install();
     match cli.command {
         Mode::Dev(args) => trent_node::dev::run(args, shutdown).await,
+        Mode::Healthcheck(args) => match trent_node::healthcheck::run(args).await {
+            Ok(summary) => {
+                println!("{summary}");
+                Ok(())
+            }
+            Err(error) => {
+                eprintln!("unhealthy: {error}");
+                std::process::exit(1)
+            }
+        },
         Mode::Server(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg).context("invalid configuration")?;
             let running = trent_node::server::start(config).await?;

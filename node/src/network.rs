@@ -17,7 +17,7 @@ use crate::peer::{PeerClient, PeerError};
 use trent_storage::codec;
 
 /// Makes a [`PeerConnection`] per replication target.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Network {
     client: PeerClient,
 }

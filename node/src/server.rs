@@ -33,6 +33,9 @@ pub enum StartError {
     /// Raft did not start or initialise.
     #[error("Raft: {0}")]
     Raft(String),
+    /// TLS was not configured, or its files are unusable.
+    #[error("{0}")]
+    Transport(#[from] crate::config::TransportError),
     /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -61,7 +64,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let (log_store, state_machine) = trent_storage::open(&config.data_dir, options)?;
     let registry = state_machine.registry();
     let disk = state_machine.disk().clone();
-    let peers = PeerClient::new();
+    let tls = config.load_tls()?;
+    let peer_tls = tls.as_ref().map(|tls| tls.peer_client.clone());
+    let peers = PeerClient::new(peer_tls).map_err(|error| {
+        crate::config::TransportError::Tls(crate::tls::TlsError::Config(error.to_string()))
+    })?;
     let raft_config = Arc::new(config.raft.raft_config("trent")?);
     let freshness = Arc::new(Freshness::new(Duration::from_millis(config.raft.consistency_bound_ms)));
     let raft =
@@ -95,12 +102,14 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     tasks.push(tokio::spawn(crate::http::listener::serve(
         peer_listener,
         move |request| crate::peer::service::handle(peer_node.clone(), request),
+        tls.as_ref().map(|tls| tls.peer.clone()),
         shutdown_rx.clone(),
     )));
     let api_node = node.clone();
     tasks.push(tokio::spawn(crate::http::listener::serve(
         api_listener,
         move |request| crate::api::handle(api_node.clone(), request),
+        tls.as_ref().map(|tls| tls.api.clone()),
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
@@ -109,7 +118,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     if bootstrap {
         initialize(&node).await?;
     }
-    tracing::info!(node_id = node.id(), %api_addr, %peer_addr, "node started");
+    let transport = if tls.is_some() { "TLS (mutual TLS between peers)" } else { "plain HTTP" };
+    tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
     Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
 }
 

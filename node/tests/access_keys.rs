@@ -15,7 +15,7 @@ fn signed_by(cluster: &ProcessCluster, id: u64, access_key_id: &str, secret: &st
     let options = ClientOptions {
         retry: RetryPolicy::none(),
         signing: Some(Signing::new(access_key_id, secret, "us-east-1")),
-        ..ClientOptions::default()
+        ..cluster.client_options()
     };
     TrentClient::with_options(vec![cluster.endpoint(id)], options).expect("client")
 }

@@ -145,7 +145,7 @@ async fn server_starts_from_a_toml_config_file() {
     let peer_addr = format!("127.0.0.1:{}", support::free_port());
     let config = format!(
         "node_id = 7\napi_addr = \"{api_addr}\"\npeer_addr = \"{peer_addr}\"\ndata_dir = \"{}\"\n\
-         bootstrap = true\n[arn]\nregion = \"eu-west-1\"\naccount_id = \"444455556666\"\n",
+         bootstrap = true\ninsecure_plaintext = true\n[arn]\nregion = \"eu-west-1\"\naccount_id = \"444455556666\"\n",
         dir.path().join("data").display()
     );
     let path = dir.path().join("trentd.toml");
@@ -170,10 +170,12 @@ async fn server_starts_from_a_toml_config_file() {
         access_key_id: None,
         secret_access_key: None,
     };
-    let reply = support::admin_post(&api_addr, "/v1/sys/init", &init).await.expect("init");
+    let admin = trent_node::peer::PeerClient::new(None).expect("admin client");
+    let post = |path: &'static str, body: Vec<u8>| admin.post(&api_addr, path, body, Duration::from_secs(10));
+    let reply = post("/v1/sys/init", serde_json::to_vec(&init).expect("encode")).await.expect("init");
     let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
     let unseal = trent_wire::admin::UnsealRequest { share: Some(answer.shares[0].clone()), reset: false };
-    support::admin_post(&api_addr, "/v1/sys/unseal", &unseal).await.expect("unseal");
+    post("/v1/sys/unseal", serde_json::to_vec(&unseal).expect("encode")).await.expect("unseal");
     let signing = trent_client::Signing::new(answer.access_key_id, answer.secret_access_key, "eu-west-1");
     let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
     let client = TrentClient::with_options(vec![format!("http://{api_addr}")], options).expect("client");

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::kms::raw_call;
+use support::kms::raw_call_over;
 use support::ProcessCluster;
 use trent_client::wire::data_plane::*;
 use trent_client::wire::kms::{AliasTargetRequest, CreateKeyRequest, KeyIdRequest};
@@ -450,8 +450,9 @@ async fn a_node_cut_off_from_the_leader_refuses_key_crypto_but_still_generates_r
         tokio::time::sleep((BOUND + MARGIN).saturating_sub(stopped_at.elapsed())).await;
 
         // Past the bound: every key-dependent operation refuses, with 503 on the wire.
-        let answer = raw_call(
+        let answer = raw_call_over(
             &cluster.endpoint(isolated),
+            Some(cluster.certs.client_tls()),
             &signing,
             "Encrypt",
             &json!({"KeyId": key_id, "Plaintext": "eA=="}),

@@ -6,24 +6,22 @@ mod support;
 
 use std::time::Duration;
 
-use support::{admin_post, all_key_ids, create_key, ProcessCluster};
+use support::{all_key_ids, create_key, ProcessCluster};
 use trent_client::wire::ErrorCode;
 use trent_client::ClientError;
 use trent_wire::admin::{InitRequest, SealStatusResponse, UnsealRequest};
 
 async fn status(cluster: &ProcessCluster, id: u64) -> SealStatusResponse {
     let api_addr = cluster.nodes.iter().find(|node| node.id == id).expect("node").api_addr.clone();
-    let body = trent_node::peer::PeerClient::new()
-        .get(&api_addr, "/v1/sys/status", Duration::from_secs(5))
-        .await
-        .expect("status");
+    let body = cluster.admin_get(&api_addr, "/v1/sys/status").await.expect("status");
     serde_json::from_slice(&body).expect("status body")
 }
 
 async fn unseal_with(cluster: &ProcessCluster, id: u64, share: &str) -> Result<SealStatusResponse, String> {
     let api_addr = cluster.nodes.iter().find(|node| node.id == id).expect("node").api_addr.clone();
     let request = UnsealRequest { share: Some(share.to_owned()), reset: false };
-    admin_post(&api_addr, "/v1/sys/unseal", &request)
+    cluster
+        .admin_post(&api_addr, "/v1/sys/unseal", &request)
         .await
         .map(|body| serde_json::from_slice(&body).expect("unseal body"))
 }
@@ -91,7 +89,8 @@ async fn unseal_refuses_garbage_and_foreign_shares_and_reset_clears_progress() {
 
     unseal_with(&cluster, node, &cluster.shares[1]).await.expect("good share");
     let api_addr = cluster.nodes.iter().find(|n| n.id == node).expect("node").api_addr.clone();
-    admin_post(&api_addr, "/v1/sys/unseal", &UnsealRequest { share: None, reset: true })
+    cluster
+        .admin_post(&api_addr, "/v1/sys/unseal", &UnsealRequest { share: None, reset: true })
         .await
         .expect("reset");
     assert_eq!(status(&cluster, node).await.progress, 0);
@@ -105,7 +104,7 @@ async fn init_happens_once_and_seal_drops_a_node_back_to_sealed() {
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let api_addr = cluster.nodes.iter().find(|n| n.id == leader).expect("node").api_addr.clone();
     let again = InitRequest { shares: 1, threshold: 1, access_key_id: None, secret_access_key: None };
-    assert!(admin_post(&api_addr, "/v1/sys/init", &again).await.is_err(), "a second init is refused");
+    assert!(cluster.admin_post(&api_addr, "/v1/sys/init", &again).await.is_err(), "a second init is refused");
 
     cluster.client_of(leader).seal(0).await.expect("seal");
     assert!(status(&cluster, leader).await.sealed);
@@ -121,7 +120,10 @@ async fn init_checks_its_parameters_before_initialising_anything() {
     let api_addr = cluster.nodes[0].api_addr.clone();
     for (shares, threshold) in [(3, 4), (0, 0), (256, 2)] {
         let request = InitRequest { shares, threshold, access_key_id: None, secret_access_key: None };
-        assert!(admin_post(&api_addr, "/v1/sys/init", &request).await.is_err(), "{shares}/{threshold}");
+        assert!(
+            cluster.admin_post(&api_addr, "/v1/sys/init", &request).await.is_err(),
+            "{shares}/{threshold}"
+        );
     }
     assert!(!status(&cluster, 1).await.initialized);
     cluster.initialize_and_unseal().await;
@@ -151,7 +153,7 @@ async fn the_client_library_initialises_unseals_and_seals_a_cluster() {
         answer.secret_access_key.clone(),
         "us-east-1",
     );
-    let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
+    let options = trent_client::ClientOptions { signing: Some(signing), ..cluster.client_options() };
     let client = trent_client::TrentClient::with_options(
         cluster.nodes.iter().map(|node| node.endpoint()).collect(),
         options,

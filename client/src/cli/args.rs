@@ -17,6 +17,9 @@ pub struct Cli {
         default_value = "http://127.0.0.1:8400"
     )]
     pub endpoints: Vec<String>,
+    /// PEM CA bundle to trust for https endpoints (the cluster's ca.pem); system roots otherwise.
+    #[arg(long, global = true, env = "TRENT_CA_CERT", value_name = "PEM")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -302,11 +305,25 @@ mod tests {
             &["cluster", "health"],
             &["members", "add", "4", "127.0.0.1:8403", "127.0.0.1:8503"],
             &["members", "remove", "4"],
+            &[
+                "operator",
+                "gen-certs",
+                "--out-dir",
+                "c",
+                "--node",
+                "n1",
+                "--node",
+                "n2",
+                "--san",
+                "127.0.0.1",
+            ],
+            &["--ca-cert", "ca.pem", "--endpoints", "https://a:1", "keys", "list"],
         ] {
             assert_eq!(ok(args), Ok(()), "{args:?}");
         }
         assert!(ok(&["tags", "add", "k"]).is_err(), "tags add needs a tag");
         assert!(ok(&["tags", "add", "k", "oops"]).is_err(), "tags need KEY=VALUE");
         assert!(ok(&["members", "promote", "x"]).is_err(), "node ids are numbers");
+        assert!(ok(&["operator", "gen-certs", "--out-dir", "c"]).is_err(), "gen-certs needs a node");
     }
 }

@@ -23,6 +23,47 @@ pub enum OperatorCommand {
     Rekey(InitArgs),
     /// Add a barrier key version; new secrets are sealed with it.
     Rotate,
+    /// Make a cluster CA and a TLS certificate per node (no server is contacted).
+    GenCerts(GenCertsArgs),
+}
+
+/// `trent operator gen-certs`.
+#[derive(Debug, Args)]
+pub struct GenCertsArgs {
+    /// Directory to write `ca.pem`, `ca.key`, `<node>.pem` and `<node>.key` into.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: std::path::PathBuf,
+    /// A node's host name, as peers and clients reach it; repeat per node.
+    #[arg(long = "node", value_name = "NAME", required = true)]
+    pub nodes: Vec<String>,
+    /// Another DNS name or IP address every node certificate carries (e.g. localhost, 127.0.0.1).
+    #[arg(long = "san", value_name = "NAME")]
+    pub extra_names: Vec<String>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 825)]
+    pub days: u32,
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Writes a CA and node certificates; needs no cluster.
+pub fn gen_certs(json: bool, args: GenCertsArgs) -> anyhow::Result<()> {
+    let made = trent_client::certs::generate(&args.nodes, &args.extra_names, args.days)?;
+    let written = made.write_to(&args.out_dir, args.force)?;
+    if json {
+        let paths: Vec<String> = written.iter().map(|path| path.display().to_string()).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "files": paths }))?);
+    } else {
+        for path in &written {
+            println!("wrote {}", path.display());
+        }
+        println!(
+            "Nodes: --tls-cert <node>.pem --tls-key <node>.key --tls-ca ca.pem. Clients: --ca-cert ca.pem."
+        );
+        println!("Keep ca.key offline: it is only needed to issue more node certificates.");
+    }
+    Ok(())
 }
 
 /// `trent access-keys ...`
@@ -169,6 +210,10 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
         OperatorCommand::Rotate => {
             let answer = client.rotate_keyring().await?;
             println!("barrier key version {} now seals new secrets", answer.barrier_version);
+            Ok(true)
+        }
+        OperatorCommand::GenCerts(args) => {
+            gen_certs(json, args)?;
             Ok(true)
         }
         OperatorCommand::Status => {

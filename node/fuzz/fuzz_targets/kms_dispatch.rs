@@ -176,6 +176,8 @@ async fn start_node() -> (RunningNode, [KeyId; 4], Vec<(Vec<u8>, Vec<u8>)>) {
         raft: RaftTiming::default(),
         sled_cache_mib: 8,
         clock_offset_ms: 0,
+        tls: None,
+        insecure_plaintext: true,
     };
     let running = trent_node::server::start(config).await.expect("start the node");
     running

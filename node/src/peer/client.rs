@@ -1,10 +1,12 @@
 //! HTTP client for the peer API: one keep-alive connection pool shared by Raft replication and
-//! forwarded operations, with a timeout on every call and a cap on every response.
+//! forwarded operations, with a timeout on every call and a cap on every response. Over mutual
+//! TLS when the node has TLS (it presents its own certificate and trusts only the cluster CA).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -43,29 +45,48 @@ pub enum PeerError {
 /// A pooled HTTP client for peers.
 #[derive(Clone)]
 pub struct PeerClient {
-    http: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl Default for PeerClient {
-    fn default() -> Self {
-        Self::new()
-    }
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    scheme: &'static str,
 }
 
 impl PeerClient {
-    /// A client with keep-alive pooling.
-    pub fn new() -> PeerClient {
+    /// A client with keep-alive pooling: plain HTTP without `tls`, HTTPS only with it.
+    pub fn new(tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> Result<PeerClient, rustls::Error> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(500)));
+        connector.enforce_http(false);
+        let (connector, scheme) = match tls {
+            Some(config) => (
+                HttpsConnectorBuilder::new()
+                    .with_tls_config((*config).clone())
+                    .https_only()
+                    .enable_http1()
+                    .wrap_connector(connector),
+                "https",
+            ),
+            None => (
+                HttpsConnectorBuilder::new()
+                    .with_tls_config(plain_only_tls_config()?)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(connector),
+                "http",
+            ),
+        };
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(32)
             .build(connector);
-        PeerClient { http }
+        Ok(PeerClient { http, scheme })
     }
 
-    /// POSTs `body` to `http://<addr><path>` and returns the response body.
+    /// `scheme://addr/path` for this client's scheme.
+    fn url(&self, addr: &str, path: &str) -> String {
+        format!("{}://{addr}{path}", self.scheme)
+    }
+
+    /// POSTs `body` to `<addr><path>` and returns the response body.
     pub async fn post(
         &self,
         addr: &str,
@@ -73,15 +94,15 @@ impl PeerClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, PeerError> {
-        let request = hyper::Request::post(format!("http://{addr}{path}"))
+        let request = hyper::Request::post(self.url(addr, path))
             .header(hyper::header::CONTENT_TYPE, "application/octet-stream")
             .body(Full::new(Bytes::from(body)));
         self.exchange(addr, request, timeout).await
     }
 
-    /// GETs `http://<addr><path>` and returns the response body.
+    /// GETs `<addr><path>` and returns the response body.
     pub async fn get(&self, addr: &str, path: &str, timeout: Duration) -> Result<Bytes, PeerError> {
-        let request = hyper::Request::get(format!("http://{addr}{path}")).body(Full::new(Bytes::new()));
+        let request = hyper::Request::get(self.url(addr, path)).body(Full::new(Bytes::new()));
         self.exchange(addr, request, timeout).await
     }
 
@@ -111,4 +132,15 @@ impl PeerClient {
             Err(_) => Err(PeerError::Timeout { addr: addr.to_owned(), timeout }),
         }
     }
+}
+
+/// The TLS config of a plain-HTTP client: never used (its URLs are all `http://`), but the
+/// connector type is the same either way so that one pool type serves both modes. It trusts
+/// nothing, so even a stray `https://` URL could not connect.
+fn plain_only_tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }

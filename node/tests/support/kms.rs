@@ -85,7 +85,18 @@ pub async fn tags_of(client: &TrentClient, key_id: &str) -> Vec<(String, String)
 /// A KMS call as raw HTTP/1.1 on a fresh connection, signed with `signing`, so the test sees the
 /// HTTP status the typed client hides: the status and the JSON body.
 pub async fn raw_call(endpoint: &str, signing: &Signing, operation: &str, body: &Value) -> (u16, Value) {
-    let addr = endpoint.trim_start_matches("http://");
+    raw_call_over(endpoint, None, signing, operation, body).await
+}
+
+/// [`raw_call`] to an `https://` endpoint (with `tls`) or an `http://` one (without).
+pub async fn raw_call_over(
+    endpoint: &str,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    signing: &Signing,
+    operation: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let addr = endpoint.trim_start_matches("http://").trim_start_matches("https://");
     let body = serde_json::to_vec(body).expect("encode body");
     let target = format!("TrentService.{operation}");
     let content_type = "application/x-amz-json-1.1";
@@ -113,18 +124,38 @@ pub async fn raw_call(endpoint: &str, signing: &Signing, operation: &str, body: 
         signature.authorization,
         body.len()
     );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("send head");
-    stream.write_all(&body).await.expect("send body");
-    let mut raw = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(15), stream.read_to_end(&mut raw))
-        .await
-        .expect("response within 15 s")
-        .expect("read response");
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let raw = match tls {
+        None => exchange(stream, head.as_bytes(), &body).await,
+        Some(config) => {
+            let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host).to_owned();
+            let name = rustls::pki_types::ServerName::try_from(host).expect("server name");
+            let stream = tokio_rustls::TlsConnector::from(config).connect(name, stream).await.expect("TLS");
+            exchange(stream, head.as_bytes(), &body).await
+        }
+    };
     let split = raw.windows(4).position(|window| window == b"\r\n\r\n").expect("response head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status code");
     let body = serde_json::from_slice(&raw[split + 4..])
         .unwrap_or_else(|error| panic!("body is not JSON ({error}): {head}"));
     (status, body)
+}
+
+/// Writes `head` and `body`, then reads until the server closes (the request says `close`).
+async fn exchange<S>(mut stream: S, head: &[u8], body: &[u8]) -> Vec<u8>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    stream.write_all(head).await.expect("send head");
+    stream.write_all(body).await.expect("send body");
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(15), stream.read_to_end(&mut raw))
+        .await
+        .expect("response within 15 s");
+    // A TLS peer that closes without close_notify still delivered the whole response.
+    if let Err(error) = read {
+        assert!(!raw.is_empty(), "read response: {error}");
+    }
+    raw
 }

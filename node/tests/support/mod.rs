@@ -85,7 +85,7 @@ pub struct ProcessNode {
 
 impl ProcessNode {
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.api_addr)
+        format!("https://{}", self.api_addr)
     }
 
     /// Starts (or restarts) the process with its recorded arguments.
@@ -141,16 +141,96 @@ pub struct ProcessCluster {
     pub shares: Vec<String>,
     /// The administrator's credentials from init; clients sign with them.
     pub signing: Option<Signing>,
+    /// The cluster's CA and node certificates (nodes talk TLS, and mutual TLS between them).
+    pub certs: ClusterCerts,
 }
 
-/// POSTs JSON to a node's admin API; the body on success.
-pub async fn admin_post(api_addr: &str, path: &str, body: &impl serde::Serialize) -> Result<Vec<u8>, String> {
-    let body = serde_json::to_vec(body).map_err(|error| error.to_string())?;
-    trent_node::peer::PeerClient::new()
-        .post(api_addr, path, body, Duration::from_secs(10))
-        .await
-        .map(|bytes| bytes.to_vec())
-        .map_err(|error| error.to_string())
+/// Certificates of a test cluster, made the way `trent operator gen-certs` makes them: a CA and
+/// one certificate per node name `node<N>` (valid for 127.0.0.1 and localhost), in `dir`.
+pub struct ClusterCerts {
+    pub dir: PathBuf,
+}
+
+/// Most node ids a test cluster has certificates for (joiners included).
+const MAX_TEST_NODES: u64 = 7;
+
+impl ClusterCerts {
+    pub fn generate(dir: PathBuf) -> ClusterCerts {
+        let names: Vec<String> = (1..=MAX_TEST_NODES).map(|id| format!("node{id}")).collect();
+        let extra = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+        trent_client::certs::generate(&names, &extra, 2)
+            .expect("certificates")
+            .write_to(&dir, false)
+            .expect("write certificates");
+        ClusterCerts { dir }
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The `trentd server` flags for node `id`'s certificate.
+    pub fn node_args(&self, id: u64) -> Vec<String> {
+        assert!(id <= MAX_TEST_NODES, "no certificate for node {id}");
+        let path = |name: String| self.dir.join(name).display().to_string();
+        vec![
+            "--tls-cert".into(),
+            path(format!("node{id}.pem")),
+            "--tls-key".into(),
+            path(format!("node{id}.key")),
+            "--tls-ca".into(),
+            path("ca.pem".into()),
+        ]
+    }
+
+    /// What clients trust.
+    pub fn ca_bundle(&self) -> trent_client::CaBundle {
+        trent_client::CaBundle::from_pem_file(&self.ca_path()).expect("CA bundle")
+    }
+
+    /// A rustls client config that trusts the cluster CA and presents no certificate.
+    pub fn client_tls(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        std::sync::Arc::new(trent_node::tls::verifying_client_config(&self.ca_path()).expect("client TLS"))
+    }
+}
+
+impl ProcessCluster {
+    /// POSTs JSON to the admin API at `api_addr`, over TLS; the body on success.
+    pub async fn admin_post(
+        &self,
+        api_addr: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Vec<u8>, String> {
+        let body = serde_json::to_vec(body).map_err(|error| error.to_string())?;
+        self.admin_http()
+            .post(api_addr, path, body, Duration::from_secs(10))
+            .await
+            .map(|bytes| bytes.to_vec())
+            .map_err(|error| error.to_string())
+    }
+
+    /// GETs the admin API at `api_addr`, over TLS; the body on success.
+    pub async fn admin_get(&self, api_addr: &str, path: &str) -> Result<Vec<u8>, String> {
+        self.admin_http()
+            .get(api_addr, path, Duration::from_secs(10))
+            .await
+            .map(|bytes| bytes.to_vec())
+            .map_err(|error| error.to_string())
+    }
+
+    fn admin_http(&self) -> trent_node::peer::PeerClient {
+        trent_node::peer::PeerClient::new(Some(self.certs.client_tls())).expect("admin client")
+    }
+
+    /// Client options that trust the cluster CA and sign as the administrator.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            signing: self.signing.clone(),
+            ca_bundle: Some(self.certs.ca_bundle()),
+            ..ClientOptions::default()
+        }
+    }
 }
 
 impl ProcessCluster {
@@ -168,12 +248,14 @@ impl ProcessCluster {
     }
 
     async fn launch(count: u64, extra_args: &[&str], dir: TempDir) -> ProcessCluster {
+        let certs = ClusterCerts::generate(dir.path().join("certs"));
         let members: Vec<(u64, String, String)> = (1..=count)
             .map(|id| (id, format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())))
             .collect();
         let mut nodes = Vec::new();
         for (id, api_addr, peer_addr) in &members {
             let mut args = node_args(*id, api_addr, peer_addr, &dir.path().join(format!("node-{id}")));
+            args.extend(certs.node_args(*id));
             args.push("--bootstrap".into());
             for (peer_id, peer_api, peer_peer) in &members {
                 args.push("--peer".into());
@@ -193,7 +275,7 @@ impl ProcessCluster {
         for node in &mut nodes {
             node.start();
         }
-        let cluster = ProcessCluster { nodes, dir, shares: Vec::new(), signing: None };
+        let cluster = ProcessCluster { nodes, dir, shares: Vec::new(), signing: None, certs };
         cluster.wait_for_leader(Duration::from_secs(20)).await;
         cluster
     }
@@ -207,7 +289,7 @@ impl ProcessCluster {
             secret_access_key: None,
         };
         let first = self.nodes[0].api_addr.clone();
-        let reply = admin_post(&first, "/v1/sys/init", &request).await.expect("init");
+        let reply = self.admin_post(&first, "/v1/sys/init", &request).await.expect("init");
         let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
         self.shares = answer.shares;
         self.signing = Some(Signing::new(answer.access_key_id, answer.secret_access_key, "us-east-1"));
@@ -225,7 +307,7 @@ impl ProcessCluster {
         loop {
             for share in self.shares.iter().skip(1).take(2) {
                 let request = trent_wire::admin::UnsealRequest { share: Some(share.clone()), reset: false };
-                let _ = admin_post(&api_addr, "/v1/sys/unseal", &request).await;
+                let _ = self.admin_post(&api_addr, "/v1/sys/unseal", &request).await;
             }
             if self.health(id).await.is_some_and(|health| !health.sealed) {
                 return;
@@ -248,6 +330,7 @@ impl ProcessCluster {
         let peer_addr = format!("127.0.0.1:{}", free_port());
         let data_dir = self.dir.path().join(format!("node-{id}"));
         let mut args = node_args(id, &api_addr, &peer_addr, &data_dir);
+        args.extend(self.certs.node_args(id));
         args.extend(extra_args.iter().map(|arg| arg.to_string()));
         self.nodes.push(ProcessNode {
             id,
@@ -277,17 +360,13 @@ impl ProcessCluster {
     /// A client pinned to one node, with no retries (tests see every error), signing as the
     /// administrator once the cluster is initialised.
     pub fn client_of(&self, id: u64) -> TrentClient {
-        let options = ClientOptions {
-            retry: RetryPolicy::none(),
-            signing: self.signing.clone(),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions { retry: RetryPolicy::none(), ..self.client_options() };
         TrentClient::with_options(vec![self.endpoint(id)], options).expect("client")
     }
 
     /// A client over the given nodes with the default retry budget, signing as the administrator.
     pub fn client_over(&self, ids: &[u64]) -> TrentClient {
-        let options = ClientOptions { signing: self.signing.clone(), ..ClientOptions::default() };
+        let options = self.client_options();
         TrentClient::with_options(ids.iter().map(|id| self.endpoint(*id)).collect(), options).expect("client")
     }
 
@@ -394,6 +473,8 @@ pub fn single_node_config(data_dir: PathBuf, raft: RaftTiming) -> NodeConfig {
         raft,
         sled_cache_mib: 8,
         clock_offset_ms: 0,
+        tls: None,
+        insecure_plaintext: true,
     }
 }
 
