@@ -23,6 +23,7 @@ mod admin;
 mod client;
 mod data_plane;
 pub mod endpoint;
+pub mod envelope;
 pub mod error;
 mod kms;
 pub mod retry;
