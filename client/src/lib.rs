@@ -24,6 +24,7 @@ pub mod certs;
 mod client;
 mod data_plane;
 pub mod endpoint;
+pub mod envelope;
 pub mod error;
 mod kms;
 pub mod retry;

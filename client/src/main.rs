@@ -3,7 +3,6 @@
 
 mod cli;
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -42,16 +41,7 @@ impl Output {
     /// Prints `value` as pretty JSON, or `text()` for people.
     fn show<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         let rendered = if self.json { serde_json::to_string_pretty(value)? } else { text() };
-        print_line(&rendered)
-    }
-}
-
-/// Writes one line to stdout; a closed pipe (`trent keys list | head`) ends output quietly.
-fn print_line(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-        _ => Ok(()),
+        cli::print_line(&rendered)
     }
 }
 
@@ -83,6 +73,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster(ClusterCommand::Health) => return cluster_health(&client, &out).await,
         Command::Members(command) => members(&client, &out, command).await?,
         Command::AccessKeys(command) => cli::operator::access_keys(&client, out.json, command).await?,
+        Command::Encrypt(args) => cli::envelope::encrypt(&client, out.json, args).await?,
+        Command::Decrypt(args) => cli::envelope::decrypt(&client, out.json, args).await?,
         Command::Operator(command) => {
             let all_ok = cli::operator::run(&client, out.json, command).await?;
             return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

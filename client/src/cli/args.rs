@@ -1,7 +1,11 @@
 //! Arguments of the `trent` CLI, declared with clap's derive API, and the parsers for the
-//! shorthand the CLI accepts (`KEY=VALUE` tags, bare alias names).
+//! shorthand the CLI accepts (`KEY=VALUE` tags and context entries, bare alias names, `-` for
+//! stdin/stdout, byte sizes with a `KiB`/`MiB` suffix).
+
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use trent_client::envelope::ChunkSize;
 use trent_client::wire::kms::Tag;
 
 /// Operator CLI for a Trent cluster (an AWS-KMS-compatible key management service).
@@ -55,6 +59,58 @@ pub enum Command {
     /// Create, list and delete API access keys.
     #[command(subcommand, name = "access-keys")]
     AccessKeys(super::operator::AccessKeysCommand),
+    /// Encrypt a file or stdin of any size into an envelope under a KMS key (streamed).
+    Encrypt(EncryptArgs),
+    /// Decrypt an envelope made by `trent encrypt`, verifying every chunk (streamed).
+    Decrypt(DecryptArgs),
+}
+
+/// `trent encrypt` options.
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The KMS key that wraps the data key: key id, key ARN, alias name or alias ARN.
+    #[arg(long)]
+    pub key_id: String,
+    /// An encryption context entry, bound to the data key and stored in the envelope (not
+    /// secret); repeat for more.
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context_entry)]
+    pub context: Vec<(String, String)>,
+    /// Plaintext bytes per chunk, 4KiB to 4MiB: a number of bytes, or with a KiB or MiB suffix.
+    #[arg(long, value_name = "BYTES", default_value = "64KiB", value_parser = parse_chunk_size)]
+    pub chunk_size: ChunkSize,
+    /// The file to encrypt, or `-` for stdin.
+    #[arg(long, value_name = "PATH|-", value_parser = parse_data_path)]
+    pub input: DataPath,
+    /// Where to write the envelope, or `-` for stdout. A file appears only once complete.
+    #[arg(long, value_name = "PATH|-", value_parser = parse_data_path)]
+    pub output: DataPath,
+}
+
+/// `trent decrypt` options.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The envelope to decrypt, or `-` for stdin.
+    #[arg(long, value_name = "PATH|-", value_parser = parse_data_path)]
+    pub input: DataPath,
+    /// Where to write the plaintext, or `-` for stdout. A file appears only once every chunk
+    /// verified; stdout may receive verified leading chunks of an envelope refused later.
+    #[arg(long, value_name = "PATH|-", value_parser = parse_data_path)]
+    pub output: DataPath,
+    /// Refuse the envelope unless this KMS key wrapped its data key.
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// A context entry the envelope must hold, with this value; repeat for more.
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context_entry)]
+    pub context: Vec<(String, String)>,
+}
+
+/// A file, or the standard stream (`-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataPath {
+    /// stdin for input, stdout for output.
+    Standard,
+    /// A file.
+    File(PathBuf),
 }
 
 /// `trent keys ...`
@@ -210,13 +266,52 @@ pub enum MembersCommand {
     },
 }
 
-/// Parses `KEY=VALUE` (split at the first `=`; the value may be empty, the key may not).
+/// Parses a tag `KEY=VALUE` (split at the first `=`; the value may be empty, the key may not).
 pub fn parse_tag(text: &str) -> Result<Tag, String> {
+    let (tag_key, tag_value) = split_key_value(text, "tag")?;
+    Ok(Tag { tag_key, tag_value })
+}
+
+/// Parses an encryption context entry `KEY=VALUE`, split as [`parse_tag`] splits.
+pub fn parse_context_entry(text: &str) -> Result<(String, String), String> {
+    split_key_value(text, "context")
+}
+
+/// Splits `KEY=VALUE` at the first `=`; the value may be empty, the key may not.
+fn split_key_value(text: &str, what: &str) -> Result<(String, String), String> {
     let (key, value) = text.split_once('=').ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
     if key.is_empty() {
-        return Err(format!("tag key is empty in {text:?}"));
+        return Err(format!("{what} key is empty in {text:?}"));
     }
-    Ok(Tag { tag_key: key.to_owned(), tag_value: value.to_owned() })
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// `-` is the standard stream; anything else a file path.
+pub fn parse_data_path(text: &str) -> Result<DataPath, String> {
+    match text {
+        "" => Err("the path is empty (use - for stdin or stdout)".to_owned()),
+        "-" => Ok(DataPath::Standard),
+        path => Ok(DataPath::File(PathBuf::from(path))),
+    }
+}
+
+/// A chunk size: bytes, or a number with a `K`/`KiB` or `M`/`MiB` suffix (powers of 1024),
+/// within the envelope's limits.
+pub fn parse_chunk_size(text: &str) -> Result<ChunkSize, String> {
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits);
+    let unit: u64 = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1024,
+        "m" | "mib" => 1024 * 1024,
+        _ => return Err(format!("expected a number of bytes, optionally with KiB or MiB, got {text:?}")),
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit))
+        .ok_or_else(|| format!("expected a number of bytes, optionally with KiB or MiB, got {text:?}"))?;
+    ChunkSize::new(bytes).map_err(|err| err.to_string())
 }
 
 /// Accepts `alias/<name>`, an alias ARN, or a bare `<name>` (given the `alias/` prefix).
@@ -325,5 +420,94 @@ mod tests {
         assert!(ok(&["tags", "add", "k", "oops"]).is_err(), "tags need KEY=VALUE");
         assert!(ok(&["members", "promote", "x"]).is_err(), "node ids are numbers");
         assert!(ok(&["operator", "gen-certs", "--out-dir", "c"]).is_err(), "gen-certs needs a node");
+    }
+
+    #[test]
+    fn parses_encrypt_with_context_chunk_size_and_paths() {
+        let cli = Cli::try_parse_from([
+            "trent",
+            "encrypt",
+            "--key-id",
+            "alias/backups",
+            "--context",
+            "purpose=backup",
+            "--context",
+            "tenant=a=b",
+            "--chunk-size",
+            "1MiB",
+            "--input",
+            "data.tar",
+            "--output",
+            "-",
+        ])
+        .unwrap();
+        let Command::Encrypt(args) = cli.command else { panic!("wrong command: {:?}", cli.command) };
+        assert_eq!(args.key_id, "alias/backups");
+        let expected = [("purpose".to_owned(), "backup".to_owned()), ("tenant".to_owned(), "a=b".to_owned())];
+        assert_eq!(args.context, expected);
+        assert_eq!(args.chunk_size.get(), 1024 * 1024);
+        assert_eq!(args.input, DataPath::File(PathBuf::from("data.tar")));
+        assert_eq!(args.output, DataPath::Standard);
+    }
+
+    #[test]
+    fn encrypt_defaults_to_64_kib_chunks_and_needs_key_input_and_output() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["trent", "encrypt"][..], args].concat());
+        let cli = parse(&["--key-id", "k", "--input", "-", "--output", "out"]).unwrap();
+        let Command::Encrypt(args) = cli.command else { panic!("wrong command: {:?}", cli.command) };
+        assert_eq!(args.chunk_size, ChunkSize::DEFAULT);
+        assert!(args.context.is_empty());
+        assert!(parse(&["--input", "-", "--output", "out"]).is_err(), "--key-id is required");
+        assert!(parse(&["--key-id", "k", "--output", "out"]).is_err(), "--input is required");
+        assert!(parse(&["--key-id", "k", "--input", "-"]).is_err(), "--output is required");
+        let bad_chunk = ["--key-id", "k", "--input", "-", "--output", "o", "--chunk-size"];
+        for size in ["1KiB", "8MiB", "lots", "64kb", ""] {
+            assert!(parse(&[&bad_chunk[..], &[size]].concat()).is_err(), "chunk size {size:?}");
+        }
+        assert!(parse(&["--key-id", "k", "--input", "-", "--output", "o", "--context", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn parses_decrypt_with_optional_key_and_required_context() {
+        let cli =
+            Cli::try_parse_from(["trent", "--json", "decrypt", "--input", "-", "--output", "plain"]).unwrap();
+        assert!(cli.json);
+        let Command::Decrypt(args) = cli.command else { panic!("wrong command: {:?}", cli.command) };
+        assert_eq!((args.input, args.key_id), (DataPath::Standard, None));
+        assert!(args.context.is_empty());
+        let cli = Cli::try_parse_from([
+            "trent",
+            "decrypt",
+            "--input",
+            "in",
+            "--output",
+            "out",
+            "--key-id",
+            "k",
+            "--context",
+            "a=1",
+        ])
+        .unwrap();
+        let Command::Decrypt(args) = cli.command else { panic!("wrong command: {:?}", cli.command) };
+        assert_eq!(args.key_id.as_deref(), Some("k"));
+        assert_eq!(args.context, [("a".to_owned(), "1".to_owned())]);
+        assert!(Cli::try_parse_from(["trent", "decrypt", "--input", "in"]).is_err(), "--output is required");
+    }
+
+    #[test]
+    fn chunk_sizes_accept_binary_suffixes_within_limits() {
+        assert_eq!(parse_chunk_size("4096").unwrap().get(), 4096);
+        assert_eq!(parse_chunk_size("64K").unwrap(), ChunkSize::DEFAULT);
+        assert_eq!(parse_chunk_size("4mib").unwrap(), ChunkSize::MAX);
+        assert!(parse_chunk_size("4095").unwrap_err().contains("outside"));
+        assert!(parse_chunk_size("99999999999999999999KiB").is_err());
+        assert!(parse_chunk_size("K").is_err());
+    }
+
+    #[test]
+    fn dash_is_the_standard_stream() {
+        assert_eq!(parse_data_path("-").unwrap(), DataPath::Standard);
+        assert_eq!(parse_data_path("./-").unwrap(), DataPath::File(PathBuf::from("./-")));
+        assert!(parse_data_path("").is_err());
     }
 }

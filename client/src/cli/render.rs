@@ -1,11 +1,28 @@
 //! Human-readable text for the CLI's answers: aligned tables and `Label: value` blocks.
 //! Everything here is a pure function from a wire type to a `String`.
 
+use trent_client::envelope::EnvelopeSummary;
 use trent_client::wire::admin::{ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse};
 use trent_client::wire::kms::{AliasListEntry, KeyListEntry, KeyMetadata, ScheduleKeyDeletionResponse, Tag};
 
 /// Latest epoch second rendered as a date (9999-12-31T23:59:59Z); later values print as numbers.
 const MAX_RENDERED_EPOCH: f64 = 253_402_300_799.0;
+
+/// One line on an envelope `trent encrypt` or `trent decrypt` made or opened; `verb` is
+/// `encrypted` or `decrypted`.
+pub fn envelope_summary(verb: &str, summary: &EnvelopeSummary) -> String {
+    let chunks = if summary.chunks == 1 { "chunk" } else { "chunks" };
+    let mut line = format!(
+        "{verb} {} bytes into {} bytes ({} {chunks} of up to {} bytes) under {}",
+        summary.bytes_in, summary.bytes_out, summary.chunks, summary.chunk_size, summary.key_id
+    );
+    if !summary.encryption_context.is_empty() {
+        let pairs: Vec<String> =
+            summary.encryption_context.iter().map(|(key, value)| format!("{key}={value}")).collect();
+        line.push_str(&format!(", context {}", pairs.join(",")));
+    }
+    line
+}
 
 /// A key's metadata as `Label: value` lines.
 pub fn key_metadata(metadata: &KeyMetadata) -> String {
@@ -200,6 +217,27 @@ mod tests {
         assert_eq!(tag_list(&[]), "no tags");
         let tags = [Tag { tag_key: "env".into(), tag_value: "prod".into() }];
         assert_eq!(tag_list(&tags), "KEY  VALUE\nenv  prod");
+    }
+
+    #[test]
+    fn envelope_summary_is_one_line_with_context() {
+        let mut summary = EnvelopeSummary {
+            key_id: "arn:k".into(),
+            encryption_context: [("a".to_owned(), "1".to_owned())].into(),
+            chunk_size: 65536,
+            chunks: 1,
+            bytes_in: 5,
+            bytes_out: 120,
+        };
+        assert_eq!(
+            envelope_summary("encrypted", &summary),
+            "encrypted 5 bytes into 120 bytes (1 chunk of up to 65536 bytes) under arn:k, context a=1"
+        );
+        summary.encryption_context.clear();
+        summary.chunks = 2;
+        assert!(
+            envelope_summary("decrypted", &summary).ends_with("(2 chunks of up to 65536 bytes) under arn:k")
+        );
     }
 
     #[test]
