@@ -53,10 +53,12 @@ impl RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Six attempts, 50 ms doubling to at most 1 s between them: enough to ride out a leader
-    /// election on a three-node cluster without hiding a cluster that is down.
+    /// Eight attempts, 50 ms doubling to at most 1 s between them (1.8–3.4 s of waiting in all):
+    /// enough to ride out a leader election on a three-node cluster, and the few hundred
+    /// milliseconds survivors need to prove their state fresh again, without hiding a cluster
+    /// that is down.
     fn default() -> RetryPolicy {
-        RetryPolicy::new(6, Duration::from_millis(50), Duration::from_secs(1))
+        RetryPolicy::new(8, Duration::from_millis(50), Duration::from_secs(1))
     }
 }
 
