@@ -37,6 +37,7 @@ struct Run {
 
 /// Runs `trent args` against `cluster` (all three endpoints, its CA, the admin's credentials),
 /// reaping it with wait4(2) to read its peak resident set.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std's wait() cannot stand in for
 fn trent(cluster: &ProcessCluster, args: &[&str], scratch: &Path) -> Run {
     let signing = cluster.signing.as_ref().expect("initialised");
     let endpoints: Vec<String> = cluster.nodes.iter().map(|node| node.endpoint()).collect();
