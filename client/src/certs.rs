@@ -107,7 +107,10 @@ pub fn generate(
     let not_after = now + time::Duration::days(i64::from(valid_days));
 
     let mut ca_params = CertificateParams::default();
-    ca_params.distinguished_name = named("Trent cluster CA");
+    // A name of its own, so that certificates of two clusters' CAs are never mistaken for each
+    // other's (a verifier picks the issuer by name before it checks the signature).
+    let ca_id = uuid::Uuid::new_v4().simple().to_string();
+    ca_params.distinguished_name = named(&format!("Trent cluster CA {}", &ca_id[..12]));
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     ca_params.not_before = not_before;

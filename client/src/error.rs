@@ -5,6 +5,17 @@ use std::time::Duration;
 
 use trent_wire::{ErrorBody, ErrorCode, KmsError};
 
+/// `__type`s that AWS services use for "slow down": retried with backoff like a 5xx.
+const THROTTLING_TYPES: [&str; 4] =
+    ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"];
+
+/// Whether `error_type` (possibly namespaced, e.g. `com.amazonaws.kms#ThrottlingException`)
+/// asks the caller to slow down.
+fn is_throttling(error_type: &str) -> bool {
+    let name = error_type.rsplit('#').next().unwrap_or(error_type);
+    THROTTLING_TYPES.contains(&name)
+}
+
 /// How much of an unparseable error body is kept in the error message.
 const BODY_EXCERPT_CHARS: usize = 200;
 
@@ -112,7 +123,9 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Api(error) => error.code.is_retryable(),
-            ClientError::Http { status, .. } => *status >= 500,
+            ClientError::Http { status, error_type, .. } => {
+                *status >= 500 || *status == 429 || error_type.as_deref().is_some_and(is_throttling)
+            }
             ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
             ClientError::Decode { .. }
             | ClientError::ResponseTooLarge { .. }
@@ -183,6 +196,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn throttling_is_retried_like_a_server_error_and_other_client_errors_are_not() {
+        let throttled = ClientError::from_error_response(
+            400,
+            br#"{"__type":"ThrottlingException","message":"slow down"}"#,
+        );
+        assert!(throttled.is_retryable(), "{throttled:?}");
+        let namespaced = ClientError::from_error_response(
+            400,
+            br#"{"__type":"com.amazonaws.kms#ThrottlingException","message":"slow down"}"#,
+        );
+        assert!(namespaced.is_retryable(), "{namespaced:?}");
+        assert!(ClientError::from_error_response(429, b"busy").is_retryable());
+        let unknown = ClientError::from_error_response(400, br#"{"__type":"SomethingElse","message":"no"}"#);
+        assert!(!unknown.is_retryable());
+    }
+
+    #[test]
     fn decodes_known_error_body_into_api_error() {
         let body = br#"{"__type": "NotFoundException", "message": "Key 'x' does not exist"}"#;
         let error = ClientError::from_error_response(400, body);
@@ -203,10 +233,10 @@ mod tests {
 
     #[test]
     fn unknown_type_keeps_its_name() {
-        let body = br#"{"__type": "ThrottlingException", "message": "slow down"}"#;
+        let body = br#"{"__type": "CloudHsmClusterInUseException", "message": "busy"}"#;
         let error = ClientError::from_error_response(400, body);
-        assert_eq!(error.error_type(), "ThrottlingException");
-        assert_eq!(error.to_string(), "ThrottlingException: slow down (HTTP 400)");
+        assert_eq!(error.error_type(), "CloudHsmClusterInUseException");
+        assert_eq!(error.to_string(), "CloudHsmClusterInUseException: busy (HTTP 400)");
         assert!(!error.is_retryable());
     }
 

@@ -109,7 +109,11 @@ pub async fn access_keys(client: &TrentClient, json: bool, command: AccessKeysCo
         }
         AccessKeysCommand::Delete { access_key_id } => {
             client.delete_access_key(&access_key_id).await?;
-            println!("deleted {access_key_id}");
+            if json {
+                println!("{}", serde_json::json!({ "deleted": access_key_id }));
+            } else {
+                println!("deleted {access_key_id}");
+            }
         }
     }
     Ok(())
@@ -159,41 +163,53 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
         }
         OperatorCommand::Unseal(args) => {
             let shares = if args.shares.is_empty() { read_shares()? } else { args.shares };
-            let mut all_ok = true;
-            for share in &shares {
-                for (index, endpoint) in client.endpoints().iter().enumerate() {
+            let mut outcomes: Vec<NodeOutcome> = Vec::new();
+            for (index, endpoint) in client.endpoints().iter().enumerate() {
+                let mut outcome = NodeOutcome::new(endpoint.to_string());
+                for share in &shares {
                     match client.unseal(index, share).await {
-                        Ok(status) if !status.sealed => println!("{endpoint}: unsealed"),
-                        Ok(status) => println!(
-                            "{endpoint}: sealed, {} of {} shares",
-                            status.progress,
-                            status.threshold.map_or("?".to_owned(), |t| t.to_string())
-                        ),
+                        Ok(status) => {
+                            outcome.sealed = Some(status.sealed);
+                            outcome.progress = Some(status.progress);
+                            outcome.threshold = status.threshold;
+                            outcome.error = None;
+                            if !status.sealed {
+                                break;
+                            }
+                        }
                         Err(error) => {
                             // A node already unsealed by an earlier share needs no more.
-                            let unsealed = client.seal_status(index).await.is_ok_and(|status| !status.sealed);
-                            if !unsealed {
-                                eprintln!("{endpoint}: {error}");
-                                all_ok = false;
+                            if client.seal_status(index).await.is_ok_and(|status| !status.sealed) {
+                                outcome.sealed = Some(false);
+                                outcome.error = None;
+                                break;
                             }
+                            outcome.error = Some(error.to_string());
                         }
                     }
                 }
+                outcomes.push(outcome);
             }
-            Ok(all_ok)
+            report(json, &outcomes, |outcome| match outcome.sealed {
+                Some(false) => "unsealed".to_owned(),
+                _ => format!(
+                    "sealed, {} of {} shares",
+                    outcome.progress.unwrap_or(0),
+                    outcome.threshold.map_or("?".to_owned(), |t| t.to_string())
+                ),
+            })
         }
         OperatorCommand::Seal => {
-            let mut all_ok = true;
+            let mut outcomes = Vec::new();
             for (index, endpoint) in client.endpoints().iter().enumerate() {
+                let mut outcome = NodeOutcome::new(endpoint.to_string());
                 match client.seal(index).await {
-                    Ok(_) => println!("{endpoint}: sealed"),
-                    Err(error) => {
-                        eprintln!("{endpoint}: {error}");
-                        all_ok = false;
-                    }
+                    Ok(_) => outcome.sealed = Some(true),
+                    Err(error) => outcome.error = Some(error.to_string()),
                 }
+                outcomes.push(outcome);
             }
-            Ok(all_ok)
+            report(json, &outcomes, |_| "sealed".to_owned())
         }
         OperatorCommand::Rekey(args) => {
             let answer = client.rekey(args.shares, args.threshold).await?;
@@ -209,7 +225,11 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
         }
         OperatorCommand::Rotate => {
             let answer = client.rotate_keyring().await?;
-            println!("barrier key version {} now seals new secrets", answer.barrier_version);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                println!("barrier key version {} now seals new secrets", answer.barrier_version);
+            }
             Ok(true)
         }
         OperatorCommand::GenCerts(args) => {
@@ -218,9 +238,16 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
         }
         OperatorCommand::Status => {
             let mut all_ok = true;
+            let mut answers = Vec::new();
             for (index, endpoint) in client.endpoints().iter().enumerate() {
                 match client.seal_status(index).await {
-                    Ok(status) if json => println!("{}", serde_json::to_string(&status)?),
+                    Ok(status) if json => {
+                        let mut value = serde_json::to_value(&status)?;
+                        if let Some(object) = value.as_object_mut() {
+                            object.insert("endpoint".into(), endpoint.to_string().into());
+                        }
+                        answers.push(value);
+                    }
                     Ok(status) => println!(
                         "{endpoint}: node {} {} {}{}",
                         status.node_id,
@@ -234,13 +261,58 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                     ),
                     Err(error) => {
                         eprintln!("{endpoint}: {error}");
+                        if json {
+                            answers.push(serde_json::json!({ "endpoint": endpoint.to_string(), "error": error.to_string() }));
+                        }
                         all_ok = false;
                     }
                 }
             }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answers)?);
+            }
             Ok(all_ok)
         }
     }
+}
+
+/// What one node said to an unseal or seal: its state afterwards, or why it could not say.
+#[derive(Debug, serde::Serialize)]
+struct NodeOutcome {
+    endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sealed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl NodeOutcome {
+    fn new(endpoint: String) -> NodeOutcome {
+        NodeOutcome { endpoint, sealed: None, progress: None, threshold: None, error: None }
+    }
+}
+
+/// Prints every node's outcome (errors to stderr in text mode); `Ok(false)` if any failed.
+fn report(
+    json: bool,
+    outcomes: &[NodeOutcome],
+    text: impl Fn(&NodeOutcome) -> String,
+) -> anyhow::Result<bool> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(outcomes)?);
+    } else {
+        for outcome in outcomes {
+            match &outcome.error {
+                Some(error) => eprintln!("{}: {error}", outcome.endpoint),
+                None => println!("{}: {}", outcome.endpoint, text(outcome)),
+            }
+        }
+    }
+    Ok(outcomes.iter().all(|outcome| outcome.error.is_none()))
 }
 
 fn read_shares() -> anyhow::Result<Vec<String>> {
