@@ -6,16 +6,25 @@
 //! depend on one; request and response shapes come from [`trent_wire`].
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), trent_client::ClientError> {
-//! use trent_client::TrentClient;
 //! use trent_client::wire::kms::CreateKeyRequest;
+//! use trent_client::{CaBundle, ClientOptions, TrentClient};
 //!
-//! let client = TrentClient::new(vec!["http://127.0.0.1:8400".into()])?;
-//! let created = client.create_key(&CreateKeyRequest::default()).await?;
-//! println!("{}", created.key_metadata.arn);
-//! # Ok(())
-//! # }
+//! async fn demo() -> Result<(), trent_client::ClientError> {
+//!     let options = ClientOptions {
+//!         signing: trent_client::signing_from_env(), // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+//!         ca_bundle: Some(CaBundle::from_pem_file("certs/ca.pem".as_ref())?),
+//!         ..ClientOptions::default()
+//!     };
+//!     let endpoints = vec!["https://localhost:8401".into(), "https://localhost:8402".into()];
+//!     let client = TrentClient::with_options(endpoints, options)?; // fails over between them
+//!     let created = client.create_key(&CreateKeyRequest::default()).await?;
+//!     println!("{}", created.key_metadata.arn);
+//!     Ok(())
+//! }
 //! ```
+//!
+//! [`envelope`] streams data of any size through AES-256-GCM under a data key from
+//! GenerateDataKey; [`certs`] makes a cluster's CA and node certificates.
 
 #![warn(missing_docs)]
 

@@ -2,7 +2,7 @@
 //! doing no other work — the HTTP ceiling of this machine, measured with the same load
 //! generator as Trent (same runtime, same hyper, same connection handling).
 //!
-//!   trent-echo [ADDR]    (default 127.0.0.1:8499)
+//!   trent-echo `[ADDR]`    (default 127.0.0.1:8499)
 
 use std::convert::Infallible;
 
