@@ -171,7 +171,7 @@ mod tests {
         let workload = Workload { target: "DescribeKey", body: serde_json::json!({"KeyId": "k"}) };
         let measurement = run(&closed_port_client(), workload, &plan).await.unwrap();
         assert_eq!(measurement.ok(), 0);
-        assert_eq!(measurement.errors.get("TransportError"), Some(&50));
+        assert_eq!(measurement.errors.get("ConnectError"), Some(&50));
         assert_eq!(measurement.error_count(), 50);
     }
 

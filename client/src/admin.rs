@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hyper::Method;
 use trent_wire::admin::{AddLearnerRequest, ClusterResponse, HealthResponse, MembershipChangeResponse};
 
-use crate::client::{decode_success, TrentClient};
+use crate::client::{decode_success, Delivery, TrentClient};
 use crate::error::ClientError;
 use crate::transport::RequestSpec;
 
@@ -42,7 +42,7 @@ impl TrentClient {
 
     /// `GET /v1/sys/cluster` from whichever node answers first.
     pub async fn cluster(&self) -> Result<ClusterResponse, ClientError> {
-        self.admin::<(), _>(Method::GET, CLUSTER_PATH.to_owned(), None).await
+        self.admin::<(), _>(Method::GET, CLUSTER_PATH.to_owned(), None, Delivery::Repeatable).await
     }
 
     /// `POST /v1/sys/members`: adds a node as a learner.
@@ -50,19 +50,19 @@ impl TrentClient {
         &self,
         request: &AddLearnerRequest,
     ) -> Result<MembershipChangeResponse, ClientError> {
-        self.admin(Method::POST, MEMBERS_PATH.to_owned(), Some(request)).await
+        self.admin(Method::POST, MEMBERS_PATH.to_owned(), Some(request), Delivery::Repeatable).await
     }
 
     /// `POST /v1/sys/members/{node_id}/promote`: makes a learner a voter.
     pub async fn promote(&self, node_id: u64) -> Result<MembershipChangeResponse, ClientError> {
         let path = format!("{MEMBERS_PATH}/{node_id}/promote");
-        self.admin::<(), _>(Method::POST, path, None).await
+        self.admin::<(), _>(Method::POST, path, None, Delivery::Repeatable).await
     }
 
     /// `DELETE /v1/sys/members/{node_id}`: removes a voter or learner.
     pub async fn remove_member(&self, node_id: u64) -> Result<MembershipChangeResponse, ClientError> {
         let path = format!("{MEMBERS_PATH}/{node_id}");
-        self.admin::<(), _>(Method::DELETE, path, None).await
+        self.admin::<(), _>(Method::DELETE, path, None, Delivery::Repeatable).await
     }
 }
 
@@ -76,7 +76,7 @@ impl TrentClient {
         &self,
         request: &trent_wire::admin::InitRequest,
     ) -> Result<trent_wire::admin::InitResponse, ClientError> {
-        self.admin(Method::POST, "/v1/sys/init".to_owned(), Some(request)).await
+        self.admin(Method::POST, "/v1/sys/init".to_owned(), Some(request), Delivery::AtMostOnce).await
     }
 
     /// `GET /v1/sys/status` of endpoint `index`: sealed or not, unseal progress.
@@ -84,7 +84,9 @@ impl TrentClient {
         &self,
         index: usize,
     ) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
-        self.on_endpoint(index)?.admin::<(), _>(Method::GET, STATUS_PATH.to_owned(), None).await
+        self.on_endpoint(index)?
+            .admin::<(), _>(Method::GET, STATUS_PATH.to_owned(), None, Delivery::Repeatable)
+            .await
     }
 
     /// `POST /v1/sys/unseal` on endpoint `index` with one share.
@@ -94,12 +96,16 @@ impl TrentClient {
         share: &str,
     ) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
         let request = trent_wire::admin::UnsealRequest { share: Some(share.to_owned()), reset: false };
-        self.on_endpoint(index)?.admin(Method::POST, "/v1/sys/unseal".to_owned(), Some(&request)).await
+        self.on_endpoint(index)?
+            .admin(Method::POST, "/v1/sys/unseal".to_owned(), Some(&request), Delivery::AtMostOnce)
+            .await
     }
 
     /// `POST /v1/sys/seal` on endpoint `index`.
     pub async fn seal(&self, index: usize) -> Result<trent_wire::admin::SealStatusResponse, ClientError> {
-        self.on_endpoint(index)?.admin::<(), _>(Method::POST, "/v1/sys/seal".to_owned(), None).await
+        self.on_endpoint(index)?
+            .admin::<(), _>(Method::POST, "/v1/sys/seal".to_owned(), None, Delivery::Repeatable)
+            .await
     }
 }
 
@@ -110,18 +116,19 @@ impl TrentClient {
         description: &str,
     ) -> Result<trent_wire::admin::CreateAccessKeyResponse, ClientError> {
         let request = trent_wire::admin::CreateAccessKeyRequest { description: description.to_owned() };
-        self.admin(Method::POST, "/v1/sys/access-keys".to_owned(), Some(&request)).await
+        self.admin(Method::POST, "/v1/sys/access-keys".to_owned(), Some(&request), Delivery::AtMostOnce).await
     }
 
     /// `GET /v1/sys/access-keys`: every access key, without secrets.
     pub async fn list_access_keys(&self) -> Result<trent_wire::admin::AccessKeyList, ClientError> {
-        self.admin::<(), _>(Method::GET, "/v1/sys/access-keys".to_owned(), None).await
+        self.admin::<(), _>(Method::GET, "/v1/sys/access-keys".to_owned(), None, Delivery::Repeatable).await
     }
 
     /// `DELETE /v1/sys/access-keys/{id}`.
     pub async fn delete_access_key(&self, access_key_id: &str) -> Result<(), ClientError> {
         let path = format!("/v1/sys/access-keys/{access_key_id}");
-        let _: serde_json::Value = self.admin::<(), _>(Method::DELETE, path, None).await?;
+        let _: serde_json::Value =
+            self.admin::<(), _>(Method::DELETE, path, None, Delivery::Repeatable).await?;
         Ok(())
     }
 
@@ -132,11 +139,11 @@ impl TrentClient {
         threshold: u32,
     ) -> Result<trent_wire::admin::RekeyResponse, ClientError> {
         let request = trent_wire::admin::RekeyRequest { shares, threshold };
-        self.admin(Method::POST, "/v1/sys/rekey".to_owned(), Some(&request)).await
+        self.admin(Method::POST, "/v1/sys/rekey".to_owned(), Some(&request), Delivery::AtMostOnce).await
     }
 
     /// `POST /v1/sys/rotate`: a new barrier key version for new secrets.
     pub async fn rotate_keyring(&self) -> Result<trent_wire::admin::RotateResponse, ClientError> {
-        self.admin::<(), _>(Method::POST, "/v1/sys/rotate".to_owned(), None).await
+        self.admin::<(), _>(Method::POST, "/v1/sys/rotate".to_owned(), None, Delivery::AtMostOnce).await
     }
 }

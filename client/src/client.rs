@@ -214,7 +214,8 @@ impl TrentClient {
             body: encode_body(request)?,
             request_id: Some(request_id_header(request_id)?),
         };
-        let response = self.execute(&spec).await?;
+        // Every attempt carries the same request id, so the server applies a repeated write once.
+        let response = self.execute(&spec, Delivery::Repeatable).await?;
         decode_success(&response)
     }
 
@@ -224,6 +225,7 @@ impl TrentClient {
         method: Method,
         path: String,
         request: Option<&Req>,
+        delivery: Delivery,
     ) -> Result<Resp, ClientError>
     where
         Req: Serialize + ?Sized,
@@ -236,7 +238,7 @@ impl TrentClient {
         let request_id =
             if method == Method::GET { None } else { Some(request_id_header(&new_request_id())?) };
         let spec = RequestSpec { method, path, target: None, body, request_id };
-        let response = self.execute(&spec).await?;
+        let response = self.execute(&spec, delivery).await?;
         decode_success(&response)
     }
 
@@ -252,7 +254,7 @@ impl TrentClient {
     }
 
     /// Sends `spec` until an attempt succeeds (2xx), fails for good, or the budget is spent.
-    async fn execute(&self, spec: &RequestSpec) -> Result<RawResponse, ClientError> {
+    async fn execute(&self, spec: &RequestSpec, delivery: Delivery) -> Result<RawResponse, ClientError> {
         let count = self.shared.endpoints.len();
         let start = match self.pinned {
             Some(index) => index,
@@ -271,12 +273,30 @@ impl TrentClient {
                 Err(error) => error,
             };
             attempt += 1;
-            if !error.is_retryable() || attempt >= self.retry.max_attempts() {
+            let may_repeat = match delivery {
+                Delivery::Repeatable => error.is_retryable(),
+                // Only a request that never left this client can be sent again.
+                Delivery::AtMostOnce => matches!(error, ClientError::Connect { .. }),
+            };
+            if !may_repeat || attempt >= self.retry.max_attempts() {
                 return Err(error);
             }
             tokio::time::sleep(self.retry.backoff(attempt - 1, &mut jitter)).await;
         }
     }
+}
+
+/// Whether a call may reach the server more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Repeating the call is harmless: a read, an idempotent change, or a write the server
+    /// deduplicates by its request id. Retried on every retryable error.
+    Repeatable,
+    /// The answer holds something shown once (unseal shares, a new secret) or a repeat would
+    /// change more (another keyring version): retried only when the request never left the
+    /// client (it could not connect). After any other failure the caller must look before it
+    /// tries again.
+    AtMostOnce,
 }
 
 /// A new random request id (UUID v4).

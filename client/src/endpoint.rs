@@ -21,8 +21,9 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `https://host:port`, `http://host:port` or a bare `host:port` (taken as plain HTTP,
-    /// which a Trent node serves only in dev mode or when started with `--insecure-plaintext`).
+    /// Parses `https://host:port`, `http://host:port` or a bare `host:port` (taken as HTTPS:
+    /// plain HTTP, which a Trent node serves only in dev mode or when started with
+    /// `--insecure-plaintext`, must be asked for by name).
     ///
     /// A trailing `/` is accepted; any other path, a query, or user info is refused.
     pub fn parse(input: &str) -> Result<Endpoint, ClientError> {
@@ -35,7 +36,7 @@ impl Endpoint {
             return Err(invalid("empty endpoint"));
         }
         let with_scheme =
-            if trimmed.contains("://") { trimmed.to_owned() } else { format!("http://{trimmed}") };
+            if trimmed.contains("://") { trimmed.to_owned() } else { format!("https://{trimmed}") };
         let uri: Uri = with_scheme.parse().map_err(|_| invalid("not a URL of the form https://host:port"))?;
         let scheme = match uri.scheme() {
             Some(scheme) if *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS => scheme.clone(),
@@ -142,11 +143,11 @@ mod tests {
     }
 
     #[test]
-    fn bare_host_port_means_plain_http() {
+    fn bare_host_port_means_https() {
         let endpoint = Endpoint::parse("localhost:8401").unwrap();
-        assert_eq!(endpoint.to_string(), "http://localhost:8401");
+        assert_eq!(endpoint.to_string(), "https://localhost:8401");
         let ipv6 = Endpoint::parse("[::1]:8402").unwrap();
-        assert_eq!(ipv6.as_str(), "http://[::1]:8402");
+        assert_eq!(ipv6.as_str(), "https://[::1]:8402");
     }
 
     #[test]
@@ -155,7 +156,8 @@ mod tests {
         assert!(endpoint.is_tls());
         assert_eq!(endpoint.as_str(), "https://trent1:8400");
         assert_eq!(endpoint.uri("/v1/sys/health").unwrap().to_string(), "https://trent1:8400/v1/sys/health");
-        assert!(!Endpoint::parse("trent1:8400").unwrap().is_tls());
+        assert!(Endpoint::parse("trent1:8400").unwrap().is_tls());
+        assert!(!Endpoint::parse("http://trent1:8400").unwrap().is_tls());
     }
 
     #[test]
@@ -179,7 +181,7 @@ mod tests {
     fn list_skips_empty_items_and_requires_one() {
         let endpoints = Endpoint::parse_list("http://a:1, ,b:2,").unwrap();
         let texts: Vec<&str> = endpoints.iter().map(Endpoint::as_str).collect();
-        assert_eq!(texts, ["http://a:1", "http://b:2"]);
+        assert_eq!(texts, ["http://a:1", "https://b:2"]);
         assert!(matches!(Endpoint::parse_list(" , "), Err(ClientError::NoEndpoints)));
     }
 

@@ -36,7 +36,16 @@ pub enum ClientError {
         /// The body's message, or the start of the body when it was not an AWS error body.
         message: String,
     },
-    /// Connecting, sending or receiving failed.
+    /// No connection could be made (refused, unreachable, TLS handshake failed): the request
+    /// was never sent.
+    #[error("cannot connect to {endpoint}: {message}")]
+    Connect {
+        /// The endpoint the attempt went to.
+        endpoint: String,
+        /// What failed, with its causes.
+        message: String,
+    },
+    /// Sending or receiving failed on an established connection.
     #[error("transport error talking to {endpoint}: {message}")]
     Transport {
         /// The endpoint the attempt went to.
@@ -126,7 +135,7 @@ impl ClientError {
             ClientError::Http { status, error_type, .. } => {
                 *status >= 500 || *status == 429 || error_type.as_deref().is_some_and(is_throttling)
             }
-            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Connect { .. } | ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
             ClientError::Decode { .. }
             | ClientError::ResponseTooLarge { .. }
             | ClientError::InvalidEndpoint { .. }
@@ -145,6 +154,7 @@ impl ClientError {
             ClientError::Api(error) => error.code.as_str(),
             ClientError::Http { error_type: Some(error_type), .. } => error_type,
             ClientError::Http { error_type: None, .. } => "HttpError",
+            ClientError::Connect { .. } => "ConnectError",
             ClientError::Transport { .. } => "TransportError",
             ClientError::Timeout { .. } => "Timeout",
             ClientError::Decode { .. } => "DecodeError",

@@ -48,10 +48,15 @@ pub use client::{new_request_id, ClientOptions, Signing, TrentClient, DEFAULT_MA
 pub fn signing_from_env() -> Option<Signing> {
     let access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
     let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
-    let region = std::env::var("AWS_REGION")
+    Some(Signing::new(access_key_id, secret, region_from_env()))
+}
+
+/// The signing region as the AWS CLI finds it: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+/// `us-east-1`.
+pub fn region_from_env() -> String {
+    std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "us-east-1".to_owned());
-    Some(Signing::new(access_key_id, secret, region))
+        .unwrap_or_else(|_| "us-east-1".to_owned())
 }
 pub use endpoint::{Endpoint, MAX_ENDPOINTS};
 pub use error::ClientError;

@@ -56,7 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let options = ClientOptions {
         timeout: Duration::from_secs(cli.timeout.max(1)),
-        signing: trent_client::signing_from_env(),
+        signing: cli.signing(),
         ca_bundle,
         ..ClientOptions::default()
     };
@@ -211,7 +211,11 @@ async fn cluster_health(client: &TrentClient, out: &Output) -> anyhow::Result<Ex
             Err(err) => {
                 match &err {
                     // These already name the endpoint.
-                    ClientError::Transport { .. } | ClientError::Timeout { .. } => eprintln!("error: {err}"),
+                    ClientError::Connect { .. }
+                    | ClientError::Transport { .. }
+                    | ClientError::Timeout { .. } => {
+                        eprintln!("error: {err}")
+                    }
                     _ => eprintln!("error: {endpoint}: {err}"),
                 }
                 let error = serde_json::json!({ "type": err.error_type(), "message": err.to_string() });

@@ -53,7 +53,7 @@ impl RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Eight attempts, 50 ms doubling to at most 1 s between them (1.8–3.4 s of waiting in all):
+    /// Eight attempts, 50 ms doubling to at most 1 s between them (1.8–3.6 s of waiting in all):
     /// enough to ride out a leader election on a three-node cluster, and the few hundred
     /// milliseconds survivors need to prove their state fresh again, without hiding a cluster
     /// that is down.

@@ -184,10 +184,12 @@ impl Transport {
         let response = self.http.request(request).await.map_err(|err| {
             // The pool's own wrapper ("client error (Connect)") says less than its cause.
             match (err.is_connect(), err.source()) {
-                (true, Some(cause)) => ClientError::Transport {
-                    endpoint: endpoint.to_string(),
-                    message: format!("cannot connect: {}", error_chain(cause)),
-                },
+                (true, Some(cause)) => {
+                    ClientError::Connect { endpoint: endpoint.to_string(), message: error_chain(cause) }
+                }
+                (true, None) => {
+                    ClientError::Connect { endpoint: endpoint.to_string(), message: err.to_string() }
+                }
                 _ => transport_error(&err),
             }
         })?;
@@ -305,16 +307,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn refused_connection_is_a_transport_error() {
+    async fn refused_connection_is_a_retryable_connect_error() {
         // Bind then drop a listener so the port is (very likely) closed.
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
         let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(1), 1024, None).unwrap();
-        let endpoint = Endpoint::parse(&format!("127.0.0.1:{port}")).unwrap();
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
         let err = transport.send(&endpoint, &kms_spec()).await.unwrap_err();
-        assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+        assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
         assert!(err.is_retryable());
     }
 }

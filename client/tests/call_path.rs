@@ -81,6 +81,30 @@ async fn connection_refused_fails_over() {
 }
 
 #[tokio::test]
+async fn calls_whose_answer_is_shown_once_are_sent_at_most_once_but_fail_over_an_unreachable_node() {
+    let unavailable =
+        FakeNode::start(|_| Reply::error(503, "KMSInternalException", "not committed in time")).await;
+    let healthy = FakeNode::start(|_| {
+        Reply::ok(json!({"access_key_id": "A", "secret_access_key": "s", "description": "robot"}))
+    })
+    .await;
+    let client = TrentClient::with_options(vec![unavailable.url(), healthy.url()], fast_retries(5)).unwrap();
+    // A 503 after the request arrived: it may have been applied, and its secret would be lost
+    // in a repeat. The caller sees the error; nothing is sent again.
+    let err = client.on_endpoint(0).unwrap().create_access_key("robot").await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Internal));
+    assert_eq!(unavailable.seen().len(), 1);
+    let err = client.rotate_keyring().await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Internal));
+    assert_eq!(unavailable.seen().len() + healthy.seen().len(), 2, "rotate went out once");
+
+    // A node that cannot be reached never saw the request: the next endpoint gets it.
+    let client = TrentClient::with_options(vec![closed_port_url(), healthy.url()], fast_retries(3)).unwrap();
+    let created = client.create_access_key("robot").await.unwrap();
+    assert_eq!(created.access_key_id, "A");
+}
+
+#[tokio::test]
 async fn retry_budget_bounds_attempts_and_returns_the_last_error() {
     let node = FakeNode::start(|_| Reply::error(500, "KMSInternalException", "boom")).await;
     let client = TrentClient::with_options(vec![node.url()], fast_retries(3)).unwrap();

@@ -192,7 +192,16 @@ async fn cli_round_trips_files_and_leaves_no_output_when_decryption_fails() {
     assert_eq!(summary["bytes_in"], data.len());
     assert_eq!(summary["bytes_out"], std::fs::metadata(&sealed).unwrap().len());
 
-    let args = ["decrypt", "--context", "purpose=test", "--input", path(&sealed), "--output", path(&opened)];
+    let args = [
+        "decrypt",
+        "--any-key",
+        "--context",
+        "purpose=test",
+        "--input",
+        path(&sealed),
+        "--output",
+        path(&opened),
+    ];
     let decrypted = trent(&node, &args, b"").await;
     assert!(decrypted.status.success(), "{}", String::from_utf8_lossy(&decrypted.stderr));
     assert!(String::from_utf8_lossy(&decrypted.stdout).starts_with("decrypted "));

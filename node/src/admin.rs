@@ -176,11 +176,11 @@ fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
         node.seal.reset();
         return Ok(response::json(StatusCode::OK, &node.seal_status(), JSON));
     }
-    let Some(share) = request.share else {
+    let Some(share) = request.share.as_deref() else {
         return Err(KmsError::new(ErrorCode::Validation, "Give a share, or reset: true"));
     };
     let keyring = node.registry.read().keyring().cloned();
-    match node.seal.submit_share(&share, keyring.as_ref()) {
+    match node.seal.submit_share(share, keyring.as_ref()) {
         Ok(_) => {
             if !node.seal.status().sealed {
                 tracing::info!("unsealed");

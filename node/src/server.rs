@@ -119,6 +119,13 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         initialize(&node).await?;
     }
     let transport = if tls.is_some() { "TLS (mutual TLS between peers)" } else { "plain HTTP" };
+    if tls.is_none() && !(api_addr.ip().is_loopback() && peer_addr.ip().is_loopback()) {
+        tracing::warn!(
+            %api_addr,
+            %peer_addr,
+            "serving plain HTTP beyond loopback: anyone who can reach the peer port can speak Raft to this node"
+        );
+    }
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
     Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
 }

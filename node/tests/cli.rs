@@ -233,7 +233,11 @@ async fn tampered_reordered_and_truncated_envelopes_are_refused_without_output()
         let bad = dir.path().join("bad.trent");
         let out = dir.path().join("bad.out");
         std::fs::write(&bad, &bytes).expect("write");
-        let run = trent(&cluster, &["decrypt", "--input", &path(&bad), "--output", &path(&out)], dir.path());
+        let run = trent(
+            &cluster,
+            &["decrypt", "--key-id", &key_id, "--input", &path(&bad), "--output", &path(&out)],
+            dir.path(),
+        );
         assert_eq!(run.code, Some(1), "{what}: decrypt must fail, stderr: {}", run.stderr);
         assert!(run.stderr.starts_with("error:"), "{what}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
@@ -250,7 +254,16 @@ async fn tampered_reordered_and_truncated_envelopes_are_refused_without_output()
     let out = dir.path().join("good.out");
     let wrong_context = trent(
         &cluster,
-        &["decrypt", "--context", "purpose=other", "--input", &path(&sealed), "--output", &path(&out)],
+        &[
+            "decrypt",
+            "--any-key",
+            "--context",
+            "purpose=other",
+            "--input",
+            &path(&sealed),
+            "--output",
+            &path(&out),
+        ],
         dir.path(),
     );
     assert_eq!(wrong_context.code, Some(1), "{}", wrong_context.stderr);
@@ -261,7 +274,14 @@ async fn tampered_reordered_and_truncated_envelopes_are_refused_without_output()
         dir.path(),
     );
     assert_eq!(wrong_key.code, Some(1), "{}", wrong_key.stderr);
-    let good = trent(&cluster, &["decrypt", "--input", &path(&sealed), "--output", &path(&out)], dir.path());
+    let keyless =
+        trent(&cluster, &["decrypt", "--input", &path(&sealed), "--output", &path(&out)], dir.path());
+    assert_eq!(keyless.code, Some(2), "a key (or --any-key) is required: {}", keyless.stderr);
+    let good = trent(
+        &cluster,
+        &["decrypt", "--any-key", "--input", &path(&sealed), "--output", &path(&out)],
+        dir.path(),
+    );
     assert_eq!(good.code, Some(0), "{}", good.stderr);
     assert!(same_contents(&plain, &out));
 }

@@ -178,14 +178,16 @@ impl std::fmt::Debug for InitResponse {
     }
 }
 
-/// `POST /v1/sys/unseal`: one share, or a reset of the progress so far.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/sys/unseal`: one share, or a reset of the progress so far. The share is wiped from
+/// memory when the request is dropped.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, zeroize::ZeroizeOnDrop)]
 pub struct UnsealRequest {
     /// An unseal share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
     /// Forget the shares given so far.
     #[serde(default)]
+    #[zeroize(skip)]
     pub reset: bool,
 }
 

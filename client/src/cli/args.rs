@@ -24,6 +24,29 @@ pub struct Cli {
     /// PEM CA bundle to trust for https endpoints (the cluster's ca.pem); system roots otherwise.
     #[arg(long, global = true, env = "TRENT_CA_CERT", value_name = "PEM")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Access key id to sign requests with (SigV4).
+    // The ids differ from the field names: `access-keys delete` has an `access_key_id` of its own.
+    #[arg(
+        id = "signing_access_key_id",
+        long = "access-key-id",
+        global = true,
+        env = "AWS_ACCESS_KEY_ID",
+        value_name = "ID"
+    )]
+    pub access_key_id: Option<String>,
+    /// Secret of the access key. Prefer the environment variable: flags show in `ps`.
+    #[arg(
+        id = "signing_secret_access_key",
+        long = "secret-access-key",
+        global = true,
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret_access_key: Option<String>,
+    /// Region in the signature's scope (default: AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(id = "signing_region", long = "region", global = true, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -96,9 +119,13 @@ pub struct DecryptArgs {
     /// verified; stdout may receive verified leading chunks of an envelope refused later.
     #[arg(long, value_name = "PATH|-", value_parser = parse_data_path)]
     pub output: DataPath,
-    /// Refuse the envelope unless this KMS key wrapped its data key.
-    #[arg(long)]
+    /// The KMS key that must have wrapped the envelope's data key (KMS checks it); any other
+    /// key is refused, so a file swapped for one made under another key you can use is caught.
+    #[arg(long, required_unless_present = "any_key")]
     pub key_id: Option<String>,
+    /// Accept an envelope wrapped under any key this caller may use (no `--key-id` check).
+    #[arg(long, conflicts_with = "key_id")]
+    pub any_key: bool,
     /// A context entry the envelope must hold, with this value; repeat for more.
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_context_entry)]
     pub context: Vec<(String, String)>,
@@ -266,6 +293,19 @@ pub enum MembersCommand {
     },
 }
 
+impl Cli {
+    /// SigV4 signing from `--access-key-id`/`--secret-access-key` (or `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY`) in `--region` (or `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// `us-east-1`); unsigned without both keys.
+    pub fn signing(&self) -> Option<trent_client::Signing> {
+        let (Some(access_key_id), Some(secret)) = (&self.access_key_id, &self.secret_access_key) else {
+            return None;
+        };
+        let region = self.region.clone().unwrap_or_else(trent_client::region_from_env);
+        Some(trent_client::Signing::new(access_key_id.clone(), secret.clone(), region))
+    }
+}
+
 /// Parses a tag `KEY=VALUE` (split at the first `=`; the value may be empty, the key may not).
 pub fn parse_tag(text: &str) -> Result<Tag, String> {
     let (tag_key, tag_value) = split_key_value(text, "tag")?;
@@ -413,6 +453,8 @@ mod tests {
                 "127.0.0.1",
             ],
             &["--ca-cert", "ca.pem", "--endpoints", "https://a:1", "keys", "list"],
+            &["keys", "list", "--access-key-id", "AK", "--secret-access-key", "s", "--region", "eu-west-1"],
+            &["access-keys", "delete", "TRNTOTHER", "--access-key-id", "AK", "--secret-access-key", "s"],
         ] {
             assert_eq!(ok(args), Ok(()), "{args:?}");
         }
@@ -420,6 +462,9 @@ mod tests {
         assert!(ok(&["tags", "add", "k", "oops"]).is_err(), "tags need KEY=VALUE");
         assert!(ok(&["members", "promote", "x"]).is_err(), "node ids are numbers");
         assert!(ok(&["operator", "gen-certs", "--out-dir", "c"]).is_err(), "gen-certs needs a node");
+        let half_issuer =
+            ["operator", "gen-certs", "--out-dir", "c", "--node", "n", "--issuer-cert", "ca.pem"];
+        assert!(ok(&half_issuer).is_err(), "an issuer needs its key");
     }
 
     #[test]
@@ -468,12 +513,21 @@ mod tests {
     }
 
     #[test]
-    fn parses_decrypt_with_optional_key_and_required_context() {
-        let cli =
-            Cli::try_parse_from(["trent", "--json", "decrypt", "--input", "-", "--output", "plain"]).unwrap();
+    fn parses_decrypt_with_a_key_or_an_explicit_any_key_and_required_context() {
+        let cli = Cli::try_parse_from([
+            "trent",
+            "--json",
+            "decrypt",
+            "--any-key",
+            "--input",
+            "-",
+            "--output",
+            "plain",
+        ])
+        .unwrap();
         assert!(cli.json);
         let Command::Decrypt(args) = cli.command else { panic!("wrong command: {:?}", cli.command) };
-        assert_eq!((args.input, args.key_id), (DataPath::Standard, None));
+        assert_eq!((args.input, args.key_id, args.any_key), (DataPath::Standard, None, true));
         assert!(args.context.is_empty());
         let cli = Cli::try_parse_from([
             "trent",
@@ -492,6 +546,32 @@ mod tests {
         assert_eq!(args.key_id.as_deref(), Some("k"));
         assert_eq!(args.context, [("a".to_owned(), "1".to_owned())]);
         assert!(Cli::try_parse_from(["trent", "decrypt", "--input", "in"]).is_err(), "--output is required");
+        let keyless = ["trent", "decrypt", "--input", "in", "--output", "out"];
+        assert!(Cli::try_parse_from(keyless).is_err(), "a key, or --any-key, is required");
+        let both = ["trent", "decrypt", "--input", "in", "--output", "out", "--key-id", "k", "--any-key"];
+        assert!(Cli::try_parse_from(both).is_err(), "--any-key contradicts --key-id");
+    }
+
+    #[test]
+    fn signing_flags_do_not_collide_with_command_arguments_of_the_same_name() {
+        let cli = Cli::try_parse_from([
+            "trent",
+            "--access-key-id",
+            "ADMIN",
+            "--secret-access-key",
+            "s",
+            "access-keys",
+            "delete",
+            "TRNTOTHER",
+        ])
+        .unwrap();
+        assert_eq!(cli.signing().map(|signing| signing.credentials.access_key_id), Some("ADMIN".to_owned()));
+        let Command::AccessKeys(super::super::operator::AccessKeysCommand::Delete { access_key_id }) =
+            cli.command
+        else {
+            panic!("wrong command: {:?}", cli.command);
+        };
+        assert_eq!(access_key_id, "TRNTOTHER");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use trent_client::wire::admin::InitRequest;
 use trent_client::TrentClient;
+use zeroize::Zeroizing;
 
 /// `trent operator ...`
 #[derive(Debug, Subcommand)]
@@ -45,11 +46,26 @@ pub struct GenCertsArgs {
     /// Replace files that already exist.
     #[arg(long)]
     pub force: bool,
+    /// Issue the node certificates from this existing CA certificate (PEM) instead of a new CA.
+    #[arg(long, value_name = "PEM", requires = "issuer_key")]
+    pub issuer_cert: Option<std::path::PathBuf>,
+    /// The existing CA's private key (PEM), with `--issuer-cert`.
+    #[arg(long, value_name = "PEM", requires = "issuer_cert")]
+    pub issuer_key: Option<std::path::PathBuf>,
 }
 
 /// Writes a CA and node certificates; needs no cluster.
 pub fn gen_certs(json: bool, args: GenCertsArgs) -> anyhow::Result<()> {
-    let made = trent_client::certs::generate(&args.nodes, &args.extra_names, args.days)?;
+    let made = match (&args.issuer_cert, &args.issuer_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &std::path::Path| {
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+            };
+            let key = Zeroizing::new(read(key)?);
+            trent_client::certs::issue(&read(cert)?, &key, &args.nodes, &args.extra_names, args.days)?
+        }
+        _ => trent_client::certs::generate(&args.nodes, &args.extra_names, args.days)?,
+    };
     let written = made.write_to(&args.out_dir, args.force)?;
     if json {
         let paths: Vec<String> = written.iter().map(|path| path.display().to_string()).collect();
@@ -162,7 +178,11 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
             Ok(true)
         }
         OperatorCommand::Unseal(args) => {
-            let shares = if args.shares.is_empty() { read_shares()? } else { args.shares };
+            let shares: Vec<Zeroizing<String>> = if args.shares.is_empty() {
+                read_shares()?
+            } else {
+                args.shares.into_iter().map(Zeroizing::new).collect()
+            };
             let mut outcomes: Vec<NodeOutcome> = Vec::new();
             for (index, endpoint) in client.endpoints().iter().enumerate() {
                 let mut outcome = NodeOutcome::new(endpoint.to_string());
@@ -172,7 +192,6 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                             outcome.sealed = Some(status.sealed);
                             outcome.progress = Some(status.progress);
                             outcome.threshold = status.threshold;
-                            outcome.error = None;
                             if !status.sealed {
                                 break;
                             }
@@ -181,10 +200,9 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                             // A node already unsealed by an earlier share needs no more.
                             if client.seal_status(index).await.is_ok_and(|status| !status.sealed) {
                                 outcome.sealed = Some(false);
-                                outcome.error = None;
                                 break;
                             }
-                            outcome.error = Some(error.to_string());
+                            outcome.errors.push(error.to_string());
                         }
                     }
                 }
@@ -205,7 +223,7 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                 let mut outcome = NodeOutcome::new(endpoint.to_string());
                 match client.seal(index).await {
                     Ok(_) => outcome.sealed = Some(true),
-                    Err(error) => outcome.error = Some(error.to_string()),
+                    Err(error) => outcome.errors.push(error.to_string()),
                 }
                 outcomes.push(outcome);
             }
@@ -276,7 +294,7 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
     }
 }
 
-/// What one node said to an unseal or seal: its state afterwards, or why it could not say.
+/// What one node said to an unseal or seal: its state afterwards, and every error on the way.
 #[derive(Debug, serde::Serialize)]
 struct NodeOutcome {
     endpoint: String,
@@ -286,13 +304,13 @@ struct NodeOutcome {
     progress: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     threshold: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<String>,
 }
 
 impl NodeOutcome {
     fn new(endpoint: String) -> NodeOutcome {
-        NodeOutcome { endpoint, sealed: None, progress: None, threshold: None, error: None }
+        NodeOutcome { endpoint, sealed: None, progress: None, threshold: None, errors: Vec::new() }
     }
 }
 
@@ -306,22 +324,24 @@ fn report(
         println!("{}", serde_json::to_string_pretty(outcomes)?);
     } else {
         for outcome in outcomes {
-            match &outcome.error {
-                Some(error) => eprintln!("{}: {error}", outcome.endpoint),
-                None => println!("{}: {}", outcome.endpoint, text(outcome)),
+            for error in &outcome.errors {
+                eprintln!("{}: {error}", outcome.endpoint);
+            }
+            if outcome.sealed.is_some() {
+                println!("{}: {}", outcome.endpoint, text(outcome));
             }
         }
     }
-    Ok(outcomes.iter().all(|outcome| outcome.error.is_none()))
+    Ok(outcomes.iter().all(|outcome| outcome.errors.is_empty()))
 }
 
-fn read_shares() -> anyhow::Result<Vec<String>> {
+fn read_shares() -> anyhow::Result<Vec<Zeroizing<String>>> {
     let mut shares = Vec::new();
     for line in std::io::stdin().lock().lines() {
-        let line = line.context("cannot read shares from stdin")?;
+        let line = Zeroizing::new(line.context("cannot read shares from stdin")?);
         let share = line.trim();
         if !share.is_empty() {
-            shares.push(share.to_owned());
+            shares.push(Zeroizing::new(share.to_owned()));
         }
     }
     anyhow::ensure!(!shares.is_empty(), "no shares given (as arguments or on stdin)");
