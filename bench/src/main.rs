@@ -35,6 +35,9 @@ struct Args {
     /// Comma-separated endpoints; calls are spread round-robin across them.
     #[arg(long, env = "TRENT_ENDPOINTS", value_delimiter = ',', default_value = "http://127.0.0.1:8400")]
     endpoints: Vec<String>,
+    /// PEM CA bundle to trust for https endpoints (the cluster's ca.pem).
+    #[arg(long, env = "TRENT_CA_CERT", value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     /// The operation to load.
     #[arg(long, value_enum, default_value_t = Op::DescribeKey)]
     op: Op,
@@ -98,6 +101,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         timeout: Duration::from_secs(args.timeout),
         retry: RetryPolicy::none(),
         signing: trent_client::signing_from_env(),
+        ca_bundle: args.ca_cert.as_deref().map(trent_client::CaBundle::from_pem_file).transpose()?,
         ..ClientOptions::default()
     };
     let client = TrentClient::with_options(args.endpoints.clone(), options)?;
