@@ -1,28 +1,50 @@
-//! The closed loop: `concurrency` workers each send one call, wait for its answer, and send the
-//! next, until the duration or the request count runs out. Calls that start during warm-up are
-//! sent but not recorded.
+//! Driving the load. **Closed loop**: `concurrency` workers each send a call, wait for its answer
+//! and send the next, so the server sets the pace. **Open loop**: calls are due at a fixed rate
+//! whatever the server does; a pool of workers takes them in order, and each call's latency is
+//! counted from when it was *due*, not when a worker got to it, so a stalled server shows as
+//! latency instead of hiding as fewer calls (no coordinated omission). Calls that start during
+//! warm-up are sent but not recorded; latencies go into an HDR histogram.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use trent_client::TrentClient;
-
-use crate::workload::Workload;
+use tokio::sync::{mpsc, Mutex};
 
 /// Largest latency the histogram tells apart, in microseconds (one hour); longer calls are
 /// recorded as this.
 const MAX_TRACKED_MICROS: u64 = 3_600_000_000;
 /// Significant decimal digits the histogram keeps.
 const HISTOGRAM_PRECISION: u8 = 3;
+/// How often the open-loop scheduler wakes to release the calls that have come due.
+const SCHEDULER_TICK: Duration = Duration::from_millis(1);
+
+/// How the load is paced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// `concurrency` calls always in flight.
+    Closed {
+        /// Workers, each with one call in flight.
+        concurrency: usize,
+    },
+    /// `rate` calls per second, at most `max_in_flight` at once (later ones wait, and their
+    /// wait counts as latency).
+    Open {
+        /// Calls per second.
+        rate: f64,
+        /// Workers taking due calls.
+        max_in_flight: usize,
+    },
+}
 
 /// How long and how hard to push.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Workers, each with one call in flight.
-    pub concurrency: usize,
+    /// Closed or open loop.
+    pub pacing: Pacing,
     /// Time spent before recording starts.
     pub warmup: Duration,
     /// Longest measured time after warm-up.
@@ -34,7 +56,7 @@ pub struct Plan {
 /// What the measured calls did.
 #[derive(Debug)]
 pub struct Measurement {
-    /// Latency of successful calls, microseconds.
+    /// Latency of successful calls, microseconds (open loop: from when each call was due).
     pub latency_us: Histogram<u64>,
     /// Failed calls by error type (`__type` or a client-side kind).
     pub errors: BTreeMap<String, u64>,
@@ -64,6 +86,24 @@ impl Measurement {
         Ok(())
     }
 
+    fn record(
+        &mut self,
+        outcome: Result<(), String>,
+        started: Instant,
+        answered: Instant,
+        measure_from: Instant,
+    ) {
+        self.measured = answered.saturating_duration_since(measure_from);
+        match outcome {
+            Ok(()) => {
+                let micros = u64::try_from(answered.saturating_duration_since(started).as_micros())
+                    .unwrap_or(u64::MAX);
+                self.latency_us.saturating_record(micros.max(1));
+            }
+            Err(error_type) => *self.errors.entry(error_type).or_default() += 1,
+        }
+    }
+
     /// Successful measured calls.
     pub fn ok(&self) -> u64 {
         self.latency_us.len()
@@ -75,25 +115,36 @@ impl Measurement {
     }
 }
 
+/// Live counts for the progress display.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Measured calls answered successfully so far.
+    pub ok: AtomicU64,
+    /// Measured calls failed so far.
+    pub failed: AtomicU64,
+}
+
 /// When recording starts and stops, shared by all workers.
 struct Clock {
     measure_from: Instant,
     deadline: Instant,
     requests: Option<u64>,
     issued: AtomicU64,
+    sequence: AtomicU64,
+    exhausted: AtomicBool,
 }
 
 impl Clock {
-    /// Whether a worker may send another call now, and whether that call is measured.
-    fn next_call(&self) -> Option<bool> {
-        let now = Instant::now();
-        if now >= self.deadline {
+    /// Whether a call may start at `at`, and whether it is measured.
+    fn admit(&self, at: Instant) -> Option<bool> {
+        if at >= self.deadline || self.exhausted.load(Ordering::Relaxed) {
             return None;
         }
-        let measured = now >= self.measure_from;
+        let measured = at >= self.measure_from;
         if measured {
             if let Some(limit) = self.requests {
                 if self.issued.fetch_add(1, Ordering::Relaxed) >= limit {
+                    self.exhausted.store(true, Ordering::Relaxed);
                     return None;
                 }
             }
@@ -102,8 +153,12 @@ impl Clock {
     }
 }
 
-/// Runs `workload` against `client` as `plan` says and gathers what the measured calls did.
-pub async fn run(client: &TrentClient, workload: Workload, plan: &Plan) -> anyhow::Result<Measurement> {
+/// Runs calls of `call(sequence)` as `plan` says and gathers what the measured calls did.
+pub async fn run<F, Fut>(call: Arc<F>, plan: &Plan, live: Arc<Live>) -> anyhow::Result<Measurement>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let clock = Arc::new(Clock {
@@ -111,83 +166,171 @@ pub async fn run(client: &TrentClient, workload: Workload, plan: &Plan) -> anyho
         deadline: measure_from + plan.duration,
         requests: plan.requests,
         issued: AtomicU64::new(0),
+        sequence: AtomicU64::new(0),
+        exhausted: AtomicBool::new(false),
     });
-    let workload = Arc::new(workload);
-    let workers: Vec<_> = (0..plan.concurrency.max(1))
-        .map(|_| tokio::spawn(worker(client.clone(), workload.clone(), clock.clone())))
-        .collect();
     let mut total = Measurement::empty()?;
-    for worker in workers {
-        total.merge(worker.await??)?;
+    match plan.pacing {
+        Pacing::Closed { concurrency } => {
+            let workers: Vec<_> = (0..concurrency.max(1))
+                .map(|_| tokio::spawn(closed_worker(call.clone(), clock.clone(), live.clone())))
+                .collect();
+            for worker in workers {
+                total.merge(worker.await??)?;
+            }
+        }
+        Pacing::Open { rate, max_in_flight } => {
+            anyhow::ensure!(rate > 0.0 && rate.is_finite(), "the rate must be positive");
+            let (due, queue) = mpsc::channel::<(u64, Instant, bool)>(max_in_flight.max(1));
+            let queue = Arc::new(Mutex::new(queue));
+            let workers: Vec<_> = (0..max_in_flight.max(1))
+                .map(|_| tokio::spawn(open_worker(call.clone(), queue.clone(), measure_from, live.clone())))
+                .collect();
+            schedule(&clock, start, rate, due).await;
+            for worker in workers {
+                total.merge(worker.await??)?;
+            }
+        }
     }
     Ok(total)
 }
 
-async fn worker(
-    client: TrentClient,
-    workload: Arc<Workload>,
+async fn closed_worker<F, Fut>(
+    call: Arc<F>,
     clock: Arc<Clock>,
-) -> anyhow::Result<Measurement> {
+    live: Arc<Live>,
+) -> anyhow::Result<Measurement>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
     let mut measurement = Measurement::empty()?;
-    while let Some(measured) = clock.next_call() {
+    while let Some(measured) = clock.admit(Instant::now()) {
+        let sequence = clock.sequence.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
-        let outcome = workload.issue(&client).await;
+        let outcome = call(sequence).await;
         let answered = Instant::now();
-        if !measured {
+        if measured {
+            count(&live, &outcome);
+            measurement.record(outcome, sent, answered, clock.measure_from);
+        } else {
             measurement.warmup_calls += 1;
-            continue;
-        }
-        measurement.measured = answered.saturating_duration_since(clock.measure_from);
-        match outcome {
-            Ok(()) => {
-                let micros = u64::try_from(answered.duration_since(sent).as_micros()).unwrap_or(u64::MAX);
-                measurement.latency_us.saturating_record(micros.max(1));
-            }
-            Err(error) => *measurement.errors.entry(error.error_type().to_owned()).or_default() += 1,
         }
     }
     Ok(measurement)
 }
 
+/// Releases calls as they come due, `rate` per second from `start`, until the clock says stop.
+/// A full queue makes it wait; the calls keep the times they were due.
+async fn schedule(clock: &Clock, start: Instant, rate: f64, due: mpsc::Sender<(u64, Instant, bool)>) {
+    let mut released: u64 = 0;
+    loop {
+        let elapsed = Instant::now().saturating_duration_since(start).as_secs_f64();
+        let now_due = (elapsed * rate) as u64;
+        while released <= now_due {
+            let intended = start + Duration::from_secs_f64(released as f64 / rate);
+            let Some(measured) = clock.admit(intended) else { return };
+            if due.send((released, intended, measured)).await.is_err() {
+                return;
+            }
+            released += 1;
+        }
+        tokio::time::sleep(SCHEDULER_TICK).await;
+    }
+}
+
+async fn open_worker<F, Fut>(
+    call: Arc<F>,
+    queue: Arc<Mutex<mpsc::Receiver<(u64, Instant, bool)>>>,
+    measure_from: Instant,
+    live: Arc<Live>,
+) -> anyhow::Result<Measurement>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let mut measurement = Measurement::empty()?;
+    loop {
+        let next = queue.lock().await.recv().await;
+        let Some((sequence, intended, measured)) = next else { break };
+        let outcome = call(sequence).await;
+        let answered = Instant::now();
+        if measured {
+            count(&live, &outcome);
+            measurement.record(outcome, intended, answered, measure_from);
+        } else {
+            measurement.warmup_calls += 1;
+        }
+    }
+    Ok(measurement)
+}
+
+fn count(live: &Live, outcome: &Result<(), String>) {
+    let counter = if outcome.is_ok() { &live.ok } else { &live.failed };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trent_client::{ClientOptions, RetryPolicy};
 
-    fn closed_port_client() -> TrentClient {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let options = ClientOptions { retry: RetryPolicy::none(), ..ClientOptions::default() };
-        TrentClient::with_options(vec![format!("http://127.0.0.1:{port}")], options).unwrap()
+    fn plan(pacing: Pacing, duration_ms: u64, requests: Option<u64>) -> Plan {
+        Plan { pacing, warmup: Duration::ZERO, duration: Duration::from_millis(duration_ms), requests }
     }
 
     #[tokio::test]
     async fn stops_after_the_request_count_and_counts_errors_by_type() {
-        let plan = Plan {
-            concurrency: 4,
-            warmup: Duration::ZERO,
-            duration: Duration::from_secs(30),
-            requests: Some(50),
-        };
-        let workload = Workload { target: "DescribeKey", body: serde_json::json!({"KeyId": "k"}) };
-        let measurement = run(&closed_port_client(), workload, &plan).await.unwrap();
-        assert_eq!(measurement.ok(), 0);
-        assert_eq!(measurement.errors.get("ConnectError"), Some(&50));
-        assert_eq!(measurement.error_count(), 50);
+        let call = Arc::new(|sequence: u64| async move {
+            if sequence.is_multiple_of(2) {
+                Ok(())
+            } else {
+                Err("Odd".to_owned())
+            }
+        });
+        let measurement =
+            run(call, &plan(Pacing::Closed { concurrency: 4 }, 30_000, Some(50)), Arc::default())
+                .await
+                .unwrap();
+        assert_eq!(measurement.ok() + measurement.error_count(), 50);
+        assert_eq!(measurement.errors.get("Odd").copied(), Some(measurement.error_count()));
     }
 
     #[tokio::test]
     async fn stops_at_the_deadline_and_skips_warmup() {
+        let call = Arc::new(|_| async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            Ok(())
+        });
         let plan = Plan {
-            concurrency: 2,
+            pacing: Pacing::Closed { concurrency: 2 },
             warmup: Duration::from_millis(100),
             duration: Duration::from_millis(100),
             requests: None,
         };
-        let workload = Workload { target: "DescribeKey", body: serde_json::json!({"KeyId": "k"}) };
-        let started = Instant::now();
-        let measurement = run(&closed_port_client(), workload, &plan).await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(5));
+        let measurement = run(call, &plan, Arc::default()).await.unwrap();
         assert!(measurement.warmup_calls > 0);
-        assert!(measurement.error_count() > 0);
+        assert!(measurement.ok() > 0);
+        assert!(measurement.measured <= Duration::from_millis(200), "{:?}", measurement.measured);
+    }
+
+    #[tokio::test]
+    async fn the_open_loop_keeps_its_rate_and_counts_a_stall_as_latency() {
+        // 200 calls/s for 1 s against a server that stalls every call for 50 ms while at most two
+        // are in flight: only ~40 calls/s can be served, so calls wait for a worker, and that
+        // wait must show in the latencies (a closed loop would report ~50 ms throughout).
+        let call = Arc::new(|_| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(())
+        });
+        let open = Pacing::Open { rate: 200.0, max_in_flight: 2 };
+        let measurement = run(call, &plan(open, 1_000, None), Arc::default()).await.unwrap();
+        let p99 = measurement.latency_us.value_at_quantile(0.99);
+        assert!(p99 > 200_000, "queueing delay must count: p99 {p99} µs");
+
+        let quick = Arc::new(|_| async { Ok(()) });
+        let open = Pacing::Open { rate: 500.0, max_in_flight: 8 };
+        let measurement = run(quick, &plan(open, 1_000, None), Arc::default()).await.unwrap();
+        let calls = measurement.ok();
+        assert!((450..=520).contains(&calls), "500/s for 1 s gave {calls} calls");
     }
 }

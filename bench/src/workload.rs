@@ -1,31 +1,28 @@
-//! What the load generator sends: one operation, prepared once (the key it uses, the blob it
-//! decrypts) and then issued over and over by every worker. Requests are plain JSON bodies of
-//! the AWS KMS protocol, so the bench measures any AWS-KMS-compatible server.
+//! What the load generator sends: the operations it knows, and a weighted mix of them
+//! (`encrypt=70,decrypt=30`) from which each call draws one, deterministically from the call's
+//! sequence number so that a run is reproducible.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use clap::ValueEnum;
-use serde::de::IgnoredAny;
-use serde_json::{json, Value};
-use trent_client::{ClientError, TrentClient};
 
-/// Description given to keys the bench creates, so they can be found and cleaned up.
-const BENCH_KEY_DESCRIPTION: &str = "created by trent-bench";
+/// Most distinct operations in a mix.
+const MAX_MIX_ENTRIES: usize = 16;
+/// Largest weight of one entry.
+const MAX_WEIGHT: u32 = 1_000_000;
 
-/// The operation under load, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// An operation, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Op {
-    /// `CreateKey` of a symmetric key: a replicated write.
+    /// `CreateKey` of a symmetric key: a replicated write (etcd: a put of a fresh key).
     CreateKey,
-    /// `DescribeKey` of one key: a linearizable management read.
+    /// `DescribeKey`: a linearizable management read (etcd: a range read).
     DescribeKey,
-    /// `Encrypt` of `--plaintext-bytes` bytes under one key.
+    /// `Encrypt` of `--plaintext-bytes` bytes.
     Encrypt,
     /// `Decrypt` of a blob made by one `Encrypt` of `--plaintext-bytes` bytes.
     Decrypt,
-    /// `GenerateDataKey` (AES_256) under one key.
+    /// `GenerateDataKey` (AES_256).
     GenerateDataKey,
-    /// `ReEncrypt` of one blob to the same key.
+    /// `ReEncrypt` of a blob to the same key.
     ReEncrypt,
     /// `GenerateRandom` of 32 bytes: no key, no state.
     GenerateRandom,
@@ -57,84 +54,86 @@ impl Op {
             Op::GenerateRandom => "GenerateRandom",
         }
     }
+
+    /// Whether the operation needs ciphertexts made before the run.
+    pub fn needs_ciphertexts(self) -> bool {
+        matches!(self, Op::Decrypt | Op::ReEncrypt)
+    }
 }
 
-/// A prepared operation: the request every call sends.
-#[derive(Debug, Clone)]
-pub struct Workload {
-    /// The AWS operation name.
-    pub target: &'static str,
-    /// The JSON body.
-    pub body: Value,
+/// Operations with weights; each call draws one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    entries: Vec<(Op, u32)>,
+    total: u64,
 }
 
-impl Workload {
-    /// Prepares `op`, using `setup` (a client that may retry) for anything that must exist first:
-    /// the key (`key_id`, else one created here) and, for Decrypt and ReEncrypt, a blob.
-    pub async fn prepare(
-        op: Op,
-        setup: &TrentClient,
-        key_id: Option<String>,
-        plaintext_bytes: usize,
-    ) -> anyhow::Result<Workload> {
-        let encrypt = |key_id: &str| json!({ "KeyId": key_id, "Plaintext": STANDARD.encode(vec![0x5a; plaintext_bytes]) });
-        let body = match op {
-            Op::CreateKey => bench_key_request(),
-            Op::GenerateRandom => json!({ "NumberOfBytes": 32 }),
-            Op::DescribeKey => json!({ "KeyId": bench_key(setup, key_id).await? }),
-            Op::Encrypt => encrypt(&bench_key(setup, key_id).await?),
-            Op::GenerateDataKey => json!({ "KeyId": bench_key(setup, key_id).await?, "KeySpec": "AES_256" }),
-            Op::Decrypt => {
-                let key_id = bench_key(setup, key_id).await?;
-                json!({ "CiphertextBlob": encrypt_once(setup, &encrypt(&key_id)).await? })
+impl Mix {
+    /// Every call is `op`.
+    pub fn single(op: Op) -> Mix {
+        Mix { entries: vec![(op, 1)], total: 1 }
+    }
+
+    /// Parses `op=weight,op=weight` (a bare `op` weighs 1), e.g. `encrypt=70,decrypt=30`.
+    pub fn parse(text: &str) -> Result<Mix, String> {
+        let mut entries: Vec<(Op, u32)> = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            let (name, weight) = item.split_once('=').unwrap_or((item, "1"));
+            let op = Op::from_str(name.trim(), true).map_err(|_| format!("unknown operation {name:?}"))?;
+            let weight: u32 =
+                weight.trim().parse().map_err(|_| format!("weight of {name} is not a number"))?;
+            if weight == 0 || weight > MAX_WEIGHT {
+                return Err(format!("weight of {name} must be 1 to {MAX_WEIGHT}"));
             }
-            Op::ReEncrypt => {
-                let key_id = bench_key(setup, key_id).await?;
-                let blob = encrypt_once(setup, &encrypt(&key_id)).await?;
-                json!({ "CiphertextBlob": blob, "DestinationKeyId": key_id })
+            if entries.iter().any(|(seen, _)| *seen == op) {
+                return Err(format!("{name} appears twice"));
             }
-        };
-        Ok(Workload { target: op.target(), body })
+            entries.push((op, weight));
+        }
+        if entries.is_empty() || entries.len() > MAX_MIX_ENTRIES {
+            return Err(format!("give 1 to {MAX_MIX_ENTRIES} operations"));
+        }
+        let total = entries.iter().map(|(_, weight)| u64::from(*weight)).sum();
+        Ok(Mix { entries, total })
     }
 
-    /// Sends one call. The answer is checked to be JSON but not decoded into types, so the bench
-    /// measures the server, not the client's decoding.
-    pub async fn issue(&self, client: &TrentClient) -> Result<(), ClientError> {
-        client.call::<_, IgnoredAny>(self.target, &self.body).await?;
-        Ok(())
+    /// The operation of call number `sequence`.
+    pub fn pick(&self, sequence: u64) -> Op {
+        let mut point = scramble(sequence) % self.total;
+        for (op, weight) in &self.entries {
+            if point < u64::from(*weight) {
+                return *op;
+            }
+            point -= u64::from(*weight);
+        }
+        self.entries[0].0
+    }
+
+    /// The operations in the mix.
+    pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
+        self.entries.iter().map(|(op, _)| *op)
+    }
+
+    /// The mix as `op=weight,...`, or the bare name of a single operation.
+    pub fn describe(&self) -> String {
+        match self.entries.as_slice() {
+            [(op, _)] => op.name().to_owned(),
+            entries => entries
+                .iter()
+                .map(|(op, weight)| format!("{}={weight}", op.name()))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
     }
 }
 
-/// `key_id` if given, else a key created for the run.
-async fn bench_key(setup: &TrentClient, key_id: Option<String>) -> anyhow::Result<String> {
-    match key_id {
-        Some(key_id) => Ok(key_id),
-        None => create_bench_key(setup).await,
-    }
-}
-
-fn bench_key_request() -> Value {
-    json!({ "Description": BENCH_KEY_DESCRIPTION })
-}
-
-/// Creates a key and returns its id, reading only `KeyMetadata.KeyId` from the answer.
-async fn create_bench_key(setup: &TrentClient) -> anyhow::Result<String> {
-    let created: Value = setup.call("CreateKey", &bench_key_request()).await?;
-    let key_id = created
-        .pointer("/KeyMetadata/KeyId")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow::anyhow!("CreateKey answer has no KeyMetadata.KeyId: {created}"))?;
-    Ok(key_id.to_owned())
-}
-
-/// Encrypts once and returns the blob as the base64 text the protocol carries.
-async fn encrypt_once(setup: &TrentClient, request: &Value) -> anyhow::Result<String> {
-    let encrypted: Value = setup.call("Encrypt", request).await?;
-    let blob = encrypted
-        .get("CiphertextBlob")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow::anyhow!("Encrypt answer has no CiphertextBlob"))?;
-    Ok(blob.to_owned())
+/// A well-spread 64-bit value from `n` (splitmix64's finaliser): the same sequence number always
+/// picks the same operation and key, and neighbouring numbers land far apart.
+pub fn scramble(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -144,8 +143,24 @@ mod tests {
     #[test]
     fn op_names_match_the_command_line() {
         for op in Op::value_variants() {
-            let parsed = Op::from_str(op.name(), false).unwrap();
-            assert_eq!(parsed, *op);
+            assert_eq!(Op::from_str(op.name(), false).unwrap(), *op);
+        }
+    }
+
+    #[test]
+    fn a_mix_draws_each_operation_about_as_often_as_its_weight() {
+        let mix = Mix::parse("encrypt=70, decrypt=30").unwrap();
+        assert_eq!(mix.describe(), "encrypt=70,decrypt=30");
+        let encrypts = (0..100_000).filter(|n| mix.pick(*n) == Op::Encrypt).count();
+        assert!((68_000..72_000).contains(&encrypts), "{encrypts}");
+        assert_eq!(mix.pick(12345), mix.pick(12345), "reproducible");
+        assert_eq!(Mix::parse("create-key").unwrap(), Mix::single(Op::CreateKey));
+    }
+
+    #[test]
+    fn a_mix_refuses_nonsense() {
+        for bad in ["", "sign=1", "encrypt=0", "encrypt=x", "encrypt=1,encrypt=2", "encrypt=2000000"] {
+            assert!(Mix::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -8,12 +8,16 @@ use std::time::SystemTime;
 use anyhow::Context;
 use trent_client::Signing;
 
-use crate::workload::Workload;
-
-/// The script for `workload` sent to `authority` (`host:port`), signed with `signing`.
-pub fn script(workload: &Workload, authority: &str, signing: &Signing) -> anyhow::Result<String> {
-    let body = serde_json::to_vec(&workload.body)?;
-    let target = format!("TrentService.{}", workload.target);
+/// The script for operation `operation` (e.g. `Encrypt`) with `body`, sent to `authority`
+/// (`host:port`), signed with `signing`.
+pub fn script(
+    operation: &str,
+    body: &serde_json::Value,
+    authority: &str,
+    signing: &Signing,
+) -> anyhow::Result<String> {
+    let body = serde_json::to_vec(body)?;
+    let target = format!("TrentService.{operation}");
     let headers: Vec<(&str, &[u8])> = vec![
         ("host", authority.as_bytes()),
         ("content-type", b"application/x-amz-json-1.1"),
@@ -80,9 +84,9 @@ mod tests {
 
     #[test]
     fn the_script_carries_a_signed_request() {
-        let workload = Workload { target: "Encrypt", body: serde_json::json!({"KeyId": "k"}) };
         let signing = Signing::new("AKID", "secret", "us-east-1");
-        let script = script(&workload, "127.0.0.1:8400", &signing).unwrap();
+        let script =
+            script("Encrypt", &serde_json::json!({"KeyId": "k"}), "127.0.0.1:8400", &signing).unwrap();
         assert!(script.contains("wrk.headers[\"X-Amz-Target\"] = \"TrentService.Encrypt\""));
         assert!(script.contains("AWS4-HMAC-SHA256 Credential=AKID/"));
         assert!(script.contains("wrk.body = \"{\\\"KeyId\\\":\\\"k\\\"}\""));
