@@ -55,13 +55,14 @@ for nodes in 1 3; do
   use_dev_credentials "$dir"
   endpoints=""; for i in $(seq 0 $((nodes - 1))); do endpoints="$endpoints${endpoints:+,}http://127.0.0.1:$((port + i))"; done
   key=$(target/release/trent --endpoints "http://127.0.0.1:$port" --json keys create | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+  echo "$key" >"$out/key.txt"   # trent-bench --keys-file: every run uses this one key
   echo "== $nodes node(s): ${bytes}-byte Encrypt and Decrypt, SigV4, $connections connections, ${duration}s =="
   for op in encrypt decrypt; do
     # wrk drives one node: the others of a cluster serve the same key from their own state.
-    target/release/trent-bench --endpoints "http://127.0.0.1:$port" --op "$op" --key-id "$key" \
+    target/release/trent-bench --endpoints "http://127.0.0.1:$port" --op "$op" --keys-file "$out/key.txt" \
       --plaintext-bytes "$bytes" --wrk-script "$out/$op-$nodes.lua"
     wrk_run "$op, $nodes node(s), wrk" "$out/$op-$nodes.lua" "http://127.0.0.1:$port/"
-    target/release/trent-bench --endpoints "$endpoints" --op "$op" --key-id "$key" --plaintext-bytes "$bytes" \
+    target/release/trent-bench --endpoints "$endpoints" --op "$op" --keys-file "$out/key.txt" --plaintext-bytes "$bytes" \
       --concurrency "$connections" --duration "$duration" --warmup 2 --json-out "$out/$op-$nodes.json" \
       | awk -v label="$op, $nodes node(s), trent-bench (all nodes)" '/ops\/s/ { getline; printf "%-40s %10s ops/s  p50 %6.2fms  p99 %6.2fms\n", label, $1, $2 / 1000, $4 / 1000 }'
   done

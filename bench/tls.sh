@@ -44,7 +44,7 @@ wrk_run() { # label script url
   printf '%-34s %10s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
 }
 bench_run() { # label endpoint
-  target/release/trent-bench --endpoints "$2" --op encrypt --key-id "$key" --plaintext-bytes "$bytes" \
+  target/release/trent-bench --endpoints "$2" --op encrypt --keys-file "$out/key.txt" --plaintext-bytes "$bytes" \
     --concurrency "$connections" --duration "$duration" --warmup 2 \
     | awk -v label="$1" '/ops\/s/ { getline; printf "%-34s %10s ops/s  p50 %6.2fms  p99 %6.2fms\n", label, $1, $2 / 1000, $4 / 1000 }'
 }
@@ -58,9 +58,10 @@ AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.ar
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 "$trent" --endpoints "https://$api" operator unseal "$share" >/dev/null
 key=$("$trent" --endpoints "https://$api" --json keys create | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+echo "$key" >"$out/key.txt"   # trent-bench --keys-file: every run uses this one key
 
 echo "== one node, ${bytes}-byte Encrypt, SigV4, $connections connections, ${duration}s =="
-target/release/trent-bench --endpoints "https://$api" --op encrypt --key-id "$key" --plaintext-bytes "$bytes" \
+target/release/trent-bench --endpoints "https://$api" --op encrypt --keys-file "$out/key.txt" --plaintext-bytes "$bytes" \
   --wrk-script "$out/encrypt.lua"
 wrk_run "TLS, wrk" "$out/encrypt.lua" "https://$api/"
 bench_run "TLS, trent-bench" "https://$api"

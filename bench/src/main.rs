@@ -47,16 +47,19 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mix = args.mix()?;
     let ops: Vec<_> = mix.ops().collect();
     let timeout = Duration::from_secs(args.timeout);
+    let kms_client = || -> anyhow::Result<TrentClient> {
+        let options = ClientOptions {
+            timeout,
+            retry: RetryPolicy::none(),
+            signing: trent_client::signing_from_env(),
+            ca_bundle: args.ca_cert.as_deref().map(trent_client::CaBundle::from_pem_file).transpose()?,
+            ..ClientOptions::default()
+        };
+        Ok(TrentClient::with_options(args.endpoints.clone(), options)?)
+    };
     let target = match args.target {
         TargetKind::Kms => {
-            let options = ClientOptions {
-                timeout,
-                retry: RetryPolicy::none(),
-                signing: trent_client::signing_from_env(),
-                ca_bundle: args.ca_cert.as_deref().map(trent_client::CaBundle::from_pem_file).transpose()?,
-                ..ClientOptions::default()
-            };
-            let client = TrentClient::with_options(args.endpoints.clone(), options)?;
+            let client = kms_client()?;
             let setup = client.with_retry_policy(RetryPolicy::default());
             let kms = KmsTarget::prepare(
                 client,
@@ -97,7 +100,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             )
         }
         TargetKind::Etcd => Target::Etcd(EtcdTarget::new(&args.endpoints, args.plaintext_bytes, timeout)?),
-        TargetKind::Echo => Target::Echo(EchoTarget::new(&args.endpoints, args.plaintext_bytes, timeout)?),
+        TargetKind::Echo => Target::Echo(EchoTarget::new(kms_client()?, args.plaintext_bytes)),
         TargetKind::LocalAes => Target::LocalAes(LocalAes::new(args.plaintext_bytes)?),
     };
     let target = Arc::new(target);

@@ -4,6 +4,8 @@
 //! counted from when it was *due*, not when a worker got to it, so a stalled server shows as
 //! latency instead of hiding as fewer calls (no coordinated omission). Calls that start during
 //! warm-up are sent but not recorded; latencies go into an HDR histogram.
+//!
+//! The open loop starts each call in a task of its own, at most `max_in_flight` at once.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Semaphore};
 
 /// Largest latency the histogram tells apart, in microseconds (one hour); longer calls are
 /// recorded as this.
@@ -181,15 +183,21 @@ where
         }
         Pacing::Open { rate, max_in_flight } => {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "the rate must be positive");
-            let (due, queue) = mpsc::channel::<(u64, Instant, bool)>(max_in_flight.max(1));
-            let queue = Arc::new(Mutex::new(queue));
-            let workers: Vec<_> = (0..max_in_flight.max(1))
-                .map(|_| tokio::spawn(open_worker(call.clone(), queue.clone(), measure_from, live.clone())))
-                .collect();
-            schedule(&clock, start, rate, due).await;
-            for worker in workers {
-                total.merge(worker.await??)?;
-            }
+            let (results, mut collected) =
+                mpsc::unbounded_channel::<(Result<(), String>, Instant, Instant, bool)>();
+            let collector = tokio::spawn(async move {
+                let mut measurement = Measurement::empty()?;
+                while let Some((outcome, counted_from, answered, measured)) = collected.recv().await {
+                    if measured {
+                        measurement.record(outcome, counted_from, answered, measure_from);
+                    } else {
+                        measurement.warmup_calls += 1;
+                    }
+                }
+                Ok::<_, anyhow::Error>(measurement)
+            });
+            schedule(&clock, start, rate, max_in_flight, call, results, live).await;
+            total.merge(collector.await??)?;
         }
     }
     Ok(total)
@@ -220,49 +228,54 @@ where
     Ok(measurement)
 }
 
-/// Releases calls as they come due, `rate` per second from `start`, until the clock says stop.
-/// A full queue makes it wait; the calls keep the times they were due.
-async fn schedule(clock: &Clock, start: Instant, rate: f64, due: mpsc::Sender<(u64, Instant, bool)>) {
+/// Starts calls as they come due, `rate` per second from `start`, each in its own task, until
+/// the clock says stop. With `max_in_flight` calls outstanding it waits for one to finish; the
+/// waiting calls keep the times they were due, so the wait counts as their latency.
+///
+/// A call's latency is counted from when it was due, or from when its task started if that was
+/// within one scheduler tick of it: the scheduler wakes every millisecond, and its own lateness
+/// is the harness's, not the server's.
+async fn schedule<F, Fut>(
+    clock: &Clock,
+    start: Instant,
+    rate: f64,
+    max_in_flight: usize,
+    call: Arc<F>,
+    results: mpsc::UnboundedSender<(Result<(), String>, Instant, Instant, bool)>,
+    live: Arc<Live>,
+) where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let mut released: u64 = 0;
     loop {
         let elapsed = Instant::now().saturating_duration_since(start).as_secs_f64();
         let now_due = (elapsed * rate) as u64;
         while released <= now_due {
             let intended = start + Duration::from_secs_f64(released as f64 / rate);
-            let Some(measured) = clock.admit(intended) else { return };
-            if due.send((released, intended, measured)).await.is_err() {
+            let Some(measured) = clock.admit(intended) else {
+                // Let the calls in flight finish before the results channel closes.
+                let _ = permits.acquire_many(max_in_flight.max(1) as u32).await;
                 return;
-            }
+            };
+            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let (call, results, live) = (call.clone(), results.clone(), live.clone());
+            let sequence = released;
+            tokio::spawn(async move {
+                let _permit = permit;
+                let counted_from = Instant::now().min(intended + SCHEDULER_TICK);
+                let outcome = call(sequence).await;
+                let answered = Instant::now();
+                if measured {
+                    count(&live, &outcome);
+                }
+                let _ = results.send((outcome, counted_from, answered, measured));
+            });
             released += 1;
         }
         tokio::time::sleep(SCHEDULER_TICK).await;
     }
-}
-
-async fn open_worker<F, Fut>(
-    call: Arc<F>,
-    queue: Arc<Mutex<mpsc::Receiver<(u64, Instant, bool)>>>,
-    measure_from: Instant,
-    live: Arc<Live>,
-) -> anyhow::Result<Measurement>
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    let mut measurement = Measurement::empty()?;
-    loop {
-        let next = queue.lock().await.recv().await;
-        let Some((sequence, intended, measured)) = next else { break };
-        let outcome = call(sequence).await;
-        let answered = Instant::now();
-        if measured {
-            count(&live, &outcome);
-            measurement.record(outcome, intended, answered, measure_from);
-        } else {
-            measurement.warmup_calls += 1;
-        }
-    }
-    Ok(measurement)
 }
 
 fn count(live: &Live, outcome: &Result<(), String>) {
