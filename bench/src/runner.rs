@@ -21,8 +21,9 @@ use tokio::sync::{mpsc, Semaphore};
 const MAX_TRACKED_MICROS: u64 = 3_600_000_000;
 /// Significant decimal digits the histogram keeps.
 const HISTOGRAM_PRECISION: u8 = 3;
-/// How often the open-loop scheduler wakes to release the calls that have come due.
-const SCHEDULER_TICK: Duration = Duration::from_millis(1);
+/// How late the open-loop scheduler may start a call before the lateness counts as latency (a
+/// thread's sleep overshoots by up to about this much).
+const SCHEDULER_SLACK: Duration = Duration::from_micros(200);
 
 /// How the load is paced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -196,7 +197,14 @@ where
                 }
                 Ok::<_, anyhow::Error>(measurement)
             });
-            schedule(&clock, start, rate, max_in_flight, call, results, live).await;
+            // The scheduler gets an OS thread of its own: it sleeps until each call is due with
+            // the kernel's timer (tens of microseconds) instead of the runtime's 1 ms wheel, so
+            // calls go out spread as they are due, not in bursts once a millisecond.
+            let scheduler_clock = clock.clone();
+            tokio::task::spawn_blocking(move || {
+                schedule(&scheduler_clock, start, rate, max_in_flight, call, results, live)
+            })
+            .await?;
             total.merge(collector.await??)?;
         }
     }
@@ -228,14 +236,15 @@ where
     Ok(measurement)
 }
 
-/// Starts calls as they come due, `rate` per second from `start`, each in its own task, until
-/// the clock says stop. With `max_in_flight` calls outstanding it waits for one to finish; the
-/// waiting calls keep the times they were due, so the wait counts as their latency.
+/// Starts calls as they come due, `rate` per second from `start`, each in a task of its own on
+/// the runtime, until the clock says stop; runs on a blocking thread. With `max_in_flight` calls
+/// outstanding it waits for one to finish; the waiting calls keep the times they were due, so
+/// the wait counts as their latency.
 ///
 /// A call's latency is counted from when it was due, or from when its task started if that was
-/// within one scheduler tick of it: the scheduler wakes every millisecond, and its own lateness
-/// is the harness's, not the server's.
-async fn schedule<F, Fut>(
+/// within [`SCHEDULER_SLACK`] of it: how late the scheduler itself woke is the harness's delay,
+/// not the server's.
+fn schedule<F, Fut>(
     clock: &Clock,
     start: Instant,
     rate: f64,
@@ -247,34 +256,40 @@ async fn schedule<F, Fut>(
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
+    let runtime = tokio::runtime::Handle::current();
     let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let mut released: u64 = 0;
     loop {
-        let elapsed = Instant::now().saturating_duration_since(start).as_secs_f64();
-        let now_due = (elapsed * rate) as u64;
-        while released <= now_due {
-            let intended = start + Duration::from_secs_f64(released as f64 / rate);
-            let Some(measured) = clock.admit(intended) else {
-                // Let the calls in flight finish before the results channel closes.
-                let _ = permits.acquire_many(max_in_flight.max(1) as u32).await;
-                return;
-            };
-            let Ok(permit) = permits.clone().acquire_owned().await else { return };
-            let (call, results, live) = (call.clone(), results.clone(), live.clone());
-            let sequence = released;
-            tokio::spawn(async move {
-                let _permit = permit;
-                let counted_from = Instant::now().min(intended + SCHEDULER_TICK);
-                let outcome = call(sequence).await;
-                let answered = Instant::now();
-                if measured {
-                    count(&live, &outcome);
-                }
-                let _ = results.send((outcome, counted_from, answered, measured));
-            });
-            released += 1;
+        let intended = start + Duration::from_secs_f64(released as f64 / rate);
+        let now = Instant::now();
+        if intended > now {
+            std::thread::sleep(intended - now);
         }
-        tokio::time::sleep(SCHEDULER_TICK).await;
+        let Some(measured) = clock.admit(intended) else {
+            // Let the calls in flight finish before the results channel closes.
+            let _ = runtime.block_on(permits.acquire_many(max_in_flight.max(1) as u32));
+            return;
+        };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => match runtime.block_on(permits.clone().acquire_owned()) {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let (call, results, live) = (call.clone(), results.clone(), live.clone());
+        let sequence = released;
+        runtime.spawn(async move {
+            let _permit = permit;
+            let counted_from = Instant::now().min(intended + SCHEDULER_SLACK);
+            let outcome = call(sequence).await;
+            let answered = Instant::now();
+            if measured {
+                count(&live, &outcome);
+            }
+            let _ = results.send((outcome, counted_from, answered, measured));
+        });
+        released += 1;
     }
 }
 
