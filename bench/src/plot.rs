@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use crate::report::Report;
 
-const WIDTH: f64 = 860.0;
+const WIDTH: f64 = 980.0;
 const HEIGHT: f64 = 480.0;
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 210.0;
+const LEFT: f64 = 84.0;
+const RIGHT: f64 = 330.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
 /// The x axis ends at 99.999% (1/(1-p) = 10^5).
@@ -94,7 +94,7 @@ pub fn spectrum_svg(title: &str, reports: &[Report]) -> String {
             legend_x + 18.0,
             legend_x + 24.0,
             legend_y + 4.0,
-            escape(&report.setup.label),
+            escape(&shortened(&report.setup.label)),
             legend_x + 24.0,
             legend_y + 18.0,
             report.ops_per_sec,
@@ -126,6 +126,18 @@ fn format_ms(ms: f64) -> String {
     }
 }
 
+/// Legend labels longer than this are cut with an ellipsis.
+const MAX_LABEL_CHARS: usize = 44;
+
+fn shortened(label: &str) -> String {
+    if label.chars().count() <= MAX_LABEL_CHARS {
+        return label.to_owned();
+    }
+    let mut cut: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -141,6 +153,14 @@ mod tests {
         assert_eq!(nice_ceiling(4.9), 5.0);
         assert_eq!(nice_ceiling(7.0), 10.0);
         assert_eq!(nice_ceiling(120.0), 200.0);
+    }
+
+    #[test]
+    fn long_labels_are_cut() {
+        assert_eq!(shortened("short"), "short");
+        let long = "x".repeat(60);
+        assert_eq!(shortened(&long).chars().count(), MAX_LABEL_CHARS);
+        assert!(shortened(&long).ends_with('…'));
     }
 
     #[test]
