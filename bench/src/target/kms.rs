@@ -1,0 +1,244 @@
+//! The AWS KMS JSON protocol with SigV4, through trent-client: Trent, AWS KMS itself, or any
+//! compatible server (moto). Before the run it makes the key set (1 to 1,000,000 keys, or reuses
+//! the ids in a keys file) and, for Decrypt and ReEncrypt, one ciphertext per key.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::IgnoredAny;
+use serde::Serialize;
+use serde_json::{json, Value};
+use trent_client::TrentClient;
+
+use crate::workload::{scramble, Op};
+
+/// Description given to keys the bench creates, so they can be found and cleaned up.
+const BENCH_KEY_DESCRIPTION: &str = "created by trent-bench";
+/// Most keys a run spreads over.
+pub const MAX_KEYS: usize = 1_000_000;
+/// Most ciphertexts made before a run: Decrypt and ReEncrypt with more keys reuse these.
+const MAX_CIPHERTEXTS: usize = 100_000;
+/// Calls in flight while making keys and ciphertexts.
+const SETUP_CONCURRENCY: usize = 32;
+
+/// What the KMS target sends.
+pub struct KmsTarget {
+    client: TrentClient,
+    keys: Vec<String>,
+    ciphertexts: Vec<String>,
+    plaintext: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EncryptBody<'a> {
+    key_id: &'a str,
+    plaintext: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyBody<'a> {
+    key_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DataKeyBody<'a> {
+    key_id: &'a str,
+    key_spec: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DecryptBody<'a> {
+    ciphertext_blob: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReEncryptBody<'a> {
+    ciphertext_blob: &'a str,
+    destination_key_id: &'a str,
+}
+
+impl KmsTarget {
+    /// Prepares `ops` over `key_count` keys (read from and appended to `keys_file` when given),
+    /// with `setup` (a client that retries) doing the preparation.
+    pub async fn prepare(
+        client: TrentClient,
+        setup: &TrentClient,
+        ops: &[Op],
+        key_count: usize,
+        keys_file: Option<&Path>,
+        plaintext_bytes: usize,
+    ) -> anyhow::Result<KmsTarget> {
+        let plaintext = STANDARD.encode(vec![0x5a; plaintext_bytes]);
+        let needs_keys = ops.iter().any(|op| !matches!(op, Op::CreateKey | Op::GenerateRandom));
+        let keys = if needs_keys { key_set(setup, key_count, keys_file).await? } else { Vec::new() };
+        let ciphertexts = if ops.iter().any(|op| op.needs_ciphertexts()) {
+            let count = keys.len().min(MAX_CIPHERTEXTS);
+            let made = run_setup(count, |index| {
+                let (setup, key_id, plaintext) = (setup.clone(), keys[index].clone(), plaintext.clone());
+                async move {
+                    let answer: Value = setup
+                        .call("Encrypt", &EncryptBody { key_id: &key_id, plaintext: &plaintext })
+                        .await?;
+                    answer
+                        .get("CiphertextBlob")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .context("Encrypt answer has no CiphertextBlob")
+                }
+            })
+            .await?;
+            made
+        } else {
+            Vec::new()
+        };
+        Ok(KmsTarget { client, keys, ciphertexts, plaintext })
+    }
+
+    /// How many keys the calls spread over.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Sends call number `sequence`, an `op` on the key it draws. The answer is checked to be
+    /// JSON but not decoded into types, so the bench measures the server, not the decoding.
+    pub async fn call(&self, op: Op, sequence: u64) -> Result<(), String> {
+        let pick = scramble(sequence.rotate_left(17));
+        let key = || self.keys.get(pick as usize % self.keys.len().max(1)).map_or("", String::as_str);
+        let ciphertext =
+            || self.ciphertexts.get(pick as usize % self.ciphertexts.len().max(1)).map_or("", String::as_str);
+        let target = op.target();
+        let answer = match op {
+            Op::CreateKey => {
+                self.client
+                    .call::<_, IgnoredAny>(target, &json!({"Description": BENCH_KEY_DESCRIPTION}))
+                    .await
+            }
+            Op::GenerateRandom => {
+                self.client.call::<_, IgnoredAny>(target, &json!({"NumberOfBytes": 32})).await
+            }
+            Op::DescribeKey => self.client.call::<_, IgnoredAny>(target, &KeyBody { key_id: key() }).await,
+            Op::Encrypt => {
+                self.client
+                    .call::<_, IgnoredAny>(target, &EncryptBody { key_id: key(), plaintext: &self.plaintext })
+                    .await
+            }
+            Op::GenerateDataKey => {
+                self.client
+                    .call::<_, IgnoredAny>(target, &DataKeyBody { key_id: key(), key_spec: "AES_256" })
+                    .await
+            }
+            Op::Decrypt => {
+                self.client
+                    .call::<_, IgnoredAny>(target, &DecryptBody { ciphertext_blob: ciphertext() })
+                    .await
+            }
+            Op::ReEncrypt => {
+                // Re-encrypt to the key that made the blob: blob i was made under key i.
+                let index = pick as usize % self.ciphertexts.len().max(1);
+                let destination = self.keys.get(index).map_or("", String::as_str);
+                let body = ReEncryptBody { ciphertext_blob: ciphertext(), destination_key_id: destination };
+                self.client.call::<_, IgnoredAny>(target, &body).await
+            }
+        };
+        answer.map(|_| ()).map_err(|error| error.error_type().to_owned())
+    }
+
+    /// The request a single-operation run sends first (for `--wrk-script`).
+    pub fn sample_request(&self, op: Op) -> anyhow::Result<Value> {
+        let key = self.keys.first().map_or("", String::as_str);
+        let ciphertext = self.ciphertexts.first().map_or("", String::as_str);
+        Ok(match op {
+            Op::CreateKey => json!({"Description": BENCH_KEY_DESCRIPTION}),
+            Op::GenerateRandom => json!({"NumberOfBytes": 32}),
+            Op::DescribeKey => serde_json::to_value(KeyBody { key_id: key })?,
+            Op::Encrypt => serde_json::to_value(EncryptBody { key_id: key, plaintext: &self.plaintext })?,
+            Op::GenerateDataKey => serde_json::to_value(DataKeyBody { key_id: key, key_spec: "AES_256" })?,
+            Op::Decrypt => serde_json::to_value(DecryptBody { ciphertext_blob: ciphertext })?,
+            Op::ReEncrypt => {
+                serde_json::to_value(ReEncryptBody { ciphertext_blob: ciphertext, destination_key_id: key })?
+            }
+        })
+    }
+}
+
+/// `key_count` key ids: those in `keys_file` first (one per line), then new ones, appended to it.
+async fn key_set(
+    setup: &TrentClient,
+    key_count: usize,
+    keys_file: Option<&Path>,
+) -> anyhow::Result<Vec<String>> {
+    anyhow::ensure!((1..=MAX_KEYS).contains(&key_count), "--keys must be 1 to {MAX_KEYS}");
+    let mut keys: Vec<String> = match keys_file {
+        Some(path) if path.exists() => std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(key_count)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let missing = key_count - keys.len();
+    if missing > 0 {
+        let made = run_setup(missing, |_| {
+            let setup = setup.clone();
+            async move {
+                let created: Value =
+                    setup.call("CreateKey", &json!({"Description": BENCH_KEY_DESCRIPTION})).await?;
+                created
+                    .pointer("/KeyMetadata/KeyId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .context("CreateKey answer has no KeyMetadata.KeyId")
+            }
+        })
+        .await?;
+        if let Some(path) = keys_file {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            for key in &made {
+                writeln!(file, "{key}")?;
+            }
+        }
+        keys.extend(made);
+    }
+    Ok(keys)
+}
+
+/// Runs `count` setup calls, `SETUP_CONCURRENCY` at a time; their results in order.
+async fn run_setup<F, Fut>(count: usize, call: F) -> anyhow::Result<Vec<String>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>> + Send + 'static,
+{
+    let call = Arc::new(call);
+    let mut results = vec![String::new(); count];
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < count || !tasks.is_empty() {
+        while next < count && tasks.len() < SETUP_CONCURRENCY {
+            let index = next;
+            let future = call(index);
+            tasks.spawn(async move { (index, future.await) });
+            next += 1;
+        }
+        if let Some(joined) = tasks.join_next().await {
+            let (index, result) = joined?;
+            results[index] = result?;
+        }
+    }
+    Ok(results)
+}

@@ -1,0 +1,85 @@
+//! The servers the harness can load, each behind a small protocol adapter with one `call`: the
+//! AWS KMS protocol (Trent, moto, AWS), Vault's transit API (OpenBao), etcd's JSON gateway, the
+//! bare-HTTP ceiling (`trent-echo`) and the in-process AES-GCM ceiling.
+
+mod echo;
+mod etcd;
+mod http;
+pub mod kms;
+mod local_aes;
+mod transit;
+
+use clap::ValueEnum;
+
+pub use echo::EchoTarget;
+pub use etcd::EtcdTarget;
+pub use kms::KmsTarget;
+pub use local_aes::LocalAes;
+pub use transit::TransitTarget;
+
+use crate::workload::Op;
+
+/// Which protocol the endpoints speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    /// AWS KMS JSON 1.1 with SigV4 (Trent, moto, AWS KMS).
+    Kms,
+    /// Vault/OpenBao transit engine (`X-Vault-Token` from `VAULT_TOKEN` or `BAO_TOKEN`).
+    Transit,
+    /// etcd v3 JSON gateway (create-key = put, describe-key = range).
+    Etcd,
+    /// A server that answers every request without work (`trent-echo`), sent the same signed
+    /// request as a KMS run: the HTTP ceiling.
+    Echo,
+    /// AES-256-GCM in this process with aws-lc-rs: the crypto ceiling (encrypt, decrypt).
+    LocalAes,
+}
+
+impl TargetKind {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Kms => "kms",
+            TargetKind::Transit => "transit",
+            TargetKind::Etcd => "etcd",
+            TargetKind::Echo => "echo",
+            TargetKind::LocalAes => "local-aes",
+        }
+    }
+}
+
+/// A prepared target.
+pub enum Target {
+    /// AWS KMS protocol.
+    Kms(KmsTarget),
+    /// Vault transit.
+    Transit(TransitTarget),
+    /// etcd.
+    Etcd(EtcdTarget),
+    /// HTTP ceiling.
+    Echo(EchoTarget),
+    /// Crypto ceiling.
+    LocalAes(LocalAes),
+}
+
+impl Target {
+    /// Sends call number `sequence` as `op`; on failure, the error's type for counting.
+    pub async fn call(&self, op: Op, sequence: u64) -> Result<(), String> {
+        match self {
+            Target::Kms(target) => target.call(op, sequence).await,
+            Target::Transit(target) => target.call(op, sequence).await,
+            Target::Etcd(target) => target.call(op, sequence).await,
+            Target::Echo(target) => target.call(op).await,
+            Target::LocalAes(target) => target.call(op),
+        }
+    }
+
+    /// How many keys calls spread over (1 for targets without keys).
+    pub fn key_count(&self) -> usize {
+        match self {
+            Target::Kms(target) => target.key_count().max(1),
+            Target::Transit(target) => target.key_count().max(1),
+            _ => 1,
+        }
+    }
+}
