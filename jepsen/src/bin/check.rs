@@ -1,0 +1,118 @@
+//! `trent-jepsen-check`: reads a JSON-lines history and prints a linearizability verdict per key.
+//!
+//! Exit status: 0 when every key is linearizable, 1 when some key is not, 2 when some key is
+//! unknown (a search limit was reached) or the history could not be read.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use trent_jepsen::{
+    check, pair_operations, CheckLimits, HistoryLimits, HistoryReader, KeyState, KeyStateRegister, Model,
+    Register, Report, Summary,
+};
+
+const USAGE: &str = "usage: trent-jepsen-check [--model key-state|register] [--initial Enabled|Disabled] \
+                     [--max-steps N] <history.jsonl | ->";
+
+/// The sequential specification to check against.
+enum ModelChoice {
+    KeyState,
+    Register,
+}
+
+/// What the command line asked for.
+struct Args {
+    path: String,
+    model: ModelChoice,
+    initial: KeyState,
+    limits: CheckLimits,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(Summary::Linearizable) => ExitCode::from(0),
+        Ok(Summary::NotLinearizable) => ExitCode::from(1),
+        Ok(Summary::Unknown) => ExitCode::from(2),
+        Err(error) => {
+            eprintln!("trent-jepsen-check: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<Summary> {
+    let args = parse_args(std::env::args().skip(1))?;
+    let limits = HistoryLimits::default();
+    let events = if args.path == "-" {
+        HistoryReader::new(io::stdin().lock(), limits).read_all()
+    } else {
+        let file = File::open(&args.path).with_context(|| format!("opening {}", args.path))?;
+        HistoryReader::new(BufReader::new(file), limits).read_all()
+    }
+    .with_context(|| format!("reading {}", args.path))?;
+    let operations = pair_operations(&events).context("pairing invocations with completions")?;
+    let started = Instant::now();
+    let report = match args.model {
+        ModelChoice::KeyState => {
+            run_check(&KeyStateRegister { initial: args.initial }, &operations, &args.limits)?
+        }
+        ModelChoice::Register => run_check(&Register, &operations, &args.limits)?,
+    };
+    for key in &report.keys {
+        println!("{key}");
+    }
+    let summary = report.summary();
+    println!(
+        "{summary:?}: {} keys, {} operations from {} events, checked in {:.3} s",
+        report.keys.len(),
+        operations.len(),
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(summary)
+}
+
+fn run_check<M: Model>(
+    model: &M,
+    operations: &[trent_jepsen::Operation],
+    limits: &CheckLimits,
+) -> anyhow::Result<Report> {
+    Ok(check(model, operations, limits)?)
+}
+
+fn parse_args(mut raw: impl Iterator<Item = String>) -> anyhow::Result<Args> {
+    let mut path = None;
+    let mut model = ModelChoice::KeyState;
+    let mut initial = KeyState::Enabled;
+    let mut limits = CheckLimits::default();
+    while let Some(arg) = raw.next() {
+        let mut value = |name: &str| raw.next().with_context(|| format!("{name} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--model" => {
+                model = match value("--model")?.as_str() {
+                    "key-state" => ModelChoice::KeyState,
+                    "register" => ModelChoice::Register,
+                    other => bail!("unknown model {other:?}\n{USAGE}"),
+                }
+            }
+            "--initial" => {
+                initial = match value("--initial")?.as_str() {
+                    "Enabled" => KeyState::Enabled,
+                    "Disabled" => KeyState::Disabled,
+                    other => bail!("--initial must be Enabled or Disabled, not {other:?}"),
+                }
+            }
+            "--max-steps" => {
+                limits.max_steps_per_key = value("--max-steps")?.parse().context("--max-steps")?;
+            }
+            "-h" | "--help" => bail!("{USAGE}"),
+            _ if path.is_none() && (arg == "-" || !arg.starts_with('-')) => path = Some(arg),
+            _ => bail!("unexpected argument {arg:?}\n{USAGE}"),
+        }
+    }
+    let path = path.with_context(|| format!("no history file given\n{USAGE}"))?;
+    Ok(Args { path, model, initial, limits })
+}

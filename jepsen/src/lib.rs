@@ -1,0 +1,23 @@
+//! The checking half of Trent's Jepsen-style fault harness.
+//!
+//! A test run records every client operation as an invocation and a completion in a JSON-lines
+//! [`history`]; afterwards the Wing–Gong–Lowe search in [`wgl`] decides, key by key, whether some
+//! sequential order of those operations, each taking effect between its invocation and its
+//! completion, is allowed by a sequential [`model`] of the service. That is linearizability, the
+//! guarantee Trent's Raft-replicated key registry claims.
+//!
+//! This crate does not drive a cluster or inject faults; it only records and judges histories.
+
+pub mod history;
+pub mod model;
+pub mod verdict;
+pub mod wgl;
+
+pub use history::{
+    pair_operations, Event, EventType, HistoryError, HistoryLimits, HistoryReader, HistoryWriter, Operation,
+};
+pub use model::{
+    KeyState, KeyStateOp, KeyStateRegister, Model, ModelError, Observation, Register, RegisterOp,
+};
+pub use verdict::{Counterexample, KeyReport, Report, Summary, UnknownReason, Verdict};
+pub use wgl::{check, check_key, CheckError, CheckLimits};
