@@ -115,6 +115,9 @@ pub struct RunArgs {
     /// Also write the latency spectrum as SVG to this file.
     #[arg(long, value_name = "FILE")]
     pub plot_out: Option<PathBuf>,
+    /// Fail (exit 3) when more than this share of measured calls failed, or none succeeded.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.01)]
+    pub max_error_rate: f64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -144,6 +147,7 @@ impl RunArgs {
         );
         anyhow::ensure!(in_range(self.warmup, 0, MAX_SECONDS), "--warmup must be at most {MAX_SECONDS}");
         anyhow::ensure!(in_range(self.timeout, 1, 600), "--timeout must be 1 to 600");
+        anyhow::ensure!((0.0..=1.0).contains(&self.max_error_rate), "--max-error-rate must be 0 to 1");
         if let Some(duration) = self.duration {
             anyhow::ensure!(in_range(duration, 1, MAX_SECONDS), "--duration must be 1 to {MAX_SECONDS}");
         }

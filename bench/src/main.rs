@@ -152,6 +152,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let svg = plot::spectrum_svg(&report.setup.label, std::slice::from_ref(&report));
         std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
     }
+    let calls = report.ok + report.errors_total;
+    let error_rate = if calls == 0 { 1.0 } else { report.errors_total as f64 / calls as f64 };
+    if report.ok == 0 || error_rate > args.max_error_rate {
+        return Err(anyhow::anyhow!(
+            "{} of {calls} measured calls failed (more than --max-error-rate {})",
+            report.errors_total,
+            args.max_error_rate
+        ));
+    }
     Ok(())
 }
 

@@ -187,6 +187,13 @@ async fn key_set(
             .collect(),
         _ => Vec::new(),
     };
+    if let Some(first) = keys.first() {
+        // A keys file from another cluster would make every call NotFound: check one.
+        setup
+            .call::<_, IgnoredAny>("DescribeKey", &KeyBody { key_id: first })
+            .await
+            .with_context(|| format!("key {first} from the keys file is not usable on this target"))?;
+    }
     let missing = key_count - keys.len();
     if missing > 0 {
         let made = run_setup(missing, |_| {
@@ -204,11 +211,16 @@ async fn key_set(
         .await?;
         if let Some(path) = keys_file {
             use std::io::Write;
+            let ends_in_newline =
+                std::fs::read(path).map_or(true, |bytes| bytes.is_empty() || bytes.ends_with(b"\n"));
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .with_context(|| format!("opening {}", path.display()))?;
+            if !ends_in_newline {
+                writeln!(file)?;
+            }
             for key in &made {
                 writeln!(file, "{key}")?;
             }

@@ -56,7 +56,8 @@ impl From<Sealed> for trent_wire::KmsError {
 
 enum SealState {
     Sealed { collected: Vec<DecodedShare> },
-    Unsealed { root: SecretKey, keyring: Keyring, materials: MaterialCache, secrets: SecretCache },
+    // The caches are boxed: they are large, and the state is swapped whole on seal and unseal.
+    Unsealed { root: SecretKey, keyring: Keyring, materials: Box<MaterialCache>, secrets: Box<SecretCache> },
 }
 
 /// This node's seal. Starts sealed.
@@ -119,12 +120,8 @@ impl Seal {
             );
         match opened {
             Ok((root, keyring)) => {
-                *state = SealState::Unsealed {
-                    root,
-                    keyring,
-                    materials: MaterialCache::default(),
-                    secrets: SecretCache::default(),
-                };
+                *state =
+                    SealState::Unsealed { root, keyring, materials: Box::default(), secrets: Box::default() };
                 Ok(SealStatus { sealed: false, threshold: None, progress: 0 })
             }
             Err(error) => {
