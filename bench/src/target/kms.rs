@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::IgnoredAny;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use trent_client::TrentClient;
 
 use crate::workload::{scramble, Op};
@@ -30,6 +30,31 @@ pub struct KmsTarget {
     keys: Vec<String>,
     ciphertexts: Vec<String>,
     plaintext: String,
+}
+
+/// One call's JSON body, borrowing the key set's strings.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Request<'a> {
+    CreateKey(CreateKeyBody),
+    Random(RandomBody),
+    Key(KeyBody<'a>),
+    Encrypt(EncryptBody<'a>),
+    DataKey(DataKeyBody<'a>),
+    Decrypt(DecryptBody<'a>),
+    ReEncrypt(ReEncryptBody<'a>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateKeyBody {
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RandomBody {
+    number_of_bytes: u32,
 }
 
 #[derive(Serialize)]
@@ -110,62 +135,37 @@ impl KmsTarget {
     /// Sends call number `sequence`, an `op` on the key it draws. The answer is checked to be
     /// JSON but not decoded into types, so the bench measures the server, not the decoding.
     pub async fn call(&self, op: Op, sequence: u64) -> Result<(), String> {
-        let pick = scramble(sequence.rotate_left(17));
-        let key = || self.keys.get(pick as usize % self.keys.len().max(1)).map_or("", String::as_str);
-        let ciphertext =
-            || self.ciphertexts.get(pick as usize % self.ciphertexts.len().max(1)).map_or("", String::as_str);
-        let target = op.target();
-        let answer = match op {
-            Op::CreateKey => {
-                self.client
-                    .call::<_, IgnoredAny>(target, &json!({"Description": BENCH_KEY_DESCRIPTION}))
-                    .await
-            }
-            Op::GenerateRandom => {
-                self.client.call::<_, IgnoredAny>(target, &json!({"NumberOfBytes": 32})).await
-            }
-            Op::DescribeKey => self.client.call::<_, IgnoredAny>(target, &KeyBody { key_id: key() }).await,
-            Op::Encrypt => {
-                self.client
-                    .call::<_, IgnoredAny>(target, &EncryptBody { key_id: key(), plaintext: &self.plaintext })
-                    .await
-            }
-            Op::GenerateDataKey => {
-                self.client
-                    .call::<_, IgnoredAny>(target, &DataKeyBody { key_id: key(), key_spec: "AES_256" })
-                    .await
-            }
-            Op::Decrypt => {
-                self.client
-                    .call::<_, IgnoredAny>(target, &DecryptBody { ciphertext_blob: ciphertext() })
-                    .await
-            }
-            Op::ReEncrypt => {
-                // Re-encrypt to the key that made the blob: blob i was made under key i.
-                let index = pick as usize % self.ciphertexts.len().max(1);
-                let destination = self.keys.get(index).map_or("", String::as_str);
-                let body = ReEncryptBody { ciphertext_blob: ciphertext(), destination_key_id: destination };
-                self.client.call::<_, IgnoredAny>(target, &body).await
-            }
-        };
-        answer.map(|_| ()).map_err(|error| error.error_type().to_owned())
+        let pick = scramble(sequence.rotate_left(17)) as usize;
+        self.client
+            .call::<_, IgnoredAny>(op.target(), &self.request(op, pick))
+            .await
+            .map(|_| ())
+            .map_err(|error| error.error_type().to_owned())
     }
 
     /// The request a single-operation run sends first (for `--wrk-script`).
     pub fn sample_request(&self, op: Op) -> anyhow::Result<Value> {
-        let key = self.keys.first().map_or("", String::as_str);
-        let ciphertext = self.ciphertexts.first().map_or("", String::as_str);
-        Ok(match op {
-            Op::CreateKey => json!({"Description": BENCH_KEY_DESCRIPTION}),
-            Op::GenerateRandom => json!({"NumberOfBytes": 32}),
-            Op::DescribeKey => serde_json::to_value(KeyBody { key_id: key })?,
-            Op::Encrypt => serde_json::to_value(EncryptBody { key_id: key, plaintext: &self.plaintext })?,
-            Op::GenerateDataKey => serde_json::to_value(DataKeyBody { key_id: key, key_spec: "AES_256" })?,
-            Op::Decrypt => serde_json::to_value(DecryptBody { ciphertext_blob: ciphertext })?,
-            Op::ReEncrypt => {
-                serde_json::to_value(ReEncryptBody { ciphertext_blob: ciphertext, destination_key_id: key })?
-            }
-        })
+        Ok(serde_json::to_value(self.request(op, 0))?)
+    }
+
+    /// The body of `op` on the key (and ciphertext) that `pick` draws. Ciphertext `i` was made
+    /// under key `i`, so ReEncrypt sends a blob back to the key that made it.
+    fn request(&self, op: Op, pick: usize) -> Request<'_> {
+        let key = self.keys.get(pick % self.keys.len().max(1)).map_or("", String::as_str);
+        let blob_index = pick % self.ciphertexts.len().max(1);
+        let ciphertext = self.ciphertexts.get(blob_index).map_or("", String::as_str);
+        match op {
+            Op::CreateKey => Request::CreateKey(CreateKeyBody { description: BENCH_KEY_DESCRIPTION }),
+            Op::GenerateRandom => Request::Random(RandomBody { number_of_bytes: 32 }),
+            Op::DescribeKey => Request::Key(KeyBody { key_id: key }),
+            Op::Encrypt => Request::Encrypt(EncryptBody { key_id: key, plaintext: &self.plaintext }),
+            Op::GenerateDataKey => Request::DataKey(DataKeyBody { key_id: key, key_spec: "AES_256" }),
+            Op::Decrypt => Request::Decrypt(DecryptBody { ciphertext_blob: ciphertext }),
+            Op::ReEncrypt => Request::ReEncrypt(ReEncryptBody {
+                ciphertext_blob: ciphertext,
+                destination_key_id: self.keys.get(blob_index).map_or("", String::as_str),
+            }),
+        }
     }
 }
 
@@ -200,7 +200,7 @@ async fn key_set(
             let setup = setup.clone();
             async move {
                 let created: Value =
-                    setup.call("CreateKey", &json!({"Description": BENCH_KEY_DESCRIPTION})).await?;
+                    setup.call("CreateKey", &CreateKeyBody { description: BENCH_KEY_DESCRIPTION }).await?;
                 created
                     .pointer("/KeyMetadata/KeyId")
                     .and_then(Value::as_str)
