@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/dev-credentials.sh
+. bench/wrk-run.sh
 duration=${1:-15}
 connections=${2:-64}
 bytes=${3:-1024}
@@ -17,18 +18,6 @@ mkdir -p "$out"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 cargo build --release --bins >/dev/null
 
-wrk_run() { # label script url
-  local result
-  result=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$2" "$3")
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$result")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$result")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
-  local non2xx
-  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$result")
-  printf '%-40s %10s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
-  echo "$result" >"$out/$(tr ' /,' '___' <<<"$1").wrk.txt"
-}
 
 # The ceiling: the same 1 KiB Encrypt body, echoed.
 target/release/trent-echo 127.0.0.1:18599 2>/dev/null &

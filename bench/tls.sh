@@ -8,6 +8,7 @@
 #   bench/tls.sh [DURATION_SECS] [CONNECTIONS] [PLAINTEXT_BYTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/wrk-run.sh
 duration=${1:-15}
 connections=${2:-64}
 bytes=${3:-1024}
@@ -34,15 +35,6 @@ wait_up() { # endpoint
   exit 1
 }
 
-wrk_run() { # label script url
-  local result rps p50 p99 non2xx
-  result=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$2" "$3")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$result")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$result")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
-  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$result")
-  printf '%-34s %10s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
-}
 bench_run() { # label endpoint
   target/release/trent-bench --endpoints "$2" --op encrypt --keys-file "$out/key.txt" --plaintext-bytes "$bytes" \
     --concurrency "$connections" --duration "$duration" --warmup 2 \
