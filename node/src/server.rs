@@ -127,6 +127,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         );
     }
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
+    #[cfg(feature = "jepsen-planted-bug")]
+    tracing::warn!("built with jepsen-planted-bug: EnableKey/DisableKey are acknowledged before they commit");
     Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
 }
 
