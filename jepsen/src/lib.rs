@@ -6,8 +6,11 @@
 //! completion, is allowed by a sequential [`model`] of the service. That is linearizability, the
 //! guarantee Trent's Raft-replicated key registry claims.
 //!
-//! This crate does not drive a cluster or inject faults; it only records and judges histories.
+//! The [`harness`] drives a real three-node cluster in network namespaces, injects faults, runs
+//! the workloads and checks what they recorded (binary `trent-jepsen`).
 
+pub mod crash;
+pub mod harness;
 pub mod history;
 pub mod model;
 pub mod verdict;

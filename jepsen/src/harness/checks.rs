@@ -1,0 +1,395 @@
+//! The checkers: what the history and the healed cluster must show, and the anomalies found.
+//!
+//! From the history:
+//! - **key-state register** — each register key's enable/disable/describe history must be
+//!   linearizable ([`crate::wgl`] with [`KeyStateRegister`]);
+//! - **revocation bound** — once a DisableKey is acknowledged at `t`, no Encrypt under that key
+//!   *invoked* after `t + bound` may succeed. (Invocation, not completion: a node may check the
+//!   key, be paused, and deliver its answer much later; the bound promises what a node decides
+//!   after `t + bound`, and a call invoked then is decided then or later.)
+//! - **ciphertexts** — a Decrypt of an acknowledged blob must give its plaintext, and must not be
+//!   refused as if the blob or key were unknown (`InvalidCiphertext`, `IncorrectKey`, `NotFound`).
+//!
+//! From the healed cluster, on every node:
+//! - **key set** — every acknowledged CreateKey's key is listed;
+//! - **ciphertexts** — every acknowledged blob decrypts to its plaintext;
+//! - **split brain** — for (a sample of) the keys created during the run, a blob made on each
+//!   node decrypts on every other node: one key id, one key material.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
+use trent_client::wire::Blob;
+use trent_client::{ClientError, TrentClient};
+
+use super::cluster::{Cluster, NODES};
+use super::workload::{error_name, AckedBlob, Keys, KEYSET};
+use super::HarnessError;
+use crate::history::{pair_operations, Event, EventType, Operation};
+use crate::model::KeyStateRegister;
+use crate::verdict::Verdict;
+use crate::wgl::{check_key, CheckLimits};
+
+/// Errors that say a blob or its key is unknown: never right for an acknowledged blob.
+const REFUSALS_OF_ACKED_BLOBS: [&str; 3] =
+    ["InvalidCiphertextException", "IncorrectKeyException", "NotFoundException"];
+
+/// Operations of a counterexample's prefix shown in the report (the full history has them all).
+const SHOWN_PREFIX: usize = 8;
+
+/// Slack for the revocation bound: the node keeps time in whole milliseconds.
+pub const REVOCATION_SLACK: Duration = Duration::from_millis(2);
+
+/// One broken promise.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anomaly {
+    /// Which promise: `not-linearizable`, `revocation-late`, `wrong-plaintext`,
+    /// `acked-blob-refused`, `lost-key`, `lost-blob`, `split-brain`.
+    pub kind: &'static str,
+    /// The key involved.
+    pub key: String,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// What the linearizability checker concluded over the register keys.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RegisterSummary {
+    /// Keys checked.
+    pub keys: usize,
+    /// Operations checked (ok and info).
+    pub operations: usize,
+    /// Keys found linearizable.
+    pub linearizable: usize,
+    /// Keys the search could not decide within its limits.
+    pub unknown: usize,
+    /// Keys found not linearizable.
+    pub violations: usize,
+}
+
+/// What the revocation checker saw.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RevocationSummary {
+    /// Keys whose DisableKey was acknowledged.
+    pub revoked_keys: usize,
+    /// Successful Encrypts invoked after a key's DisableKey was acknowledged.
+    pub encrypts_after_ack: usize,
+    /// Of those, the latest invocation after the acknowledgement, ms (must stay under the bound).
+    pub latest_ok_invoked_after_ack_ms: Option<f64>,
+    /// Encrypts refused after the acknowledgement.
+    pub refused_after_ack: usize,
+}
+
+/// Everything the history alone shows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HistoryFindings {
+    /// The register verdicts.
+    pub registers: RegisterSummary,
+    /// The revocation numbers.
+    pub revocation: RevocationSummary,
+    /// Decrypts of acknowledged blobs during the run.
+    pub decrypts_checked: usize,
+    /// Anomalies found.
+    #[serde(skip)]
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Checks the history of a run.
+pub fn check_history(
+    events: &[Event],
+    keys: &Keys,
+    bound: Duration,
+) -> Result<HistoryFindings, HarnessError> {
+    let operations = pair_operations(events)?;
+    let mut findings = HistoryFindings::default();
+    check_registers(&operations, keys, &mut findings)?;
+    check_revocation(events, &operations, keys, bound, &mut findings);
+    check_decrypts(events, &operations, &mut findings);
+    Ok(findings)
+}
+
+fn check_registers(
+    operations: &[Operation],
+    keys: &Keys,
+    findings: &mut HistoryFindings,
+) -> Result<(), HarnessError> {
+    let register_keys: BTreeSet<&str> = keys.register_keys().map(String::as_str).collect();
+    let mut by_key: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
+    for op in operations.iter().filter(|op| register_keys.contains(op.key.as_str())) {
+        by_key.entry(op.key.as_str()).or_default().push(op);
+    }
+    let model = KeyStateRegister::default();
+    let summary = &mut findings.registers;
+    for (key, ops) in by_key {
+        let report = check_key(&model, key, &ops, &CheckLimits::default())?;
+        summary.keys += 1;
+        summary.operations += ops.len();
+        match &report.verdict {
+            Verdict::Linearizable => summary.linearizable += 1,
+            Verdict::Unknown(_) => summary.unknown += 1,
+            Verdict::NotLinearizable(counterexample) => {
+                summary.violations += 1;
+                let prefix = &counterexample.prefix;
+                let shown = &prefix[prefix.len().saturating_sub(SHOWN_PREFIX)..];
+                let mut detail = format!(
+                    "{} operations; the longest linearizable prefix has {} (the last {} shown):\n",
+                    ops.len(),
+                    prefix.len(),
+                    shown.len()
+                );
+                for op in shown {
+                    detail.push_str(&format!("  {op}\n"));
+                }
+                detail.push_str(&format!(
+                    "state after it: {}\ncannot place: {}",
+                    counterexample.state_after_prefix, counterexample.blocked
+                ));
+                findings.anomalies.push(Anomaly { kind: "not-linearizable", key: key.to_owned(), detail });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_revocation(
+    events: &[Event],
+    operations: &[Operation],
+    keys: &Keys,
+    bound: Duration,
+    findings: &mut HistoryFindings,
+) {
+    let limit_ns = u64::try_from((bound + REVOCATION_SLACK).as_nanos()).unwrap_or(u64::MAX);
+    let revocation_keys: BTreeSet<&str> = keys.revocation.iter().map(String::as_str).collect();
+    // The first acknowledged DisableKey of each revocation key, by when it returned.
+    let mut disabled_at: BTreeMap<&str, u64> = BTreeMap::new();
+    for op in operations.iter().filter(|op| op.f == "disable" && revocation_keys.contains(op.key.as_str())) {
+        if let Some(returned) = op.return_ns {
+            let entry = disabled_at.entry(op.key.as_str()).or_insert(returned);
+            *entry = (*entry).min(returned);
+        }
+    }
+    let summary = &mut findings.revocation;
+    summary.revoked_keys = disabled_at.len();
+    for op in operations.iter().filter(|op| op.f == "encrypt") {
+        let Some(&acked) = disabled_at.get(op.key.as_str()) else {
+            continue;
+        };
+        if op.call_ns <= acked || op.is_indeterminate() {
+            continue;
+        }
+        let after_ms = (op.call_ns - acked) as f64 / 1e6;
+        summary.encrypts_after_ack += 1;
+        summary.latest_ok_invoked_after_ack_ms =
+            Some(summary.latest_ok_invoked_after_ack_ms.map_or(after_ms, |latest| latest.max(after_ms)));
+        if op.call_ns - acked > limit_ns {
+            findings.anomalies.push(Anomaly {
+                kind: "revocation-late",
+                key: op.key.clone(),
+                detail: format!("Encrypt invoked {after_ms:.1} ms after DisableKey was acknowledged succeeded (bound {} ms)", bound.as_millis()),
+            });
+        }
+    }
+    summary.refused_after_ack = count_refused_after(events, &disabled_at);
+}
+
+/// Encrypts refused as disabled after the acknowledgement (pairing drops failures, so they are
+/// counted from the completions).
+fn count_refused_after(events: &[Event], disabled_at: &BTreeMap<&str, u64>) -> usize {
+    events
+        .iter()
+        .filter(|event| event.f == "encrypt" && event.kind == EventType::Fail)
+        .filter(|event| disabled_at.get(event.key.as_str()).is_some_and(|acked| event.time_ns > *acked))
+        .filter(|event| event.value.get("error").and_then(Value::as_str) == Some("DisabledException"))
+        .count()
+}
+
+fn check_decrypts(events: &[Event], operations: &[Operation], findings: &mut HistoryFindings) {
+    for op in operations.iter().filter(|op| op.f == "decrypt" && !op.is_indeterminate()) {
+        findings.decrypts_checked += 1;
+        let expected = op.input.get("plaintext").and_then(Value::as_str);
+        let got = op.output.get("plaintext").and_then(Value::as_str);
+        if expected != got {
+            findings.anomalies.push(Anomaly {
+                kind: "wrong-plaintext",
+                key: op.key.clone(),
+                detail: format!(
+                    "Decrypt on node {} gave another plaintext than the one encrypted",
+                    op.input["node"]
+                ),
+            });
+        }
+    }
+    for event in events.iter().filter(|event| event.f == "decrypt" && event.kind == EventType::Fail) {
+        let error = event.value.get("error").and_then(Value::as_str).unwrap_or_default();
+        if REFUSALS_OF_ACKED_BLOBS.contains(&error) {
+            findings.anomalies.push(Anomaly {
+                kind: "acked-blob-refused",
+                key: event.key.clone(),
+                detail: format!(
+                    "Decrypt of an acknowledged blob refused with {error} (event {})",
+                    event.index
+                ),
+            });
+        }
+    }
+}
+
+/// What the final reads covered.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FinalFindings {
+    /// Acknowledged created keys looked for on every node.
+    pub created_keys: usize,
+    /// Acknowledged blobs decrypted on every node.
+    pub blobs: usize,
+    /// Created keys whose material was compared across nodes.
+    pub split_brain_keys: usize,
+    /// Reads that kept failing even on the healed cluster (the promise could not be checked).
+    pub unverified: usize,
+    /// Anomalies found.
+    #[serde(skip)]
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Keys the history says CreateKey acknowledged.
+pub fn acknowledged_keys(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| event.f == "create" && event.key == KEYSET && event.kind == EventType::Ok)
+        .filter_map(|event| event.value.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Reads the healed cluster: every acknowledged key listed on every node, every acknowledged
+/// blob decrypted on every node, and up to `split_brain_sample` created keys compared across
+/// nodes.
+pub async fn check_final_state(
+    cluster: &Cluster,
+    created: &[String],
+    blobs: &[AckedBlob],
+    split_brain_sample: usize,
+) -> Result<FinalFindings, HarnessError> {
+    let clients: Vec<TrentClient> =
+        (1..=NODES).map(|id| cluster.patient_client(id)).collect::<Result<_, _>>()?;
+    let mut findings =
+        FinalFindings { created_keys: created.len(), blobs: blobs.len(), ..FinalFindings::default() };
+    for (index, client) in clients.iter().enumerate() {
+        let listed = client
+            .list_all_keys()
+            .await
+            .map_err(|error| HarnessError::client(format!("ListKeys on node {}", index + 1), error))?;
+        let listed: BTreeSet<&str> = listed.iter().map(|entry| entry.key_id.as_str()).collect();
+        for key in created.iter().filter(|key| !listed.contains(key.as_str())) {
+            findings.anomalies.push(Anomaly {
+                kind: "lost-key",
+                key: key.clone(),
+                detail: format!("acknowledged by CreateKey, not listed by node {}", index + 1),
+            });
+        }
+    }
+    let limiter = Arc::new(Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for blob in blobs {
+        for (index, client) in clients.iter().enumerate() {
+            let (client, blob, limiter) = (client.clone(), blob.clone(), limiter.clone());
+            tasks.spawn(async move {
+                let _permit = limiter.acquire_owned().await;
+                let outcome = decrypt(&client, &blob.key, &blob.blob).await;
+                judge_decrypt(outcome, &blob.plaintext, &blob.key, index + 1, "lost-blob")
+            });
+        }
+    }
+    for key in created.iter().take(split_brain_sample) {
+        findings.split_brain_keys += 1;
+        let (clients, key, limiter) = (clients.clone(), key.clone(), limiter.clone());
+        tasks.spawn(async move {
+            let _permit = limiter.acquire_owned().await;
+            compare_material(&clients, &key).await
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Judged::Fine) => {}
+            Ok(Judged::Unverified) => findings.unverified += 1,
+            Ok(Judged::Anomaly(anomaly)) => findings.anomalies.push(anomaly),
+            Err(_) => findings.unverified += 1,
+        }
+    }
+    Ok(findings)
+}
+
+enum Judged {
+    Fine,
+    Unverified,
+    Anomaly(Anomaly),
+}
+
+async fn decrypt(client: &TrentClient, key: &str, blob: &[u8]) -> Result<Vec<u8>, ClientError> {
+    let request = DecryptRequest {
+        ciphertext_blob: Some(Blob(blob.to_vec())),
+        key_id: Some(key.to_owned()),
+        ..DecryptRequest::default()
+    };
+    Ok(client.decrypt(&request).await?.plaintext.as_bytes().to_vec())
+}
+
+fn judge_decrypt(
+    outcome: Result<Vec<u8>, ClientError>,
+    expected: &[u8],
+    key: &str,
+    node: usize,
+    kind: &'static str,
+) -> Judged {
+    match outcome {
+        Ok(plaintext) if plaintext == expected => Judged::Fine,
+        Ok(_) => Judged::Anomaly(Anomaly {
+            kind,
+            key: key.to_owned(),
+            detail: format!("node {node} decrypted it to another plaintext"),
+        }),
+        Err(error) => {
+            let name = error_name(&error);
+            if REFUSALS_OF_ACKED_BLOBS.contains(&name.as_str()) {
+                Judged::Anomaly(Anomaly {
+                    kind,
+                    key: key.to_owned(),
+                    detail: format!("node {node} refused it: {name}"),
+                })
+            } else {
+                Judged::Unverified
+            }
+        }
+    }
+}
+
+/// Encrypts on each node and decrypts on every other: all must agree on the key's material.
+async fn compare_material(clients: &[TrentClient], key: &str) -> Judged {
+    for (maker, client) in clients.iter().enumerate() {
+        let plaintext = format!("split-brain probe {key} {maker}").into_bytes();
+        let request = EncryptRequest {
+            key_id: key.to_owned(),
+            plaintext: Blob(plaintext.clone()),
+            ..EncryptRequest::default()
+        };
+        let blob = match client.encrypt(&request).await {
+            Ok(answer) => answer.ciphertext_blob.as_bytes().to_vec(),
+            Err(_) => return Judged::Unverified,
+        };
+        for (reader, other) in clients.iter().enumerate().filter(|(reader, _)| *reader != maker) {
+            match judge_decrypt(decrypt(other, key, &blob).await, &plaintext, key, reader + 1, "split-brain")
+            {
+                Judged::Fine => {}
+                Judged::Anomaly(mut anomaly) => {
+                    anomaly.detail = format!("blob made on node {}: {}", maker + 1, anomaly.detail);
+                    return Judged::Anomaly(anomaly);
+                }
+                Judged::Unverified => return Judged::Unverified,
+            }
+        }
+    }
+    Judged::Fine
+}

@@ -1,0 +1,414 @@
+//! The workloads: concurrent clients calling random nodes, every call recorded.
+//!
+//! All five run at once, each on its own keys, so one history serves every checker:
+//! - **key set**: `create` (CreateKey), key `"keyset"`, output the new key id;
+//! - **ciphertexts**: `encrypt` under one of a few long-lived keys (output the blob) and
+//!   `decrypt` of a blob acknowledged earlier (input the blob and the plaintext it must give);
+//! - **key-state register**: `enable` / `disable` / `describe` on a few keys, fresh keys every
+//!   register slot so each key's history stays small enough for the linearizability search;
+//! - **revocation**: one key per revocation cycle, encrypted under by every worker until — and
+//!   after — a revoker disables it a third of the way into its cycle;
+//! - **split brain** is judged from the same blobs and, at the end, across nodes.
+//!
+//! How a call ended: `ok`; `fail` when it certainly changed nothing (a read, a call refused with
+//! a 4xx error before any effect, a connection that never opened); `info` when a write may or
+//! may not have happened (timeout, dropped connection, 5xx). A worker takes a new process id
+//! after an `info`, since its last call may still be in flight.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
+use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
+use trent_client::wire::Blob;
+use trent_client::{ClientError, TrentClient};
+
+use super::cluster::{Cluster, NODES};
+use super::recorder::Recorder;
+use super::HarnessError;
+use crate::history::EventType;
+
+/// Register keys in use at one time.
+pub const REGISTER_KEYS_PER_SLOT: usize = 2;
+/// Long-lived keys of the ciphertext workload.
+pub const CIPHER_KEYS: usize = 4;
+/// The `key` of key-set operations.
+pub const KEYSET: &str = "keyset";
+
+/// How the clients behave.
+#[derive(Debug, Clone)]
+pub struct WorkloadPlan {
+    /// Concurrent workers.
+    pub workers: usize,
+    /// How long they run.
+    pub duration: Duration,
+    /// How long one set of register keys is used.
+    pub register_slot: Duration,
+    /// One revocation key per cycle.
+    pub revocation_cycle: Duration,
+    /// Mean pause of a worker between calls.
+    pub stagger: Duration,
+    /// Seeds the workers' choices.
+    pub seed: u64,
+}
+
+impl WorkloadPlan {
+    fn slots(&self, every: Duration) -> usize {
+        let every = every.as_millis().max(1);
+        usize::try_from(self.duration.as_millis() / every).unwrap_or(usize::MAX).saturating_add(1)
+    }
+}
+
+/// The keys each workload uses, made before the clients start.
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    /// Ciphertext workload keys (never disabled).
+    pub cipher: Vec<String>,
+    /// Register keys, one group per register slot.
+    pub registers: Vec<Vec<String>>,
+    /// Revocation keys, one per cycle.
+    pub revocation: Vec<String>,
+}
+
+impl Keys {
+    /// Every register key.
+    pub fn register_keys(&self) -> impl Iterator<Item = &String> {
+        self.registers.iter().flatten()
+    }
+
+    /// Creates the keys `plan` needs, through every node in turn, retrying.
+    pub async fn create(cluster: &Cluster, plan: &WorkloadPlan) -> Result<Keys, HarnessError> {
+        let clients: Vec<TrentClient> =
+            (1..=NODES).map(|id| cluster.patient_client(id)).collect::<Result<_, _>>()?;
+        let mut made = 0usize;
+        let mut create = |purpose: &str| {
+            made += 1;
+            let client = clients[made % clients.len()].clone();
+            let description = format!("jepsen {purpose}");
+            async move {
+                let request =
+                    CreateKeyRequest { description: Some(description), ..CreateKeyRequest::default() };
+                let answer = client
+                    .create_key(&request)
+                    .await
+                    .map_err(|error| HarnessError::client("creating a workload key", error))?;
+                Ok::<_, HarnessError>(answer.key_metadata.key_id)
+            }
+        };
+        let mut keys = Keys::default();
+        for _ in 0..CIPHER_KEYS {
+            keys.cipher.push(create("ciphertexts").await?);
+        }
+        for _ in 0..plan.slots(plan.register_slot) {
+            let mut group = Vec::with_capacity(REGISTER_KEYS_PER_SLOT);
+            for _ in 0..REGISTER_KEYS_PER_SLOT {
+                group.push(create("register").await?);
+            }
+            keys.registers.push(group);
+        }
+        for _ in 0..plan.slots(plan.revocation_cycle) {
+            keys.revocation.push(create("revocation").await?);
+        }
+        Ok(keys)
+    }
+}
+
+/// One call a worker makes.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// CreateKey.
+    Create,
+    /// Encrypt `plaintext` under `key`.
+    Encrypt { key: String, plaintext: Vec<u8> },
+    /// Decrypt an acknowledged blob, which must give `plaintext`.
+    Decrypt { key: String, blob: Vec<u8>, plaintext: Vec<u8> },
+    /// EnableKey.
+    Enable(String),
+    /// DisableKey.
+    Disable(String),
+    /// DescribeKey, reading the key state.
+    Describe(String),
+}
+
+impl Call {
+    /// The operation's name in the history.
+    pub fn f(&self) -> &'static str {
+        match self {
+            Call::Create => "create",
+            Call::Encrypt { .. } => "encrypt",
+            Call::Decrypt { .. } => "decrypt",
+            Call::Enable(_) => "enable",
+            Call::Disable(_) => "disable",
+            Call::Describe(_) => "describe",
+        }
+    }
+
+    /// The key the history files the operation under.
+    pub fn key(&self) -> &str {
+        match self {
+            Call::Create => KEYSET,
+            Call::Encrypt { key, .. } | Call::Decrypt { key, .. } => key,
+            Call::Enable(key) | Call::Disable(key) | Call::Describe(key) => key,
+        }
+    }
+
+    /// Whether the call can change the cluster's state.
+    pub fn is_write(&self) -> bool {
+        matches!(self, Call::Create | Call::Enable(_) | Call::Disable(_))
+    }
+
+    fn input(&self, node: u8) -> Value {
+        match self {
+            Call::Encrypt { plaintext, .. } => json!({ "node": node, "plaintext": BASE64.encode(plaintext) }),
+            Call::Decrypt { blob, plaintext, .. } => {
+                json!({ "node": node, "blob": BASE64.encode(blob), "plaintext": BASE64.encode(plaintext) })
+            }
+            _ => json!({ "node": node }),
+        }
+    }
+
+    /// Makes the call; the output the history records.
+    pub async fn perform(&self, client: &TrentClient) -> Result<Value, ClientError> {
+        let key_request = |key: &str| KeyIdRequest { key_id: key.to_owned(), ..KeyIdRequest::default() };
+        match self {
+            Call::Create => {
+                let request = CreateKeyRequest {
+                    description: Some("jepsen key set".to_owned()),
+                    ..CreateKeyRequest::default()
+                };
+                Ok(Value::String(client.create_key(&request).await?.key_metadata.key_id))
+            }
+            Call::Encrypt { key, plaintext } => {
+                let request = EncryptRequest {
+                    key_id: key.clone(),
+                    plaintext: Blob(plaintext.clone()),
+                    ..EncryptRequest::default()
+                };
+                let answer = client.encrypt(&request).await?;
+                Ok(json!({ "blob": BASE64.encode(answer.ciphertext_blob.as_bytes()) }))
+            }
+            Call::Decrypt { key, blob, .. } => {
+                let request = DecryptRequest {
+                    ciphertext_blob: Some(Blob(blob.clone())),
+                    key_id: Some(key.clone()),
+                    ..DecryptRequest::default()
+                };
+                let answer = client.decrypt(&request).await?;
+                Ok(json!({ "plaintext": BASE64.encode(answer.plaintext.as_bytes()) }))
+            }
+            Call::Enable(key) => client.enable_key(&key_request(key)).await.map(|_| Value::Null),
+            Call::Disable(key) => client.disable_key(&key_request(key)).await.map(|_| Value::Null),
+            Call::Describe(key) => {
+                let metadata = client.describe_key(&key_request(key)).await?.key_metadata;
+                Ok(serde_json::to_value(metadata.key_state).unwrap_or(Value::Null))
+            }
+        }
+    }
+
+    /// How a call that returned `error` ended, in the history's terms.
+    pub fn outcome_of(&self, error: &ClientError) -> EventType {
+        let certainly_nothing = match error {
+            ClientError::Connect { .. } => true,
+            ClientError::Api(error) => error.code.http_status() < 500,
+            _ => false,
+        };
+        if !self.is_write() || certainly_nothing {
+            EventType::Fail
+        } else {
+            EventType::Info
+        }
+    }
+}
+
+/// A short name for an error, as recorded in the history.
+pub fn error_name(error: &ClientError) -> String {
+    match error {
+        ClientError::Api(error) => error.code.as_str().to_owned(),
+        ClientError::Http { status, .. } => format!("http-{status}"),
+        ClientError::Connect { .. } => "connect".to_owned(),
+        ClientError::Transport { .. } => "transport".to_owned(),
+        ClientError::Timeout { .. } => "timeout".to_owned(),
+        _ => "client".to_owned(),
+    }
+}
+
+/// An encryption the cluster acknowledged.
+#[derive(Debug, Clone)]
+pub struct AckedBlob {
+    /// The key it was made under.
+    pub key: String,
+    /// What it must decrypt to.
+    pub plaintext: Vec<u8>,
+    /// The ciphertext blob.
+    pub blob: Vec<u8>,
+}
+
+/// The clients of one run.
+pub struct Workload {
+    recorder: Arc<Recorder>,
+    clients: Vec<TrentClient>,
+    keys: Arc<Keys>,
+    plan: WorkloadPlan,
+    blobs: Mutex<Vec<AckedBlob>>,
+    started: Instant,
+}
+
+impl Workload {
+    /// Clients over `cluster`'s nodes, recording to `recorder`.
+    pub fn new(cluster: &Cluster, recorder: Arc<Recorder>, keys: Arc<Keys>, plan: WorkloadPlan) -> Workload {
+        let clients = (1..=NODES).map(|id| cluster.op_client(id).clone()).collect();
+        Workload { recorder, clients, keys, plan, blobs: Mutex::new(Vec::new()), started: Instant::now() }
+    }
+
+    /// Runs the workers and the revoker for the plan's duration.
+    pub async fn run(self: Arc<Self>) -> Result<(), HarnessError> {
+        let mut tasks = Vec::new();
+        for worker in 0..self.plan.workers {
+            let workload = self.clone();
+            tasks.push(tokio::spawn(async move { workload.worker(worker).await }));
+        }
+        let workload = self.clone();
+        tasks.push(tokio::spawn(async move { workload.revoker().await }));
+        for task in tasks {
+            task.await
+                .map_err(|error| HarnessError::io("a worker panicked", std::io::Error::other(error)))??;
+        }
+        Ok(())
+    }
+
+    /// Every blob acknowledged so far.
+    pub fn acked_blobs(&self) -> Vec<AckedBlob> {
+        self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn worker(&self, worker: usize) -> Result<(), HarnessError> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(self.plan.seed ^ (worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut process = self.recorder.new_process();
+        let stagger_ms = u64::try_from(self.plan.stagger.as_millis()).unwrap_or(0);
+        while self.elapsed() < self.plan.duration {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..=2 * stagger_ms))).await;
+            let call = self.next_call(&mut rng);
+            let node = rng.random_range(1..=NODES);
+            if self.call(process, node, &call).await? == EventType::Info {
+                process = self.recorder.new_process();
+            }
+        }
+        Ok(())
+    }
+
+    /// Disables each cycle's revocation key a third of the way into its cycle, retrying until
+    /// acknowledged or the cycle ends.
+    async fn revoker(&self) -> Result<(), HarnessError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.plan.seed ^ 0x5EED_0F2E_70CA_7E00);
+        let mut process = self.recorder.new_process();
+        let cycle = self.plan.revocation_cycle;
+        for (index, key) in self.keys.revocation.iter().enumerate() {
+            let cycle_start = cycle * u32::try_from(index).unwrap_or(u32::MAX);
+            if cycle_start >= self.plan.duration {
+                break;
+            }
+            let disable_at = cycle_start + cycle / 3;
+            tokio::time::sleep(disable_at.saturating_sub(self.elapsed())).await;
+            let call = Call::Disable(key.clone());
+            while self.elapsed() < cycle_start + cycle {
+                match self.call(process, rng.random_range(1..=NODES), &call).await? {
+                    EventType::Ok => break,
+                    EventType::Info => process = self.recorder.new_process(),
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn next_call(&self, rng: &mut ChaCha8Rng) -> Call {
+        let elapsed = self.elapsed();
+        let roll = rng.random_range(0..100);
+        if roll < 12 {
+            return Call::Create;
+        }
+        if roll < 45 {
+            if roll >= 32 {
+                let blobs = self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if !blobs.is_empty() {
+                    let acked = &blobs[rng.random_range(0..blobs.len())];
+                    return Call::Decrypt {
+                        key: acked.key.clone(),
+                        blob: acked.blob.clone(),
+                        plaintext: acked.plaintext.clone(),
+                    };
+                }
+            }
+            let key = self.keys.cipher[rng.random_range(0..self.keys.cipher.len())].clone();
+            return Call::Encrypt { key, plaintext: random_plaintext(rng) };
+        }
+        if roll < 75 {
+            let slot = slot_index(elapsed, self.plan.register_slot, self.keys.registers.len());
+            let group = &self.keys.registers[slot];
+            let key = group[rng.random_range(0..group.len())].clone();
+            return match rng.random_range(0..10) {
+                0 | 1 => Call::Enable(key),
+                2 | 3 => Call::Disable(key),
+                _ => Call::Describe(key),
+            };
+        }
+        let mut cycle = slot_index(elapsed, self.plan.revocation_cycle, self.keys.revocation.len());
+        if cycle > 0 && rng.random_range(0..10) < 3 {
+            cycle -= 1;
+        }
+        Call::Encrypt { key: self.keys.revocation[cycle].clone(), plaintext: random_plaintext(rng) }
+    }
+
+    /// Makes `call` on `node` as `process`, recording it; returns how it ended.
+    async fn call(&self, process: u64, node: u8, call: &Call) -> Result<EventType, HarnessError> {
+        let (f, key) = (call.f(), call.key());
+        self.recorder.invoke(process, f, key, call.input(node))?;
+        let client = &self.clients[usize::from(node - 1)];
+        let (kind, value) = match call.perform(client).await {
+            Ok(output) => {
+                self.remember(call, &output);
+                (EventType::Ok, output)
+            }
+            Err(error) => (call.outcome_of(&error), json!({ "error": error_name(&error) })),
+        };
+        self.recorder.complete(process, kind, f, key, value)?;
+        Ok(kind)
+    }
+
+    fn remember(&self, call: &Call, output: &Value) {
+        let Call::Encrypt { key, plaintext } = call else {
+            return;
+        };
+        if !self.keys.cipher.contains(key) {
+            return;
+        }
+        let Some(blob) = output.get("blob").and_then(Value::as_str).and_then(|text| BASE64.decode(text).ok())
+        else {
+            return;
+        };
+        let acked = AckedBlob { key: key.clone(), plaintext: plaintext.clone(), blob };
+        self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(acked);
+    }
+}
+
+/// Which of `count` slots of length `every` the time `elapsed` falls in (the last one after).
+fn slot_index(elapsed: Duration, every: Duration, count: usize) -> usize {
+    let index = usize::try_from(elapsed.as_millis() / every.as_millis().max(1)).unwrap_or(usize::MAX);
+    index.min(count.saturating_sub(1))
+}
+
+fn random_plaintext(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let mut plaintext = vec![0u8; 24];
+    rng.fill(plaintext.as_mut_slice());
+    plaintext
+}
