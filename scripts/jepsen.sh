@@ -4,8 +4,11 @@
 # linearizable key state, the revocation bound and split brain. Needs root, `ip` and `iptables`.
 #
 #   scripts/jepsen.sh ci     one 2-minute schedule with every nemesis (fixed seed; must be valid),
-#                            then the same harness against a trentd built with the planted bug
-#                            (acknowledges EnableKey/DisableKey before commit; must be caught)
+#                            then the harness against a trentd built with each planted bug
+#                            (node/src/planted_bug.rs), which must be caught: early-ack
+#                            (EnableKey/DisableKey acknowledged before commit) as a
+#                            linearizability violation, stale-crypto (no freshness check) as a
+#                            late revocation
 #   scripts/jepsen.sh long   ten 5-minute schedules with every nemesis (seeds 101–110)
 #   scripts/jepsen.sh run …  trent-jepsen with your own flags (see trent-jepsen --help)
 #
@@ -23,18 +26,21 @@ jepsen=target/release/trent-jepsen
 case "$mode" in
   ci)
     "$jepsen" --seed 20261129 --duration 120 --results results/ci
-    # The planted bug is only allowed in a debug build (compile_error! in release).
+    # Planted bugs are only allowed in a debug build (compile_error! in release).
     cargo build --quiet -p trent-node --bin trentd --features jepsen-planted-bug --target-dir target/planted
-    status=0
-    "$jepsen" --trentd target/planted/debug/trentd --seed 7 --duration 60 --nemesis partition,kill \
-      --split-brain-sample 50 --results results/planted > results/planted.md || status=$?
-    if [ "$status" -ne 1 ]; then
-      echo "jepsen: the planted bug was NOT caught (exit $status; expected 1 = anomalies)" >&2
-      cat results/planted.md >&2
-      exit 1
-    fi
-    echo "jepsen: the planted bug was caught:" >&2
-    sed -n '/^## Anomalies/,/^###/p' results/planted.md | head -12 >&2
+    expect_caught() { # <bug> <anomaly kind the report must name> <nemeses>
+      local bug=$1 kind=$2 nemeses=$3 status=0 report=results/planted-$1.md
+      TRENT_JEPSEN_PLANTED_BUG=$bug "$jepsen" --trentd target/planted/debug/trentd --seed 7 --duration 60 \
+        --nemesis "$nemeses" --split-brain-sample 50 --results "results/planted-$bug" > "$report" || status=$?
+      if [ "$status" -ne 1 ] || ! grep -q "^- $kind: " "$report"; then
+        echo "jepsen: planted bug $bug was NOT caught as $kind (exit $status; expected 1)" >&2
+        cat "$report" >&2
+        exit 1
+      fi
+      echo "jepsen: planted bug $bug caught: $(grep -E '^- [a-z-]+: [0-9]+$' "$report" | tr '\n' ' ')" >&2
+    }
+    expect_caught early-ack not-linearizable partition,kill
+    expect_caught stale-crypto revocation-late partition
     ;;
   long)
     "$jepsen" --seed 101 --schedules 10 --duration 300 --results results/long "$@"

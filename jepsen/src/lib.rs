@@ -1,4 +1,4 @@
-//! The checking half of Trent's Jepsen-style fault harness.
+//! Trent's Jepsen-style fault harness.
 //!
 //! A test run records every client operation as an invocation and a completion in a JSON-lines
 //! [`history`]; afterwards the Wing–Gong–Lowe search in [`wgl`] decides, key by key, whether some
@@ -7,7 +7,8 @@
 //! guarantee Trent's Raft-replicated key registry claims.
 //!
 //! The [`harness`] drives a real three-node cluster in network namespaces, injects faults, runs
-//! the workloads and checks what they recorded (binary `trent-jepsen`).
+//! the workloads and checks what they recorded (binary `trent-jepsen`); [`crash`] cuts the power
+//! under `trent-storage` at the block device (binary `trent-jepsen-crash`).
 
 pub mod crash;
 pub mod harness;

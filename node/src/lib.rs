@@ -19,6 +19,8 @@ pub mod kms;
 pub mod network;
 pub mod node;
 pub mod peer;
+#[cfg(feature = "jepsen-planted-bug")]
+pub mod planted_bug;
 pub mod proposer;
 pub mod seal;
 pub mod server;

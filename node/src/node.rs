@@ -188,6 +188,10 @@ impl Node {
     /// Refuses with `KeyUnavailableException` unless this node's applied state is known to hold
     /// every write acknowledged more than the consistency bound ago (see [`crate::freshness`]).
     pub async fn ensure_fresh(&self) -> Result<(), KmsError> {
+        #[cfg(feature = "jepsen-planted-bug")]
+        if crate::planted_bug::serves_stale_crypto() {
+            return Ok(());
+        }
         self.freshness.check_or_renew().await.map_err(|stale| {
             let since = match stale.age {
                 Some(age) => format!("for {} ms", age.as_millis()),

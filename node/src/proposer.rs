@@ -58,7 +58,7 @@ impl Proposer {
         let encoded_bytes =
             trent_storage::codec::encode(&proposal).map_or(MAX_BATCH_BYTES, |bytes| bytes.len());
         #[cfg(feature = "jepsen-planted-bug")]
-        if planted_bug::acknowledges_early(&proposal) {
+        if crate::planted_bug::acknowledges_early(&proposal) {
             self.queue.send(QueuedWrite { proposal, encoded_bytes, reply }).await.map_err(|_| stopped())?;
             return Ok(Applied::Done);
         }
@@ -74,23 +74,6 @@ impl Proposer {
                 "The write did not commit in time; the cluster may have lost its quorum. Retry with the same x-trent-request-id.",
             )),
         }
-    }
-}
-
-/// The bug the fault harness plants to prove its checkers can fail (cargo feature
-/// `jepsen-planted-bug`, debug builds only): EnableKey and DisableKey are acknowledged as soon as
-/// they are queued, before they commit, so a crash or partition can lose an acknowledged write.
-#[cfg(feature = "jepsen-planted-bug")]
-mod planted_bug {
-    use trent_storage::Command;
-
-    use crate::write_path::{ForwardedProposal, Proposal};
-
-    #[cfg(not(debug_assertions))]
-    compile_error!("the jepsen-planted-bug feature loses acknowledged writes: never build it in release");
-
-    pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
-        matches!(proposal.proposal, Proposal::Command(Command::EnableKey { .. } | Command::DisableKey { .. }))
     }
 }
 

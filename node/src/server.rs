@@ -128,7 +128,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     }
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
     #[cfg(feature = "jepsen-planted-bug")]
-    tracing::warn!("built with jepsen-planted-bug: EnableKey/DisableKey are acknowledged before they commit");
+    tracing::warn!(bug = ?crate::planted_bug::active(), "built with jepsen-planted-bug: this node breaks its promises on purpose");
     Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
 }
 

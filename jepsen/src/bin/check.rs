@@ -15,7 +15,8 @@ use trent_jepsen::{
 };
 
 const USAGE: &str = "usage: trent-jepsen-check [--model key-state|register] [--initial Enabled|Disabled] \
-                     [--max-steps N] <history.jsonl | ->";
+                     [--max-steps N] [--only f,f,...] <history.jsonl | ->\n\
+                     --only keeps operations with these names (a trent-jepsen history: --only enable,disable,describe)";
 
 /// The sequential specification to check against.
 enum ModelChoice {
@@ -29,6 +30,8 @@ struct Args {
     model: ModelChoice,
     initial: KeyState,
     limits: CheckLimits,
+    /// Keep only operations with these names; all when empty.
+    only: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -53,7 +56,10 @@ fn run() -> anyhow::Result<Summary> {
         HistoryReader::new(BufReader::new(file), limits).read_all()
     }
     .with_context(|| format!("reading {}", args.path))?;
-    let operations = pair_operations(&events).context("pairing invocations with completions")?;
+    let mut operations = pair_operations(&events).context("pairing invocations with completions")?;
+    if !args.only.is_empty() {
+        operations.retain(|op| args.only.contains(&op.f));
+    }
     let started = Instant::now();
     let report = match args.model {
         ModelChoice::KeyState => {
@@ -88,6 +94,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> anyhow::Result<Args> {
     let mut model = ModelChoice::KeyState;
     let mut initial = KeyState::Enabled;
     let mut limits = CheckLimits::default();
+    let mut only = Vec::new();
     while let Some(arg) = raw.next() {
         let mut value = |name: &str| raw.next().with_context(|| format!("{name} needs a value\n{USAGE}"));
         match arg.as_str() {
@@ -108,11 +115,12 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> anyhow::Result<Args> {
             "--max-steps" => {
                 limits.max_steps_per_key = value("--max-steps")?.parse().context("--max-steps")?;
             }
+            "--only" => only = value("--only")?.split(',').map(str::to_owned).collect(),
             "-h" | "--help" => bail!("{USAGE}"),
             _ if path.is_none() && (arg == "-" || !arg.starts_with('-')) => path = Some(arg),
             _ => bail!("unexpected argument {arg:?}\n{USAGE}"),
         }
     }
     let path = path.with_context(|| format!("no history file given\n{USAGE}"))?;
-    Ok(Args { path, model, initial, limits })
+    Ok(Args { path, model, initial, limits, only })
 }

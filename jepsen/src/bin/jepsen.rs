@@ -36,10 +36,13 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "partition,kill,pause,rolling")]
     nemesis: Vec<NemesisChoice>,
     /// Concurrent clients.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
     workers: u64,
+    /// How long a client waits for one call, ms; a write that times out is indeterminate.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    op_timeout_ms: u64,
     /// Mean pause of a client between calls, ms.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     stagger_ms: u64,
     /// The nodes' consistency bound, ms.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
@@ -110,6 +113,7 @@ async fn run_schedules(args: &Args) -> ExitCode {
             nemeses: nemeses.clone(),
             workers: usize::try_from(args.workers).unwrap_or(1),
             stagger: Duration::from_millis(args.stagger_ms),
+            op_timeout: Duration::from_millis(args.op_timeout_ms),
             consistency_bound_ms: args.consistency_bound_ms,
             split_brain_sample: usize::try_from(args.split_brain_sample).unwrap_or(usize::MAX),
             keep_data: args.keep_data,

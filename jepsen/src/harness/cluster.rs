@@ -155,7 +155,8 @@ impl Cluster {
 
     /// Unseals node `id` with two shares, until its health says unsealed.
     pub async fn unseal(&self, id: u8) -> Result<(), HarnessError> {
-        let client = TrentClient::with_options(vec![self.endpoint(id)], self.options(false))
+        let options = ClientOptions { timeout: Duration::from_secs(2), ..self.options(false) };
+        let client = TrentClient::with_options(vec![self.endpoint(id)], options)
             .map_err(|error| HarnessError::client("cannot make a client", error))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

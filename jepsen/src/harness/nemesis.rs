@@ -103,11 +103,20 @@ pub struct NemesisPlan {
     pub probe_key: String,
 }
 
+/// The longest injecting or healing one fault may take (a rolling restart restarts, unseals
+/// and waits for three nodes) before the run notes it and moves on.
+pub const STEP_LIMIT: Duration = Duration::from_secs(180);
+
 /// How long a healed cluster may take to recover before the run notes it and moves on.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
 /// Injects faults until `plan.last_start`, healing each; returns what happened.
-pub async fn run(cluster: &mut Cluster, plan: &NemesisPlan, recorder: &Recorder) -> Vec<FaultRecord> {
+pub async fn run(
+    cluster: &mut Cluster,
+    plan: &NemesisPlan,
+    recorder: &Recorder,
+    progress: &dyn Fn(&str),
+) -> Vec<FaultRecord> {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let mut records = Vec::new();
     if plan.kinds.is_empty() {
@@ -123,14 +132,30 @@ pub async fn run(cluster: &mut Cluster, plan: &NemesisPlan, recorder: &Recorder)
         let fault = draw(&mut rng, &plan.kinds, leader);
         let mut notes = Vec::new();
         let started_ms = recorder.now_ns() / 1_000_000;
-        apply(cluster, &fault, &plan.probe_key, &mut notes).await;
+        progress(&format!("fault: {fault}"));
+        if tokio::time::timeout(STEP_LIMIT, apply(cluster, &fault, &plan.probe_key, &mut notes))
+            .await
+            .is_err()
+        {
+            notes.push(format!("injecting took over {STEP_LIMIT:?}"));
+        }
         if !matches!(fault, Fault::Rolling { .. }) {
             tokio::time::sleep(Duration::from_millis(rng.random_range(3_000..=12_000))).await;
         }
-        heal(cluster, &fault, &mut notes).await;
+        if tokio::time::timeout(STEP_LIMIT, heal(cluster, &fault, &mut notes)).await.is_err() {
+            notes.push(format!("healing took over {STEP_LIMIT:?}"));
+        }
         let healed = Instant::now();
         let healed_ms = recorder.now_ns() / 1_000_000;
+        progress(&format!(
+            "healed{}",
+            if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
+        ));
         let recovery_ms = recover(cluster, &plan.probe_key).await.then(|| millis(healed.elapsed()));
+        match recovery_ms {
+            Some(ms) => progress(&format!("recovered in {ms} ms")),
+            None => progress("NOT recovered"),
+        }
         records.push(FaultRecord { fault: fault.to_string(), started_ms, healed_ms, recovery_ms, notes });
     }
 }
@@ -155,28 +180,29 @@ pub async fn heal_everything(cluster: &mut Cluster) -> Vec<String> {
 /// Waits until a write through some node succeeds and every node answers a linearizable read
 /// of `probe_key`; false if that takes longer than [`RECOVERY_LIMIT`].
 pub async fn recover(cluster: &Cluster, probe_key: &str) -> bool {
-    let deadline = Instant::now() + RECOVERY_LIMIT;
     let request = KeyIdRequest { key_id: probe_key.to_owned(), ..KeyIdRequest::default() };
-    let mut wrote = false;
-    let mut read = [false; NODES as usize];
-    let mut turn = 0u8;
-    while Instant::now() < deadline {
-        if !wrote {
-            turn = turn % NODES + 1;
-            wrote = cluster.op_client(turn).enable_key(&request).await.is_ok();
-        }
-        for node in 1..=NODES {
-            let done = &mut read[usize::from(node - 1)];
-            if !*done {
-                *done = cluster.op_client(node).describe_key(&request).await.is_ok();
+    let probe = async {
+        let mut wrote = false;
+        let mut read = [false; NODES as usize];
+        let mut turn = 0u8;
+        loop {
+            if !wrote {
+                turn = turn % NODES + 1;
+                wrote = cluster.op_client(turn).enable_key(&request).await.is_ok();
             }
+            for node in 1..=NODES {
+                let done = &mut read[usize::from(node - 1)];
+                if !*done {
+                    *done = cluster.op_client(node).describe_key(&request).await.is_ok();
+                }
+            }
+            if wrote && read.iter().all(|done| *done) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if wrote && read.iter().all(|done| *done) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+    };
+    tokio::time::timeout(RECOVERY_LIMIT, probe).await.is_ok()
 }
 
 /// Draws the next fault from `rng` (the schedule is the sequence of draws from the seed).

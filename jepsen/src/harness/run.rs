@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub workers: usize,
     /// Mean pause of a client between calls.
     pub stagger: Duration,
+    /// How long a client waits for one call before recording it as indeterminate.
+    pub op_timeout: Duration,
     /// The nodes' consistency bound, ms.
     pub consistency_bound_ms: u64,
     /// Created keys whose material is compared across nodes at the end.
@@ -53,7 +55,7 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
         net: config.net,
         consistency_bound_ms: config.consistency_bound_ms,
         snapshot_every: 500,
-        op_timeout: Duration::from_secs(12),
+        op_timeout: config.op_timeout,
     };
     progress("starting a three-node cluster in network namespaces");
     let mut cluster = Cluster::start(cluster_config).await?;
@@ -90,7 +92,8 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     };
     progress(&format!("running clients and nemeses for {} s", config.duration.as_secs()));
     let clients = tokio::spawn(workload.clone().run());
-    let faults = nemesis::run(&mut cluster, &nemesis_plan, &recorder).await;
+    let faults = nemesis::run(&mut cluster, &nemesis_plan, &recorder, &progress).await;
+    progress("faults done; waiting for the clients");
     clients
         .await
         .map_err(|error| HarnessError::io("the clients panicked", std::io::Error::other(error)))??;

@@ -15,6 +15,7 @@
 //! may not have happened (timeout, dropped connection, 5xx). A worker takes a new process id
 //! after an `info`, since its last call may still be in flight.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,8 @@ use crate::history::EventType;
 pub const REGISTER_KEYS_PER_SLOT: usize = 2;
 /// Long-lived keys of the ciphertext workload.
 pub const CIPHER_KEYS: usize = 4;
+/// How long the revoker waits for a DisableKey to be acknowledged before trying another node.
+pub const REVOKE_RETRY: Duration = Duration::from_secs(1);
 /// The `key` of key-set operations.
 pub const KEYSET: &str = "keyset";
 
@@ -273,7 +276,7 @@ impl Workload {
             tasks.push(tokio::spawn(async move { workload.worker(worker).await }));
         }
         let workload = self.clone();
-        tasks.push(tokio::spawn(async move { workload.revoker().await }));
+        tasks.push(tokio::spawn(workload.revoker()));
         for task in tasks {
             task.await
                 .map_err(|error| HarnessError::io("a worker panicked", std::io::Error::other(error)))??;
@@ -306,27 +309,42 @@ impl Workload {
         Ok(())
     }
 
-    /// Disables each cycle's revocation key a third of the way into its cycle, retrying until
-    /// acknowledged or the cycle ends.
-    async fn revoker(&self) -> Result<(), HarnessError> {
+    /// Disables each cycle's revocation key a third of the way into its cycle. A DisableKey sent
+    /// to a node cut off from the leader waits for the partition to heal, so an attempt not
+    /// acknowledged within [`REVOKE_RETRY`] is followed by another to the next node (each
+    /// attempt its own process), until one is acknowledged or the cycle ends.
+    async fn revoker(self: Arc<Self>) -> Result<(), HarnessError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.plan.seed ^ 0x5EED_0F2E_70CA_7E00);
-        let mut process = self.recorder.new_process();
         let cycle = self.plan.revocation_cycle;
+        let mut attempts = tokio::task::JoinSet::new();
         for (index, key) in self.keys.revocation.iter().enumerate() {
             let cycle_start = cycle * u32::try_from(index).unwrap_or(u32::MAX);
             if cycle_start >= self.plan.duration {
                 break;
             }
-            let disable_at = cycle_start + cycle / 3;
-            tokio::time::sleep(disable_at.saturating_sub(self.elapsed())).await;
-            let call = Call::Disable(key.clone());
-            while self.elapsed() < cycle_start + cycle {
-                match self.call(process, rng.random_range(1..=NODES), &call).await? {
-                    EventType::Ok => break,
-                    EventType::Info => process = self.recorder.new_process(),
-                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            tokio::time::sleep((cycle_start + cycle / 3).saturating_sub(self.elapsed())).await;
+            let acked = Arc::new(AtomicBool::new(false));
+            let mut node = rng.random_range(1..=NODES);
+            while !acked.load(Ordering::Acquire) && self.elapsed() < cycle_start + cycle {
+                let (workload, done, call) = (self.clone(), acked.clone(), Call::Disable(key.clone()));
+                attempts.spawn(async move {
+                    let process = workload.recorder.new_process();
+                    if workload.call(process, node, &call).await? == EventType::Ok {
+                        done.store(true, Ordering::Release);
+                    }
+                    Ok::<(), HarnessError>(())
+                });
+                let deadline = Instant::now() + REVOKE_RETRY;
+                while !acked.load(Ordering::Acquire) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
+                node = node % NODES + 1;
             }
+        }
+        while let Some(attempt) = attempts.join_next().await {
+            attempt.map_err(|error| {
+                HarnessError::io("a revoker attempt panicked", std::io::Error::other(error))
+            })??;
         }
         Ok(())
     }

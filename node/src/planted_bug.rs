@@ -1,0 +1,50 @@
+//! Bugs planted on purpose, so the fault harness (`jepsen/`) can show that its checkers fail
+//! when the cluster breaks a promise. Compiled only with the cargo feature `jepsen-planted-bug`,
+//! and only into debug builds; `TRENT_JEPSEN_PLANTED_BUG` picks the bug:
+//!
+//! - `early-ack` (the default): EnableKey and DisableKey are acknowledged as soon as they are
+//!   queued, before they commit — a crash or partition can lose an acknowledged write, and a
+//!   read right after the acknowledgement can miss it;
+//! - `stale-crypto`: crypto is served from local state without the consistency bound's
+//!   freshness check — a node cut off from the leader keeps honouring a revoked key.
+
+use std::sync::OnceLock;
+
+use trent_storage::Command;
+
+use crate::write_path::{ForwardedProposal, Proposal};
+
+#[cfg(not(debug_assertions))]
+compile_error!("the jepsen-planted-bug feature breaks Trent on purpose: never build it in release");
+
+/// Which bug this node has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// Key-state writes acknowledged before commit.
+    EarlyAck,
+    /// Crypto served without the freshness check.
+    StaleCrypto,
+}
+
+/// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once).
+pub fn active() -> PlantedBug {
+    static ACTIVE: OnceLock<PlantedBug> = OnceLock::new();
+    *ACTIVE.get_or_init(|| match std::env::var("TRENT_JEPSEN_PLANTED_BUG").as_deref() {
+        Ok("stale-crypto") => PlantedBug::StaleCrypto,
+        _ => PlantedBug::EarlyAck,
+    })
+}
+
+/// Whether `proposal` is acknowledged without waiting for its commit.
+pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
+    active() == PlantedBug::EarlyAck
+        && matches!(
+            proposal.proposal,
+            Proposal::Command(Command::EnableKey { .. } | Command::DisableKey { .. })
+        )
+}
+
+/// Whether crypto skips the freshness check.
+pub fn serves_stale_crypto() -> bool {
+    active() == PlantedBug::StaleCrypto
+}
