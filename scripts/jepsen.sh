@@ -27,6 +27,7 @@ case "$mode" in
   ci)
     "$jepsen" --seed 20261129 --duration 120 --results results/ci
     # Planted bugs are only allowed in a debug build (compile_error! in release).
+    cargo clippy --quiet -p trent-node --features jepsen-planted-bug --target-dir target/planted -- -D warnings
     cargo build --quiet -p trent-node --bin trentd --features jepsen-planted-bug --target-dir target/planted
     expect_caught() { # <bug> <anomaly kind the report must name> <nemeses>
       local bug=$1 kind=$2 nemeses=$3 status=0 report=results/planted-$1.md

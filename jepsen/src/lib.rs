@@ -13,6 +13,7 @@
 pub mod crash;
 pub mod harness;
 pub mod history;
+pub mod host_command;
 pub mod model;
 pub mod verdict;
 pub mod wgl;

@@ -5,14 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use trent_client::wire::{ErrorCode, KmsError};
 use trent_client::ClientError;
-use trent_jepsen::harness::checks::{acknowledged_keys, check_history};
-use trent_jepsen::harness::nemesis::{draw, Fault, NemesisKind};
-use trent_jepsen::harness::report::{RunReport, Verdict};
+use trent_jepsen::harness::checks::{acknowledged_keys, check_history, HistoryFindings};
+use trent_jepsen::harness::nemesis::{draw, Fault, NemesisKind, Target};
+use trent_jepsen::harness::report::{RunFacts, RunReport, Verdict};
 use trent_jepsen::harness::workload::{Call, Keys, KEYSET};
 use trent_jepsen::{Event, EventType};
 
@@ -54,8 +52,8 @@ fn keys() -> Keys {
     }
 }
 
-fn kinds(findings: &trent_jepsen::harness::checks::HistoryFindings) -> Vec<&'static str> {
-    findings.anomalies.iter().map(|anomaly| anomaly.kind).collect()
+fn kinds(findings: &HistoryFindings) -> Vec<&'static str> {
+    findings.anomalies.iter().map(|anomaly| anomaly.kind.as_str()).collect()
 }
 
 #[test]
@@ -192,35 +190,49 @@ fn only_writes_that_may_have_happened_are_indeterminate() {
     assert_eq!(Call::Create.outcome_of(&timeout()), EventType::Info);
 }
 
+const ALL: [NemesisKind; 4] =
+    [NemesisKind::Partition, NemesisKind::Kill, NemesisKind::Pause, NemesisKind::Rolling];
+
 #[test]
 fn a_seed_reproduces_its_schedule() {
-    let all = [NemesisKind::Partition, NemesisKind::Kill, NemesisKind::Pause, NemesisKind::Rolling];
     let schedule = |seed| {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..50).map(|i| draw(&mut rng, &all, Some(1 + (i % 3) as u8))).collect::<Vec<Fault>>()
+        let mut rng = trent_jepsen::harness::seeded(seed, trent_jepsen::harness::NEMESIS_STREAM);
+        (0..50).map(|_| draw(&mut rng, &ALL)).collect::<Vec<Fault>>()
     };
     assert_eq!(schedule(7), schedule(7));
     assert_ne!(schedule(7), schedule(8));
 }
 
 #[test]
+fn roles_resolve_to_nodes_and_a_combination_never_hits_one_node_twice() {
+    let kill_leader = Fault::Kill { target: Target::Leader, clock_offset_ms: 5 };
+    assert_eq!(kill_leader.resolve(Some(2)), Fault::Kill { target: Target::Node(2), clock_offset_ms: 5 });
+    assert_eq!(kill_leader.resolve(None), Fault::Kill { target: Target::Node(1), clock_offset_ms: 5 });
+    let both = Fault::Combined(vec![kill_leader, Fault::Pause { target: Target::Node(3) }]);
+    let resolved = both.resolve(Some(3));
+    assert_eq!(
+        resolved,
+        Fault::Combined(vec![
+            Fault::Kill { target: Target::Node(3), clock_offset_ms: 5 },
+            Fault::Pause { target: Target::Node(1) },
+        ])
+    );
+    assert_eq!(
+        Fault::Isolate { target: Target::Leader }.resolve(Some(2)).cuts(),
+        BTreeSet::from([(1, 2), (2, 3)])
+    );
+    assert_eq!(Fault::Bridge { bridge: 2 }.cuts(), BTreeSet::from([(1, 3)]));
+}
+
+#[test]
 fn schedules_use_every_enabled_nemesis_and_no_other() {
-    let all = [NemesisKind::Partition, NemesisKind::Kill, NemesisKind::Pause, NemesisKind::Rolling];
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut rng = trent_jepsen::harness::seeded(3, trent_jepsen::harness::NEMESIS_STREAM);
     let mut seen = BTreeSet::new();
     for _ in 0..400 {
-        let fault = draw(&mut rng, &all, Some(2));
+        let fault = draw(&mut rng, &ALL);
         let parts = match &fault {
             Fault::Combined(parts) => {
                 assert_eq!(parts.len(), 2);
-                let nodes: Vec<u8> = parts
-                    .iter()
-                    .filter_map(|part| match part {
-                        Fault::Kill { node, .. } | Fault::Pause { node } => Some(*node),
-                        _ => None,
-                    })
-                    .collect();
-                assert!(nodes.len() < 2 || nodes[0] != nodes[1], "one node targeted twice: {fault}");
                 seen.insert("combined");
                 parts.clone()
             }
@@ -228,29 +240,25 @@ fn schedules_use_every_enabled_nemesis_and_no_other() {
         };
         for part in parts {
             match part {
-                Fault::Partition { name, cuts } => {
-                    assert!(cuts.iter().all(|(a, b)| a < b && (1..=3).contains(a) && (1..=3).contains(b)));
-                    seen.insert(name);
+                Fault::Isolate { target: Target::Leader } => seen.insert("isolate-leader"),
+                Fault::Isolate { target: Target::Node(node) } | Fault::Bridge { bridge: node } => {
+                    assert!((1..=3).contains(&node));
+                    seen.insert("partition-node")
                 }
                 Fault::Kill { clock_offset_ms, .. } => {
                     assert!(clock_offset_ms.abs() <= 30_000);
-                    seen.insert("kill");
+                    seen.insert("kill")
                 }
-                Fault::Pause { .. } => {
-                    seen.insert("pause");
-                }
-                Fault::Rolling { .. } => {
-                    seen.insert("rolling");
-                }
+                Fault::Pause { .. } => seen.insert("pause"),
+                Fault::Rolling { .. } => seen.insert("rolling"),
                 Fault::Combined(_) => panic!("nested combination"),
-            }
+            };
         }
     }
-    let expected = ["bridge", "combined", "isolate-leader", "kill", "minority", "pause", "rolling"];
+    let expected = ["combined", "isolate-leader", "kill", "partition-node", "pause", "rolling"];
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
     for _ in 0..100 {
-        assert!(matches!(draw(&mut rng, &[NemesisKind::Pause], None), Fault::Pause { .. }));
+        assert!(matches!(draw(&mut rng, &[NemesisKind::Pause]), Fault::Pause { .. }));
     }
 }
 
@@ -258,7 +266,9 @@ fn schedules_use_every_enabled_nemesis_and_no_other() {
 fn the_verdict_is_the_worst_finding() {
     let report = |history: &History| {
         let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
-        RunReport::new(1, 10, vec![], 1, 500, &history.events, vec![], findings, Default::default())
+        let facts =
+            RunFacts { seed: 1, duration_s: 10, nemeses: vec![], workers: 1, consistency_bound_ms: 500 };
+        RunReport::new(facts, &history.events, vec![], findings, Default::default(), vec![])
     };
     let mut clean = History::default();
     clean.op(1, "describe", "register", Value::Null, (1, 2), (EventType::Ok, json!("Enabled")));

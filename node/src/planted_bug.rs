@@ -26,18 +26,20 @@ pub enum PlantedBug {
     StaleCrypto,
 }
 
-/// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once).
-pub fn active() -> PlantedBug {
-    static ACTIVE: OnceLock<PlantedBug> = OnceLock::new();
+/// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once); `None` for a name it does not know,
+/// which the server refuses at start-up.
+pub fn active() -> Option<PlantedBug> {
+    static ACTIVE: OnceLock<Option<PlantedBug>> = OnceLock::new();
     *ACTIVE.get_or_init(|| match std::env::var("TRENT_JEPSEN_PLANTED_BUG").as_deref() {
-        Ok("stale-crypto") => PlantedBug::StaleCrypto,
-        _ => PlantedBug::EarlyAck,
+        Ok("stale-crypto") => Some(PlantedBug::StaleCrypto),
+        Ok("early-ack") | Err(std::env::VarError::NotPresent) => Some(PlantedBug::EarlyAck),
+        _ => None,
     })
 }
 
 /// Whether `proposal` is acknowledged without waiting for its commit.
 pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
-    active() == PlantedBug::EarlyAck
+    active() == Some(PlantedBug::EarlyAck)
         && matches!(
             proposal.proposal,
             Proposal::Command(Command::EnableKey { .. } | Command::DisableKey { .. })
@@ -46,5 +48,5 @@ pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
 
 /// Whether crypto skips the freshness check.
 pub fn serves_stale_crypto() -> bool {
-    active() == PlantedBug::StaleCrypto
+    active() == Some(PlantedBug::StaleCrypto)
 }

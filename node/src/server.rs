@@ -60,6 +60,10 @@ pub struct RunningNode {
 
 /// Starts a node from `config`.
 pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
+    #[cfg(feature = "jepsen-planted-bug")]
+    if crate::planted_bug::active().is_none() {
+        return Err(StartError::Raft("TRENT_JEPSEN_PLANTED_BUG must be early-ack or stale-crypto".into()));
+    }
     let options = DiskOptions { cache_capacity_bytes: config.sled_cache_mib * 1024 * 1024 };
     let (log_store, state_machine) = trent_storage::open(&config.data_dir, options)?;
     let registry = state_machine.registry();

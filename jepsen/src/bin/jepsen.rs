@@ -1,8 +1,8 @@
 //! `trent-jepsen`: runs Trent's fault harness — a three-node cluster in network namespaces, the
 //! workloads, the nemeses — and checks what happened. Needs root.
 //!
-//! Exit status: 0 when every run is valid, 1 when any run found an anomaly, 2 when a run could
-//! not finish or could not check everything.
+//! Exit status: 1 when any run found an anomaly; otherwise 2 when a run could not finish or
+//! could not check everything; 0 when every run is valid.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,11 +30,14 @@ struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     schedules: u64,
     /// Seconds of workload per schedule.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(30..=3_600))]
     duration: u64,
-    /// Faults to inject (comma-separated); `none` for a fault-free run.
+    /// Faults to inject (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "partition,kill,pause,rolling")]
-    nemesis: Vec<NemesisChoice>,
+    nemesis: Vec<NemesisKind>,
+    /// Inject no faults at all (a baseline run).
+    #[arg(long, conflicts_with = "nemesis")]
+    no_faults: bool,
     /// Concurrent clients.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
     workers: u64,
@@ -58,15 +61,6 @@ struct Args {
     keep_data: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum NemesisChoice {
-    Partition,
-    Kill,
-    Pause,
-    Rolling,
-    None,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -79,26 +73,32 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         tokio::select! {
             code = run_schedules(&args) => code,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("trent-jepsen: interrupted; stopping the nodes and removing the namespaces");
+            signal = interrupted() => {
+                eprintln!("trent-jepsen: {signal}; stopping the nodes and removing the namespaces");
                 ExitCode::from(2)
             }
         }
     })
 }
 
+/// Waits for SIGINT, SIGTERM or SIGHUP; dropping the run then stops its nodes and removes its
+/// namespaces. (If the signals cannot be watched, waits forever: the nodes still die with us.)
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+    else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => "interrupted",
+        _ = terminate.recv() => "terminated",
+        _ = hangup.recv() => "hung up",
+    }
+}
+
 async fn run_schedules(args: &Args) -> ExitCode {
-    let nemeses: Vec<NemesisKind> = args
-        .nemesis
-        .iter()
-        .filter_map(|choice| match choice {
-            NemesisChoice::Partition => Some(NemesisKind::Partition),
-            NemesisChoice::Kill => Some(NemesisKind::Kill),
-            NemesisChoice::Pause => Some(NemesisKind::Pause),
-            NemesisChoice::Rolling => Some(NemesisKind::Rolling),
-            NemesisChoice::None => None,
-        })
-        .collect();
+    let nemeses: Vec<NemesisKind> = if args.no_faults { Vec::new() } else { args.nemesis.clone() };
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
     let mut worst = 0u8;
     let mut summary = Vec::new();
@@ -130,12 +130,7 @@ async fn run_schedules(args: &Args) -> ExitCode {
         match run(&config, progress).await {
             Ok(report) => {
                 println!("{}", report.to_markdown());
-                let code = match report.verdict {
-                    Verdict::Valid => 0,
-                    Verdict::Anomalies => 1,
-                    Verdict::Incomplete => 2,
-                };
-                worst = worst.max(code);
+                worst = worst.max(severity(report.verdict));
                 let operations: usize = report
                     .operations
                     .values()
@@ -151,7 +146,7 @@ async fn run_schedules(args: &Args) -> ExitCode {
             }
             Err(error) => {
                 eprintln!("trent-jepsen: seed {seed}: {error}");
-                worst = worst.max(2);
+                worst = worst.max(severity(Verdict::Incomplete));
                 summary.push(format!("seed {seed}: did not finish: {error}"));
             }
         }
@@ -160,5 +155,19 @@ async fn run_schedules(args: &Args) -> ExitCode {
     for line in &summary {
         eprintln!("{line}");
     }
-    ExitCode::from(worst)
+    ExitCode::from(match worst {
+        0 => 0,
+        1 => 2,
+        _ => 1,
+    })
+}
+
+/// Orders outcomes: an anomaly anywhere outranks a run that could not finish or check
+/// everything, which outranks a valid one.
+fn severity(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Valid => 0,
+        Verdict::Incomplete => 1,
+        Verdict::Anomalies => 2,
+    }
 }

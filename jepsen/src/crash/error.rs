@@ -12,16 +12,9 @@ pub enum CrashError {
         /// Why it failed.
         source: std::io::Error,
     },
-    /// An external tool (`mkfs.ext4`, `losetup`, `mount`, …) exited unsuccessfully.
-    #[error("`{command}` failed ({status}): {stderr}")]
-    Tool {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: std::process::ExitStatus,
-        /// What it printed on stderr.
-        stderr: String,
-    },
+    /// An external tool (`mkfs.ext4`, `losetup`, `mount`, …) failed.
+    #[error(transparent)]
+    Tool(#[from] crate::host_command::HostCommandError),
     /// trent-storage refused to open the directory.
     #[error("opening the store: {0}")]
     Open(#[from] trent_storage::OpenError),

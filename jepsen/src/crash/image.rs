@@ -7,7 +7,6 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::crash::CrashError;
 
@@ -122,19 +121,9 @@ impl Drop for MountedImage {
     }
 }
 
-/// Runs a tool to completion and returns its stdout; a non-zero exit is an error.
+/// Runs a host tool; its standard output.
 pub(crate) fn run_tool(program: &str, args: &[&str]) -> Result<String, CrashError> {
-    let command = format!("{program} {}", args.join(" "));
-    let output =
-        Command::new(program).args(args).output().map_err(CrashError::io(format!("running `{command}`")))?;
-    if !output.status.success() {
-        return Err(CrashError::Tool {
-            command,
-            status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(crate::host_command::run_blocking(program, args)?)
 }
 
 fn path_arg(path: &Path) -> Result<String, CrashError> {

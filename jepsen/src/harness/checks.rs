@@ -24,11 +24,11 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
-use trent_client::wire::Blob;
+use trent_client::wire::{Blob, ErrorCode};
 use trent_client::{ClientError, TrentClient};
 
 use super::cluster::{Cluster, NODES};
-use super::workload::{error_name, AckedBlob, Keys, KEYSET};
+use super::workload::{error_name, ops, AckedBlob, Keys, KEYSET};
 use super::HarnessError;
 use crate::history::{pair_operations, Event, EventType, Operation};
 use crate::model::KeyStateRegister;
@@ -36,21 +36,63 @@ use crate::verdict::Verdict;
 use crate::wgl::{check_key, CheckLimits};
 
 /// Errors that say a blob or its key is unknown: never right for an acknowledged blob.
-const REFUSALS_OF_ACKED_BLOBS: [&str; 3] =
-    ["InvalidCiphertextException", "IncorrectKeyException", "NotFoundException"];
+const REFUSALS_OF_ACKED_BLOBS: [ErrorCode; 3] =
+    [ErrorCode::InvalidCiphertext, ErrorCode::IncorrectKey, ErrorCode::NotFound];
+
+/// Whether the history's error name is one of [`REFUSALS_OF_ACKED_BLOBS`].
+fn disowns_blob(error_name: &str) -> bool {
+    REFUSALS_OF_ACKED_BLOBS.iter().any(|code| code.as_str() == error_name)
+}
 
 /// Operations of a counterexample's prefix shown in the report (the full history has them all).
 const SHOWN_PREFIX: usize = 8;
 
-/// Slack for the revocation bound: the node keeps time in whole milliseconds.
-pub const REVOCATION_SLACK: Duration = Duration::from_millis(2);
+/// Which promise an anomaly breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyKind {
+    /// A register key's history has no linearization.
+    NotLinearizable,
+    /// An Encrypt succeeded with a key disabled longer than the bound before it was invoked.
+    RevocationLate,
+    /// A Decrypt gave another plaintext than the one encrypted.
+    WrongPlaintext,
+    /// A Decrypt refused an acknowledged blob as if it or its key were unknown.
+    AckedBlobRefused,
+    /// An acknowledged key is missing from a node.
+    LostKey,
+    /// An acknowledged blob no longer decrypts on a node.
+    LostBlob,
+    /// Nodes disagree about a key's material.
+    SplitBrain,
+}
+
+impl std::fmt::Display for AnomalyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AnomalyKind {
+    /// The kind's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::NotLinearizable => "not-linearizable",
+            AnomalyKind::RevocationLate => "revocation-late",
+            AnomalyKind::WrongPlaintext => "wrong-plaintext",
+            AnomalyKind::AckedBlobRefused => "acked-blob-refused",
+            AnomalyKind::LostKey => "lost-key",
+            AnomalyKind::LostBlob => "lost-blob",
+            AnomalyKind::SplitBrain => "split-brain",
+        }
+    }
+}
 
 /// One broken promise.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {
-    /// Which promise: `not-linearizable`, `revocation-late`, `wrong-plaintext`,
-    /// `acked-blob-refused`, `lost-key`, `lost-blob`, `split-brain`.
-    pub kind: &'static str,
+    /// Which promise.
+    pub kind: AnomalyKind,
     /// The key involved.
     pub key: String,
     /// What was seen.
@@ -94,6 +136,10 @@ pub struct HistoryFindings {
     pub revocation: RevocationSummary,
     /// Decrypts of acknowledged blobs during the run.
     pub decrypts_checked: usize,
+    /// Whether some part of the history could not be checked (see `notes`).
+    pub unchecked: bool,
+    /// Why parts could not be checked.
+    pub notes: Vec<String>,
     /// Anomalies found.
     #[serde(skip)]
     pub anomalies: Vec<Anomaly>,
@@ -107,26 +153,29 @@ pub fn check_history(
 ) -> Result<HistoryFindings, HarnessError> {
     let operations = pair_operations(events)?;
     let mut findings = HistoryFindings::default();
-    check_registers(&operations, keys, &mut findings)?;
+    check_registers(&operations, keys, &mut findings);
     check_revocation(events, &operations, keys, bound, &mut findings);
     check_decrypts(events, &operations, &mut findings);
     Ok(findings)
 }
 
-fn check_registers(
-    operations: &[Operation],
-    keys: &Keys,
-    findings: &mut HistoryFindings,
-) -> Result<(), HarnessError> {
+fn check_registers(operations: &[Operation], keys: &Keys, findings: &mut HistoryFindings) {
     let register_keys: BTreeSet<&str> = keys.register_keys().map(String::as_str).collect();
     let mut by_key: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
     for op in operations.iter().filter(|op| register_keys.contains(op.key.as_str())) {
         by_key.entry(op.key.as_str()).or_default().push(op);
     }
     let model = KeyStateRegister::default();
-    let summary = &mut findings.registers;
     for (key, ops) in by_key {
-        let report = check_key(&model, key, &ops, &CheckLimits::default())?;
+        let report = match check_key(&model, key, &ops, &CheckLimits::default()) {
+            Ok(report) => report,
+            Err(error) => {
+                findings.unchecked = true;
+                findings.notes.push(format!("register {key} could not be checked: {error}"));
+                continue;
+            }
+        };
+        let summary = &mut findings.registers;
         summary.keys += 1;
         summary.operations += ops.len();
         match &report.verdict {
@@ -149,11 +198,14 @@ fn check_registers(
                     "state after it: {}\ncannot place: {}",
                     counterexample.state_after_prefix, counterexample.blocked
                 ));
-                findings.anomalies.push(Anomaly { kind: "not-linearizable", key: key.to_owned(), detail });
+                findings.anomalies.push(Anomaly {
+                    kind: AnomalyKind::NotLinearizable,
+                    key: key.to_owned(),
+                    detail,
+                });
             }
         }
     }
-    Ok(())
 }
 
 fn check_revocation(
@@ -163,11 +215,12 @@ fn check_revocation(
     bound: Duration,
     findings: &mut HistoryFindings,
 ) {
-    let limit_ns = u64::try_from((bound + REVOCATION_SLACK).as_nanos()).unwrap_or(u64::MAX);
+    let limit_ns = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
     let revocation_keys: BTreeSet<&str> = keys.revocation.iter().map(String::as_str).collect();
     // The first acknowledged DisableKey of each revocation key, by when it returned.
     let mut disabled_at: BTreeMap<&str, u64> = BTreeMap::new();
-    for op in operations.iter().filter(|op| op.f == "disable" && revocation_keys.contains(op.key.as_str())) {
+    for op in operations.iter().filter(|op| op.f == ops::DISABLE && revocation_keys.contains(op.key.as_str()))
+    {
         if let Some(returned) = op.return_ns {
             let entry = disabled_at.entry(op.key.as_str()).or_insert(returned);
             *entry = (*entry).min(returned);
@@ -175,7 +228,7 @@ fn check_revocation(
     }
     let summary = &mut findings.revocation;
     summary.revoked_keys = disabled_at.len();
-    for op in operations.iter().filter(|op| op.f == "encrypt") {
+    for op in operations.iter().filter(|op| op.f == ops::ENCRYPT) {
         let Some(&acked) = disabled_at.get(op.key.as_str()) else {
             continue;
         };
@@ -188,7 +241,7 @@ fn check_revocation(
             Some(summary.latest_ok_invoked_after_ack_ms.map_or(after_ms, |latest| latest.max(after_ms)));
         if op.call_ns - acked > limit_ns {
             findings.anomalies.push(Anomaly {
-                kind: "revocation-late",
+                kind: AnomalyKind::RevocationLate,
                 key: op.key.clone(),
                 detail: format!("Encrypt invoked {after_ms:.1} ms after DisableKey was acknowledged succeeded (bound {} ms)", bound.as_millis()),
             });
@@ -202,20 +255,22 @@ fn check_revocation(
 fn count_refused_after(events: &[Event], disabled_at: &BTreeMap<&str, u64>) -> usize {
     events
         .iter()
-        .filter(|event| event.f == "encrypt" && event.kind == EventType::Fail)
+        .filter(|event| event.f == ops::ENCRYPT && event.kind == EventType::Fail)
         .filter(|event| disabled_at.get(event.key.as_str()).is_some_and(|acked| event.time_ns > *acked))
-        .filter(|event| event.value.get("error").and_then(Value::as_str) == Some("DisabledException"))
+        .filter(|event| {
+            event.value.get("error").and_then(Value::as_str) == Some(ErrorCode::Disabled.as_str())
+        })
         .count()
 }
 
 fn check_decrypts(events: &[Event], operations: &[Operation], findings: &mut HistoryFindings) {
-    for op in operations.iter().filter(|op| op.f == "decrypt" && !op.is_indeterminate()) {
+    for op in operations.iter().filter(|op| op.f == ops::DECRYPT && !op.is_indeterminate()) {
         findings.decrypts_checked += 1;
         let expected = op.input.get("plaintext").and_then(Value::as_str);
         let got = op.output.get("plaintext").and_then(Value::as_str);
         if expected != got {
             findings.anomalies.push(Anomaly {
-                kind: "wrong-plaintext",
+                kind: AnomalyKind::WrongPlaintext,
                 key: op.key.clone(),
                 detail: format!(
                     "Decrypt on node {} gave another plaintext than the one encrypted",
@@ -224,11 +279,11 @@ fn check_decrypts(events: &[Event], operations: &[Operation], findings: &mut His
             });
         }
     }
-    for event in events.iter().filter(|event| event.f == "decrypt" && event.kind == EventType::Fail) {
+    for event in events.iter().filter(|event| event.f == ops::DECRYPT && event.kind == EventType::Fail) {
         let error = event.value.get("error").and_then(Value::as_str).unwrap_or_default();
-        if REFUSALS_OF_ACKED_BLOBS.contains(&error) {
+        if disowns_blob(error) {
             findings.anomalies.push(Anomaly {
-                kind: "acked-blob-refused",
+                kind: AnomalyKind::AckedBlobRefused,
                 key: event.key.clone(),
                 detail: format!(
                     "Decrypt of an acknowledged blob refused with {error} (event {})",
@@ -250,6 +305,8 @@ pub struct FinalFindings {
     pub split_brain_keys: usize,
     /// Reads that kept failing even on the healed cluster (the promise could not be checked).
     pub unverified: usize,
+    /// Why reads could not be made.
+    pub notes: Vec<String>,
     /// Anomalies found.
     #[serde(skip)]
     pub anomalies: Vec<Anomaly>,
@@ -259,67 +316,113 @@ pub struct FinalFindings {
 pub fn acknowledged_keys(events: &[Event]) -> Vec<String> {
     events
         .iter()
-        .filter(|event| event.f == "create" && event.key == KEYSET && event.kind == EventType::Ok)
+        .filter(|event| event.f == ops::CREATE && event.key == KEYSET && event.kind == EventType::Ok)
         .filter_map(|event| event.value.as_str().map(str::to_owned))
         .collect()
 }
 
+/// Most time the final reads may take; past it the rest counts as unverified.
+pub const FINAL_CHECK_LIMIT: Duration = Duration::from_secs(600);
+
 /// Reads the healed cluster: every acknowledged key listed on every node, every acknowledged
-/// blob decrypted on every node, and up to `split_brain_sample` created keys compared across
-/// nodes.
+/// blob decrypted on every node, and up to `split_brain_sample` created keys (spread over the
+/// run) compared across nodes. A node that does not answer, unsealed, has its reads counted as
+/// unverified rather than tried; everything is done within [`FINAL_CHECK_LIMIT`].
 pub async fn check_final_state(
     cluster: &Cluster,
     created: &[String],
     blobs: &[AckedBlob],
     split_brain_sample: usize,
-) -> Result<FinalFindings, HarnessError> {
-    let clients: Vec<TrentClient> =
-        (1..=NODES).map(|id| cluster.patient_client(id)).collect::<Result<_, _>>()?;
+) -> FinalFindings {
     let mut findings =
         FinalFindings { created_keys: created.len(), blobs: blobs.len(), ..FinalFindings::default() };
-    for (index, client) in clients.iter().enumerate() {
-        let listed = client
-            .list_all_keys()
-            .await
-            .map_err(|error| HarnessError::client(format!("ListKeys on node {}", index + 1), error))?;
+    let mut live = Vec::new();
+    for node in 1..=NODES {
+        let client = match cluster.health(node).await {
+            Some(health) if !health.sealed => cluster.final_client(node),
+            _ => None,
+        };
+        match client {
+            Some(client) => live.push((node, client)),
+            None => {
+                findings.notes.push(format!("node {node} was not up and unsealed for the final reads"));
+                findings.unverified += created.len() + blobs.len();
+            }
+        }
+    }
+    let reads = read_final_state(&live, created, blobs, split_brain_sample, &mut findings);
+    if tokio::time::timeout(FINAL_CHECK_LIMIT, reads).await.is_err() {
+        findings.notes.push(format!("the final reads took over {FINAL_CHECK_LIMIT:?}"));
+        findings.unverified += 1;
+    }
+    findings
+}
+
+async fn read_final_state(
+    live: &[(u8, TrentClient)],
+    created: &[String],
+    blobs: &[AckedBlob],
+    split_brain_sample: usize,
+    findings: &mut FinalFindings,
+) {
+    for (node, client) in live {
+        let listed = match client.list_all_keys().await {
+            Ok(listed) => listed,
+            Err(error) => {
+                findings.notes.push(format!("ListKeys on node {node} failed: {error}"));
+                findings.unverified += created.len();
+                continue;
+            }
+        };
         let listed: BTreeSet<&str> = listed.iter().map(|entry| entry.key_id.as_str()).collect();
         for key in created.iter().filter(|key| !listed.contains(key.as_str())) {
             findings.anomalies.push(Anomaly {
-                kind: "lost-key",
+                kind: AnomalyKind::LostKey,
                 key: key.clone(),
-                detail: format!("acknowledged by CreateKey, not listed by node {}", index + 1),
+                detail: format!("acknowledged by CreateKey, not listed by node {node}"),
             });
         }
     }
     let limiter = Arc::new(Semaphore::new(16));
     let mut tasks = tokio::task::JoinSet::new();
     for blob in blobs {
-        for (index, client) in clients.iter().enumerate() {
-            let (client, blob, limiter) = (client.clone(), blob.clone(), limiter.clone());
+        for (node, client) in live {
+            let (node, client, blob, limiter) = (*node, client.clone(), blob.clone(), limiter.clone());
             tasks.spawn(async move {
                 let _permit = limiter.acquire_owned().await;
                 let outcome = decrypt(&client, &blob.key, &blob.blob).await;
-                judge_decrypt(outcome, &blob.plaintext, &blob.key, index + 1, "lost-blob")
+                judge_decrypt(outcome, &blob.plaintext, &blob.key, node, AnomalyKind::LostBlob)
             });
         }
     }
-    for key in created.iter().take(split_brain_sample) {
-        findings.split_brain_keys += 1;
-        let (clients, key, limiter) = (clients.clone(), key.clone(), limiter.clone());
-        tasks.spawn(async move {
-            let _permit = limiter.acquire_owned().await;
-            compare_material(&clients, &key).await
-        });
+    if live.len() > 1 {
+        let clients: Vec<(u8, TrentClient)> = live.to_vec();
+        for key in spread(created, split_brain_sample) {
+            findings.split_brain_keys += 1;
+            let (clients, key, limiter) = (clients.clone(), key.clone(), limiter.clone());
+            tasks.spawn(async move {
+                let _permit = limiter.acquire_owned().await;
+                compare_material(&clients, &key).await
+            });
+        }
     }
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Judged::Fine) => {}
             Ok(Judged::Unverified) => findings.unverified += 1,
             Ok(Judged::Anomaly(anomaly)) => findings.anomalies.push(anomaly),
-            Err(_) => findings.unverified += 1,
+            Err(error) => {
+                findings.unverified += 1;
+                findings.notes.push(format!("a final read panicked: {error}"));
+            }
         }
     }
-    Ok(findings)
+}
+
+/// Up to `count` of `items`, evenly spread over them.
+fn spread<T>(items: &[T], count: usize) -> impl Iterator<Item = &T> {
+    let step = items.len().div_ceil(count.max(1)).max(1);
+    items.iter().step_by(step).take(count)
 }
 
 enum Judged {
@@ -341,8 +444,8 @@ fn judge_decrypt(
     outcome: Result<Vec<u8>, ClientError>,
     expected: &[u8],
     key: &str,
-    node: usize,
-    kind: &'static str,
+    node: u8,
+    kind: AnomalyKind,
 ) -> Judged {
     match outcome {
         Ok(plaintext) if plaintext == expected => Judged::Fine,
@@ -351,24 +454,17 @@ fn judge_decrypt(
             key: key.to_owned(),
             detail: format!("node {node} decrypted it to another plaintext"),
         }),
-        Err(error) => {
-            let name = error_name(&error);
-            if REFUSALS_OF_ACKED_BLOBS.contains(&name.as_str()) {
-                Judged::Anomaly(Anomaly {
-                    kind,
-                    key: key.to_owned(),
-                    detail: format!("node {node} refused it: {name}"),
-                })
-            } else {
-                Judged::Unverified
-            }
+        Err(error) if error.code().is_some_and(|code| REFUSALS_OF_ACKED_BLOBS.contains(&code)) => {
+            let detail = format!("node {node} refused it: {}", error_name(&error));
+            Judged::Anomaly(Anomaly { kind, key: key.to_owned(), detail })
         }
+        Err(_) => Judged::Unverified,
     }
 }
 
 /// Encrypts on each node and decrypts on every other: all must agree on the key's material.
-async fn compare_material(clients: &[TrentClient], key: &str) -> Judged {
-    for (maker, client) in clients.iter().enumerate() {
+async fn compare_material(clients: &[(u8, TrentClient)], key: &str) -> Judged {
+    for (maker, client) in clients {
         let plaintext = format!("split-brain probe {key} {maker}").into_bytes();
         let request = EncryptRequest {
             key_id: key.to_owned(),
@@ -379,12 +475,12 @@ async fn compare_material(clients: &[TrentClient], key: &str) -> Judged {
             Ok(answer) => answer.ciphertext_blob.as_bytes().to_vec(),
             Err(_) => return Judged::Unverified,
         };
-        for (reader, other) in clients.iter().enumerate().filter(|(reader, _)| *reader != maker) {
-            match judge_decrypt(decrypt(other, key, &blob).await, &plaintext, key, reader + 1, "split-brain")
-            {
+        for (reader, other) in clients.iter().filter(|(reader, _)| reader != maker) {
+            let outcome = decrypt(other, key, &blob).await;
+            match judge_decrypt(outcome, &plaintext, key, *reader, AnomalyKind::SplitBrain) {
                 Judged::Fine => {}
                 Judged::Anomaly(mut anomaly) => {
-                    anomaly.detail = format!("blob made on node {}: {}", maker + 1, anomaly.detail);
+                    anomaly.detail = format!("blob made on node {maker}: {}", anomaly.detail);
                     return Judged::Anomaly(anomaly);
                 }
                 Judged::Unverified => return Judged::Unverified,

@@ -89,6 +89,15 @@ impl Cluster {
             .map_err(|error| HarnessError::client("cannot make a client", error))
     }
 
+    /// A client of node `id` for the final reads: three attempts, short backoff; `None` before
+    /// the cluster is initialised.
+    pub fn final_client(&self, id: u8) -> Option<TrentClient> {
+        let retry = RetryPolicy::new(3, Duration::from_millis(200), Duration::from_secs(2));
+        let options = ClientOptions { timeout: self.config.op_timeout, retry, ..self.options(false) };
+        self.signing.as_ref()?;
+        TrentClient::with_options(vec![self.endpoint(id)], options).ok()
+    }
+
     /// Node `id`'s health, or `None` if it does not answer within a second.
     pub async fn health(&self, id: u8) -> Option<HealthResponse> {
         let options = ClientOptions { timeout: Duration::from_secs(1), ..self.options(false) };

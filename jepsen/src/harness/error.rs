@@ -6,13 +6,8 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
     /// A host command (`ip`, `iptables`) failed.
-    #[error("`{command}` failed: {detail}")]
-    Command {
-        /// The command line.
-        command: String,
-        /// Its exit status and standard error.
-        detail: String,
-    },
+    #[error(transparent)]
+    Command(#[from] crate::host_command::HostCommandError),
     /// Reading or writing a file or starting a process failed.
     #[error("{context}: {source}")]
     Io {
@@ -37,6 +32,9 @@ pub enum HarnessError {
         /// How long the harness waited.
         within: Duration,
     },
+    /// A task of the harness panicked.
+    #[error("a harness task panicked: {0}")]
+    Panicked(String),
     /// Certificates for the cluster could not be made.
     #[error("certificates: {0}")]
     Certificates(String),
@@ -52,6 +50,11 @@ impl HarnessError {
     /// An I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> HarnessError {
         HarnessError::Io { context: context.into(), source }
+    }
+
+    /// A task that panicked (or was cancelled).
+    pub fn panicked(error: tokio::task::JoinError) -> HarnessError {
+        HarnessError::Panicked(error.to_string())
     }
 
     /// A client error with what was being done.

@@ -17,3 +17,21 @@ pub mod run;
 pub mod workload;
 
 pub use error::HarnessError;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The random stream of the nemesis schedule.
+pub const NEMESIS_STREAM: u64 = 1;
+/// The random stream of the revoker.
+pub const REVOKER_STREAM: u64 = 2;
+/// Worker `i` draws from stream `WORKER_STREAMS + i`.
+pub const WORKER_STREAMS: u64 = 100;
+
+/// The random numbers of one role in a run: every role draws from its own stream of the run's
+/// seed, so no two roles see the same numbers and each is reproduced by the seed alone.
+pub fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}

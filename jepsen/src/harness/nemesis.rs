@@ -9,15 +9,18 @@
 //!   next one once the cluster serves again;
 //! - and, when several are enabled, a quarter of the faults are two at once.
 //!
-//! Kill and pause pick the leader half of the time. Each fault is held for 3–12 s, then healed,
-//! and the time until the cluster again takes a write and answers a linearizable read on every
-//! node is measured. Between faults the cluster gets 2–6 s of quiet.
+//! Kill and pause hit the leader half the time, partitions isolate it a third of the time: the
+//! schedule draws that role, resolved to a node when the fault is injected, so a seed gives the
+//! same schedule whatever the cluster does. Each fault is held for 3–12 s, then healed, and the
+//! time until the cluster again takes a write and answers a linearizable read on every node is
+//! measured; anything the heal left broken (a node that did not come back) is then mended, so
+//! faults do not pile up. Between faults the cluster gets 2–6 s of quiet.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use rand::seq::IndexedRandom;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use trent_client::wire::kms::KeyIdRequest;
@@ -39,32 +42,101 @@ pub enum NemesisKind {
     Rolling,
 }
 
+/// Who a fault hits. The schedule draws roles, not nodes, so a seed gives the same schedule
+/// whatever the cluster does; a role becomes a node when the fault is injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Whichever node leads when the fault is injected.
+    Leader,
+    /// A fixed node.
+    Node(u8),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Leader => write!(f, "leader"),
+            Target::Node(node) => write!(f, "n{node}"),
+        }
+    }
+}
+
 /// One fault, with its targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Links cut both ways.
-    Partition { name: &'static str, cuts: BTreeSet<(u8, u8)> },
+    /// One node cut off from both others.
+    Isolate { target: Target },
+    /// The two nodes other than `bridge` cut off from each other; both still reach `bridge`.
+    Bridge { bridge: u8 },
     /// SIGKILL of a node; healed by a restart with this wall-clock offset.
-    Kill { node: u8, clock_offset_ms: i64 },
+    Kill { target: Target, clock_offset_ms: i64 },
     /// SIGSTOP of a node; healed by SIGCONT.
-    Pause { node: u8 },
+    Pause { target: Target },
     /// Every node restarted in turn, with these wall-clock offsets.
     Rolling { clock_offsets_ms: Vec<i64> },
     /// Several faults at once, healed in reverse order.
     Combined(Vec<Fault>),
 }
 
+impl Fault {
+    /// This fault with every [`Target::Leader`] replaced by `leader` (node 1 when there is
+    /// none); a kill or pause never hits a node an earlier part of a combination killed or
+    /// paused, moving on to the next node instead.
+    pub fn resolve(&self, leader: Option<u8>) -> Fault {
+        self.resolve_avoiding(leader, &mut Vec::new())
+    }
+
+    fn resolve_avoiding(&self, leader: Option<u8>, busy: &mut Vec<u8>) -> Fault {
+        let node_of = |target: &Target| match target {
+            Target::Leader => leader.unwrap_or(1),
+            Target::Node(node) => *node,
+        };
+        let mut free = |target: &Target| {
+            let mut node = node_of(target);
+            while busy.contains(&node) && busy.len() < usize::from(NODES) {
+                node = node % NODES + 1;
+            }
+            busy.push(node);
+            Target::Node(node)
+        };
+        match self {
+            Fault::Isolate { target } => Fault::Isolate { target: Target::Node(node_of(target)) },
+            Fault::Kill { target, clock_offset_ms } => {
+                Fault::Kill { target: free(target), clock_offset_ms: *clock_offset_ms }
+            }
+            Fault::Pause { target } => Fault::Pause { target: free(target) },
+            Fault::Combined(faults) => {
+                Fault::Combined(faults.iter().map(|fault| fault.resolve_avoiding(leader, busy)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The links an isolation or bridge cuts, as (lower, higher) node pairs.
+    pub fn cuts(&self) -> BTreeSet<(u8, u8)> {
+        let pair = |a: u8, b: u8| (a.min(b), a.max(b));
+        match self {
+            Fault::Isolate { target: Target::Node(node) } => {
+                (1..=NODES).filter(|other| other != node).map(|other| pair(*node, other)).collect()
+            }
+            Fault::Bridge { bridge } => {
+                let ends: Vec<u8> = (1..=NODES).filter(|node| node != bridge).collect();
+                ends.windows(2).map(|ends| pair(ends[0], ends[1])).collect()
+            }
+            _ => BTreeSet::new(),
+        }
+    }
+}
+
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Fault::Partition { name, cuts } => {
-                let cuts: Vec<String> = cuts.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                write!(f, "partition {name} (cut {})", cuts.join(" "))
+            Fault::Isolate { target } => write!(f, "isolate {target}"),
+            Fault::Bridge { bridge } => write!(f, "bridge through n{bridge}"),
+            Fault::Kill { target, clock_offset_ms } => {
+                write!(f, "kill {target} (restart skewed {clock_offset_ms:+} ms)")
             }
-            Fault::Kill { node, clock_offset_ms } => {
-                write!(f, "kill n{node} (restart skewed {clock_offset_ms:+} ms)")
-            }
-            Fault::Pause { node } => write!(f, "pause n{node}"),
+            Fault::Pause { target } => write!(f, "pause {target}"),
             Fault::Rolling { .. } => write!(f, "rolling restart"),
             Fault::Combined(faults) => {
                 let parts: Vec<String> = faults.iter().map(ToString::to_string).collect();
@@ -105,7 +177,7 @@ pub struct NemesisPlan {
 
 /// The longest injecting or healing one fault may take (a rolling restart restarts, unseals
 /// and waits for three nodes) before the run notes it and moves on.
-pub const STEP_LIMIT: Duration = Duration::from_secs(180);
+pub const STEP_LIMIT: Duration = Duration::from_secs(360);
 
 /// How long a healed cluster may take to recover before the run notes it and moves on.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
@@ -117,7 +189,7 @@ pub async fn run(
     recorder: &Recorder,
     progress: &dyn Fn(&str),
 ) -> Vec<FaultRecord> {
-    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
+    let mut rng = super::seeded(plan.seed, super::NEMESIS_STREAM);
     let mut records = Vec::new();
     if plan.kinds.is_empty() {
         return records;
@@ -128,11 +200,13 @@ pub async fn run(
         if started.elapsed() >= plan.last_start {
             return records;
         }
-        let leader = cluster.leader().await;
-        let fault = draw(&mut rng, &plan.kinds, leader);
+        let drawn = draw(&mut rng, &plan.kinds);
+        let hold = Duration::from_millis(rng.random_range(3_000..=12_000));
+        let fault = drawn.resolve(cluster.leader().await);
+        let description = if drawn == fault { fault.to_string() } else { format!("{drawn}: {fault}") };
         let mut notes = Vec::new();
         let started_ms = recorder.now_ns() / 1_000_000;
-        progress(&format!("fault: {fault}"));
+        progress(&format!("fault: {description}"));
         if tokio::time::timeout(STEP_LIMIT, apply(cluster, &fault, &plan.probe_key, &mut notes))
             .await
             .is_err()
@@ -140,7 +214,7 @@ pub async fn run(
             notes.push(format!("injecting took over {STEP_LIMIT:?}"));
         }
         if !matches!(fault, Fault::Rolling { .. }) {
-            tokio::time::sleep(Duration::from_millis(rng.random_range(3_000..=12_000))).await;
+            tokio::time::sleep(hold).await;
         }
         if tokio::time::timeout(STEP_LIMIT, heal(cluster, &fault, &mut notes)).await.is_err() {
             notes.push(format!("healing took over {STEP_LIMIT:?}"));
@@ -156,7 +230,10 @@ pub async fn run(
             Some(ms) => progress(&format!("recovered in {ms} ms")),
             None => progress("NOT recovered"),
         }
-        records.push(FaultRecord { fault: fault.to_string(), started_ms, healed_ms, recovery_ms, notes });
+        // Whatever the heal left broken (a node that did not restart, say) is mended before the
+        // next fault, so faults do not pile up into a cluster that stays down.
+        notes.extend(heal_everything(cluster).await);
+        records.push(FaultRecord { fault: description, started_ms, healed_ms, recovery_ms, notes });
     }
 }
 
@@ -205,51 +282,38 @@ pub async fn recover(cluster: &Cluster, probe_key: &str) -> bool {
     tokio::time::timeout(RECOVERY_LIMIT, probe).await.is_ok()
 }
 
-/// Draws the next fault from `rng` (the schedule is the sequence of draws from the seed).
-pub fn draw(rng: &mut ChaCha8Rng, kinds: &[NemesisKind], leader: Option<u8>) -> Fault {
+/// Draws the next fault from `rng`: the schedule is the sequence of draws from the seed, and
+/// depends on nothing else.
+pub fn draw(rng: &mut ChaCha8Rng, kinds: &[NemesisKind]) -> Fault {
     let single: Vec<NemesisKind> =
         kinds.iter().copied().filter(|kind| *kind != NemesisKind::Rolling).collect();
-    if single.len() >= 2 && rng.random_bool(0.25) {
+    let combine = rng.random_bool(0.25);
+    if single.len() >= 2 && combine {
         let mut picked: Vec<NemesisKind> = single.choose_multiple(rng, 2).copied().collect();
         picked.sort();
-        let first = draw_one(rng, picked[0], leader, None);
-        let busy = targeted_node(&first);
-        let second = draw_one(rng, picked[1], leader, busy);
-        return Fault::Combined(vec![first, second]);
+        return Fault::Combined(picked.into_iter().map(|kind| draw_one(rng, kind)).collect());
     }
     let kind = kinds.choose(rng).copied().unwrap_or(NemesisKind::Partition);
-    draw_one(rng, kind, leader, None)
+    draw_one(rng, kind)
 }
 
-/// One fault of `kind`; a kill or pause avoids node `busy`.
-fn draw_one(rng: &mut ChaCha8Rng, kind: NemesisKind, leader: Option<u8>, busy: Option<u8>) -> Fault {
-    let pick_node = |rng: &mut ChaCha8Rng| {
-        let candidates: Vec<u8> = (1..=NODES).filter(|node| Some(*node) != busy).collect();
-        match leader {
-            Some(leader) if Some(leader) != busy && rng.random_bool(0.5) => leader,
-            _ => *candidates.choose(rng).unwrap_or(&1),
+fn draw_one(rng: &mut ChaCha8Rng, kind: NemesisKind) -> Fault {
+    let target = |rng: &mut ChaCha8Rng| {
+        if rng.random_bool(0.5) {
+            Target::Leader
+        } else {
+            Target::Node(rng.random_range(1..=NODES))
         }
     };
     match kind {
-        NemesisKind::Partition => partition(rng, leader),
-        NemesisKind::Kill => Fault::Kill { node: pick_node(rng), clock_offset_ms: skew(rng) },
-        NemesisKind::Pause => Fault::Pause { node: pick_node(rng) },
+        NemesisKind::Partition => match rng.random_range(0..3) {
+            0 => Fault::Isolate { target: Target::Leader },
+            1 => Fault::Bridge { bridge: rng.random_range(1..=NODES) },
+            _ => Fault::Isolate { target: Target::Node(rng.random_range(1..=NODES)) },
+        },
+        NemesisKind::Kill => Fault::Kill { target: target(rng), clock_offset_ms: skew(rng) },
+        NemesisKind::Pause => Fault::Pause { target: target(rng) },
         NemesisKind::Rolling => Fault::Rolling { clock_offsets_ms: (0..NODES).map(|_| skew(rng)).collect() },
-    }
-}
-
-fn partition(rng: &mut ChaCha8Rng, leader: Option<u8>) -> Fault {
-    let isolate = |node: u8| -> BTreeSet<(u8, u8)> {
-        (1..=NODES).filter(|other| *other != node).map(|other| (node.min(other), node.max(other))).collect()
-    };
-    match (rng.random_range(0..3), leader) {
-        (0, Some(leader)) => Fault::Partition { name: "isolate-leader", cuts: isolate(leader) },
-        (1, _) => {
-            let bridge = rng.random_range(1..=NODES);
-            let ends: Vec<u8> = (1..=NODES).filter(|node| *node != bridge).collect();
-            Fault::Partition { name: "bridge", cuts: BTreeSet::from([(ends[0], ends[1])]) }
-        }
-        _ => Fault::Partition { name: "minority", cuts: isolate(rng.random_range(1..=NODES)) },
     }
 }
 
@@ -257,22 +321,23 @@ fn skew(rng: &mut ChaCha8Rng) -> i64 {
     rng.random_range(-30_000..=30_000)
 }
 
-fn targeted_node(fault: &Fault) -> Option<u8> {
-    match fault {
-        Fault::Kill { node, .. } | Fault::Pause { node } => Some(*node),
-        _ => None,
+/// The node a resolved target names.
+fn node(target: &Target) -> u8 {
+    match target {
+        Target::Leader => 1,
+        Target::Node(node) => *node,
     }
 }
 
 async fn apply(cluster: &mut Cluster, fault: &Fault, probe_key: &str, notes: &mut Vec<String>) {
     match fault {
-        Fault::Partition { cuts, .. } => {
-            if let Err(error) = cluster.network().partition(cuts).await {
+        Fault::Isolate { .. } | Fault::Bridge { .. } => {
+            if let Err(error) = cluster.network().partition(&fault.cuts()).await {
                 notes.push(format!("partition: {error}"));
             }
         }
-        Fault::Kill { node, .. } => cluster.kill(*node).await,
-        Fault::Pause { node } => cluster.pause(*node),
+        Fault::Kill { target, .. } => cluster.kill(node(target)).await,
+        Fault::Pause { target } => cluster.pause(node(target)),
         Fault::Rolling { clock_offsets_ms } => {
             for (node, offset) in (1..=NODES).zip(clock_offsets_ms) {
                 cluster.terminate(node).await;
@@ -295,17 +360,17 @@ async fn apply(cluster: &mut Cluster, fault: &Fault, probe_key: &str, notes: &mu
 
 async fn heal(cluster: &mut Cluster, fault: &Fault, notes: &mut Vec<String>) {
     match fault {
-        Fault::Partition { .. } => {
+        Fault::Isolate { .. } | Fault::Bridge { .. } => {
             if let Err(error) = cluster.network().heal().await {
                 notes.push(format!("heal: {error}"));
             }
         }
-        Fault::Kill { node, clock_offset_ms } => {
-            if let Err(error) = cluster.restart(*node, *clock_offset_ms).await {
-                notes.push(format!("restart n{node}: {error}"));
+        Fault::Kill { target, clock_offset_ms } => {
+            if let Err(error) = cluster.restart(node(target), *clock_offset_ms).await {
+                notes.push(format!("restart {target}: {error}"));
             }
         }
-        Fault::Pause { node } => cluster.resume(*node),
+        Fault::Pause { target } => cluster.resume(node(target)),
         Fault::Rolling { .. } => {}
         Fault::Combined(faults) => {
             for fault in faults.iter().rev() {

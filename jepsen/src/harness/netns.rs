@@ -14,8 +14,6 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::process::Stdio;
 
-use tokio::process::Command;
-
 use super::HarnessError;
 
 /// The namespaces and links of one run.
@@ -84,8 +82,8 @@ impl Network {
             for (here, there) in [(a, b), (b, a)] {
                 let ns = self.namespace(here);
                 let peer = self.address(there).to_string();
-                in_ns(&ns, "iptables", &["-w", "-A", "INPUT", "-s", &peer, "-j", "DROP"]).await?;
-                in_ns(&ns, "iptables", &["-w", "-A", "OUTPUT", "-d", &peer, "-j", "DROP"]).await?;
+                in_ns(&ns, "iptables", &["-w", "5", "-A", "INPUT", "-s", &peer, "-j", "DROP"]).await?;
+                in_ns(&ns, "iptables", &["-w", "5", "-A", "OUTPUT", "-d", &peer, "-j", "DROP"]).await?;
             }
         }
         Ok(())
@@ -95,8 +93,8 @@ impl Network {
     pub async fn heal(&self) -> Result<(), HarnessError> {
         for node in 1..=self.nodes {
             let ns = self.namespace(node);
-            in_ns(&ns, "iptables", &["-w", "-F", "INPUT"]).await?;
-            in_ns(&ns, "iptables", &["-w", "-F", "OUTPUT"]).await?;
+            in_ns(&ns, "iptables", &["-w", "5", "-F", "INPUT"]).await?;
+            in_ns(&ns, "iptables", &["-w", "5", "-F", "OUTPUT"]).await?;
         }
         Ok(())
     }
@@ -139,20 +137,8 @@ async fn in_ns(ns: &str, program: &str, args: &[&str]) -> Result<(), HarnessErro
     run("ip", &full).await
 }
 
-/// Runs a host command to completion; a non-zero exit is an error carrying its stderr.
+/// Runs a host command to completion.
 async fn run(program: &str, args: &[&str]) -> Result<(), HarnessError> {
-    let command_line = format!("{program} {}", args.join(" "));
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|error| HarnessError::io(format!("cannot run `{command_line}`"), error))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(HarnessError::Command {
-        command: command_line,
-        detail: format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim()),
-    })
+    crate::host_command::run(program, args).await?;
+    Ok(())
 }

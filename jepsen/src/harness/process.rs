@@ -42,7 +42,8 @@ impl NodeProcess {
             })?;
         let log_err = log.try_clone().map_err(|error| HarnessError::io("cannot duplicate the log", error))?;
         // `ip netns exec` execs the program: the child's pid is trentd's.
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        command
             .args(["netns", "exec", &self.namespace])
             .arg(&self.program)
             .args(&self.args)
@@ -51,7 +52,20 @@ impl NodeProcess {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        // SAFETY: prctl(PR_SET_PDEATHSIG) between fork and exec touches no memory; it makes the
+        // kernel SIGKILL the node if the harness dies without cleaning up (even by SIGKILL).
+        // The setting survives `ip netns exec`'s exec of trentd.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let child = command
             .spawn()
             .map_err(|error| HarnessError::io(format!("cannot start node {}", self.id), error))?;
         self.child = Some(child);

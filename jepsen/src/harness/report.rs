@@ -33,9 +33,9 @@ pub struct Outcomes {
     pub info: usize,
 }
 
-/// Everything about one run.
+/// What a run was: its settings.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
+pub struct RunFacts {
     /// The schedule's seed.
     pub seed: u64,
     /// Workload time, s.
@@ -46,6 +46,14 @@ pub struct RunReport {
     pub workers: usize,
     /// The nodes' consistency bound, ms.
     pub consistency_bound_ms: u64,
+}
+
+/// Everything about one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run's settings.
+    #[serde(flatten)]
+    pub facts: RunFacts,
     /// Operations by name and outcome.
     pub operations: BTreeMap<String, Outcomes>,
     /// Faults injected, in order.
@@ -62,23 +70,22 @@ pub struct RunReport {
     pub anomalies: Vec<Anomaly>,
     /// Anomalies by kind.
     pub anomaly_counts: BTreeMap<String, usize>,
+    /// What got in the harness's way (a node that did not come back, a check that could not run).
+    pub notes: Vec<String>,
     /// The verdict.
     pub verdict: Verdict,
 }
 
 impl RunReport {
-    /// Assembles the report and its verdict.
-    #[allow(clippy::too_many_arguments)]
+    /// Assembles the report and its verdict: anomalies if any check found one; incomplete if
+    /// none did but something could not be checked.
     pub fn new(
-        seed: u64,
-        duration_s: u64,
-        nemeses: Vec<String>,
-        workers: usize,
-        consistency_bound_ms: u64,
+        facts: RunFacts,
         events: &[Event],
         faults: Vec<FaultRecord>,
         history: HistoryFindings,
         final_state: FinalFindings,
+        notes: Vec<String>,
     ) -> RunReport {
         let mut operations: BTreeMap<String, Outcomes> = BTreeMap::new();
         for event in events {
@@ -101,21 +108,17 @@ impl RunReport {
             history.anomalies.iter().chain(&final_state.anomalies).cloned().collect();
         let mut anomaly_counts = BTreeMap::new();
         for anomaly in &anomalies {
-            *anomaly_counts.entry(anomaly.kind.to_owned()).or_insert(0) += 1;
+            *anomaly_counts.entry(anomaly.kind.to_string()).or_insert(0) += 1;
         }
         let verdict = if !anomalies.is_empty() {
             Verdict::Anomalies
-        } else if history.registers.unknown > 0 || final_state.unverified > 0 {
+        } else if history.registers.unknown > 0 || history.unchecked || final_state.unverified > 0 {
             Verdict::Incomplete
         } else {
             Verdict::Valid
         };
         RunReport {
-            seed,
-            duration_s,
-            nemeses,
-            workers,
-            consistency_bound_ms,
+            facts,
             operations,
             faults,
             recovery_ms,
@@ -124,6 +127,7 @@ impl RunReport {
             final_state,
             anomalies,
             anomaly_counts,
+            notes,
             verdict,
         }
     }
@@ -131,15 +135,15 @@ impl RunReport {
     /// The report for people.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# Jepsen run, seed {}\n", self.seed);
+        let _ = writeln!(out, "# Jepsen run, seed {}\n", self.facts.seed);
         let _ = writeln!(
             out,
             "**Verdict: {:?}** — {} s, {} workers, nemeses {}, consistency bound {} ms.\n",
             self.verdict,
-            self.duration_s,
-            self.workers,
-            if self.nemeses.is_empty() { "none".to_owned() } else { self.nemeses.join(", ") },
-            self.consistency_bound_ms
+            self.facts.duration_s,
+            self.facts.workers,
+            if self.facts.nemeses.is_empty() { "none".to_owned() } else { self.facts.nemeses.join(", ") },
+            self.facts.consistency_bound_ms
         );
         let _ = writeln!(out, "## Operations\n\n| op | ok | fail | info |\n|---|---:|---:|---:|");
         for (f, outcomes) in &self.operations {
@@ -198,6 +202,12 @@ impl RunReport {
             "- final state on every node: {} acknowledged keys listed, {} acknowledged blobs decrypted, {} keys' material compared across nodes, {} reads unverified",
             final_state.created_keys, final_state.blobs, final_state.split_brain_keys, final_state.unverified
         );
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "\n## Harness notes\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "- {note}");
+            }
+        }
         let _ = writeln!(out, "\n## Anomalies ({})\n", self.anomalies.len());
         for (kind, count) in &self.anomaly_counts {
             let _ = writeln!(out, "- {kind}: {count}");

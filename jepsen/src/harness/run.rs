@@ -11,7 +11,7 @@ use super::checks::{acknowledged_keys, check_final_state, check_history};
 use super::cluster::{Cluster, ClusterConfig};
 use super::nemesis::{self, NemesisKind, NemesisPlan};
 use super::recorder::Recorder;
-use super::report::RunReport;
+use super::report::{RunFacts, RunReport};
 use super::workload::{Keys, Workload, WorkloadPlan};
 use super::HarnessError;
 
@@ -94,9 +94,7 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     let clients = tokio::spawn(workload.clone().run());
     let faults = nemesis::run(&mut cluster, &nemesis_plan, &recorder, &progress).await;
     progress("faults done; waiting for the clients");
-    clients
-        .await
-        .map_err(|error| HarnessError::io("the clients panicked", std::io::Error::other(error)))??;
+    clients.await.map_err(HarnessError::panicked)??;
     progress("healing and waiting for the cluster to recover");
     let mut notes = nemesis::heal_everything(&mut cluster).await;
     if !nemesis::recover(&cluster, &probe_key).await {
@@ -112,20 +110,18 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     progress("checking the final state on every node");
     let created = acknowledged_keys(&events);
     let final_state =
-        check_final_state(&cluster, &created, &workload.acked_blobs(), config.split_brain_sample).await?;
+        check_final_state(&cluster, &created, &workload.acked_blobs(), config.split_brain_sample).await;
     drop(cluster);
-    let nemeses = config.nemeses.iter().map(|kind| format!("{kind:?}").to_lowercase()).collect();
-    let report = RunReport::new(
-        config.seed,
-        config.duration.as_secs(),
-        nemeses,
-        config.workers,
-        config.consistency_bound_ms,
-        &events,
-        faults,
-        history,
-        final_state,
-    );
+    notes.extend(history.notes.iter().cloned());
+    notes.extend(final_state.notes.iter().cloned());
+    let facts = RunFacts {
+        seed: config.seed,
+        duration_s: config.duration.as_secs(),
+        nemeses: config.nemeses.iter().map(|kind| format!("{kind:?}").to_lowercase()).collect(),
+        workers: config.workers,
+        consistency_bound_ms: config.consistency_bound_ms,
+    };
+    let report = RunReport::new(facts, &events, faults, history, final_state, notes);
     write_report(&config.dir, &report)?;
     if !config.keep_data {
         remove_data(&cluster_dir);

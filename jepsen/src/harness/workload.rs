@@ -15,13 +15,12 @@
 //! may not have happened (timeout, dropped connection, 5xx). A worker takes a new process id
 //! after an `info`, since its last call may still be in flight.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
@@ -121,6 +120,22 @@ impl Keys {
     }
 }
 
+/// The operation names the history records (the `f` of each event).
+pub mod ops {
+    /// CreateKey.
+    pub const CREATE: &str = "create";
+    /// Encrypt.
+    pub const ENCRYPT: &str = "encrypt";
+    /// Decrypt.
+    pub const DECRYPT: &str = "decrypt";
+    /// EnableKey.
+    pub const ENABLE: &str = "enable";
+    /// DisableKey.
+    pub const DISABLE: &str = "disable";
+    /// DescribeKey.
+    pub const DESCRIBE: &str = "describe";
+}
+
 /// One call a worker makes.
 #[derive(Debug, Clone)]
 pub enum Call {
@@ -142,12 +157,12 @@ impl Call {
     /// The operation's name in the history.
     pub fn f(&self) -> &'static str {
         match self {
-            Call::Create => "create",
-            Call::Encrypt { .. } => "encrypt",
-            Call::Decrypt { .. } => "decrypt",
-            Call::Enable(_) => "enable",
-            Call::Disable(_) => "disable",
-            Call::Describe(_) => "describe",
+            Call::Create => ops::CREATE,
+            Call::Encrypt { .. } => ops::ENCRYPT,
+            Call::Decrypt { .. } => ops::DECRYPT,
+            Call::Enable(_) => ops::ENABLE,
+            Call::Disable(_) => ops::DISABLE,
+            Call::Describe(_) => ops::DESCRIBE,
         }
     }
 
@@ -278,8 +293,7 @@ impl Workload {
         let workload = self.clone();
         tasks.push(tokio::spawn(workload.revoker()));
         for task in tasks {
-            task.await
-                .map_err(|error| HarnessError::io("a worker panicked", std::io::Error::other(error)))??;
+            task.await.map_err(HarnessError::panicked)??;
         }
         Ok(())
     }
@@ -294,8 +308,7 @@ impl Workload {
     }
 
     async fn worker(&self, worker: usize) -> Result<(), HarnessError> {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(self.plan.seed ^ (worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = super::seeded(self.plan.seed, super::WORKER_STREAMS + worker as u64);
         let mut process = self.recorder.new_process();
         let stagger_ms = u64::try_from(self.plan.stagger.as_millis()).unwrap_or(0);
         while self.elapsed() < self.plan.duration {
@@ -309,42 +322,51 @@ impl Workload {
         Ok(())
     }
 
-    /// Disables each cycle's revocation key a third of the way into its cycle. A DisableKey sent
-    /// to a node cut off from the leader waits for the partition to heal, so an attempt not
-    /// acknowledged within [`REVOKE_RETRY`] is followed by another to the next node (each
-    /// attempt its own process), until one is acknowledged or the cycle ends.
+    /// Disables each cycle's revocation key a third of the way into its cycle, each key in a
+    /// task of its own ([`Workload::revoke`]).
     async fn revoker(self: Arc<Self>) -> Result<(), HarnessError> {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.plan.seed ^ 0x5EED_0F2E_70CA_7E00);
+        let mut rng = super::seeded(self.plan.seed, super::REVOKER_STREAM);
         let cycle = self.plan.revocation_cycle;
-        let mut attempts = tokio::task::JoinSet::new();
+        let mut revocations = tokio::task::JoinSet::new();
         for (index, key) in self.keys.revocation.iter().enumerate() {
             let cycle_start = cycle * u32::try_from(index).unwrap_or(u32::MAX);
             if cycle_start >= self.plan.duration {
                 break;
             }
             tokio::time::sleep((cycle_start + cycle / 3).saturating_sub(self.elapsed())).await;
-            let acked = Arc::new(AtomicBool::new(false));
-            let mut node = rng.random_range(1..=NODES);
-            while !acked.load(Ordering::Acquire) && self.elapsed() < cycle_start + cycle {
-                let (workload, done, call) = (self.clone(), acked.clone(), Call::Disable(key.clone()));
-                attempts.spawn(async move {
-                    let process = workload.recorder.new_process();
-                    if workload.call(process, node, &call).await? == EventType::Ok {
-                        done.store(true, Ordering::Release);
-                    }
-                    Ok::<(), HarnessError>(())
-                });
-                let deadline = Instant::now() + REVOKE_RETRY;
-                while !acked.load(Ordering::Acquire) && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+            revocations.spawn(self.clone().revoke(key.clone(), rng.random_range(1..=NODES)));
+        }
+        while let Some(revocation) = revocations.join_next().await {
+            revocation.map_err(HarnessError::panicked)??;
+        }
+        Ok(())
+    }
+
+    /// Sends DisableKey for `key` to `node`. A node cut off from the leader holds the call until
+    /// the partition heals, so an attempt not answered within [`REVOKE_RETRY`] is followed by
+    /// another to the next node (each attempt its own process), until one is acknowledged or the
+    /// run ends; attempts still out are waited for.
+    async fn revoke(self: Arc<Self>, key: String, mut node: u8) -> Result<(), HarnessError> {
+        let mut attempts = tokio::task::JoinSet::new();
+        let mut acknowledged = false;
+        while !acknowledged && self.elapsed() < self.plan.duration {
+            let (workload, call) = (self.clone(), Call::Disable(key.clone()));
+            attempts.spawn(async move {
+                let process = workload.recorder.new_process();
+                workload.call(process, node, &call).await
+            });
+            let next_attempt = tokio::time::Instant::now() + REVOKE_RETRY;
+            while let Ok(Some(attempt)) = tokio::time::timeout_at(next_attempt, attempts.join_next()).await {
+                if attempt.map_err(HarnessError::panicked)?? == EventType::Ok {
+                    acknowledged = true;
+                    break;
                 }
-                node = node % NODES + 1;
             }
+            tokio::time::sleep_until(next_attempt).await;
+            node = node % NODES + 1;
         }
         while let Some(attempt) = attempts.join_next().await {
-            attempt.map_err(|error| {
-                HarnessError::io("a revoker attempt panicked", std::io::Error::other(error))
-            })??;
+            attempt.map_err(HarnessError::panicked)??;
         }
         Ok(())
     }
@@ -393,13 +415,14 @@ impl Workload {
         self.recorder.invoke(process, f, key, call.input(node))?;
         let client = &self.clients[usize::from(node - 1)];
         let (kind, value) = match call.perform(client).await {
-            Ok(output) => {
-                self.remember(call, &output);
-                (EventType::Ok, output)
-            }
+            Ok(output) => (EventType::Ok, output),
             Err(error) => (call.outcome_of(&error), json!({ "error": error_name(&error) })),
         };
-        self.recorder.complete(process, kind, f, key, value)?;
+        self.recorder.complete(process, kind, f, key, value.clone())?;
+        if kind == EventType::Ok {
+            // Only once the acknowledgement is in the history may another call use the blob.
+            self.remember(call, &value);
+        }
         Ok(kind)
     }
 
