@@ -22,6 +22,7 @@ mode=${1:-ci}
 cargo build --release --quiet -p trent-node --bin trentd
 cargo build --release --quiet -p trent-jepsen --bin trent-jepsen
 jepsen=target/release/trent-jepsen
+mkdir -p results
 
 case "$mode" in
   ci)

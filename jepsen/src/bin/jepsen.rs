@@ -29,8 +29,9 @@ struct Args {
     /// How many schedules to run, one after another.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     schedules: u64,
-    /// Seconds of workload per schedule.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(30..=3_600))]
+    /// Seconds of workload per schedule (at most 30 minutes: a history holds up to 2,000,000
+    /// events, about 600 a second at the default rates).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(30..=1_800))]
     duration: u64,
     /// Faults to inject (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "partition,kill,pause,rolling")]
