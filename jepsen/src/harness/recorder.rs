@@ -61,18 +61,6 @@ impl Recorder {
         self.record(process, EventType::Invoke, f, key, value)
     }
 
-    /// Records how `process`'s current operation ended.
-    pub fn complete(
-        &self,
-        process: u64,
-        kind: EventType,
-        f: &str,
-        key: &str,
-        value: Value,
-    ) -> Result<(), HarnessError> {
-        self.record(process, kind, f, key, value)
-    }
-
     /// Flushes the file and returns every event recorded.
     pub fn finish(&self) -> Result<Vec<Event>, HarnessError> {
         let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -80,7 +68,8 @@ impl Recorder {
         Ok(inner.events.clone())
     }
 
-    fn record(
+    /// Records an event of `process`: an invocation, or how its current operation ended.
+    pub fn record(
         &self,
         process: u64,
         kind: EventType,

@@ -418,7 +418,7 @@ impl Workload {
             Ok(output) => (EventType::Ok, output),
             Err(error) => (call.outcome_of(&error), json!({ "error": error_name(&error) })),
         };
-        self.recorder.complete(process, kind, f, key, value.clone())?;
+        self.recorder.record(process, kind, f, key, value.clone())?;
         if kind == EventType::Ok {
             // Only once the acknowledgement is in the history may another call use the blob.
             self.remember(call, &value);
