@@ -1,5 +1,6 @@
 //! The client's call path against scripted loopback nodes: headers, error decoding, failover,
 //! retry budget, request-id reuse, timeouts, body caps, pagination and admin routes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Envelope encryption through `TrentClient` and through the `trent encrypt`/`trent decrypt`
 //! binary, against a fake KMS node: the requests it sends, the checks it makes before asking for
 //! the data key, and the CLI's files (complete or absent, never partial) and streams.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 #[allow(dead_code)] // each test binary uses part of the fake node
 mod support;

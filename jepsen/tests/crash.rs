@@ -1,6 +1,7 @@
 //! The storage crash test, short: a few power cuts under a real writer must lose nothing, and the
 //! same test must catch a writer whose syncs do nothing. Needs root and loop devices; without
 //! them it says so and passes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! The harness's checkers, schedule and outcome rules on hand-made histories: each rule must
 //! flag what breaks it and pass what does not (the cluster-driven runs are in
 //! `scripts/jepsen.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use std::collections::BTreeSet;
 use std::time::Duration;

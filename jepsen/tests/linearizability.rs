@@ -1,5 +1,6 @@
 //! Behaviour of the linearizability checker on hand-written and generated histories, through the
 //! public API: events are built, paired and checked just as the harness and the binary do.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use std::time::Instant;
 

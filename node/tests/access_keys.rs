@@ -1,6 +1,7 @@
 //! Access keys, rekey and keyring rotation across a three-node cluster: a new access key signs
 //! on every node, a deleted one is refused everywhere, the last one cannot go; a rekeyed share set
 //! unseals; after a rotation, secrets sealed with the new barrier version open on every node.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

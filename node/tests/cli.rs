@@ -3,6 +3,7 @@
 //! and `--json` output and clear errors; `trent encrypt` / `trent decrypt` (the envelope helper)
 //! round-trip a file larger than 100 MiB through a peak resident set a small fraction of its size,
 //! and tampered, reordered and truncated envelopes are refused without leaving output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! stream of calls that rides out a SIGKILL of the leader with no call failing (each retries
 //! within its budget on the next endpoint). In its own test binary, so that no other cluster
 //! competes for the two cores while the failover is timed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

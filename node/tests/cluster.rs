@@ -1,5 +1,6 @@
 //! Three-node clusters of real `trentd` processes on loopback: replication through followers,
 //! leader failover, restart and catch-up, snapshot install, and membership changes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -5,6 +5,7 @@
 //! knew its state to be current, while GenerateRandom, which needs no key, keeps working.
 //!
 //! Alone in its own test binary: the timings below should not compete with other clusters.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! `trentd dev`: one node or three processes on consecutive ports, a credentials file that
 //! tells scripts where they are, and a clean stop on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

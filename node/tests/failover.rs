@@ -1,5 +1,6 @@
 //! Leader failover under load, alone in its own test binary so that no other cluster competes
 //! for the two cores while it measures how fast writes resume.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Scheduled deletion end to end: when the window passes, the leader deletes the key and its
 //! aliases, and every node stops knowing it. Time is moved with the node's fault-injection clock
 //! offset, since nobody waits seven days in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Alias and tag operations on one in-process node, through the typed client: CreateAlias,
 //! UpdateAlias, DeleteAlias, ListAliases, TagResource, UntagResource and ListResourceTags.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -6,6 +6,7 @@
 //! `version (1) | key id (16) | material version (4, BE) | nonce (12) | ciphertext | tag (16)`.
 //! Key rotation is not implemented, so blobs under retired material are not tested here.
 //! Behaviour across nodes and the consistency bound are in `crypto_cluster.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -4,6 +4,7 @@
 //!
 //! Request-level protocol behaviour (targets, malformed bodies, size caps, headers) is in
 //! `raw_http.rs`; aliases and tags in `kms_aliases_tags.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The KMS protocol below the typed client, on one in-process node: HTTP/1.1 written by hand so
 //! tests can send what no SDK would (no target, broken JSON, oversized or chunked bodies) and
 //! see every status code and header that comes back.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The seal across real processes: a restarted node comes back sealed and refuses everything
 //! but health, status, init and unseal; unseal reports progress, refuses bad shares and resets;
 //! a sealed node keeps following the log and serves it all once unsealed; init happens once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! the node stops, every file under the data directory (sled, log, snapshot) is scanned for each
 //! key's unwrapped material, the root key, every unseal share (text and bytes) and the admin
 //! secret — and none is found.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! certificate from the cluster CA; the peer port also demands a client certificate from that CA
 //! (mutual TLS); a server given neither TLS nor `--insecure-plaintext` refuses to start; and
 //! `trentd healthcheck` says whether a node answers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
 

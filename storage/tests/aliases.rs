@@ -1,5 +1,6 @@
 //! Alias commands: create, retarget, delete, and the rules that keep every alias pointing at a
 //! live key of a compatible type.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

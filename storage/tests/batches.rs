@@ -1,5 +1,6 @@
 //! Batched log entries: one entry carries several requests, which apply one after another, in
 //! order, each with its own result and its own dedup record, exactly as if each had its own entry.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Cluster-level state: initialisation (sealed keyring and first access key) applies once,
 //! keyring replacement only adds barrier versions, access keys are unique and the last one
 //! stays; all of it survives a restart and travels in snapshots. Storage sees only sealed bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

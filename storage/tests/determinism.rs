@@ -1,5 +1,6 @@
 //! Determinism: every node that applies the same log reaches the same registry, however the
 //! entries are batched and whether or not it restarts in between.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Key ids are UUIDs in their hyphenated form and nothing else.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use trent_storage::KeyId;
 use uuid::Uuid;

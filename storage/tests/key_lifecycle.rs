@@ -1,5 +1,6 @@
 //! Key lifecycle commands applied through the state machine: create, enable/disable, describe,
 //! schedule and cancel deletion, and deletion once the date has passed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

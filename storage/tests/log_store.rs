@@ -1,5 +1,6 @@
 //! The Raft log, vote and committed index: what openraft writes is read back, across restarts,
 //! and truncation and purging never leave a hole.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

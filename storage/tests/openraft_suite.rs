@@ -1,5 +1,6 @@
 //! openraft's own storage conformance suite, run against the sled-backed log store and state
 //! machine. The suite drives its own tokio runtimes, so these are plain `#[test]`s.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use openraft::testing::{StoreBuilder, Suite};
 use tempfile::TempDir;

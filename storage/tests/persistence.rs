@@ -1,4 +1,5 @@
 //! What the state machine applied is still there after the storage is closed and reopened.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

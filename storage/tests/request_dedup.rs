@@ -1,5 +1,6 @@
 //! Request deduplication: a request id applied twice applies once and answers the first result,
 //! for as long as the id is remembered; reused for a different request, it is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Snapshots: a snapshot built on one node installs the identical state on another, and the
 //! current snapshot is kept across restarts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Tagging commands and the per-key tag limit.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 
