@@ -8,9 +8,6 @@ mod args;
 mod plot;
 mod progress;
 mod report;
-mod runner;
-mod target;
-mod workload;
 mod wrk_script;
 
 use std::process::ExitCode;
@@ -19,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use trent_bench::{runner, target, workload};
 use trent_client::{ClientOptions, RetryPolicy, TrentClient};
 
 use args::{Cli, Command, PlotArgs, RunArgs};

@@ -118,13 +118,16 @@ impl Measurement {
     }
 }
 
-/// Live counts for the progress display.
+/// What a run shares with its caller while it goes: live counts for the progress display, and a
+/// switch that ends it early.
 #[derive(Debug, Default)]
 pub struct Live {
     /// Measured calls answered successfully so far.
     pub ok: AtomicU64,
     /// Measured calls failed so far.
     pub failed: AtomicU64,
+    /// Set to start no more calls (those in flight finish and are recorded).
+    pub stop: AtomicBool,
 }
 
 /// When recording starts and stops, shared by all workers.
@@ -222,6 +225,9 @@ where
 {
     let mut measurement = Measurement::empty()?;
     while let Some(measured) = clock.admit(Instant::now()) {
+        if live.stop.load(Ordering::Relaxed) {
+            break;
+        }
         let sequence = clock.sequence.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
         let outcome = call(sequence).await;
@@ -265,7 +271,8 @@ fn schedule<F, Fut>(
         if intended > now {
             std::thread::sleep(intended - now);
         }
-        let Some(measured) = clock.admit(intended) else {
+        let admitted = if live.stop.load(Ordering::Relaxed) { None } else { clock.admit(intended) };
+        let Some(measured) = admitted else {
             // Let the calls in flight finish before the results channel closes.
             let _ = runtime.block_on(permits.acquire_many(max_in_flight.max(1) as u32));
             return;

@@ -221,10 +221,13 @@ impl Disk {
 
 /// fsyncs the blob files sled wrote since the last call, and their directory.
 ///
-/// sled stores a log item larger than a quarter segment (128 KiB) in its own file under `blobs/`
-/// and never syncs it. Request limits and byte-bounded batches keep our items below that, so the
-/// directory is normally empty and this costs one `readdir`; when a blob does appear it is made
-/// durable before the append that refers to it is acknowledged.
+/// sled stores an item larger than a quarter segment (128 KiB) in its own file under `blobs/`
+/// and never syncs it. Our log entries stay below that, but a tree node holding several large
+/// registry rows (a key with an 8 KiB description and 50 maximal tags is ~27 KiB) can exceed it,
+/// so blobs do appear. sled also deletes blobs on its own, whenever a newer version of the node
+/// replaces one: a blob listed here may be gone by the time it is opened. That is not an error —
+/// a deleted blob holds nothing the database still needs — so it is skipped; any other failure
+/// is real and is returned.
 fn sync_new_blobs(blobs: &Path, synced_at: &std::sync::Mutex<std::time::SystemTime>) -> io::Result<()> {
     let entries = match std::fs::read_dir(blobs) {
         Ok(entries) => entries,
@@ -236,20 +239,35 @@ fn sync_new_blobs(blobs: &Path, synced_at: &std::sync::Mutex<std::time::SystemTi
     // little so it is not missed.
     let started = std::time::SystemTime::now();
     let horizon = since.checked_sub(std::time::Duration::from_secs(2)).unwrap_or(std::time::UNIX_EPOCH);
-    let mut synced_any = false;
-    for entry in entries {
-        let entry = entry?;
-        let modified = entry.metadata()?.modified()?;
-        if modified >= horizon {
-            std::fs::File::open(entry.path())?.sync_data()?;
-            synced_any = true;
-        }
-    }
-    if synced_any {
+    if sync_blobs_modified_since(entries, horizon)? {
         std::fs::File::open(blobs)?.sync_all()?;
     }
     *since = started;
     Ok(())
+}
+
+/// fsyncs each listed blob modified at or after `horizon`, skipping blobs deleted since they
+/// were listed; whether any was synced.
+fn sync_blobs_modified_since(
+    entries: impl Iterator<Item = io::Result<std::fs::DirEntry>>,
+    horizon: std::time::SystemTime,
+) -> io::Result<bool> {
+    let gone = |result: &io::Result<()>| matches!(result, Err(error) if error.kind() == io::ErrorKind::NotFound);
+    let mut synced_any = false;
+    for entry in entries {
+        let entry = entry?;
+        let sync = (|| {
+            if entry.metadata()?.modified()? >= horizon {
+                std::fs::File::open(entry.path())?.sync_data()?;
+                synced_any = true;
+            }
+            Ok(())
+        })();
+        if !gone(&sync) {
+            sync?;
+        }
+    }
+    Ok(synced_any)
 }
 
 fn decode_log_row(row: sled::Result<(sled::IVec, sled::IVec)>) -> io::Result<(u64, Vec<u8>)> {
@@ -265,5 +283,30 @@ fn to_io(error: sled::Error) -> io::Error {
     match error {
         sled::Error::Io(error) => error,
         other => io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_sled_deletes_between_listing_and_syncing_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["1", "2", "3"] {
+            std::fs::write(dir.path().join(name), b"blob").unwrap();
+        }
+        // Listed, then deleted by sled's own cleanup before the sync opens it.
+        let listed: Vec<io::Result<std::fs::DirEntry>> = std::fs::read_dir(dir.path()).unwrap().collect();
+        std::fs::remove_file(dir.path().join("2")).unwrap();
+        let synced = sync_blobs_modified_since(listed.into_iter(), std::time::UNIX_EPOCH).unwrap();
+        assert!(synced, "the blobs still there are synced");
+    }
+
+    #[test]
+    fn other_errors_while_syncing_blobs_are_returned() {
+        let failing = std::iter::once(Err(io::Error::from(io::ErrorKind::PermissionDenied)));
+        let error = sync_blobs_modified_since(failing, std::time::UNIX_EPOCH).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
     }
 }

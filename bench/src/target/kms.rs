@@ -135,8 +135,14 @@ impl KmsTarget {
     /// Sends call number `sequence`, an `op` on the key it draws. The answer is checked to be
     /// JSON but not decoded into types, so the bench measures the server, not the decoding.
     pub async fn call(&self, op: Op, sequence: u64) -> Result<(), String> {
+        self.call_via(&self.client, op, sequence).await
+    }
+
+    /// [`call`](Self::call) through `client` instead of the target's own (another node, another
+    /// connection pool), on the same key set.
+    pub async fn call_via(&self, client: &TrentClient, op: Op, sequence: u64) -> Result<(), String> {
         let pick = scramble(sequence.rotate_left(17)) as usize;
-        self.client
+        client
             .call::<_, IgnoredAny>(op.target(), &self.request(op, pick))
             .await
             .map(|_| ())
