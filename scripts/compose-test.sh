@@ -2,8 +2,9 @@
 # End-to-end test of the docker compose cluster, walking through docs/docker.md:
 #
 #   build the image (scripts/build-image.sh) -> `trent operator gen-certs` -> chown the node keys
-#   to uid 10001 -> `docker-compose up -d` -> wait for every container to be healthy and for a
-#   leader -> `trent operator init` -> `trent operator unseal` -> `aws kms create-key`,
+#   to uid 10001 -> `docker-compose up -d` -> wait for every node to be live and for a leader
+#   (containers report unhealthy: a sealed node is not ready) -> `trent operator init` ->
+#   `trent operator unseal` -> every container healthy -> `aws kms create-key`,
 #   `aws kms encrypt` / `aws kms decrypt` of a file -> the admin API with `curl --aws-sigv4` ->
 #   stop the leader, keep serving through the other two -> start it again, unseal it, see it
 #   catch up -> `docker-compose down -v`.
@@ -170,8 +171,11 @@ kms() {
   timeout 60 "$aws" kms "$@" --endpoint-url "https://localhost:${ports[$node]}" --ca-bundle "$certs/ca.pem" \
     --cli-connect-timeout 5 --cli-read-timeout 20
 }
-# health N: node N's /v1/sys/health (no authentication needed).
-health() { curl -sf --max-time 5 --cacert "$certs/ca.pem" "https://localhost:${ports[$1]}/v1/sys/health"; }
+# health N: node N's /v1/sys/health (no authentication needed); the body whatever the status
+# (503 until the node is ready: sealed, uninitialised or out of touch).
+health() { curl -s --max-time 5 --cacert "$certs/ca.pem" "https://localhost:${ports[$1]}/v1/sys/health"; }
+# live N: node N's /v1/sys/health/live answers 200 (its process serves and its Raft runs).
+live() { curl -sf -o /dev/null --max-time 5 --cacert "$certs/ca.pem" "https://localhost:${ports[$1]}/v1/sys/health/live"; }
 
 # ---------------------------------------------------------------------------------------------
 step "generate certificates: trent operator gen-certs"
@@ -201,22 +205,33 @@ for n in 1 2 3; do
 done
 ok "three containers created in ${up_s}s"
 
-step "wait for every container to be healthy (trentd healthcheck) and for a leader"
-# healthy N: container trentN is running and healthy; gives up at once on unhealthy or exited.
+step "wait for every node to be live (/v1/sys/health/live) and for a leader"
+# healthy N: container trentN is running and its healthcheck (trentd healthcheck: ready) passes;
+# gives up at once if it exited.
 healthy() {
   local n=$1 state
   state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "${container[$n]}")
   case "$state" in
     "running healthy") return 0 ;;
-    *unhealthy*) docker inspect --format '{{json .State.Health}}' "${container[$n]}" >&2; fail "trent$n is unhealthy" ;;
     exited* | dead*) fail "trent$n is $state" ;;
   esac
   return 1
 }
-all_healthy() { healthy 1 && healthy 2 && healthy 3; }
-wait_for 120 "all three containers healthy" all_healthy
-healthy_s=$(seconds_since "$up_ms")
-ok "all three healthy ${healthy_s}s after up"
+# running_live N: container trentN runs and its node is live.
+running_live() {
+  case "$(docker inspect --format '{{.State.Status}}' "${container[$1]}")" in
+    running) live "$1" ;;
+    *) fail "trent$1 is not running" ;;
+  esac
+}
+all_live() { running_live 1 && running_live 2 && running_live 3; }
+wait_for 120 "all three nodes live" all_live
+live_s=$(seconds_since "$up_ms")
+ok "all three live ${live_s}s after up"
+# Sealed and uninitialised, no node is ready: the healthcheck says so.
+answer=$(health 1)
+[ "$(json ready <<<"$answer")" = false ] || fail "a sealed node claims to be ready: $answer"
+ok "not ready before init, as it should be: $(json problems <<<"$answer")"
 
 # one_leader NODES...: every listed node answers health and names the same leader, which is
 # one of them and says it leads.
@@ -266,6 +281,12 @@ step "unseal: trent operator unseal <share> <share> (each share goes to every no
 wait_for 60 "every node unsealed" unseal 1 2 3
 timeout 30 "$trent" operator status
 ok "all three nodes unsealed"
+
+step "wait for every container to be healthy (trentd healthcheck: ready)"
+all_healthy() { healthy 1 && healthy 2 && healthy 3; }
+wait_for 60 "all three containers healthy" all_healthy
+healthy_s=$(seconds_since "$up_ms")
+ok "all three healthy ${healthy_s}s after up"
 
 # ---------------------------------------------------------------------------------------------
 step "aws kms create-key / encrypt / decrypt over TLS"
@@ -333,15 +354,17 @@ ok "created $key2 through trent${others[0]}, encrypted through trent${others[1]}
 step "start it again: ${compose_cmd[*]} start trent$leader"
 start_ms=$(now_ms)
 compose start "trent$leader"
-wait_for 90 "trent$leader healthy again" healthy "$leader"
+wait_for 90 "trent$leader live again" running_live "$leader"
 answer=$(health "$leader")
 [ "$(json sealed <<<"$answer")" = true ] || fail "trent$leader came back unsealed: $answer"
 [ "$(json initialized <<<"$answer")" = true ] || fail "trent$leader does not know it is initialised: $answer"
-ok "trent$leader healthy $(seconds_since "$start_ms")s after start, sealed as it should be"
+[ "$(json ready <<<"$answer")" = false ] || fail "trent$leader claims to be ready while sealed: $answer"
+ok "trent$leader live $(seconds_since "$start_ms")s after start, sealed (not ready) as it should be"
 
 step "unseal trent$leader: trent --endpoints https://localhost:${ports[$leader]} operator unseal ..."
 wait_for 60 "trent$leader unsealed" unseal "$leader"
-ok "trent$leader unsealed"
+wait_for 60 "trent$leader healthy" healthy "$leader"
+ok "trent$leader unsealed and healthy"
 
 # caught_up N INDEX: node N has applied at least INDEX.
 caught_up() {
@@ -363,4 +386,4 @@ timeout 30 "$trent" operator status
 ok "trent$leader rejoined: applied index $target, serves the key made while it was down, created $key3"
 
 echo
-echo "timings: build ${build_s}s, up -d ${up_s}s, all healthy ${healthy_s}s after up, stop of the leader ${stop_s}s"
+echo "timings: build ${build_s}s, up -d ${up_s}s, all live ${live_s}s and all healthy ${healthy_s}s after up, stop of the leader ${stop_s}s"

@@ -1,6 +1,7 @@
 //! The storage crash test, short: a few power cuts under a real writer must lose nothing, and the
 //! same test must catch a writer whose syncs do nothing. Needs root and loop devices; without
-//! them it says so and passes.
+//! them it fails, unless `TRENT_SKIP_PRIVILEGED_TESTS=1` says that skipping is intended (a
+//! developer's unprivileged machine): CI must never pass a test that did not run.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use std::path::PathBuf;
@@ -12,15 +13,17 @@ fn writer_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_trent-jepsen-crash"))
 }
 
-/// Whether the test can run here; prints why not when it cannot.
+/// Whether the test can run here. When it cannot, it fails, unless skipping was asked for.
 fn machine_can_cut_power(test: &str) -> bool {
-    match image::unavailable_reason() {
-        None => true,
-        Some(reason) => {
-            println!("SKIPPED {test}: {reason}");
-            false
-        }
-    }
+    let Some(reason) = image::unavailable_reason() else {
+        return true;
+    };
+    assert!(
+        std::env::var_os("TRENT_SKIP_PRIVILEGED_TESTS").is_some_and(|value| value == "1"),
+        "{test} cannot run here ({reason}); run it as root with loop devices, or set TRENT_SKIP_PRIVILEGED_TESTS=1 to skip it on purpose"
+    );
+    println!("SKIPPED {test} (TRENT_SKIP_PRIVILEGED_TESTS=1): {reason}");
+    false
 }
 
 async fn iteration(seed: u64, cut_after: Duration, planted_no_fsync: bool) -> IterationReport {

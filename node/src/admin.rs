@@ -1,4 +1,4 @@
-//! The admin API under `/v1/sys/`: health, seal status, init, unseal and seal, cluster view and
+//! The admin API under `/v1/sys/`: health (see [`crate::health`]), seal status, init, unseal and seal, cluster view and
 //! membership changes. JSON in, JSON out, curl-able.
 
 use bytes::Bytes;
@@ -6,7 +6,7 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use trent_wire::admin::{
-    AddLearnerRequest, ClusterResponse, CreateAccessKeyRequest, HealthResponse, InitRequest, MemberInfo,
+    AddLearnerRequest, ClusterResponse, CreateAccessKeyRequest, InitRequest, MemberInfo,
     MembershipChangeResponse, RekeyRequest, UnsealRequest,
 };
 use trent_wire::{ErrorCode, KmsError};
@@ -24,7 +24,14 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
     let rest = path.strip_prefix("/v1/sys/")?;
     let segments: Vec<&str> = rest.split('/').collect();
     let result = match (method, segments.as_slice()) {
-        (&Method::GET, ["health"]) => Ok(response::json(StatusCode::OK, &health(node), JSON)),
+        (&Method::GET, ["health"] | ["health", "ready"]) => {
+            let health = crate::health::health(node);
+            Ok(response::json(verdict(health.ready), &health, JSON))
+        }
+        (&Method::GET, ["health", "live"]) => {
+            let health = crate::health::health(node);
+            Ok(response::json(verdict(health.live), &health, JSON))
+        }
         (&Method::GET, ["status"]) => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),
         (&Method::POST, ["init"]) => init(node, body).await,
         (&Method::POST, ["unseal"]) => unseal(node, body),
@@ -66,21 +73,6 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
         _ => Err(KmsError::new(ErrorCode::NotFound, format!("No admin endpoint {method} {path}"))),
     };
     Some(result.unwrap_or_else(|error| response::kms_error(&error)))
-}
-
-/// This node's health.
-pub fn health(node: &Node) -> HealthResponse {
-    let metrics = node.raft.metrics().borrow().clone();
-    HealthResponse {
-        node_id: node.id(),
-        role: node.role(),
-        sealed: node.seal.status().sealed,
-        initialized: node.registry.read().is_initialized(),
-        leader_id: metrics.current_leader,
-        term: metrics.current_term,
-        last_applied_index: metrics.last_applied.map(|log_id| log_id.index),
-        last_log_index: metrics.last_log_index,
-    }
 }
 
 /// The cluster as this node sees it.
@@ -195,11 +187,20 @@ fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
     }
 }
 
+/// 200 for a node that passes the check, 503 for one that does not.
+fn verdict(passes: bool) -> StatusCode {
+    if passes {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
 /// Whether a request may be served while the node is sealed.
 pub fn allowed_while_sealed(method: &Method, path: &str) -> bool {
     matches!(
         (method, path),
-        (&Method::GET, "/v1/sys/health")
+        (&Method::GET, "/v1/sys/health" | "/v1/sys/health/ready" | "/v1/sys/health/live")
             | (&Method::GET, "/v1/sys/status")
             | (&Method::POST, "/v1/sys/init")
             | (&Method::POST, "/v1/sys/unseal")

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ArnScope, NodeConfig, PeerSpec, RaftTiming};
+use crate::config::{NodeConfig, PeerSpec};
 
 /// The Trent key management node.
 #[derive(Debug, Parser)]
@@ -101,6 +101,10 @@ pub struct ServerArgs {
     /// sled page cache in MiB.
     #[arg(long)]
     pub sled_cache_mib: Option<u64>,
+    /// Longest a storage flush may take before the node treats its disk as failed and stops, ms
+    /// (default 20000).
+    #[arg(long)]
+    pub flush_deadline_ms: Option<u64>,
     /// PEM certificate (chain) this node presents on both ports.
     #[arg(long, value_name = "PEM", requires_all = ["tls_key", "tls_ca"])]
     pub tls_cert: Option<PathBuf>,
@@ -123,22 +127,12 @@ impl ServerArgs {
     pub fn into_config(self) -> Result<NodeConfig, String> {
         let mut config = match &self.config {
             Some(path) => NodeConfig::from_toml_file(path).map_err(|error| error.to_string())?,
-            None => NodeConfig {
-                node_id: self.node_id.ok_or("--node-id is required without --config")?,
-                api_addr: self.api_addr.clone().ok_or("--api-addr is required without --config")?,
-                peer_addr: self.peer_addr.clone().ok_or("--peer-addr is required without --config")?,
-                advertise_api_addr: None,
-                advertise_peer_addr: None,
-                data_dir: self.data_dir.clone().ok_or("--data-dir is required without --config")?,
-                peers: Vec::new(),
-                bootstrap: false,
-                arn: ArnScope::default(),
-                raft: RaftTiming::default(),
-                sled_cache_mib: 32,
-                clock_offset_ms: 0,
-                tls: None,
-                insecure_plaintext: false,
-            },
+            None => NodeConfig::new(
+                self.node_id.ok_or("--node-id is required without --config")?,
+                self.api_addr.clone().ok_or("--api-addr is required without --config")?,
+                self.peer_addr.clone().ok_or("--peer-addr is required without --config")?,
+                self.data_dir.clone().ok_or("--data-dir is required without --config")?,
+            ),
         };
         overlay(&mut config.node_id, self.node_id);
         overlay(&mut config.api_addr, self.api_addr);
@@ -159,6 +153,7 @@ impl ServerArgs {
         overlay(&mut config.raft.snapshot_every_entries, self.snapshot_every);
         overlay(&mut config.raft.logs_kept_after_snapshot, self.logs_kept_after_snapshot);
         overlay(&mut config.sled_cache_mib, self.sled_cache_mib);
+        overlay(&mut config.flush_deadline_ms, self.flush_deadline_ms);
         overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
         if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });

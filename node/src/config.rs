@@ -175,6 +175,9 @@ pub struct NodeConfig {
     /// sled page cache, MiB.
     #[serde(default = "default_cache_mib")]
     pub sled_cache_mib: u64,
+    /// Longest a storage flush may take before the node treats its disk as failed, ms.
+    #[serde(default = "default_flush_deadline_ms")]
+    pub flush_deadline_ms: u64,
     /// Added to this node's wall clock: a fault-injection seam for clock-skew tests. Keep 0.
     #[serde(default)]
     pub clock_offset_ms: i64,
@@ -190,7 +193,41 @@ fn default_cache_mib() -> u64 {
     32
 }
 
+fn default_flush_deadline_ms() -> u64 {
+    trent_storage::DEFAULT_FLUSH_DEADLINE.as_millis() as u64
+}
+
 impl NodeConfig {
+    /// A node with these identity and addresses and every other setting at its default: no
+    /// peers, no bootstrap, TLS required (neither TLS files nor plain HTTP chosen yet).
+    pub fn new(node_id: NodeId, api_addr: String, peer_addr: String, data_dir: PathBuf) -> NodeConfig {
+        NodeConfig {
+            node_id,
+            api_addr,
+            peer_addr,
+            advertise_api_addr: None,
+            advertise_peer_addr: None,
+            data_dir,
+            peers: Vec::new(),
+            bootstrap: false,
+            arn: ArnScope::default(),
+            raft: RaftTiming::default(),
+            sled_cache_mib: default_cache_mib(),
+            flush_deadline_ms: default_flush_deadline_ms(),
+            clock_offset_ms: 0,
+            tls: None,
+            insecure_plaintext: false,
+        }
+    }
+
+    /// The storage options this config asks for.
+    pub fn disk_options(&self) -> trent_storage::DiskOptions {
+        trent_storage::DiskOptions {
+            cache_capacity_bytes: self.sled_cache_mib * 1024 * 1024,
+            flush_deadline: std::time::Duration::from_millis(self.flush_deadline_ms),
+        }
+    }
+
     /// Reads a TOML config file.
     pub fn from_toml_file(path: &Path) -> Result<NodeConfig, ConfigError> {
         let text = std::fs::read_to_string(path)

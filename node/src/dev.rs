@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use trent_wire::admin::{DevCredentials, InitRequest, InitResponse, SealStatusResponse, UnsealRequest};
 
 use crate::cli::DevArgs;
-use crate::config::{ArnScope, NodeConfig, PeerSpec, RaftTiming};
+use crate::config::{ArnScope, NodeConfig, PeerSpec};
 
 /// The file dev mode writes its endpoints, credentials and unseal share to.
 pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
@@ -61,20 +61,15 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     }
     if let [member] = members.as_slice() {
         let config = NodeConfig {
-            node_id: member.node_id,
-            api_addr: member.api_addr.clone(),
-            peer_addr: member.peer_addr.clone(),
-            advertise_api_addr: None,
-            advertise_peer_addr: None,
-            data_dir: node_dir(&args.data_dir, member.node_id),
             peers: members.clone(),
             bootstrap: true,
-            arn: ArnScope::default(),
-            raft: RaftTiming::default(),
-            sled_cache_mib: 32,
-            clock_offset_ms: 0,
-            tls: None,
             insecure_plaintext: true,
+            ..NodeConfig::new(
+                member.node_id,
+                member.api_addr.clone(),
+                member.peer_addr.clone(),
+                node_dir(&args.data_dir, member.node_id),
+            )
         };
         let running = crate::server::start(config).await?;
         wait_for_leader(&running.node).await?;
@@ -87,9 +82,15 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
             }
         };
         announce(&args.data_dir, &credentials)?;
-        shutdown.wait().await;
+        let failure = tokio::select! {
+            () = shutdown.wait() => None,
+            reason = running.failed() => Some(reason),
+        };
         running.shutdown().await;
-        return Ok(());
+        return match failure {
+            Some(reason) => Err(anyhow::anyhow!("Raft stopped ({reason}); the dev node is out of service")),
+            None => Ok(()),
+        };
     }
 
     let exe = std::env::current_exe().context("cannot find the trentd executable")?;
@@ -202,7 +203,8 @@ async fn fetch_health(
     client: &crate::peer::PeerClient,
     api_addr: &str,
 ) -> anyhow::Result<Option<trent_wire::admin::HealthResponse>> {
-    let body = client.get(api_addr, "/v1/sys/health", Duration::from_secs(1)).await?;
+    // An uninitialised or sealed node is not ready (503) but still says who its leader is.
+    let (_, body) = client.get_any_status(api_addr, "/v1/sys/health", Duration::from_secs(1)).await?;
     Ok(serde_json::from_slice(&body).ok())
 }
 

@@ -1,5 +1,7 @@
-//! `trentd healthcheck`: asks a node's health endpoint once and exits 0 if it answers. Made for
-//! container healthchecks, where an image built `FROM scratch` has no shell or curl.
+//! `trentd healthcheck`: asks a node's health endpoint once and exits 0 only if the node is
+//! ready (initialised, unsealed, in touch with a leader, Raft running), or with `--live` only if
+//! it is alive (its Raft runs, sealed or not). Made for container healthchecks, where an image
+//! built `FROM scratch` has no shell or curl. See [`crate::health`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +20,10 @@ pub struct HealthcheckArgs {
     /// PEM CA that issued the node's certificate (required for an https URL).
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,
+    /// Check liveness only (`/v1/sys/health/live`: the process serves and its Raft runs), so a
+    /// sealed node passes. Without it the node must be ready.
+    #[arg(long)]
+    pub live: bool,
 }
 
 /// Why the check failed.
@@ -37,7 +43,8 @@ pub enum HealthcheckError {
     Unhealthy(String),
 }
 
-/// Runs the check: `Ok(summary)` when the node answered its health endpoint.
+/// Runs the check: `Ok(summary)` when the node answered that it is ready (or, with `--live`,
+/// alive); `Err` with the node's own reasons otherwise.
 pub async fn run(args: HealthcheckArgs) -> Result<String, HealthcheckError> {
     let (tls, rest) = if let Some(rest) = args.url.strip_prefix("https://") {
         let ca = args.ca.as_deref().ok_or(HealthcheckError::NoCa)?;
@@ -51,17 +58,30 @@ pub async fn run(args: HealthcheckArgs) -> Result<String, HealthcheckError> {
     if addr.is_empty() || path.is_empty() {
         return Err(HealthcheckError::Url(args.url));
     }
+    // `--url` names the health endpoint; `--live` asks its liveness sibling.
+    let path = match (args.live, path.strip_suffix("/ready").unwrap_or(path)) {
+        (true, base) if !base.ends_with("/live") => format!("{base}/live"),
+        (_, _) => path.to_owned(),
+    };
     let client =
         crate::peer::PeerClient::new(tls).map_err(|error| crate::tls::TlsError::Config(error.to_string()))?;
-    let body = client
-        .get(addr, path, CHECK_TIMEOUT)
+    let (status, body) = client
+        .get_any_status(addr, &path, CHECK_TIMEOUT)
         .await
         .map_err(|error| HealthcheckError::Unhealthy(error.to_string()))?;
-    let health: trent_wire::admin::HealthResponse = serde_json::from_slice(&body)
-        .map_err(|error| HealthcheckError::Unhealthy(format!("not a health answer: {error}")))?;
+    let health: trent_wire::admin::HealthResponse = serde_json::from_slice(&body).map_err(|error| {
+        HealthcheckError::Unhealthy(format!("HTTP {status}, not a health answer: {error}"))
+    })?;
+    let passes = if args.live { health.live } else { health.ready };
+    if status != 200 || !passes {
+        let problems =
+            if health.problems.is_empty() { format!("HTTP {status}") } else { health.problems.join("; ") };
+        return Err(HealthcheckError::Unhealthy(format!("node {}: {problems}", health.node_id)));
+    }
     Ok(format!(
-        "node {} answers: {}, leader {}",
+        "node {} {}: {}, leader {}",
         health.node_id,
+        if args.live { "is live" } else { "is ready" },
         if health.sealed { "sealed" } else { "unsealed" },
         health.leader_id.map_or("unknown".to_owned(), |id| id.to_string())
     ))

@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod dev;
 pub mod freshness;
+pub mod health;
 pub mod healthcheck;
 pub mod http;
 pub mod kms;

@@ -36,9 +36,16 @@ async fn main() -> anyhow::Result<()> {
         Mode::Server(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg).context("invalid configuration")?;
             let running = trent_node::server::start(config).await?;
-            shutdown.wait().await;
+            let failure = tokio::select! {
+                () = shutdown.wait() => None,
+                reason = running.failed() => Some(reason),
+            };
             running.shutdown().await;
-            Ok(())
+            match failure {
+                // Out of service for good: exit non-zero so that a supervisor restarts the node.
+                Some(reason) => anyhow::bail!("Raft stopped ({reason}); the node is out of service"),
+                None => Ok(()),
+            }
         }
     }
 }

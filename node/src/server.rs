@@ -12,7 +12,6 @@ use openraft::Raft;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use trent_storage::DiskOptions;
 
 use crate::config::NodeConfig;
 use crate::freshness::Freshness;
@@ -55,6 +54,8 @@ pub struct RunningNode {
     /// The bound peer API address.
     pub peer_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    /// Set once Raft has stopped on its own (see [`crate::health::raft_failure`]).
+    failure: watch::Receiver<Option<String>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -64,8 +65,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     if crate::planted_bug::active().is_none() {
         return Err(StartError::Raft("TRENT_JEPSEN_PLANTED_BUG must be early-ack or stale-crypto".into()));
     }
-    let options = DiskOptions { cache_capacity_bytes: config.sled_cache_mib * 1024 * 1024 };
-    let (log_store, state_machine) = trent_storage::open(&config.data_dir, options)?;
+    let (log_store, state_machine) = trent_storage::open(&config.data_dir, config.disk_options())?;
     let registry = state_machine.registry();
     let disk = state_machine.disk().clone();
     let tls = config.load_tls()?;
@@ -117,7 +117,13 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
-    tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx)));
+    tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx.clone())));
+    let (failed, failure) = watch::channel(None);
+    let watched = node.clone();
+    tasks.push(tokio::spawn(async move {
+        let reason = crate::health::raft_failure(&watched, shutdown_rx).await;
+        let _ = failed.send(Some(reason));
+    }));
 
     if bootstrap {
         initialize(&node).await?;
@@ -133,7 +139,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
     #[cfg(feature = "jepsen-planted-bug")]
     tracing::warn!(bug = ?crate::planted_bug::active(), "built with jepsen-planted-bug: this node breaks its promises on purpose");
-    Ok(RunningNode { node, api_addr, peer_addr, shutdown, tasks })
+    Ok(RunningNode { node, api_addr, peer_addr, shutdown, failure, tasks })
 }
 
 async fn initialize(node: &Node) -> Result<(), StartError> {
@@ -160,11 +166,27 @@ fn local_addr(listener: &TcpListener, addr: &str) -> Result<SocketAddr, StartErr
 }
 
 impl RunningNode {
+    /// Resolves with the reason once Raft has stopped on its own: the node is out of service
+    /// and should be shut down and restarted. Never resolves during a requested shutdown.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.failure.clone();
+        let reason = match failure.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
+            Err(_) => None,
+        };
+        match reason {
+            Some(reason) => reason,
+            None => std::future::pending().await,
+        }
+    }
+
     /// Stops accepting requests, stops Raft and flushes storage.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        if let Err(error) = self.node.raft.shutdown().await {
-            tracing::warn!(%error, "Raft did not shut down cleanly");
+        match tokio::time::timeout(Duration::from_secs(10), self.node.raft.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "Raft did not shut down cleanly"),
+            Err(_) => tracing::warn!("Raft did not shut down within 10 s; stopping anyway"),
         }
         for task in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

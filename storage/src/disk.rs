@@ -14,11 +14,17 @@ use crate::error::OpenError;
 pub struct DiskOptions {
     /// sled page cache, bytes. Default 32 MiB.
     pub cache_capacity_bytes: u64,
+    /// Longest a flush may take before it fails with `TimedOut` (see [`Disk::flush`]).
+    pub flush_deadline: std::time::Duration,
 }
+
+/// Default [`DiskOptions::flush_deadline`]: a healthy flush takes milliseconds, a loaded disk
+/// well under a second; twenty seconds means the disk is full or failing.
+pub const DEFAULT_FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Default for DiskOptions {
     fn default() -> Self {
-        DiskOptions { cache_capacity_bytes: 32 * 1024 * 1024 }
+        DiskOptions { cache_capacity_bytes: 32 * 1024 * 1024, flush_deadline: DEFAULT_FLUSH_DEADLINE }
     }
 }
 
@@ -52,6 +58,7 @@ pub struct Disk {
     raft_meta: sled::Tree,
     state: sled::Tree,
     dir: PathBuf,
+    flush_deadline: std::time::Duration,
 }
 
 impl std::fmt::Debug for Disk {
@@ -107,21 +114,49 @@ impl Disk {
         let state = db.open_tree("state")?;
         let data_file = std::sync::Arc::new(std::fs::File::open(dir.join("sled").join("db"))?);
         let blobs_synced_at = std::sync::Arc::new(std::sync::Mutex::new(std::time::UNIX_EPOCH));
-        Ok(Disk { db, log, raft_meta, state, data_file, blobs_synced_at, dir: dir.to_path_buf() })
+        Ok(Disk {
+            db,
+            log,
+            raft_meta,
+            state,
+            data_file,
+            blobs_synced_at,
+            dir: dir.to_path_buf(),
+            flush_deadline: options.flush_deadline,
+        })
     }
 
     /// Makes every write so far durable, through power loss.
+    ///
+    /// Fails with `TimedOut` if that takes longer than the flush deadline: sled 0.34 waits
+    /// forever for a write that failed (a full disk leaves its flush parked on a condition
+    /// variable nobody signals), and a node whose Raft waits forever on its log looks alive
+    /// while it serves nothing. An error instead stops Raft, which takes the node out of service
+    /// visibly (see `trent-node`'s health).
     pub async fn flush(&self) -> io::Result<()> {
-        self.db.flush_async().await.map_err(to_io)?;
-        let data_file = self.data_file.clone();
-        let blobs = self.dir.join("sled").join("blobs");
-        let blobs_synced_at = self.blobs_synced_at.clone();
-        tokio::task::spawn_blocking(move || {
-            sync_new_blobs(&blobs, &blobs_synced_at)?;
-            data_file.sync_data()
-        })
-        .await
-        .map_err(|join| io::Error::other(join.to_string()))?
+        let flush = async {
+            self.db.flush_async().await.map_err(to_io)?;
+            let data_file = self.data_file.clone();
+            let blobs = self.dir.join("sled").join("blobs");
+            let blobs_synced_at = self.blobs_synced_at.clone();
+            tokio::task::spawn_blocking(move || {
+                sync_new_blobs(&blobs, &blobs_synced_at)?;
+                data_file.sync_data()
+            })
+            .await
+            .map_err(|join| io::Error::other(join.to_string()))?
+        };
+        match tokio::time::timeout(self.flush_deadline, flush).await {
+            Ok(flushed) => flushed,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "storage flush did not finish within {:?}: the disk under {} may be full or failing",
+                    self.flush_deadline,
+                    self.dir.display()
+                ),
+            )),
+        }
     }
 
     /// Bytes sled occupies on disk.
@@ -252,7 +287,8 @@ fn sync_blobs_modified_since(
     entries: impl Iterator<Item = io::Result<std::fs::DirEntry>>,
     horizon: std::time::SystemTime,
 ) -> io::Result<bool> {
-    let gone = |result: &io::Result<()>| matches!(result, Err(error) if error.kind() == io::ErrorKind::NotFound);
+    let gone =
+        |result: &io::Result<()>| matches!(result, Err(error) if error.kind() == io::ErrorKind::NotFound);
     let mut synced_any = false;
     for entry in entries {
         let entry = entry?;

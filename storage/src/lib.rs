@@ -29,7 +29,7 @@ pub use command::{
     Applied, BatchResult, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch,
     RequestId,
 };
-pub use disk::{Disk, DiskOptions};
+pub use disk::{Disk, DiskOptions, DEFAULT_FLUSH_DEADLINE};
 pub use error::OpenError;
 pub use log_store::LogStore;
 pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};

@@ -19,9 +19,22 @@ pub enum NodeRole {
     Shutdown,
 }
 
-/// `GET /v1/sys/health` (no authentication).
+/// `GET /v1/sys/health` (readiness) and `GET /v1/sys/health/live` (liveness), no
+/// authentication. Both answer this body; the status says the verdict: 200 when the node is
+/// ready (or, for `/live`, alive), 503 otherwise, with the reasons in `problems`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
+    /// Alive: the process serves and its Raft runs. A node that is not alive cannot recover
+    /// without a restart.
+    #[serde(default)]
+    pub live: bool,
+    /// Ready: alive, initialised, unsealed and in touch with a leader within the consistency
+    /// bound, so it serves every call.
+    #[serde(default)]
+    pub ready: bool,
+    /// Why the node is not ready (empty when it is), e.g. `sealed`.
+    #[serde(default)]
+    pub problems: Vec<String>,
     /// This node's id.
     pub node_id: u64,
     /// This node's role.

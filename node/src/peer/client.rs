@@ -97,11 +97,24 @@ impl PeerClient {
         let request = hyper::Request::post(self.url(addr, path))
             .header(hyper::header::CONTENT_TYPE, "application/octet-stream")
             .body(Full::new(Bytes::from(body)));
-        self.exchange(addr, request, timeout).await
+        let (status, body) = self.exchange(addr, request, timeout).await?;
+        ok_body(addr, status, body)
     }
 
     /// GETs `<addr><path>` and returns the response body.
     pub async fn get(&self, addr: &str, path: &str, timeout: Duration) -> Result<Bytes, PeerError> {
+        let (status, body) = self.get_any_status(addr, path, timeout).await?;
+        ok_body(addr, status, body)
+    }
+
+    /// GETs `<addr><path>` and returns the status and body, whatever the status (a health
+    /// endpoint answers 503 with a body that says why).
+    pub async fn get_any_status(
+        &self,
+        addr: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), PeerError> {
         let request = hyper::Request::get(self.url(addr, path)).body(Full::new(Bytes::new()));
         self.exchange(addr, request, timeout).await
     }
@@ -111,7 +124,7 @@ impl PeerClient {
         addr: &str,
         request: Result<hyper::Request<Full<Bytes>>, hyper::http::Error>,
         timeout: Duration,
-    ) -> Result<Bytes, PeerError> {
+    ) -> Result<(u16, Bytes), PeerError> {
         let unreachable = |reason: String| PeerError::Unreachable { addr: addr.to_owned(), reason };
         let request = request.map_err(|e| unreachable(e.to_string()))?;
         let exchange = async {
@@ -122,15 +135,20 @@ impl PeerClient {
                 .await
                 .map_err(|e| unreachable(e.to_string()))?
                 .to_bytes();
-            if status != 200 {
-                return Err(PeerError::Status { addr: addr.to_owned(), status });
-            }
-            Ok(body)
+            Ok((status, body))
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(PeerError::Timeout { addr: addr.to_owned(), timeout }),
         }
+    }
+}
+
+fn ok_body(addr: &str, status: u16, body: Bytes) -> Result<Bytes, PeerError> {
+    if status == 200 {
+        Ok(body)
+    } else {
+        Err(PeerError::Status { addr: addr.to_owned(), status })
     }
 }
 

@@ -14,7 +14,7 @@ use tempfile::TempDir;
 use trent_client::wire::kms::CreateKeyRequest;
 use trent_client::ClientError;
 use trent_client::{ClientOptions, RetryPolicy, Signing, TrentClient};
-use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
+use trent_node::config::{NodeConfig, RaftTiming};
 use trent_node::server::RunningNode;
 use trent_wire::admin::HealthResponse;
 
@@ -27,6 +27,22 @@ pub async fn create_key(client: &TrentClient, description: &str) -> Result<Strin
 /// Every key id the node behind `client` lists.
 pub async fn all_key_ids(client: &TrentClient) -> std::collections::BTreeSet<String> {
     client.list_all_keys().await.expect("list keys").into_iter().map(|entry| entry.key_id).collect()
+}
+
+/// Whether a test that needs root (mounts, network namespaces) can run. When it cannot, it fails,
+/// unless `TRENT_SKIP_PRIVILEGED_TESTS=1` says skipping is intended: CI never passes a test that
+/// did not run.
+pub fn privileged(test: &str) -> bool {
+    // SAFETY: geteuid(2) has no preconditions and touches no memory.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var_os("TRENT_SKIP_PRIVILEGED_TESTS").is_some_and(|value| value == "1"),
+        "{test} needs root; run it as root, or set TRENT_SKIP_PRIVILEGED_TESTS=1 to skip it on purpose"
+    );
+    println!("SKIPPED {test} (TRENT_SKIP_PRIVILEGED_TESTS=1): not root");
+    false
 }
 
 /// A loopback port reserved for this test process (see [`reserve_ports`]).
@@ -115,6 +131,11 @@ impl ProcessNode {
 
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// How the process ended, if it has (without waiting).
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// The process id while the process runs (for signals such as SIGSTOP).
@@ -237,7 +258,13 @@ impl ProcessCluster {
     /// Starts `count` bootstrapped voters, plus `extra_args` on each, waits for a leader, then
     /// initialises the cluster and unseals every node.
     pub async fn start(count: u64, extra_args: &[&str]) -> ProcessCluster {
-        let mut cluster = Self::launch(count, extra_args, tempfile::tempdir().expect("tempdir")).await;
+        Self::start_in(count, extra_args, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    /// [`ProcessCluster::start`] with node N's data in `dir/node-N` (made beforehand, e.g. a
+    /// small file system of its own).
+    pub async fn start_in(count: u64, extra_args: &[&str], dir: TempDir) -> ProcessCluster {
+        let mut cluster = Self::launch(count, extra_args, dir).await;
         cluster.initialize_and_unseal().await;
         cluster
     }
@@ -460,21 +487,14 @@ pub struct InProcessNode {
 
 /// A bootstrapping single-node config on free loopback ports, data in `data_dir`.
 pub fn single_node_config(data_dir: PathBuf, raft: RaftTiming) -> NodeConfig {
+    let api_addr = format!("127.0.0.1:{}", free_port());
+    let peer_addr = format!("127.0.0.1:{}", free_port());
     NodeConfig {
-        node_id: 1,
-        api_addr: format!("127.0.0.1:{}", free_port()),
-        peer_addr: format!("127.0.0.1:{}", free_port()),
-        advertise_api_addr: None,
-        advertise_peer_addr: None,
-        data_dir,
-        peers: Vec::new(),
         bootstrap: true,
-        arn: ArnScope::default(),
         raft,
         sled_cache_mib: 8,
-        clock_offset_ms: 0,
-        tls: None,
         insecure_plaintext: true,
+        ..NodeConfig::new(1, api_addr, peer_addr, data_dir)
     }
 }
 
