@@ -25,11 +25,11 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
     let segments: Vec<&str> = rest.split('/').collect();
     let result = match (method, segments.as_slice()) {
         (&Method::GET, ["health"] | ["health", "ready"]) => {
-            let health = crate::health::health(node);
+            let health = crate::health::health(node).await;
             Ok(response::json(verdict(health.ready), &health, JSON))
         }
         (&Method::GET, ["health", "live"]) => {
-            let health = crate::health::health(node);
+            let health = crate::health::health(node).await;
             Ok(response::json(verdict(health.live), &health, JSON))
         }
         (&Method::GET, ["status"]) => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),

@@ -1,7 +1,19 @@
-//! The client API: one HTTP entry point that assigns a request id, bounds the body, and routes
-//! to the KMS protocol (`POST /`) or the admin API (`/v1/sys/`).
+//! The client API: one HTTP entry point that assigns a request id and runs every request through
+//! the same steps, cheapest first, so that what cannot succeed costs the node little:
+//!
+//! 1. the unsigned calls (health, status, init, unseal) go straight to the admin API, with a
+//!    small body cap;
+//! 2. a sealed node refuses everything else, unread;
+//! 3. the signature's head is checked — `Authorization` shape, signed headers, date, scope —
+//!    and the access key must exist, all before a byte of the body is read;
+//! 4. the body is read within its cap (KMS 384 KiB, admin 64 KiB) and the memory budget that
+//!    every body in flight on this node shares, or refused as throttled;
+//! 5. the signature is verified over the body; the connection is then *proven* (never evicted
+//!    to make room, see [`crate::http::connections`]);
+//! 6. the KMS protocol (`POST /`) or the admin API (`/v1/sys/`) runs the operation.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -9,11 +21,14 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use trent_storage::RequestId;
 use trent_wire::kms::CONTENT_TYPE as AMZ_JSON;
-use trent_wire::limits::MAX_REQUEST_BODY_BYTES;
+use trent_wire::limits::{
+    MAX_ADMIN_REQUEST_BODY_BYTES, MAX_KMS_REQUEST_BODY_BYTES, MAX_UNSIGNED_REQUEST_BODY_BYTES,
+};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 
-use crate::http::body::{read_body_of, BodyError};
+use crate::http::body::{read_budgeted_body, BodyBudget, BodyError, Reservation};
+use crate::http::connections::ConnectionInfo;
 use crate::http::response;
 use crate::kms::{self, Call};
 use crate::node::Node;
@@ -34,40 +49,48 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     let headers = &parts.headers;
-    let target = header(headers, "x-amz-target");
-    let idempotency = header(headers, IDEMPOTENCY_HEADER);
-    let body = match read_body_of(headers, body, MAX_REQUEST_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge { limit }) => {
-            return response::kms_error(&KmsError::new(
-                ErrorCode::RequestTooLarge,
-                format!("Request body exceeds {limit} bytes"),
-            ))
-        }
-        Err(error) => {
-            return response::kms_error(&KmsError::new(ErrorCode::Serialization, error.to_string()))
-        }
-    };
-    if node.seal.status().sealed && !crate::admin::allowed_while_sealed(method, path) {
+    let budget = &node.body_budget;
+
+    if crate::admin::allowed_while_sealed(method, path) {
+        let (body, _reservation) = match read(headers, body, MAX_UNSIGNED_REQUEST_BODY_BYTES, budget).await {
+            Ok(read) => read,
+            Err(response) => return response,
+        };
+        return match crate::admin::route(node, method, path, &body).await {
+            Some(response) => response,
+            None => not_found(method, path),
+        };
+    }
+    if node.seal.status().sealed {
         return response::kms_error(&KmsError::from(crate::seal::state::Sealed));
     }
-    if !crate::admin::allowed_while_sealed(method, path) {
-        let signed = SignedRequestParts { method, path, query, headers, body: &body };
-        if let Err(error) = crate::authentication::authenticate(node, &signed) {
-            tracing::debug!(code = %error.code, "request refused by authentication");
-            return response::kms_error(&error);
-        }
+    let header_list: Vec<(&str, &[u8])> =
+        headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
+    let head = trent_sigv4::RequestHead { method: method.as_str(), path, query, headers: &header_list };
+    let checked = match crate::authentication::check_head(node, head, SystemTime::now()) {
+        Ok(checked) => checked,
+        Err(error) => return refused_by_authentication(&error),
+    };
+    let is_kms = method == Method::POST && path == "/";
+    let limit = if is_kms { MAX_KMS_REQUEST_BODY_BYTES } else { MAX_ADMIN_REQUEST_BODY_BYTES };
+    let (body, _reservation) = match read(headers, body, limit, budget).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    if let Err(error) = crate::authentication::verify_body(node, &checked, &body) {
+        return refused_by_authentication(&error);
     }
+    if let Some(connection) = parts.extensions.get::<ConnectionInfo>() {
+        connection.prove();
+    }
+
     if let Some(response) = crate::admin::route(node, method, path, &body).await {
         return response;
     }
-    if method != Method::POST || path != "/" {
-        return response::kms_error(&KmsError::new(
-            ErrorCode::UnknownOperation,
-            format!("No operation at {method} {path}; KMS operations are POST /"),
-        ));
+    if !is_kms {
+        return not_found(method, path);
     }
-    let request_id = match idempotency.map(Uuid::try_parse) {
+    let request_id = match header(headers, IDEMPOTENCY_HEADER).map(Uuid::try_parse) {
         None => RequestId(request_uuid),
         Some(Ok(id)) => RequestId(id),
         Some(Err(_)) => {
@@ -78,7 +101,7 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
         }
     };
     let call = Call { node, request_id };
-    match kms::dispatch(&call, target, &body).await {
+    match kms::dispatch(&call, header(headers, "x-amz-target"), &body).await {
         // KMS answers carry plaintexts and data keys: wiped once sent.
         Ok(body) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
         Err(error) => {
@@ -88,13 +111,44 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     }
 }
 
-/// What authentication needs of a request, taken before its body was read.
-pub(crate) struct SignedRequestParts<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub headers: &'a hyper::HeaderMap,
-    pub body: &'a [u8],
+/// Reads the body within `limit` and the node's budget; the AWS error response otherwise.
+async fn read(
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+    limit: usize,
+    budget: &BodyBudget,
+) -> Result<(Bytes, Reservation), Response<Full<Bytes>>> {
+    read_budgeted_body(headers, body, limit, budget).await.map_err(|error| {
+        let (code, message) = match error {
+            BodyError::TooLarge { limit } => {
+                (ErrorCode::RequestTooLarge, format!("Request body exceeds {limit} bytes"))
+            }
+            BodyError::Throttled => (
+                ErrorCode::Throttling,
+                "Rate exceeded: too many request bodies in flight; retry with backoff".to_owned(),
+            ),
+            other => (ErrorCode::Serialization, other.to_string()),
+        };
+        response::kms_error(&KmsError::new(code, message))
+    })
+}
+
+fn refused_by_authentication(error: &KmsError) -> Response<Full<Bytes>> {
+    tracing::debug!(code = %error.code, "request refused by authentication");
+    response::kms_error(error)
+}
+
+fn not_found(method: &Method, path: &str) -> Response<Full<Bytes>> {
+    if path.starts_with("/v1/sys/") {
+        return response::kms_error(&KmsError::new(
+            ErrorCode::NotFound,
+            format!("No admin endpoint {method} {path}"),
+        ));
+    }
+    response::kms_error(&KmsError::new(
+        ErrorCode::UnknownOperation,
+        format!("No operation at {method} {path}; KMS operations are POST /"),
+    ))
 }
 
 fn header<'h>(headers: &'h hyper::HeaderMap, name: &str) -> Option<&'h str> {

@@ -2,48 +2,87 @@
 //! by a known access key. Secrets live sealed in the replicated state and are opened with the
 //! keyring on first use, then kept unwrapped while the node is unsealed (`seal::unwrap_cache`);
 //! the verifier caches the signing keys derived from them.
+//!
+//! Authentication runs in two halves around the body (see [`crate::api`]): [`check_head`] before
+//! it is read (the signature's shape, signed headers, date and scope, and that the access key
+//! exists), [`verify_body`] after (the signature itself).
 
 use std::time::SystemTime;
 
-use trent_sigv4::{AuthErrorKind, Principal, SignedRequest};
+use trent_sigv4::{AuthError, AuthErrorKind, CheckedHead, CredentialUnavailable, RequestHead};
 use trent_wire::{ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
-use crate::api::SignedRequestParts;
 use crate::node::Node;
 
 /// Most request headers considered for a signature.
 const MAX_HEADERS: usize = 128;
 
-/// Verifies the request's signature; the principal on success, AWS's error otherwise.
-pub(crate) fn authenticate(node: &Node, request: &SignedRequestParts<'_>) -> Result<Principal, KmsError> {
-    if request.headers.len() > MAX_HEADERS {
+/// The checks that need no body: on success the request may be worth reading.
+pub(crate) fn check_head<'r>(
+    node: &Node,
+    head: RequestHead<'r>,
+    now: SystemTime,
+) -> Result<CheckedHead<'r>, KmsError> {
+    if head.headers.len() > MAX_HEADERS {
         return Err(KmsError::new(ErrorCode::IncompleteSignature, "The request has too many headers"));
     }
-    let headers: Vec<(&str, &[u8])> =
-        request.headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
-    let view = SignedRequest {
-        method: request.method.as_str(),
-        path: request.path,
-        query: request.query,
-        headers: &headers,
-        body: request.body,
-    };
-    let secrets = |access_key_id: &str| -> Option<Zeroizing<String>> {
-        let record = node.registry.read().access_key(access_key_id).cloned()?;
-        let secret = node
-            .with_current_keyring(|seal| seal.access_key_secret(access_key_id, &record.secret))
-            .ok()?
-            .ok()?;
-        std::str::from_utf8(&secret).ok().map(|text| Zeroizing::new(text.to_owned()))
-    };
-    node.verifier.verify(&view, SystemTime::now(), &secrets).map_err(|error| {
-        let code = match error.kind() {
-            AuthErrorKind::MissingAuthenticationToken => ErrorCode::MissingAuthenticationToken,
-            AuthErrorKind::UnrecognizedClient => ErrorCode::UnrecognizedClient,
-            AuthErrorKind::InvalidSignature => ErrorCode::InvalidSignature,
-            AuthErrorKind::IncompleteSignature => ErrorCode::IncompleteSignature,
+    let checked = node.verifier.check_head(head, now).map_err(|error| to_kms_error(&error))?;
+    if node.registry.read().access_key(checked.access_key_id()).is_none() {
+        return Err(to_kms_error(&AuthError::UnknownAccessKey));
+    }
+    Ok(checked)
+}
+
+/// Verifies the signature of a request whose head passed [`check_head`] over its `body`.
+pub(crate) fn verify_body(node: &Node, checked: &CheckedHead<'_>, body: &[u8]) -> Result<(), KmsError> {
+    node.verifier.verify_body(checked, body, &Secrets(node)).map(|_| ()).map_err(|error| to_kms_error(&error))
+}
+
+/// Access key secrets, opened from the replicated state with this node's keyring.
+struct Secrets<'n>(&'n Node);
+
+impl trent_sigv4::CredentialStore for Secrets<'_> {
+    fn secret_access_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Zeroizing<String>>, CredentialUnavailable> {
+        let node = self.0;
+        let Some(record) = node.registry.read().access_key(access_key_id).cloned() else {
+            return Ok(None);
         };
-        KmsError::new(code, error.message())
-    })
+        // The key exists: failing to open its secret is this node's fault, never the caller's,
+        // and must not read as "unknown access key".
+        let secret = match node
+            .with_current_keyring(|seal| seal.access_key_secret(access_key_id, &record.secret))
+        {
+            Ok(Ok(secret)) => secret,
+            Ok(Err(error)) => {
+                tracing::error!(access_key_id, %error, "the sealed secret of an access key does not open");
+                return Err(CredentialUnavailable);
+            }
+            Err(sealed) => {
+                tracing::warn!(access_key_id, %sealed, "access key secret needed while sealed");
+                return Err(CredentialUnavailable);
+            }
+        };
+        match std::str::from_utf8(&secret) {
+            Ok(text) => Ok(Some(Zeroizing::new(text.to_owned()))),
+            Err(_) => {
+                tracing::error!(access_key_id, "the secret of an access key is not UTF-8");
+                Err(CredentialUnavailable)
+            }
+        }
+    }
+}
+
+fn to_kms_error(error: &AuthError) -> KmsError {
+    let code = match error.kind() {
+        AuthErrorKind::MissingAuthenticationToken => ErrorCode::MissingAuthenticationToken,
+        AuthErrorKind::UnrecognizedClient => ErrorCode::UnrecognizedClient,
+        AuthErrorKind::InvalidSignature => ErrorCode::InvalidSignature,
+        AuthErrorKind::IncompleteSignature => ErrorCode::IncompleteSignature,
+        AuthErrorKind::Internal => ErrorCode::Internal,
+    };
+    KmsError::new(code, error.message())
 }

@@ -117,6 +117,15 @@ pub struct ServerArgs {
     /// Serve plain HTTP on both ports (no TLS): only for loopback or a network you trust.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_ca"])]
     pub insecure_plaintext: bool,
+    /// Most client connections open at once (default 4096).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Most client connections from one address (default 1024; 0 for no cap, e.g. behind a proxy).
+    #[arg(long)]
+    pub max_connections_per_address: Option<usize>,
+    /// Memory all request bodies in flight may hold together, MiB (default 64).
+    #[arg(long)]
+    pub max_request_memory_mib: Option<usize>,
     /// Shift this node's clock (fault injection for tests; keep unset).
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: Option<i64>,
@@ -154,6 +163,9 @@ impl ServerArgs {
         overlay(&mut config.raft.logs_kept_after_snapshot, self.logs_kept_after_snapshot);
         overlay(&mut config.sled_cache_mib, self.sled_cache_mib);
         overlay(&mut config.flush_deadline_ms, self.flush_deadline_ms);
+        overlay(&mut config.limits.max_connections, self.max_connections);
+        overlay(&mut config.limits.max_connections_per_address, self.max_connections_per_address);
+        overlay(&mut config.limits.max_request_memory_mib, self.max_request_memory_mib);
         overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
         if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });

@@ -187,6 +187,42 @@ pub struct NodeConfig {
     /// Serve plain HTTP on both ports instead: for development and tests on loopback only.
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// What the client port lets callers hold: connections and request memory.
+    #[serde(default)]
+    pub limits: ServingLimits,
+}
+
+/// What the client port lets callers hold at once (see `http::connections` and `http::body`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ServingLimits {
+    /// Most client connections open at once.
+    pub max_connections: usize,
+    /// Most client connections from one address; 0 for no cap (behind a proxy).
+    pub max_connections_per_address: usize,
+    /// Memory all request bodies in flight may hold together, MiB.
+    pub max_request_memory_mib: usize,
+}
+
+impl Default for ServingLimits {
+    fn default() -> Self {
+        let connections = crate::http::connections::ConnectionLimits::CLIENT;
+        ServingLimits {
+            max_connections: connections.max_connections,
+            max_connections_per_address: connections.max_connections_per_address,
+            max_request_memory_mib: 64,
+        }
+    }
+}
+
+impl ServingLimits {
+    /// The client port's connection limits.
+    pub fn connections(&self) -> crate::http::connections::ConnectionLimits {
+        crate::http::connections::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address,
+        }
+    }
 }
 
 fn default_cache_mib() -> u64 {
@@ -217,6 +253,7 @@ impl NodeConfig {
             clock_offset_ms: 0,
             tls: None,
             insecure_plaintext: false,
+            limits: ServingLimits::default(),
         }
     }
 

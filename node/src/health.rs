@@ -9,8 +9,6 @@
 //!   consistency bound (see [`crate::freshness`]), so it serves every call. A sealed node, a
 //!   node cut off from the quorum, and a node of an uninitialised cluster are live but not ready.
 
-use std::time::Instant;
-
 use openraft::error::Fatal;
 use tokio::sync::watch;
 use trent_storage::NodeId;
@@ -18,8 +16,9 @@ use trent_wire::admin::HealthResponse;
 
 use crate::node::Node;
 
-/// This node's health.
-pub fn health(node: &Node) -> HealthResponse {
+/// This node's health. A node without fresh evidence asks for it first and waits up to one
+/// renewal period, as a crypto call would: health says whether a call made now is served.
+pub async fn health(node: &Node) -> HealthResponse {
     let metrics = node.raft.metrics().borrow().clone();
     let sealed = node.seal.status().sealed;
     let initialized = node.registry.read().is_initialized();
@@ -38,7 +37,7 @@ pub fn health(node: &Node) -> HealthResponse {
         problems.push("sealed".to_owned());
     }
     if live {
-        if let Err(stale) = node.freshness.check(Instant::now()) {
+        if let Err(stale) = node.freshness.check_or_renew().await {
             let since = match stale.age {
                 Some(age) => format!("for {} ms", age.as_millis()),
                 None => "since it started".to_owned(),

@@ -57,6 +57,10 @@ pub struct Node {
     pub verifier: trent_sigv4::SigV4Verifier,
     /// How current this node's applied state is known to be (the crypto consistency bound).
     pub freshness: Arc<crate::freshness::Freshness>,
+    /// Memory every client request body in flight shares.
+    pub body_budget: crate::http::body::BodyBudget,
+    /// Memory every peer request body in flight shares.
+    pub peer_body_budget: crate::http::body::BodyBudget,
 }
 
 impl Node {

@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
 use crate::freshness::Freshness;
+use crate::http::body::BodyBudget;
+use crate::http::connections::{ConnectionGate, ConnectionLimits};
+use crate::http::listener::ListenerOptions;
 use crate::network::Network;
 use crate::node::Node;
 use crate::peer::PeerClient;
@@ -65,6 +68,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     if crate::planted_bug::active().is_none() {
         return Err(StartError::Raft("TRENT_JEPSEN_PLANTED_BUG must be early-ack or stale-crypto".into()));
     }
+    raise_file_limit(
+        config.limits.max_connections + ConnectionLimits::PEER.max_connections + FILES_BESIDES_CONNECTIONS,
+    );
     let (log_store, state_machine) = trent_storage::open(&config.data_dir, config.disk_options())?;
     let registry = state_machine.registry();
     let disk = state_machine.disk().clone();
@@ -86,7 +92,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let peer_addr = local_addr(&peer_listener, &config.peer_addr)?;
 
     let bootstrap = config.bootstrap;
-    let verifier = trent_sigv4::SigV4Verifier::new(config.arn.region.clone(), "kms");
+    // The idempotency header changes what a write does: it must be signed like x-amz-*.
+    let verifier =
+        trent_sigv4::SigV4Verifier::new(config.arn.region.clone(), "kms").require_signed_prefix("x-trent-");
+    let body_budget = BodyBudget::new(config.limits.max_request_memory_mib.saturating_mul(1024 * 1024));
+    let client_gate = ConnectionGate::new(config.limits.connections());
+    let peer_gate = ConnectionGate::new(ConnectionLimits::PEER);
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -99,21 +110,34 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         proposer: Proposer::start(node.clone()),
         seal: crate::seal::state::Seal::default(),
         freshness,
+        body_budget,
+        peer_body_budget: BodyBudget::new(crate::peer::protocol::MAX_PEER_REQUEST_MEMORY_BYTES),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let peer_node = node.clone();
+    let peer_options = ListenerOptions {
+        gate: peer_gate,
+        tls: tls.as_ref().map(|tls| tls.peer.clone()),
+        // Mutual TLS: a finished handshake is a certificate the cluster CA issued.
+        handshake_proves: true,
+    };
     tasks.push(tokio::spawn(crate::http::listener::serve(
         peer_listener,
         move |request| crate::peer::service::handle(peer_node.clone(), request),
-        tls.as_ref().map(|tls| tls.peer.clone()),
+        peer_options,
         shutdown_rx.clone(),
     )));
     let api_node = node.clone();
+    let api_options = ListenerOptions {
+        gate: client_gate,
+        tls: tls.as_ref().map(|tls| tls.api.clone()),
+        handshake_proves: false,
+    };
     tasks.push(tokio::spawn(crate::http::listener::serve(
         api_listener,
         move |request| crate::api::handle(api_node.clone(), request),
-        tls.as_ref().map(|tls| tls.api.clone()),
+        api_options,
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
@@ -154,6 +178,34 @@ async fn initialize(node: &Node) -> Result<(), StartError> {
             Ok(())
         }
         Err(error) => Err(StartError::Raft(error.to_string())),
+    }
+}
+
+/// File descriptors a node needs beside its connections: sled's files, snapshots, peer clients.
+const FILES_BESIDES_CONNECTIONS: usize = 256;
+
+/// Raises the soft open-file limit to the hard one, so the connection caps, not the kernel,
+/// decide when connections are refused; warns if even the hard limit is below `needed`.
+fn raise_file_limit(needed: usize) {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit(2) read and write the struct we pass, nothing else.
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if got != 0 {
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    if (limit.rlim_cur as usize) < needed {
+        tracing::warn!(
+            open_files = limit.rlim_cur,
+            needed,
+            "the open-file limit is below what the connection caps allow: raise it (ulimit -n) or lower --max-connections"
+        );
     }
 }
 

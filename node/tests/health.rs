@@ -106,7 +106,7 @@ async fn a_node_whose_raft_stopped_is_neither_live_nor_ready() {
     running.node.raft.shutdown().await.unwrap();
     let reason = tokio::time::timeout(Duration::from_secs(5), running.failed()).await;
     assert!(reason.is_ok(), "the node did not notice that its Raft stopped");
-    let health = trent_node::health::health(&running.node);
+    let health = trent_node::health::health(&running.node).await;
     assert!(!health.live && !health.ready, "{health:?}");
     assert!(health.problems.iter().any(|problem| problem.starts_with("raft stopped")), "{health:?}");
     let client = trent_node::peer::PeerClient::new(None).unwrap();

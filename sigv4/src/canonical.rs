@@ -7,7 +7,7 @@
 use super::authorization::{CredentialScope, ALGORITHM};
 use super::error::AuthError;
 use super::timestamp::Timestamp;
-use super::SignedRequest;
+use super::RequestHead;
 
 /// Query parameters that mark a presigned URL.
 const PRESIGNED_QUERY_PARAMETERS: [&str; 3] = ["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm"];
@@ -15,7 +15,7 @@ const PRESIGNED_QUERY_PARAMETERS: [&str; 3] = ["X-Amz-Signature", "X-Amz-Credent
 /// The canonical request: method, URI, query, headers, signed header list and payload hash, one
 /// per line. Fails if a signed header is absent from the request.
 pub(crate) fn canonical_request(
-    request: &SignedRequest<'_>,
+    request: &RequestHead<'_>,
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Result<Vec<u8>, AuthError> {
@@ -259,16 +259,17 @@ mod tests {
             ("my-header1", b"value2"),
             ("Unsigned", b"ignored"),
         ];
-        let request = SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
+        let request =
+            crate::SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
         let signed = ["host".to_owned(), "my-header1".to_owned()];
-        let canonical = canonical_request(&request, &signed, "UNUSED").unwrap();
+        let canonical = canonical_request(&request.head(), &signed, "UNUSED").unwrap();
         assert_eq!(
             String::from_utf8(canonical).unwrap(),
             "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:a b c,value2\n\nhost;my-header1\nUNUSED"
         );
         let missing = ["host".to_owned(), "x-amz-date".to_owned()];
         assert_eq!(
-            canonical_request(&request, &missing, ""),
+            canonical_request(&request.head(), &missing, ""),
             Err(AuthError::SignedHeaderAbsent("x-amz-date".to_owned()))
         );
     }

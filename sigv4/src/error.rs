@@ -15,6 +15,8 @@ pub enum AuthErrorKind {
     InvalidSignature,
     /// The `Authorization` header or the date header is malformed or incomplete.
     IncompleteSignature,
+    /// The server could not check the signature (a secret that does not open).
+    Internal,
 }
 
 impl AuthErrorKind {
@@ -25,6 +27,7 @@ impl AuthErrorKind {
             AuthErrorKind::UnrecognizedClient => "UnrecognizedClientException",
             AuthErrorKind::InvalidSignature => "InvalidSignatureException",
             AuthErrorKind::IncompleteSignature => "IncompleteSignatureException",
+            AuthErrorKind::Internal => "KMSInternalException",
         }
     }
 
@@ -36,6 +39,7 @@ impl AuthErrorKind {
             | AuthErrorKind::UnrecognizedClient
             | AuthErrorKind::InvalidSignature
             | AuthErrorKind::IncompleteSignature => 400,
+            AuthErrorKind::Internal => 500,
         }
     }
 }
@@ -88,6 +92,9 @@ pub enum AuthError {
     /// `host`, or the date header in use, is not among the signed headers.
     #[error("'{0}' must be a 'SignedHeader' in the AWS Authorization.")]
     RequiredHeaderNotSigned(&'static str),
+    /// `content-type` or an `x-amz-*` header is present but not signed.
+    #[error("There were headers present in the request which were not signed: '{0}'. Sign content-type and every x-amz-* header sent (curl --aws-sigv4 signs a Content-Type given with -H, not the one -d adds).")]
+    HeaderNotSigned(String),
     /// A header named in `SignedHeaders` is absent from the request.
     #[error("Signed header '{0}' is not present in the request.")]
     SignedHeaderAbsent(String),
@@ -144,6 +151,9 @@ pub enum AuthError {
     /// The request carries `X-Amz-Security-Token`; Trent issues no temporary credentials.
     #[error("The security token included in the request is invalid.")]
     SessionTokenNotSupported,
+    /// The access key exists but its secret cannot be opened (a server fault).
+    #[error("The request could not be authenticated because of an internal error; retry later.")]
+    CredentialUnavailable,
     /// No secret is known for the access key id.
     #[error("The security token included in the request is invalid.")]
     UnknownAccessKey,
@@ -178,7 +188,9 @@ impl AuthError {
             | AuthError::TooManySignedHeaders { .. }
             | AuthError::MissingDate
             | AuthError::MalformedDate => AuthErrorKind::IncompleteSignature,
+            AuthError::CredentialUnavailable => AuthErrorKind::Internal,
             AuthError::RequiredHeaderNotSigned(_)
+            | AuthError::HeaderNotSigned(_)
             | AuthError::SignedHeaderAbsent(_)
             | AuthError::Expired { .. }
             | AuthError::NotYetCurrent { .. }

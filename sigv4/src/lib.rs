@@ -26,7 +26,7 @@ pub use authorization::{CredentialScope, MAX_SIGNED_HEADERS};
 pub use error::{AuthError, AuthErrorKind};
 pub use signer::{sign, Credentials, SignatureHeaders};
 pub use signing_key_cache::{CacheStats, SigningKeyCache, DEFAULT_CAPACITY};
-pub use sigv4::{SigV4Verifier, MAX_CLOCK_SKEW};
+pub use sigv4::{CheckedHead, SigV4Verifier, MAX_CLOCK_SKEW};
 pub use timestamp::Timestamp;
 
 /// A request as received, for verification. The caller bounds header count and sizes and the
@@ -59,6 +59,27 @@ impl std::fmt::Debug for SignedRequest<'_> {
     }
 }
 
+/// A request without its body: what [`SigV4Verifier::check_head`] checks before the body is
+/// read.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// The method, as sent (`POST`).
+    pub method: &'a str,
+    /// The path as received, still percent-encoded.
+    pub path: &'a str,
+    /// The raw query string without the `?`, or `""`.
+    pub query: &'a str,
+    /// Every header as received (see [`SignedRequest::headers`]).
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
+
+impl<'a> SignedRequest<'a> {
+    /// The request without its body.
+    pub fn head(&self) -> RequestHead<'a> {
+        RequestHead { method: self.method, path: self.path, query: self.query, headers: self.headers }
+    }
+}
+
 /// Who signed a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
@@ -66,17 +87,31 @@ pub struct Principal {
     pub access_key_id: String,
 }
 
+/// A secret that exists but cannot be read now (its sealed form did not open): a server fault,
+/// never an answer about the caller. The store logs why; the caller gets an internal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the secret of this access key cannot be opened")]
+pub struct CredentialUnavailable;
+
 /// Where the verifier looks up secret access keys.
 pub trait CredentialStore {
-    /// The secret for `access_key_id`, or `None` if there is no such (live) access key.
-    fn secret_access_key(&self, access_key_id: &str) -> Option<Zeroizing<String>>;
+    /// The secret for `access_key_id`, `None` if there is no such (live) access key, or
+    /// [`CredentialUnavailable`] if there is one whose secret cannot be read.
+    fn secret_access_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Zeroizing<String>>, CredentialUnavailable>;
 }
 
+/// A store that always can answer: a function from access key id to secret.
 impl<F> CredentialStore for F
 where
     F: Fn(&str) -> Option<Zeroizing<String>>,
 {
-    fn secret_access_key(&self, access_key_id: &str) -> Option<Zeroizing<String>> {
-        self(access_key_id)
+    fn secret_access_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Zeroizing<String>>, CredentialUnavailable> {
+        Ok(self(access_key_id))
     }
 }

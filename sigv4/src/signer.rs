@@ -58,7 +58,7 @@ pub fn sign(
     signed_headers.sort();
     signed_headers.dedup();
     let with_date = SignedRequest { headers: &headers, ..*request };
-    let canonical = canonical_request(&with_date, &signed_headers, &payload_hash)?;
+    let canonical = canonical_request(&with_date.head(), &signed_headers, &payload_hash)?;
     let scope =
         CredentialScope { date: time.date_stamp(), region: region.to_owned(), service: service.to_owned() };
     let to_sign = string_to_sign(time, &scope, &canonical);

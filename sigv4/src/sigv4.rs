@@ -1,9 +1,11 @@
 //! The SigV4 verifier: checks, in order, that the request uses header authentication, that the
-//! `Authorization` header parses and signs `host` and the date header, that the request time is
-//! within five minutes of ours and matches the credential scope, that the scope names our region
-//! and service, that the access key exists, that any `x-amz-content-sha256` is the body's hash —
-//! and then recomputes the signature and compares it in constant time. Cheap checks that need no
-//! secret come first, so unauthenticated garbage costs little.
+//! `Authorization` header parses and signs `host`, the date header, `content-type` and every
+//! `x-amz-*` header present, that the request time is within five minutes of ours and matches
+//! the credential scope, that the scope names our region and service — all before the body is
+//! read ([`SigV4Verifier::check_head`]) — and then that the access key exists, that any
+//! `x-amz-content-sha256` is the body's hash, and recomputes the signature and compares it in
+//! constant time ([`SigV4Verifier::verify_body`]). Cheap checks that need no secret come first,
+//! so unauthenticated garbage costs little.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +14,7 @@ use super::canonical::{canonical_request, has_presigned_parameters, hex_lower, s
 use super::error::AuthError;
 use super::signing_key_cache::SigningKeyCache;
 use super::timestamp::Timestamp;
-use super::{CredentialStore, Principal, SignedRequest};
+use super::{CredentialStore, Principal, RequestHead, SignedRequest};
 use crate::crypto::{constant_time_eq, hmac_sha256, sha256};
 
 /// How far a request's date may be from the server's clock, either way.
@@ -24,6 +26,24 @@ pub struct SigV4Verifier {
     region: String,
     service: String,
     signing_keys: SigningKeyCache,
+    /// Header-name prefixes (lowercase) whose headers must be signed, beyond AWS's own.
+    signed_prefixes: Vec<String>,
+}
+
+/// A request head that passed [`SigV4Verifier::check_head`]: what [`SigV4Verifier::verify_body`]
+/// needs to finish, parsed once.
+#[derive(Debug)]
+pub struct CheckedHead<'r> {
+    head: RequestHead<'r>,
+    authorization: Authorization,
+    request_time: Timestamp,
+}
+
+impl CheckedHead<'_> {
+    /// The access key id the request claims to be signed by (not yet verified).
+    pub fn access_key_id(&self) -> &str {
+        &self.authorization.access_key_id
+    }
 }
 
 impl SigV4Verifier {
@@ -39,7 +59,19 @@ impl SigV4Verifier {
         service: impl Into<String>,
         signing_keys: SigningKeyCache,
     ) -> SigV4Verifier {
-        SigV4Verifier { region: region.into(), service: service.into(), signing_keys }
+        SigV4Verifier {
+            region: region.into(),
+            service: service.into(),
+            signing_keys,
+            signed_prefixes: Vec::new(),
+        }
+    }
+
+    /// Also requires every header whose name starts with `prefix` to be signed when present
+    /// (a server's own semantic headers, such as an idempotency key).
+    pub fn require_signed_prefix(mut self, prefix: &str) -> SigV4Verifier {
+        self.signed_prefixes.push(prefix.to_ascii_lowercase());
+        self
     }
 
     /// The region requests must be scoped to.
@@ -63,7 +95,8 @@ impl SigV4Verifier {
         self.signing_keys.forget(access_key_id);
     }
 
-    /// Checks `request`'s signature as of `now` and returns who signed it.
+    /// Checks `request`'s signature as of `now` and returns who signed it:
+    /// [`SigV4Verifier::check_head`] and then [`SigV4Verifier::verify_body`].
     pub fn verify<C>(
         &self,
         request: &SignedRequest<'_>,
@@ -73,33 +106,83 @@ impl SigV4Verifier {
     where
         C: CredentialStore + ?Sized,
     {
-        if has_presigned_parameters(request.query) {
+        let head = self.check_head(request.head(), now)?;
+        self.verify_body(&head, request.body, credentials)
+    }
+
+    /// Every check that needs neither the body nor a secret: header authentication, the
+    /// `Authorization` header's shape, which headers it signs, the request time against `now`
+    /// and the credential scope. A server runs this before it reads the body, so a request
+    /// that could never verify costs it no body memory.
+    pub fn check_head<'r>(
+        &self,
+        head: RequestHead<'r>,
+        now: SystemTime,
+    ) -> Result<CheckedHead<'r>, AuthError> {
+        if has_presigned_parameters(head.query) {
             return Err(AuthError::PresignedQueryNotSupported);
         }
-        let header = single_header(request, "Authorization")?.ok_or(AuthError::MissingAuthorization)?;
+        let header = single_header(&head, "Authorization")?.ok_or(AuthError::MissingAuthorization)?;
         let authorization = parse_authorization(header)?;
         if !is_signed(&authorization, "host") {
             return Err(AuthError::RequiredHeaderNotSigned("Host"));
         }
-        let request_time = request_time(request, &authorization)?;
+        let request_time = request_time(&head, &authorization)?;
         check_clock(request_time, Timestamp::from_system_time(now))?;
         self.check_scope(&authorization, request_time)?;
-        if single_header(request, "X-Amz-Security-Token")?.is_some() {
+        if single_header(&head, "X-Amz-Security-Token")?.is_some() {
             return Err(AuthError::SessionTokenNotSupported);
         }
+        self.check_every_header_that_must_be_signed_is(&head, &authorization)?;
+        Ok(CheckedHead { head, authorization, request_time })
+    }
 
-        let secret =
-            credentials.secret_access_key(&authorization.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
-        let payload_hash = payload_hash(request)?;
-        let canonical = canonical_request(request, &authorization.signed_headers, &payload_hash)?;
-        let string_to_sign = string_to_sign(request_time, &authorization.scope, &canonical);
+    /// Finishes verifying a request whose head passed [`SigV4Verifier::check_head`]: the body's
+    /// hash, the access key's secret, and the signature, compared in constant time.
+    pub fn verify_body<C>(
+        &self,
+        checked: &CheckedHead<'_>,
+        body: &[u8],
+        credentials: &C,
+    ) -> Result<Principal, AuthError>
+    where
+        C: CredentialStore + ?Sized,
+    {
+        let CheckedHead { head, authorization, request_time } = checked;
+        let secret = credentials
+            .secret_access_key(&authorization.access_key_id)
+            .map_err(|_| AuthError::CredentialUnavailable)?
+            .ok_or(AuthError::UnknownAccessKey)?;
+        let payload_hash = payload_hash(head, body)?;
+        let canonical = canonical_request(head, &authorization.signed_headers, &payload_hash)?;
+        let string_to_sign = string_to_sign(*request_time, &authorization.scope, &canonical);
         let signing_key =
             self.signing_keys.signing_key(&authorization.access_key_id, &authorization.scope, &secret);
         let expected = hmac_sha256(signing_key.as_slice(), string_to_sign.as_bytes());
         if !constant_time_eq(&expected, &authorization.signature) {
             return Err(AuthError::SignatureMismatch);
         }
-        Ok(Principal { access_key_id: authorization.access_key_id })
+        Ok(Principal { access_key_id: authorization.access_key_id.clone() })
+    }
+
+    /// `content-type` and every `x-amz-*` header (and every header under a prefix added with
+    /// [`SigV4Verifier::require_signed_prefix`]) present must be signed: otherwise a captured
+    /// request could be replayed with another `X-Amz-Target` (another operation) under the same
+    /// signature. AWS asks the same of its signers.
+    fn check_every_header_that_must_be_signed_is(
+        &self,
+        head: &RequestHead<'_>,
+        authorization: &Authorization,
+    ) -> Result<(), AuthError> {
+        for (name, _) in head.headers {
+            let must = name.eq_ignore_ascii_case("content-type")
+                || starts_with_ignore_case(name, "x-amz-")
+                || self.signed_prefixes.iter().any(|prefix| starts_with_ignore_case(name, prefix));
+            if must && !is_signed(authorization, &name.to_ascii_lowercase()) {
+                return Err(AuthError::HeaderNotSigned(name.to_ascii_lowercase()));
+            }
+        }
+        Ok(())
     }
 
     fn check_scope(&self, authorization: &Authorization, request_time: Timestamp) -> Result<(), AuthError> {
@@ -127,8 +210,12 @@ impl SigV4Verifier {
     }
 }
 
+fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len() && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
 /// The value of header `name` if it appears once; an error if it appears more often.
-fn single_header<'a>(request: &SignedRequest<'a>, name: &'static str) -> Result<Option<&'a [u8]>, AuthError> {
+fn single_header<'a>(request: &RequestHead<'a>, name: &'static str) -> Result<Option<&'a [u8]>, AuthError> {
     let mut values = request.headers.iter().filter(|(header, _)| header.eq_ignore_ascii_case(name));
     let first = values.next().map(|(_, value)| *value);
     if values.next().is_some() {
@@ -143,7 +230,7 @@ fn is_signed(authorization: &Authorization, name: &str) -> bool {
 
 /// The request time from `X-Amz-Date` (preferred, basic format only) or `Date` (either format);
 /// whichever is used must be signed.
-fn request_time(request: &SignedRequest<'_>, authorization: &Authorization) -> Result<Timestamp, AuthError> {
+fn request_time(request: &RequestHead<'_>, authorization: &Authorization) -> Result<Timestamp, AuthError> {
     if let Some(value) = single_header(request, "X-Amz-Date")? {
         if !is_signed(authorization, "x-amz-date") {
             return Err(AuthError::RequiredHeaderNotSigned("X-Amz-Date"));
@@ -178,8 +265,8 @@ fn check_clock(request: Timestamp, now: Timestamp) -> Result<(), AuthError> {
 
 /// The hex SHA-256 of the body. An `x-amz-content-sha256` header may repeat it but not replace it:
 /// KMS clients always sign the body, so unsigned and streaming payloads are refused.
-fn payload_hash(request: &SignedRequest<'_>) -> Result<String, AuthError> {
-    let computed = hex_lower(&sha256(request.body));
+fn payload_hash(request: &RequestHead<'_>, body: &[u8]) -> Result<String, AuthError> {
+    let computed = hex_lower(&sha256(body));
     let Some(declared) = single_header(request, "X-Amz-Content-SHA256")? else {
         return Ok(computed);
     };

@@ -201,10 +201,27 @@ fn scope_must_name_our_region_service_and_terminator() {
     assert_eq!(verify(&request, &kms(), WHEN), Err(AuthError::WrongTerminator));
 }
 
+/// A KMS request signed at `when` that also carries (and signs) `X-Amz-Content-SHA256: hash`.
+fn kms_request_with_content_hash(hash: &str) -> OwnedRequest {
+    OwnedRequest::new("POST", "/")
+        .header("Host", "kms.us-east-1.amazonaws.com")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("X-Amz-Target", "TrentService.ListKeys")
+        .header("X-Amz-Date", WHEN)
+        .header("X-Amz-Content-SHA256", hash)
+        .body(b"{}")
+        .signed(
+            (AKID, SECRET),
+            "us-east-1",
+            "kms",
+            &["content-type", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-target"],
+        )
+}
+
 #[test]
 fn content_sha256_header_must_equal_the_body_hash() {
     let body_hash = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
-    let request = kms_request_at(WHEN).header("X-Amz-Content-SHA256", body_hash);
+    let request = kms_request_with_content_hash(body_hash);
     assert!(verify(&request, &kms(), WHEN).is_ok());
     let mut wrong = request.clone();
     wrong.set_header("X-Amz-Content-SHA256", &"0".repeat(64));
@@ -307,4 +324,72 @@ fn every_truncation_and_byte_flip_of_the_authorization_header_is_rejected() {
         let same = super::parse_authorization(&mutant).is_ok_and(|parsed| parsed == parsed_good);
         assert_eq!(outcome.is_ok(), same, "{:?}", String::from_utf8_lossy(&mutant));
     }
+}
+
+#[test]
+fn content_type_and_every_x_amz_header_must_be_signed() {
+    // Signed over host and x-amz-date only, then replayed as another operation: refused.
+    let narrow = OwnedRequest::new("POST", "/")
+        .header("Host", "kms.us-east-1.amazonaws.com")
+        .header("X-Amz-Date", WHEN)
+        .body(b"{}")
+        .signed((AKID, SECRET), "us-east-1", "kms", &["host", "x-amz-date"]);
+    assert!(verify(&narrow, &kms(), WHEN).is_ok(), "nothing unsigned is present yet");
+    let replayed = narrow.clone().header("X-Amz-Target", "TrentService.ScheduleKeyDeletion");
+    let error = verify(&replayed, &kms(), WHEN).unwrap_err();
+    assert_eq!(error, AuthError::HeaderNotSigned("x-amz-target".into()));
+    assert_eq!(error.kind(), AuthErrorKind::InvalidSignature);
+    let typed = narrow.clone().header("Content-Type", "application/x-amz-json-1.1");
+    assert_eq!(verify(&typed, &kms(), WHEN), Err(AuthError::HeaderNotSigned("content-type".into())));
+    let odd = narrow.clone().header("X-AMZ-Whatever", "1");
+    assert_eq!(verify(&odd, &kms(), WHEN), Err(AuthError::HeaderNotSigned("x-amz-whatever".into())));
+    // Headers that mean nothing to the server may stay unsigned, as botocore leaves them.
+    let traced = narrow.clone().header("User-Agent", "x").header("X-Amzn-Trace-Id", "Root=1");
+    assert!(verify(&traced, &kms(), WHEN).is_ok());
+    // A server's own semantic headers can be added to the rule.
+    let strict = kms().require_signed_prefix("X-Trent-");
+    let idempotent = narrow.header("x-trent-request-id", "0f0e");
+    assert_eq!(
+        verify(&idempotent, &strict, WHEN),
+        Err(AuthError::HeaderNotSigned("x-trent-request-id".into()))
+    );
+    assert!(verify(&idempotent, &kms(), WHEN).is_ok());
+}
+
+#[test]
+fn the_head_is_checked_before_the_body_and_the_body_completes_it() {
+    let request = kms_request_at(WHEN);
+    let verifier = kms();
+    request.with_view(|view| {
+        let head = verifier.check_head(view.head(), at(WHEN)).unwrap();
+        assert_eq!(head.access_key_id(), AKID);
+        let store = one_key(AKID, SECRET);
+        assert!(verifier.verify_body(&head, view.body, &store).is_ok());
+        assert_eq!(verifier.verify_body(&head, b"{\"x\":1}", &store), Err(AuthError::SignatureMismatch));
+    });
+    // Too old to ever verify: refused before any body is read.
+    request.with_view(|view| {
+        let error = verifier.check_head(view.head(), at("20150830T125000Z")).unwrap_err();
+        assert!(matches!(error, AuthError::Expired { .. }), "{error:?}");
+    });
+    let unsigned = OwnedRequest::new("POST", "/").header("Host", "h").body(b"{}");
+    unsigned.with_view(|view| {
+        assert_eq!(verifier.check_head(view.head(), at(WHEN)).unwrap_err(), AuthError::MissingAuthorization);
+    });
+}
+
+#[test]
+fn a_secret_that_cannot_be_opened_is_an_internal_error_not_an_unknown_key() {
+    struct Broken;
+    impl CredentialStore for Broken {
+        fn secret_access_key(
+            &self,
+            _: &str,
+        ) -> Result<Option<zeroize::Zeroizing<String>>, crate::CredentialUnavailable> {
+            Err(crate::CredentialUnavailable)
+        }
+    }
+    let error = kms_request_at(WHEN).verify(&kms(), at(WHEN), &Broken).unwrap_err();
+    assert_eq!(error, AuthError::CredentialUnavailable);
+    assert_eq!((error.aws_error_name(), error.http_status()), ("KMSInternalException", 500));
 }

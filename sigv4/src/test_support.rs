@@ -107,7 +107,8 @@ impl OwnedRequest {
     /// The canonical request for `signed_headers` with the body's hash, as text.
     pub fn canonical_request(&self, signed_headers: &[String]) -> String {
         let payload_hash = hex_lower(&sha256(&self.body));
-        let bytes = self.with_view(|view| canonical_request(view, signed_headers, &payload_hash)).unwrap();
+        let bytes =
+            self.with_view(|view| canonical_request(&view.head(), signed_headers, &payload_hash)).unwrap();
         String::from_utf8(bytes).unwrap()
     }
 

@@ -88,6 +88,7 @@ fn error_code_positions_are_pinned() {
         ErrorCode::InvalidKeyUsage,
         ErrorCode::DryRunOperation,
         ErrorCode::KeyUnavailable,
+        ErrorCode::Throttling,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

@@ -61,6 +61,9 @@ pub enum ErrorCode {
     /// The key cannot be used now: this node has not heard from the cluster's leader within the
     /// consistency bound, so it cannot vouch that the key is still enabled.
     KeyUnavailable,
+    /// The node is shedding load (too many request bodies in flight, too many unseal resets):
+    /// retry with backoff.
+    Throttling,
 }
 
 impl ErrorCode {
@@ -96,6 +99,7 @@ impl ErrorCode {
             ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
             ErrorCode::DryRunOperation => "DryRunOperationException",
             ErrorCode::KeyUnavailable => "KeyUnavailableException",
+            ErrorCode::Throttling => "ThrottlingException",
         }
     }
 
@@ -127,11 +131,12 @@ impl ErrorCode {
                 | ErrorCode::DependencyTimeout
                 | ErrorCode::Internal
                 | ErrorCode::KeyUnavailable
+                | ErrorCode::Throttling
         )
     }
 }
 
-const ALL_CODES: [ErrorCode; 27] = [
+const ALL_CODES: [ErrorCode; 28] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -160,6 +165,7 @@ const ALL_CODES: [ErrorCode; 27] = [
     ErrorCode::InvalidKeyUsage,
     ErrorCode::DryRunOperation,
     ErrorCode::KeyUnavailable,
+    ErrorCode::Throttling,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -1,7 +1,17 @@
 //! Limits shared by server and client, as AWS KMS documents them where AWS has one.
 
-/// Largest request body the node reads before parsing; larger bodies are refused unread.
-pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+/// Largest KMS request body (`POST /`) the node reads; larger bodies are refused unread.
+///
+/// What the protocol needs, with JSON escaping counted: the largest legal request is a CreateKey
+/// with a 32 KiB key policy, an 8,192-character description and 50 tags of 128 + 256 characters.
+/// botocore escapes every non-ASCII character (`\uXXXX`, 6 bytes), so that request is up to
+/// ~200 KB on the wire; 384 KiB leaves room for the rest. Everyday requests (a 4 KiB plaintext
+/// in base64) are under 8 KiB.
+pub const MAX_KMS_REQUEST_BODY_BYTES: usize = 384 * 1024;
+/// Largest admin API request body (`/v1/sys/...`, signed): access keys, members, rekey.
+pub const MAX_ADMIN_REQUEST_BODY_BYTES: usize = 64 * 1024;
+/// Largest body of the unsigned admin calls (init, unseal): a share is ~200 characters.
+pub const MAX_UNSIGNED_REQUEST_BODY_BYTES: usize = 4 * 1024;
 /// Description of a key: 0–8192 characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 8192;
 /// ListKeys `Limit`: 1–1000.

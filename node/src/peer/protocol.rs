@@ -19,6 +19,9 @@ pub const LEADER_OP: &str = "/cluster/leader-op";
 /// entries of at most ~110 KiB each (one maximal request; batches are capped at 64 KiB), and a
 /// snapshot chunk is at most 3 MiB, so 16 MiB leaves room without inviting abuse.
 pub const MAX_PEER_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Memory all peer request bodies in flight on a node may hold together: a few appends and a
+/// snapshot chunk from each of a handful of peers.
+pub const MAX_PEER_REQUEST_MEMORY_BYTES: usize = 128 * 1024 * 1024;
 
 /// Something only the leader can do, sent by a node that is not the leader.
 #[derive(Debug, Clone, Serialize, Deserialize)]

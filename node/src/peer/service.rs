@@ -24,10 +24,13 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         return plain(StatusCode::METHOD_NOT_ALLOWED, "peer API takes POST only");
     }
     let path = request.uri().path().to_owned();
-    let body = match read_body(request, MAX_PEER_BODY_BYTES).await {
-        Ok(body) => body,
+    let (body, _reservation) = match read_body(request, MAX_PEER_BODY_BYTES, &node.peer_body_budget).await {
+        Ok(read) => read,
         Err(error @ BodyError::TooLarge { .. }) => {
             return plain(StatusCode::PAYLOAD_TOO_LARGE, &error.to_string())
+        }
+        Err(error @ BodyError::Throttled) => {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
         }
         Err(error) => return plain(StatusCode::BAD_REQUEST, &error.to_string()),
     };
