@@ -114,6 +114,10 @@ pub struct ServerArgs {
     /// PEM cluster CA: peers must present a certificate it issued (mutual TLS).
     #[arg(long, value_name = "PEM", requires_all = ["tls_cert", "tls_key"])]
     pub tls_ca: Option<PathBuf>,
+    /// With --insecure-plaintext: the file with the secret every node shares to sign peer
+    /// requests (required when the cluster has more than one node).
+    #[arg(long, value_name = "FILE", requires = "insecure_plaintext")]
+    pub peer_secret_file: Option<PathBuf>,
     /// Serve plain HTTP on both ports (no TLS): only for loopback or a network you trust.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_ca"])]
     pub insecure_plaintext: bool,
@@ -171,6 +175,7 @@ impl ServerArgs {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });
         }
         config.insecure_plaintext |= self.insecure_plaintext;
+        config.peer_secret_file = self.peer_secret_file.or(config.peer_secret_file);
         Ok(config)
     }
 }

@@ -187,6 +187,11 @@ pub struct NodeConfig {
     /// Serve plain HTTP on both ports instead: for development and tests on loopback only.
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// Plaintext mode: the file holding the secret every node of the cluster shares, with which
+    /// peers sign their requests to each other. Required for a plaintext cluster of more than
+    /// one node.
+    #[serde(default)]
+    pub peer_secret_file: Option<PathBuf>,
     /// What the client port lets callers hold: connections and request memory.
     #[serde(default)]
     pub limits: ServingLimits,
@@ -253,6 +258,7 @@ impl NodeConfig {
             clock_offset_ms: 0,
             tls: None,
             insecure_plaintext: false,
+            peer_secret_file: None,
             limits: ServingLimits::default(),
         }
     }
@@ -302,6 +308,12 @@ impl NodeConfig {
 /// The node was told to use TLS and plain HTTP, or neither, or its TLS files are unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
+    /// Plain HTTP between several nodes without a shared peer secret.
+    #[error("plain HTTP between nodes needs --peer-secret-file (the same secret on every node, e.g. from `openssl rand -hex 32`): without it anyone who reaches the peer port could speak Raft to this node")]
+    PeerSecretRequired,
+    /// The peer secret file is unusable.
+    #[error(transparent)]
+    PeerSecret(#[from] crate::peer::auth::PeerSecretError),
     /// Neither TLS files nor `insecure_plaintext` were given.
     #[error("TLS is required: give --tls-cert, --tls-key and --tls-ca (or [tls] in the config file), or --insecure-plaintext for plain HTTP")]
     Neither,

@@ -47,7 +47,7 @@ fn node_dir(data_dir: &Path, node_id: u64) -> PathBuf {
 /// start-up).
 pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Result<()> {
     let members = layout(&args)?;
-    std::fs::create_dir_all(&args.data_dir)
+    crate::private_files::create_dir(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     // An earlier run's credentials unseal a cluster that is already initialised; the file is
     // removed so that a script never mistakes it for this run's.
@@ -94,9 +94,10 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     }
 
     let exe = std::env::current_exe().context("cannot find the trentd executable")?;
+    let peer_secret = peer_secret_file(&args.data_dir)?;
     let mut children = Vec::new();
     for member in &members {
-        match spawn_node(&exe, &args.data_dir, member, &members) {
+        match spawn_node(&exe, &args.data_dir, member, &members, &peer_secret) {
             Ok(child) => children.push(child),
             Err(error) => {
                 stop_all(&mut children);
@@ -121,9 +122,28 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     Ok(())
 }
 
-fn spawn_node(exe: &Path, data_dir: &Path, member: &PeerSpec, members: &[PeerSpec]) -> anyhow::Result<Child> {
+/// The dev cluster's shared peer secret, `<data-dir>/peer-secret` (0600): made on the first run,
+/// reused after, so the nodes of a data directory keep talking across restarts.
+fn peer_secret_file(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join("peer-secret");
+    if path.exists() {
+        return Ok(path);
+    }
+    let secret = crate::peer::auth::PeerSecret::generate_text()?;
+    crate::private_files::write_new(&path, secret.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+fn spawn_node(
+    exe: &Path,
+    data_dir: &Path,
+    member: &PeerSpec,
+    members: &[PeerSpec],
+    peer_secret: &Path,
+) -> anyhow::Result<Child> {
     let dir = node_dir(data_dir, member.node_id);
-    std::fs::create_dir_all(&dir)?;
+    crate::private_files::create_dir(&dir)?;
     let log = std::fs::File::create(data_dir.join(format!("node-{}.log", member.node_id)))?;
     let mut command = Command::new(exe);
     command
@@ -134,7 +154,9 @@ fn spawn_node(exe: &Path, data_dir: &Path, member: &PeerSpec, members: &[PeerSpe
         .arg("--data-dir")
         .arg(&dir)
         .arg("--bootstrap")
-        .arg("--insecure-plaintext");
+        .arg("--insecure-plaintext")
+        .arg("--peer-secret-file")
+        .arg(peer_secret);
     for peer in members {
         command.arg("--peer").arg(format!("{},{},{}", peer.node_id, peer.api_addr, peer.peer_addr));
     }
@@ -287,7 +309,7 @@ fn announce(data_dir: &Path, credentials: &DevCredentials) -> anyhow::Result<()>
     let path = data_dir.join(CREDENTIALS_FILE);
     // Written aside and renamed, so a script polling for the file never reads half of it.
     let partial = data_dir.join(format!("{CREDENTIALS_FILE}.partial"));
-    std::fs::write(&partial, serde_json::to_vec_pretty(credentials)?)
+    crate::private_files::write(&partial, &serde_json::to_vec_pretty(credentials)?)
         .with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
     let nodes = credentials.endpoints.len();

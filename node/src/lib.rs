@@ -22,6 +22,7 @@ pub mod node;
 pub mod peer;
 #[cfg(feature = "jepsen-planted-bug")]
 pub mod planted_bug;
+pub mod private_files;
 pub mod proposer;
 pub mod seal;
 pub mod server;

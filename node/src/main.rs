@@ -19,6 +19,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+    // Everything trentd writes (sled, snapshots, dev credentials) is for this user only.
+    trent_node::private_files::private_by_default();
     let cli = Cli::parse();
     let shutdown = trent_node::ShutdownSignal::install();
     match cli.command {

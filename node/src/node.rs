@@ -61,6 +61,8 @@ pub struct Node {
     pub body_budget: crate::http::body::BodyBudget,
     /// Memory every peer request body in flight shares.
     pub peer_body_budget: crate::http::body::BodyBudget,
+    /// The plaintext cluster's shared peer secret (`None` with mutual TLS).
+    pub peer_secret: Option<Arc<crate::peer::auth::PeerSecret>>,
 }
 
 impl Node {

@@ -13,13 +13,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::NodeConfig;
+use crate::config::{NodeConfig, TransportError};
 use crate::freshness::Freshness;
 use crate::http::body::BodyBudget;
 use crate::http::connections::{ConnectionGate, ConnectionLimits};
 use crate::http::listener::ListenerOptions;
 use crate::network::Network;
 use crate::node::Node;
+use crate::peer::auth::PeerSecret;
 use crate::peer::PeerClient;
 use crate::proposer::Proposer;
 
@@ -76,9 +77,13 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let disk = state_machine.disk().clone();
     let tls = config.load_tls()?;
     let peer_tls = tls.as_ref().map(|tls| tls.peer_client.clone());
-    let peers = PeerClient::new(peer_tls).map_err(|error| {
+    let peer_secret = peer_secret(&config, tls.is_some(), state_machine.member_count())?;
+    let mut peers = PeerClient::new(peer_tls).map_err(|error| {
         crate::config::TransportError::Tls(crate::tls::TlsError::Config(error.to_string()))
     })?;
+    if let Some(secret) = &peer_secret {
+        peers = peers.with_peer_secret(secret.clone());
+    }
     let raft_config = Arc::new(config.raft.raft_config("trent")?);
     let freshness = Arc::new(Freshness::new(Duration::from_millis(config.raft.consistency_bound_ms)));
     let raft =
@@ -112,6 +117,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         freshness,
         body_budget,
         peer_body_budget: BodyBudget::new(crate::peer::protocol::MAX_PEER_REQUEST_MEMORY_BYTES),
+        peer_secret,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -157,7 +163,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         tracing::warn!(
             %api_addr,
             %peer_addr,
-            "serving plain HTTP beyond loopback: anyone who can reach the peer port can speak Raft to this node"
+            "serving plain HTTP beyond loopback: requests, replies and Raft traffic cross the network unencrypted"
         );
     }
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
@@ -179,6 +185,28 @@ async fn initialize(node: &Node) -> Result<(), StartError> {
         }
         Err(error) => Err(StartError::Raft(error.to_string())),
     }
+}
+
+/// The secret plaintext peers sign with: from the configured file; or, for a node alone in its
+/// cluster (by configuration and by its stored membership), a random one nobody else knows, so
+/// its peer port refuses everyone; with TLS none (mutual TLS authenticates peers).
+fn peer_secret(
+    config: &NodeConfig,
+    tls: bool,
+    stored_members: usize,
+) -> Result<Option<Arc<PeerSecret>>, TransportError> {
+    if tls {
+        return Ok(None);
+    }
+    if let Some(path) = &config.peer_secret_file {
+        return Ok(Some(Arc::new(PeerSecret::load(path)?)));
+    }
+    let alone = config.initial_members().len() <= 1 && stored_members <= 1;
+    if !alone {
+        return Err(TransportError::PeerSecretRequired);
+    }
+    tracing::info!("plain HTTP without a peer secret file: this lone node's peer port accepts nobody");
+    Ok(Some(Arc::new(PeerSecret::ephemeral()?)))
 }
 
 /// File descriptors a node needs beside its connections: sled's files, snapshots, peer clients.

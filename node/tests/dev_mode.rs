@@ -65,6 +65,29 @@ fn spawn_dev(nodes: u16, base: u16, dir: &Path, env: &[(&str, &str)]) -> Child {
         .expect("spawn trentd dev")
 }
 
+/// Every directory under `dir` (and `dir`) is 0700 and every file 0600: the credentials file
+/// holds the unseal share and a secret key, the data sealed secrets.
+fn assert_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    let mut files = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+                pending.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+    }
+    assert!(files >= 3, "credentials, sled's files: {files}");
+}
+
 fn assert_ports_free(base: u16, nodes: u16) {
     for port in (0..nodes).map(|i| base + i) {
         assert!(
@@ -100,6 +123,7 @@ async fn run_dev(nodes: u16) {
     let first = signed(&expected[0]);
     let describe = KeyIdRequest { key_id, grant_tokens: None };
     first.describe_key(&describe).await.expect("visible on the first node");
+    assert_private(dir.path());
     terminate(&mut child);
     assert_ports_free(base, nodes);
 

@@ -101,7 +101,12 @@ fn row_key(kind: RowKind, id: &[u8]) -> Vec<u8> {
 impl Disk {
     /// Opens or creates the database in `dir/sled`.
     pub fn open(dir: &Path, options: DiskOptions) -> Result<Disk, OpenError> {
-        std::fs::create_dir_all(dir)?;
+        // Only this user may enter the data directory: it holds every sealed secret.
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .cache_capacity(options.cache_capacity_bytes)

@@ -56,6 +56,11 @@ impl StateMachine {
         self.registry.clone()
     }
 
+    /// How many members (voters and learners) the applied membership has.
+    pub fn member_count(&self) -> usize {
+        self.membership.membership().nodes().count()
+    }
+
     /// The storage this state machine writes to (for disk-use reporting).
     pub fn disk(&self) -> &Disk {
         &self.disk

@@ -47,6 +47,8 @@ pub enum PeerError {
 pub struct PeerClient {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     scheme: &'static str,
+    /// The plaintext cluster's shared secret: every POST carries its MAC (see [`super::auth`]).
+    auth: Option<std::sync::Arc<super::auth::PeerSecret>>,
 }
 
 impl PeerClient {
@@ -78,7 +80,13 @@ impl PeerClient {
             .pool_idle_timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(32)
             .build(connector);
-        Ok(PeerClient { http, scheme })
+        Ok(PeerClient { http, scheme, auth: None })
+    }
+
+    /// This client, signing every POST with `secret` (plaintext peers).
+    pub fn with_peer_secret(mut self, secret: std::sync::Arc<super::auth::PeerSecret>) -> PeerClient {
+        self.auth = Some(secret);
+        self
     }
 
     /// `scheme://addr/path` for this client's scheme.
@@ -94,9 +102,13 @@ impl PeerClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, PeerError> {
-        let request = hyper::Request::post(self.url(addr, path))
-            .header(hyper::header::CONTENT_TYPE, "application/octet-stream")
-            .body(Full::new(Bytes::from(body)));
+        let mut request = hyper::Request::post(self.url(addr, path))
+            .header(hyper::header::CONTENT_TYPE, "application/octet-stream");
+        if let Some(secret) = &self.auth {
+            let mac = secret.sign("POST", path, &body, std::time::SystemTime::now());
+            request = request.header(super::auth::PEER_AUTH_HEADER, mac);
+        }
+        let request = request.body(Full::new(Bytes::from(body)));
         let (status, body) = self.exchange(addr, request, timeout).await?;
         ok_body(addr, status, body)
     }

@@ -1,8 +1,10 @@
 //! The peer API: what nodes say to each other on their own port, separate from clients.
 //!
 //! Raft RPCs (append, vote, snapshot chunks) and leader-bound operations (forwarded writes,
-//! read-index requests, membership changes), all as bincode over HTTP POST.
+//! read-index requests, membership changes), all as bincode over HTTP POST, from callers that
+//! prove they are peers ([`auth`]: mutual TLS, or a shared-secret MAC in plaintext mode).
 
+pub mod auth;
 pub mod client;
 pub mod protocol;
 pub mod service;
