@@ -29,8 +29,15 @@ use trent_storage::codec;
 const LEADER_WAIT: Duration = Duration::from_secs(6);
 /// Timeout of one forwarded operation.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
-/// Timeout of adding a learner (it must catch up first).
-const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long adding a learner waits for it to catch up before answering (it stays a learner and
+/// goes on catching up either way). Every membership call answers within a client's 10 s.
+const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long the leader waits for a learner to acknowledge a fresh entry before promoting it.
+const PROMOTE_CATCH_UP_WAIT: Duration = Duration::from_secs(3);
+/// Longest a promotion or removal may take to commit on the leader.
+const MEMBERSHIP_CHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Timeout of a forwarded membership call: the leader's own bound, plus slack.
+const MEMBERSHIP_FORWARD_TIMEOUT: Duration = Duration::from_secs(9);
 /// How long a forwarded write waits for this node to apply it before acknowledging anyway.
 const WRITE_APPLY_WAIT: Duration = Duration::from_secs(2);
 /// How long a read waits for this node to apply up to the leader's read index.
@@ -256,7 +263,11 @@ impl Node {
             Err(error) => return internal(format!("cannot encode forwarded operation: {error}")),
         };
         let timeout = match op {
-            LeaderOp::AddLearner { .. } => ADD_LEARNER_TIMEOUT,
+            // The leader bounds its own wait by these; the forward outlasts it so its answer,
+            // not a timeout, reaches the caller.
+            LeaderOp::AddLearner { .. } | LeaderOp::Promote { .. } | LeaderOp::Remove { .. } => {
+                MEMBERSHIP_FORWARD_TIMEOUT
+            }
             _ => FORWARD_TIMEOUT,
         };
         match self.peers.post(&member.peer_addr, LEADER_OP, body, timeout).await {
@@ -335,11 +346,25 @@ impl Node {
                 Err(RaftError::Fatal(fatal)) => unavailable(fatal.to_string()),
             },
             LeaderOp::AddLearner { node_id, node } => {
-                membership_reply(self.raft.add_learner(node_id, node, true).await)
+                let address = node.peer_addr.clone();
+                match tokio::time::timeout(ADD_LEARNER_TIMEOUT, self.raft.add_learner(node_id, node, true)).await {
+                    Ok(result) => membership_reply(result),
+                    Err(_) => LeaderReply::Failed(KmsError::new(
+                        ErrorCode::DependencyTimeout,
+                        format!(
+                            "Node {node_id} was added as a learner but has not caught up within {}s: it goes on catching up if it runs at {address}; promote it once it has, or remove it (a learner does not count towards the quorum)",
+                            ADD_LEARNER_TIMEOUT.as_secs()
+                        ),
+                    )),
+                }
             }
             LeaderOp::Promote { node_id } => {
+                if let Err(refusal) = self.learner_is_caught_up(node_id).await {
+                    return LeaderReply::Failed(refusal);
+                }
                 let voters = BTreeSet::from([node_id]);
-                membership_reply(self.raft.change_membership(ChangeMembers::AddVoterIds(voters), true).await)
+                let change = self.raft.change_membership(ChangeMembers::AddVoterIds(voters), true);
+                bounded_membership_change(change).await
             }
             LeaderOp::Remove { node_id } => {
                 let is_voter = {
@@ -350,9 +375,86 @@ impl Node {
                 let ids = BTreeSet::from([node_id]);
                 let change =
                     if is_voter { ChangeMembers::RemoveVoters(ids) } else { ChangeMembers::RemoveNodes(ids) };
-                membership_reply(self.raft.change_membership(change, false).await)
+                bounded_membership_change(self.raft.change_membership(change, false)).await
             }
         }
+    }
+}
+
+impl Node {
+    /// Refuses to promote anything but a live learner that has caught up: promoting a node that
+    /// cannot acknowledge (nothing listens at its address, it is down, it lags far behind) makes
+    /// it a voter the quorum then waits for — one more failure and the cluster cannot commit,
+    /// not even the removal that would undo it. The proof is a fresh, empty entry the learner
+    /// must acknowledge within [`PROMOTE_CATCH_UP_WAIT`].
+    async fn learner_is_caught_up(&self, node_id: NodeId) -> Result<(), KmsError> {
+        let (is_voter, is_member) = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            let membership = metrics.membership_config.membership();
+            (membership.voter_ids().any(|id| id == node_id), membership.get_node(&node_id).is_some())
+        };
+        if !is_member {
+            return Err(KmsError::new(
+                ErrorCode::NotFound,
+                format!("Node {node_id} is not a member; add it as a learner first"),
+            ));
+        }
+        if is_voter {
+            return Err(KmsError::new(
+                ErrorCode::AlreadyExists,
+                format!("Node {node_id} is already a voter"),
+            ));
+        }
+        let probe = match self.raft.client_write(RequestBatch { requests: Vec::new() }).await {
+            Ok(response) => response.log_id.index,
+            Err(error) => {
+                return Err(match write_error_reply(error) {
+                    LeaderReply::Failed(error) => error,
+                    _ => KmsError::new(ErrorCode::ServiceUnavailable, "This node stopped being the leader"),
+                })
+            }
+        };
+        let caught_up = self
+            .raft
+            .wait(Some(PROMOTE_CATCH_UP_WAIT))
+            .metrics(
+                |metrics| {
+                    metrics
+                        .replication
+                        .as_ref()
+                        .and_then(|replication| replication.get(&node_id).cloned().flatten())
+                        .is_some_and(|matched| matched.index >= probe)
+                },
+                "learner acknowledges the probe",
+            )
+            .await;
+        if caught_up.is_err() {
+            return Err(KmsError::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "Node {node_id} has not caught up with the leader (it did not acknowledge log index {probe} within {}s): a voter that cannot acknowledge would leave the cluster one failure from losing its quorum. Check that it runs and reaches its peers, then promote it again",
+                    PROMOTE_CATCH_UP_WAIT.as_secs()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a membership change for at most [`MEMBERSHIP_CHANGE_TIMEOUT`].
+async fn bounded_membership_change(
+    change: impl std::future::Future<Output = Result<openraft::raft::ClientWriteResponse<TypeConfig>, WriteError>>,
+) -> LeaderReply {
+    match tokio::time::timeout(MEMBERSHIP_CHANGE_TIMEOUT, change).await {
+        Ok(result) => membership_reply(result),
+        Err(_) => LeaderReply::Failed(KmsError::new(
+            ErrorCode::DependencyTimeout,
+            format!(
+                "The membership change did not commit within {}s: a quorum of the new configuration is not reachable. It completes on its own once enough members are back (see docs/operations.md, \"A stuck membership change\")",
+                MEMBERSHIP_CHANGE_TIMEOUT.as_secs()
+            ),
+        )),
     }
 }
 
@@ -364,6 +466,14 @@ fn write_error_reply(error: WriteError) -> LeaderReply {
         RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
             LeaderReply::NotLeader(forward.leader_id)
         }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            openraft::error::ChangeMembershipError::InProgress(in_progress),
+        )) => LeaderReply::Failed(KmsError::new(
+            ErrorCode::InvalidState,
+            format!(
+                "Another membership change is still in progress ({in_progress}); it completes once a quorum of its new configuration acknowledges it: start the members that are down, then retry (docs/operations.md, \"A stuck membership change\")"
+            ),
+        )),
         RaftError::APIError(ClientWriteError::ChangeMembershipError(error)) => {
             LeaderReply::Failed(KmsError::new(ErrorCode::Validation, error.to_string()))
         }
