@@ -34,7 +34,7 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
         }
         (&Method::GET, ["status"]) => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),
         (&Method::POST, ["init"]) => init(node, body).await,
-        (&Method::POST, ["unseal"]) => unseal(node, body),
+        (&Method::POST, ["unseal"]) => unseal(node, body).await,
         (&Method::POST, ["seal"]) => {
             node.seal.seal();
             tracing::info!("sealed by request");
@@ -55,6 +55,7 @@ pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Opt
             .map(|()| response::json(StatusCode::OK, &serde_json::json!({}), JSON)),
         (&Method::POST, ["rekey"]) => match parse_json::<RekeyRequest>(body) {
             Ok(request) => admin_ops::rekey(node, request.shares, request.threshold)
+                .await
                 .map(|answer| response::json(StatusCode::OK, &answer, JSON)),
             Err(error) => Err(error),
         },
@@ -145,6 +146,16 @@ async fn membership_change(node: &Node, op: LeaderOp) -> Result<Response<Full<By
 
 async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
     let request: InitRequest = parse_json(body)?;
+    if let Some(expected) = &node.init_token {
+        let presented = request.init_token.as_deref().unwrap_or_default().trim().as_bytes();
+        if !crate::crypto::constant_time_eq(presented, expected) {
+            tracing::warn!("init refused: wrong or missing init token");
+            return Err(KmsError::new(
+                ErrorCode::AccessDenied,
+                "This node initialises only for the init token it was started with (--init-token-file); pass it with `trent operator init --init-token-file`",
+            ));
+        }
+    }
     let chosen = match (request.access_key_id, request.secret_access_key) {
         (Some(access_key_id), Some(secret)) => Some(crate::seal::init::ChosenCredentials {
             access_key_id,
@@ -162,20 +173,25 @@ async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsErro
     Ok(response::json(StatusCode::OK, &answer, JSON))
 }
 
-fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
+async fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsError> {
     let request: UnsealRequest = parse_json(body)?;
     if request.reset {
-        node.seal.reset();
+        if let Err(throttled) = node.seal.reset() {
+            return Err(KmsError::new(ErrorCode::Throttling, throttled.to_string()));
+        }
+        tracing::info!("unseal progress reset by request");
         return Ok(response::json(StatusCode::OK, &node.seal_status(), JSON));
     }
     let Some(share) = request.share.as_deref() else {
         return Err(KmsError::new(ErrorCode::Validation, "Give a share, or reset: true"));
     };
-    let keyring = node.registry.read().keyring().cloned();
-    match node.seal.submit_share(share, keyring.as_ref()) {
+    match node.submit_unseal_share(share) {
         Ok(_) => {
             if !node.seal.status().sealed {
                 tracing::info!("unsealed");
+                if node.registry.read().unseal_split().is_none() {
+                    admin_ops::record_split_of_older_cluster(node).await;
+                }
             }
             Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
         }

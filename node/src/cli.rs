@@ -118,6 +118,11 @@ pub struct ServerArgs {
     /// requests (required when the cluster has more than one node).
     #[arg(long, value_name = "FILE", requires = "insecure_plaintext")]
     pub peer_secret_file: Option<PathBuf>,
+    /// A file holding the token `POST /v1/sys/init` must present (`trent operator init
+    /// --init-token`); without it, the first caller to reach an uninitialised node initialises
+    /// the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub init_token_file: Option<PathBuf>,
     /// Serve plain HTTP on both ports (no TLS): only for loopback or a network you trust.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_ca"])]
     pub insecure_plaintext: bool,
@@ -176,6 +181,7 @@ impl ServerArgs {
         }
         config.insecure_plaintext |= self.insecure_plaintext;
         config.peer_secret_file = self.peer_secret_file.or(config.peer_secret_file);
+        config.init_token_file = self.init_token_file.or(config.init_token_file);
         Ok(config)
     }
 }

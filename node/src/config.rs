@@ -192,6 +192,10 @@ pub struct NodeConfig {
     /// one node.
     #[serde(default)]
     pub peer_secret_file: Option<PathBuf>,
+    /// A file holding the token `POST /v1/sys/init` must present: without one, whoever reaches
+    /// an uninitialised node first initialises the cluster (and receives its shares).
+    #[serde(default)]
+    pub init_token_file: Option<PathBuf>,
     /// What the client port lets callers hold: connections and request memory.
     #[serde(default)]
     pub limits: ServingLimits,
@@ -259,6 +263,7 @@ impl NodeConfig {
             tls: None,
             insecure_plaintext: false,
             peer_secret_file: None,
+            init_token_file: None,
             limits: ServingLimits::default(),
         }
     }
@@ -311,9 +316,9 @@ pub enum TransportError {
     /// Plain HTTP between several nodes without a shared peer secret.
     #[error("plain HTTP between nodes needs --peer-secret-file (the same secret on every node, e.g. from `openssl rand -hex 32`): without it anyone who reaches the peer port could speak Raft to this node")]
     PeerSecretRequired,
-    /// The peer secret file is unusable.
+    /// A secret file (peer secret, init token) is unusable.
     #[error(transparent)]
-    PeerSecret(#[from] crate::peer::auth::PeerSecretError),
+    SecretFile(#[from] crate::secret_file::SecretFileError),
     /// Neither TLS files nor `insecure_plaintext` were given.
     #[error("TLS is required: give --tls-cert, --tls-key and --tls-ca (or [tls] in the config file), or --insecure-plaintext for plain HTTP")]
     Neither,

@@ -59,11 +59,17 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(error).context("cannot remove the old dev-credentials.json"),
     }
+    // Even on loopback, the cluster initialises only for this process: other local users could
+    // otherwise race it to POST /v1/sys/init.
+    let init_token_path = args.data_dir.join("init-token");
+    let init_token = crate::secret_file::read_or_create(&init_token_path)?;
+    let init_token = String::from_utf8_lossy(&init_token).into_owned();
     if let [member] = members.as_slice() {
         let config = NodeConfig {
             peers: members.clone(),
             bootstrap: true,
             insecure_plaintext: true,
+            init_token_file: Some(init_token_path.clone()),
             ..NodeConfig::new(
                 member.node_id,
                 member.api_addr.clone(),
@@ -73,7 +79,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
         };
         let running = crate::server::start(config).await?;
         wait_for_leader(&running.node).await?;
-        let ready = init_and_unseal(&members, previous).await;
+        let ready = init_and_unseal(&members, previous, &init_token).await;
         let credentials = match ready {
             Ok(credentials) => credentials,
             Err(error) => {
@@ -97,7 +103,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     let peer_secret = peer_secret_file(&args.data_dir)?;
     let mut children = Vec::new();
     for member in &members {
-        match spawn_node(&exe, &args.data_dir, member, &members, &peer_secret) {
+        match spawn_node(&exe, &args.data_dir, member, &members, &[&peer_secret, &init_token_path]) {
             Ok(child) => children.push(child),
             Err(error) => {
                 stop_all(&mut children);
@@ -106,7 +112,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
         }
     }
     let ready = match wait_for_cluster(&members).await {
-        Ok(()) => init_and_unseal(&members, previous).await,
+        Ok(()) => init_and_unseal(&members, previous, &init_token).await,
         Err(error) => Err(error),
     };
     let credentials = match ready {
@@ -126,12 +132,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
 /// reused after, so the nodes of a data directory keep talking across restarts.
 fn peer_secret_file(data_dir: &Path) -> anyhow::Result<PathBuf> {
     let path = data_dir.join("peer-secret");
-    if path.exists() {
-        return Ok(path);
-    }
-    let secret = crate::peer::auth::PeerSecret::generate_text()?;
-    crate::private_files::write_new(&path, secret.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::secret_file::read_or_create(&path)?;
     Ok(path)
 }
 
@@ -140,7 +141,7 @@ fn spawn_node(
     data_dir: &Path,
     member: &PeerSpec,
     members: &[PeerSpec],
-    peer_secret: &Path,
+    [peer_secret, init_token]: &[&Path; 2],
 ) -> anyhow::Result<Child> {
     let dir = node_dir(data_dir, member.node_id);
     crate::private_files::create_dir(&dir)?;
@@ -156,7 +157,9 @@ fn spawn_node(
         .arg("--bootstrap")
         .arg("--insecure-plaintext")
         .arg("--peer-secret-file")
-        .arg(peer_secret);
+        .arg(peer_secret)
+        .arg("--init-token-file")
+        .arg(init_token);
     for peer in members {
         command.arg("--peer").arg(format!("{},{},{}", peer.node_id, peer.api_addr, peer.peer_addr));
     }
@@ -235,6 +238,7 @@ async fn fetch_health(
 async fn init_and_unseal(
     members: &[PeerSpec],
     previous: Option<DevCredentials>,
+    init_token: &str,
 ) -> anyhow::Result<DevCredentials> {
     let client = crate::peer::PeerClient::new(None)?;
     let first = members.first().context("no nodes")?;
@@ -249,7 +253,13 @@ async fn init_and_unseal(
     } else {
         let access_key_id = std::env::var("TRENT_DEV_ACCESS_KEY_ID").ok();
         let secret_access_key = std::env::var("TRENT_DEV_SECRET_ACCESS_KEY").ok();
-        let request = InitRequest { shares: 1, threshold: 1, access_key_id, secret_access_key };
+        let request = InitRequest {
+            shares: 1,
+            threshold: 1,
+            access_key_id,
+            secret_access_key,
+            init_token: Some(init_token.to_owned()),
+        };
         let body = serde_json::to_vec(&request)?;
         let reply = client
             .post(&first.api_addr, "/v1/sys/init", body, Duration::from_secs(10))

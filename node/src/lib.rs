@@ -25,6 +25,7 @@ pub mod planted_bug;
 pub mod private_files;
 pub mod proposer;
 pub mod seal;
+pub mod secret_file;
 pub mod server;
 pub mod sweeper;
 pub mod tls;

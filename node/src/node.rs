@@ -70,6 +70,8 @@ pub struct Node {
     pub peer_body_budget: crate::http::body::BodyBudget,
     /// The plaintext cluster's shared peer secret (`None` with mutual TLS).
     pub peer_secret: Option<Arc<crate::peer::auth::PeerSecret>>,
+    /// What `POST /v1/sys/init` must present, if the node was given an init token file.
+    pub init_token: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 impl Node {
@@ -133,6 +135,19 @@ impl Node {
             threshold: status.threshold,
             progress: status.progress,
         }
+    }
+
+    /// Gives this node one unseal share, checked against the replicated keyring and the record
+    /// of the current split.
+    pub fn submit_unseal_share(
+        &self,
+        share: &str,
+    ) -> Result<crate::seal::state::SealStatus, crate::seal::state::UnsealError> {
+        let (keyring, split) = {
+            let registry = self.registry.read();
+            (registry.keyring().cloned(), registry.unseal_split().cloned())
+        };
+        self.seal.submit_share(share, keyring.as_ref(), split.as_ref())
     }
 
     /// Replicates a batch of writes as one log entry, here or on the leader; one result each.
@@ -291,6 +306,17 @@ impl Node {
     pub async fn execute_for_peer(&self, op: LeaderOp) -> LeaderReply {
         match op {
             LeaderOp::WriteBatch(batch) => {
+                // A peer's proposer sends at most this many; more is a bug or an attack.
+                if batch.len() > crate::proposer::MAX_BATCH_REQUESTS {
+                    return LeaderReply::Failed(KmsError::new(
+                        ErrorCode::Validation,
+                        format!(
+                            "A forwarded batch carries at most {} writes, not {}",
+                            crate::proposer::MAX_BATCH_REQUESTS,
+                            batch.len()
+                        ),
+                    ));
+                }
                 if self.role() != NodeRole::Leader {
                     return LeaderReply::NotLeader(self.current_leader());
                 }

@@ -78,6 +78,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let tls = config.load_tls()?;
     let peer_tls = tls.as_ref().map(|tls| tls.peer_client.clone());
     let peer_secret = peer_secret(&config, tls.is_some(), state_machine.member_count())?;
+    let init_token = match &config.init_token_file {
+        Some(path) => Some(crate::secret_file::read(path).map_err(TransportError::from)?),
+        None => None,
+    };
     let mut peers = PeerClient::new(peer_tls).map_err(|error| {
         crate::config::TransportError::Tls(crate::tls::TlsError::Config(error.to_string()))
     })?;
@@ -118,6 +122,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         body_budget,
         peer_body_budget: BodyBudget::new(crate::peer::protocol::MAX_PEER_REQUEST_MEMORY_BYTES),
         peer_secret,
+        init_token,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -167,6 +172,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         );
     }
     tracing::info!(node_id = node.id(), %api_addr, %peer_addr, transport, "node started");
+    if node.init_token.is_none() && !node.registry.read().is_initialized() && !api_addr.ip().is_loopback() {
+        tracing::warn!(
+            %api_addr,
+            "uninitialised and started without --init-token-file: whoever reaches POST /v1/sys/init first initialises the cluster and receives its unseal shares"
+        );
+    }
     #[cfg(feature = "jepsen-planted-bug")]
     tracing::warn!(bug = ?crate::planted_bug::active(), "built with jepsen-planted-bug: this node breaks its promises on purpose");
     Ok(RunningNode { node, api_addr, peer_addr, shutdown, failure, tasks })

@@ -165,12 +165,7 @@ async fn server_starts_from_a_toml_config_file() {
         assert!(Instant::now() < deadline, "node from config file never came up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let init = trent_wire::admin::InitRequest {
-        shares: 1,
-        threshold: 1,
-        access_key_id: None,
-        secret_access_key: None,
-    };
+    let init = trent_wire::admin::InitRequest { shares: 1, threshold: 1, ..Default::default() };
     let admin = trent_node::peer::PeerClient::new(None).expect("admin client");
     let post = |path: &'static str, body: Vec<u8>| admin.post(&api_addr, path, body, Duration::from_secs(10));
     let reply = post("/v1/sys/init", serde_json::to_vec(&init).expect("encode")).await.expect("init");

@@ -353,3 +353,38 @@ async fn create_key_with_a_repeated_request_id_creates_one_key() {
     assert_ne!(other.key_id, first.key_metadata.key_id, "a fresh request id creates a fresh key");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reserved_alias_prefix_is_reserved_in_any_case() {
+    let (node, client) = support::kms::start().await;
+    let key = support::kms::create_key(&client).await;
+    for name in ["alias/aws/s3", "alias/AWS/s3", "alias/Aws/app"] {
+        support::kms::refused(
+            client.create_alias(&support::kms::alias(name, &key.key_id)).await,
+            ErrorCode::InvalidAliasName,
+        );
+    }
+    client
+        .create_alias(&support::kms::alias("alias/awsome", &key.key_id))
+        .await
+        .expect("only aws/ is reserved");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_resource_tags_refuses_a_marker_it_could_not_have_issued() {
+    let (node, client) = support::kms::start().await;
+    let key = support::kms::create_key(&client).await;
+    let forged = ListResourceTagsRequest {
+        key_id: key.key_id.clone(),
+        limit: None,
+        marker: Some("aws:forged".into()),
+    };
+    support::kms::refused(client.list_resource_tags(&forged).await, ErrorCode::InvalidMarker);
+    let spaces =
+        ListResourceTagsRequest { key_id: key.key_id.clone(), limit: None, marker: Some("\u{1}".into()) };
+    support::kms::refused(client.list_resource_tags(&spaces).await, ErrorCode::InvalidMarker);
+    let fine = ListResourceTagsRequest { key_id: key.key_id, limit: None, marker: Some("team".into()) };
+    client.list_resource_tags(&fine).await.expect("a marker that is a tag key pages on");
+    node.stop().await;
+}

@@ -534,3 +534,20 @@ async fn a_signature_that_leaves_the_target_unsigned_cannot_be_replayed_as_anoth
     assert_eq!(described["KeyMetadata"]["KeyState"], "Enabled", "the replay changed nothing");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encryption_context_key_given_twice_is_refused_not_resolved() {
+    let node = Node::start().await;
+    let created = node.kms("CreateKey", "{}").await.json();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    // serde's maps once kept the last value silently; top-level fields given twice were refused.
+    let body = format!(
+        r#"{{"KeyId":"{key_id}","Plaintext":"aGk=","EncryptionContext":{{"tenant":"a","tenant":"b"}}}}"#
+    );
+    let response = node.kms("Encrypt", &body).await;
+    assert_error(&response, 400, "SerializationException");
+    assert!(response.json()["message"].as_str().unwrap().contains("duplicate key `tenant`"), "{response:?}");
+    let once = format!(r#"{{"KeyId":"{key_id}","Plaintext":"aGk=","EncryptionContext":{{"tenant":"a"}}}}"#);
+    assert_eq!(node.kms("Encrypt", &once).await.status, 200);
+    node.stop().await;
+}

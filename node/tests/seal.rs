@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::{all_key_ids, create_key, ProcessCluster};
-use trent_client::wire::ErrorCode;
+use trent_client::wire::{ErrorCode, KmsError};
 use trent_client::ClientError;
 use trent_wire::admin::{InitRequest, SealStatusResponse, UnsealRequest};
 
@@ -18,13 +18,47 @@ async fn status(cluster: &ProcessCluster, id: u64) -> SealStatusResponse {
     serde_json::from_slice(&body).expect("status body")
 }
 
-async fn unseal_with(cluster: &ProcessCluster, id: u64, share: &str) -> Result<SealStatusResponse, String> {
-    let api_addr = cluster.nodes.iter().find(|node| node.id == id).expect("node").api_addr.clone();
+fn api_addr(cluster: &ProcessCluster, id: u64) -> String {
+    cluster.nodes.iter().find(|node| node.id == id).expect("node").api_addr.clone()
+}
+
+async fn unseal_with(cluster: &ProcessCluster, id: u64, share: &str) -> Result<SealStatusResponse, KmsError> {
     let request = UnsealRequest { share: Some(share.to_owned()), reset: false };
     cluster
-        .admin_post(&api_addr, "/v1/sys/unseal", &request)
+        .admin_call(&api_addr(cluster, id), "/v1/sys/unseal", &request)
         .await
         .map(|body| serde_json::from_slice(&body).expect("unseal body"))
+}
+
+async fn reset(cluster: &ProcessCluster, id: u64) -> Result<Vec<u8>, KmsError> {
+    cluster
+        .admin_call(&api_addr(cluster, id), "/v1/sys/unseal", &UnsealRequest { share: None, reset: true })
+        .await
+}
+
+/// `share` with its threshold byte set to `threshold` and its (unkeyed) checksum recomputed.
+fn with_edited_threshold(share: &str, threshold: u8) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut bytes = URL_SAFE_NO_PAD.decode(share.strip_prefix("trs1_").unwrap()).unwrap();
+    bytes[20] = threshold; // "TRS", version, 16-byte cluster id, then the threshold
+    let check = {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes[..bytes.len() - 4]);
+        digest.as_ref()[..4].to_vec()
+    };
+    let length = bytes.len();
+    bytes[length - 4..].copy_from_slice(&check);
+    format!("trs1_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn refused_with(result: Result<impl std::fmt::Debug, KmsError>, code: ErrorCode, says: &str) {
+    match result {
+        Err(error) => {
+            assert_eq!(error.code, code, "{error}");
+            assert!(error.message.contains(says), "{error}");
+        }
+        Ok(answer) => panic!("accepted: {answer:?}"),
+    }
 }
 
 fn is_unavailable(result: &Result<impl std::fmt::Debug, ClientError>) -> bool {
@@ -63,7 +97,7 @@ async fn a_restarted_node_is_sealed_until_a_threshold_of_shares_and_then_serves(
     let first = unseal_with(&cluster, follower, &cluster.shares[0]).await.expect("first share");
     assert_eq!((first.sealed, first.threshold, first.progress), (true, Some(2), 1));
     let repeated = unseal_with(&cluster, follower, &cluster.shares[0]).await;
-    assert!(repeated.is_err(), "a repeated share is refused");
+    refused_with(repeated, ErrorCode::Validation, "already given");
     assert_eq!(status(&cluster, follower).await.progress, 1, "a refused share keeps progress");
     let done = unseal_with(&cluster, follower, &cluster.shares[2]).await.expect("second share");
     assert!(!done.sealed);
@@ -82,21 +116,68 @@ async fn unseal_refuses_garbage_and_foreign_shares_and_reset_clears_progress() {
     cluster.node(node).start();
     cluster.wait_until_up(node, Duration::from_secs(10)).await;
 
-    assert!(unseal_with(&cluster, node, "not a share").await.is_err());
+    refused_with(
+        unseal_with(&cluster, node, "not a share").await,
+        ErrorCode::Validation,
+        "not a Trent unseal share",
+    );
     let truncated = &cluster.shares[0][..cluster.shares[0].len() - 3];
-    assert!(unseal_with(&cluster, node, truncated).await.is_err());
-    assert!(unseal_with(&cluster, node, &other.shares[0]).await.is_err(), "another cluster's share");
+    refused_with(unseal_with(&cluster, node, truncated).await, ErrorCode::Validation, "this share is");
+    refused_with(
+        unseal_with(&cluster, node, &other.shares[0]).await,
+        ErrorCode::Validation,
+        "another cluster",
+    );
     assert_eq!(status(&cluster, node).await.progress, 0);
 
     unseal_with(&cluster, node, &cluster.shares[1]).await.expect("good share");
-    let api_addr = cluster.nodes.iter().find(|n| n.id == node).expect("node").api_addr.clone();
-    cluster
-        .admin_post(&api_addr, "/v1/sys/unseal", &UnsealRequest { share: None, reset: true })
-        .await
-        .expect("reset");
+    reset(&cluster, node).await.expect("reset");
     assert_eq!(status(&cluster, node).await.progress, 0);
     assert!(status(&cluster, node).await.sealed);
+    // Anyone can ask for a reset, so they are rationed: one per 10 s.
+    unseal_with(&cluster, node, &cluster.shares[1]).await.expect("good share");
+    refused_with(reset(&cluster, node).await, ErrorCode::Throttling, "reset less than");
+    assert_eq!(status(&cluster, node).await.progress, 1, "a throttled reset keeps progress");
     other.node(1).kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_with_an_edited_threshold_or_from_before_a_rekey_is_refused_before_it_counts() {
+    let mut cluster = ProcessCluster::start(3, &[]).await;
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
+    let node = cluster.followers(leader)[0];
+    cluster.node(node).kill();
+    cluster.start_node(node).await; // restarts sealed, then unseals with shares 1 and 2
+    cluster.client_of(node).seal(0).await.expect("seal");
+    // The red team's share: threshold raised to 3 and the checksum recomputed. It once made the
+    // node wait for three shares of a two-share split.
+    let edited = with_edited_threshold(&cluster.shares[0], 3);
+    refused_with(
+        unseal_with(&cluster, node, &edited).await,
+        ErrorCode::Validation,
+        "not from the cluster's current split",
+    );
+    let lowered = with_edited_threshold(&cluster.shares[0], 1);
+    refused_with(
+        unseal_with(&cluster, node, &lowered).await,
+        ErrorCode::Validation,
+        "not from the cluster's current split",
+    );
+    assert_eq!(status(&cluster, node).await.progress, 0, "neither counted");
+
+    // A rekey replaces the split: the new shares unseal, the old ones no longer do.
+    let rekeyed = cluster.client_of(leader).rekey(3, 2).await.expect("rekey");
+    let leader_applied = cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("applied");
+    cluster.wait_for_applied(node, leader_applied, Duration::from_secs(10)).await;
+    refused_with(
+        unseal_with(&cluster, node, &cluster.shares[0]).await,
+        ErrorCode::Validation,
+        "not from the cluster's current split",
+    );
+    unseal_with(&cluster, node, &rekeyed.shares[0]).await.expect("new share");
+    let done = unseal_with(&cluster, node, &rekeyed.shares[2]).await.expect("new share");
+    assert!(!done.sealed, "the new split unseals");
+    cluster.shares = rekeyed.shares;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,8 +185,12 @@ async fn init_happens_once_and_seal_drops_a_node_back_to_sealed() {
     let cluster = ProcessCluster::start(3, &[]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let api_addr = cluster.nodes.iter().find(|n| n.id == leader).expect("node").api_addr.clone();
-    let again = InitRequest { shares: 1, threshold: 1, access_key_id: None, secret_access_key: None };
-    assert!(cluster.admin_post(&api_addr, "/v1/sys/init", &again).await.is_err(), "a second init is refused");
+    let again = InitRequest { shares: 1, threshold: 1, ..InitRequest::default() };
+    refused_with(
+        cluster.admin_call(&api_addr, "/v1/sys/init", &again).await,
+        ErrorCode::AlreadyExists,
+        "already initialised",
+    );
 
     cluster.client_of(leader).seal(0).await.expect("seal");
     assert!(status(&cluster, leader).await.sealed);
@@ -120,10 +205,11 @@ async fn init_checks_its_parameters_before_initialising_anything() {
     let mut cluster = ProcessCluster::start_uninitialised(1, dir).await;
     let api_addr = cluster.nodes[0].api_addr.clone();
     for (shares, threshold) in [(3, 4), (0, 0), (256, 2)] {
-        let request = InitRequest { shares, threshold, access_key_id: None, secret_access_key: None };
-        assert!(
-            cluster.admin_post(&api_addr, "/v1/sys/init", &request).await.is_err(),
-            "{shares}/{threshold}"
+        let request = InitRequest { shares, threshold, ..InitRequest::default() };
+        refused_with(
+            cluster.admin_call(&api_addr, "/v1/sys/init", &request).await,
+            ErrorCode::Validation,
+            "threshold",
         );
     }
     assert!(!status(&cluster, 1).await.initialized);
@@ -136,7 +222,7 @@ async fn the_client_library_initialises_unseals_and_seals_a_cluster() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = ProcessCluster::start_uninitialised(3, dir).await;
     let client = cluster.client_over(&[1, 2, 3]);
-    let init = InitRequest { shares: 3, threshold: 2, access_key_id: None, secret_access_key: None };
+    let init = InitRequest { shares: 3, threshold: 2, ..InitRequest::default() };
     let answer = client.init(&init).await.expect("init through the client");
     assert_eq!((answer.shares.len(), answer.threshold), (3, 2));
     for index in 0..3 {
@@ -165,4 +251,36 @@ async fn the_client_library_initialises_unseals_and_seals_a_cluster() {
     assert!(sealed.sealed);
     assert!(client.seal_status(1).await.expect("status").sealed);
     assert!(!client.seal_status(0).await.expect("status").sealed, "sealing one node leaves the others");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_with_an_init_token_initialises_only_for_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_path = dir.path().join("init-token");
+    std::fs::write(&token_path, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let token_arg = token_path.display().to_string();
+    let cluster = ProcessCluster::start_uninitialised_with(1, dir, &["--init-token-file", &token_arg]).await;
+    let api_addr = cluster.nodes[0].api_addr.clone();
+    let init = |init_token: Option<&str>| InitRequest {
+        shares: 1,
+        threshold: 1,
+        init_token: init_token.map(str::to_owned),
+        ..InitRequest::default()
+    };
+    // First caller once won: now a caller without the token gets nothing, and nothing changes.
+    refused_with(
+        cluster.admin_call(&api_addr, "/v1/sys/init", &init(None)).await,
+        ErrorCode::AccessDenied,
+        "init token",
+    );
+    refused_with(
+        cluster.admin_call(&api_addr, "/v1/sys/init", &init(Some("0123456789abcdef0123456789abcdeX"))).await,
+        ErrorCode::AccessDenied,
+        "init token",
+    );
+    assert!(!status(&cluster, 1).await.initialized);
+    let answer =
+        cluster.admin_call(&api_addr, "/v1/sys/init", &init(Some("0123456789abcdef0123456789abcdef"))).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(status(&cluster, 1).await.initialized);
 }

@@ -43,9 +43,8 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
         .await
         .expect("leader");
     let init = trent_node::seal::init::initialize(&node, 3, 2, None).await.expect("init");
-    let keyring = node.registry.read().keyring().cloned();
     for share in &init.shares[..2] {
-        node.seal.submit_share(share, keyring.as_ref()).expect("unseal");
+        node.submit_unseal_share(share).expect("unseal");
     }
     let endpoint = format!("http://{}", running.api_addr);
     let signing =

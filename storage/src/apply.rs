@@ -21,6 +21,11 @@ pub const MAX_KEYS: usize = 2_000_000;
 pub const MAX_ALIASES: usize = 2_000_000;
 /// The most tags on one key (AWS's limit).
 pub const MAX_TAGS_PER_KEY: usize = trent_wire::limits::MAX_TAGS_PER_KEY;
+/// The most material versions one key holds: AWS's 25 on-demand rotations plus automatic
+/// rotation every 90 days (its shortest period) for two centuries is under 900.
+pub const MAX_MATERIAL_VERSIONS: usize = 1000;
+/// The most requests one log entry carries (the proposer batches at most 256).
+pub const MAX_REQUESTS_PER_ENTRY: usize = 1024;
 
 /// Shortest pending-deletion window, days.
 pub const MIN_PENDING_WINDOW_DAYS: u32 = trent_wire::limits::MIN_PENDING_WINDOW_DAYS as u32;
@@ -37,6 +42,7 @@ pub(crate) enum RowChange {
     Dedup(RequestId),
     Keyring,
     AccessKey(String),
+    UnsealSplit,
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -208,6 +214,7 @@ impl Registry {
             Command::ReplaceKeyring { keyring } => self.replace_keyring(keyring, changes),
             Command::CreateAccessKey(record) => self.create_access_key(record, changes),
             Command::DeleteAccessKey { access_key_id } => self.delete_access_key(access_key_id, changes),
+            Command::RecordUnsealSplit(split) => self.record_unseal_split(split, changes),
         }
     }
 
@@ -382,12 +389,34 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
         Command::ReplaceKeyring { keyring } => crate::principals::check_keyring(keyring),
         Command::CreateAccessKey(record) => crate::principals::check_access_key(record),
         Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
+        Command::RecordUnsealSplit(split) => crate::principals::check_unseal_split(split),
         Command::EnableKey { .. }
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }
         | Command::CancelKeyDeletion { .. }
         | Command::DeleteExpiredKey { .. } => Ok(()),
     }
+}
+
+/// A stored key record keeps every limit apply keeps: description and tags within AWS's limits,
+/// between one and [`MAX_MATERIAL_VERSIONS`] material versions numbered 1, 2, 3, ...
+pub(crate) fn check_key_record(key: &KeyRecord) -> Result<(), InvariantViolation> {
+    let violation = |what: String| InvariantViolation(format!("key {}: {what}", key.key_id));
+    trent_wire::validation::check_description(&key.description).map_err(|error| violation(error.message))?;
+    if key.tags.len() > MAX_TAGS_PER_KEY {
+        return Err(violation(format!("{} tags", key.tags.len())));
+    }
+    for (tag_key, tag_value) in &key.tags {
+        trent_wire::validation::check_tag(tag_key, tag_value).map_err(|error| violation(error.message))?;
+    }
+    let numbered = key.materials.iter().zip(1u32..).all(|(material, expected)| material.version == expected);
+    if key.materials.is_empty() || key.materials.len() > MAX_MATERIAL_VERSIONS || !numbered {
+        return Err(violation(format!(
+            "{} material versions; 1 to {MAX_MATERIAL_VERSIONS}, numbered from 1",
+            key.materials.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The key whose deletion-queue membership a command may change.

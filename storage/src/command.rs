@@ -195,6 +195,8 @@ pub enum Command {
         /// Its id.
         access_key_id: String,
     },
+    /// Record the cluster's current split of its root key (after init and every rekey).
+    RecordUnsealSplit(crate::sealed::UnsealSplit),
 }
 
 impl Command {
@@ -237,6 +239,7 @@ impl Command {
             Command::ReplaceKeyring { .. } => "ReplaceKeyring",
             Command::CreateAccessKey(_) => "CreateAccessKey",
             Command::DeleteAccessKey { .. } => "DeleteAccessKey",
+            Command::RecordUnsealSplit(_) => "RecordUnsealSplit",
         }
     }
 }

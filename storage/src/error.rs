@@ -14,6 +14,9 @@ pub enum OpenError {
         /// Why it did not decode.
         source: bincode::error::DecodeError,
     },
+    /// The stored rows decode but break an invariant of the registry.
+    #[error("the stored registry is inconsistent: {0}")]
+    Inconsistent(#[from] crate::apply::InvariantViolation),
     /// The snapshot directory could not be read or created.
     #[error("snapshot directory: {0}")]
     Io(#[from] std::io::Error),

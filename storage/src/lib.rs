@@ -24,7 +24,10 @@ pub mod codec;
 mod principals;
 mod rows;
 
-pub use apply::{DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_TAGS_PER_KEY};
+pub use apply::{
+    InvariantViolation, DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_MATERIAL_VERSIONS,
+    MAX_REQUESTS_PER_ENTRY, MAX_TAGS_PER_KEY,
+};
 pub use command::{
     Applied, BatchResult, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch,
     RequestId,
@@ -37,7 +40,7 @@ pub use registry::{
     AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord, Registry,
     SharedRegistry,
 };
-pub use state_machine::StateMachine;
+pub use state_machine::{StateMachine, MAX_SNAPSHOT_BYTES};
 pub use types::{NodeId, TrentNode, TypeConfig};
 
 /// Opens (or creates) the storage under `dir` and returns the two halves openraft needs.

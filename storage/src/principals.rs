@@ -106,6 +106,21 @@ impl Registry {
     }
 }
 
+impl Registry {
+    pub(crate) fn record_unseal_split(
+        &mut self,
+        split: &crate::sealed::UnsealSplit,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        if self.keyring.is_none() {
+            return Err(not_initialized());
+        }
+        self.unseal_split = Some(split.clone());
+        changes.push(RowChange::UnsealSplit);
+        Ok(Applied::Done)
+    }
+}
+
 fn not_initialized() -> Rejection {
     Rejection::new(ErrorCode::InvalidState, "The cluster is not initialised")
 }
@@ -143,6 +158,17 @@ pub(crate) fn check_access_key(record: &AccessKeyRecord) -> Result<(), KmsError>
         return Err(KmsError::new(
             ErrorCode::Validation,
             format!("An access key description is at most {MAX_ACCESS_KEY_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A split takes between 1 and all of its (at most 255) shares.
+pub(crate) fn check_unseal_split(split: &crate::sealed::UnsealSplit) -> Result<(), KmsError> {
+    if split.threshold == 0 || (split.shares != 0 && split.threshold > split.shares) {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!("An unseal split needs 1 to {} shares, not {}", split.shares, split.threshold),
         ));
     }
     Ok(())

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
 
+use crate::apply::InvariantViolation;
 use crate::command::{Applied, CommandResult, KeyId, Rejection, RequestId};
 
 /// Where a key is in its life.
@@ -160,30 +161,76 @@ pub struct Registry {
     pub(crate) keyring: Option<crate::sealed::SealedKeyring>,
     /// API principals by access key id.
     pub(crate) access_keys: OrdMap<String, AccessKeyRecord>,
+    /// The current split of the root key into unseal shares, once recorded.
+    pub(crate) unseal_split: Option<crate::sealed::UnsealSplit>,
 }
 
 impl Registry {
-    /// Rebuilds a registry from stored rows, deriving the indexes.
-    pub(crate) fn from_rows(rows: crate::rows::RegistryRows) -> Registry {
+    /// Rebuilds a registry from stored rows (sled at start-up, or a snapshot from a peer),
+    /// deriving the indexes. The rows crossed a boundary (disk, network), so every invariant and
+    /// cap apply checks is checked again; a violation means corruption or a bug upstream, and
+    /// the rows are refused whole rather than served.
+    pub(crate) fn from_rows(rows: crate::rows::RegistryRows) -> Result<Registry, InvariantViolation> {
+        let violation = |what: String| Err(InvariantViolation(what));
+        rows.check()?;
         let mut registry = Registry::default();
         for key in rows.keys {
             if let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle {
                 registry.deletion_queue.insert((deletion_at_ms, key.key_id));
             }
-            registry.keys.insert(key.key_id, key);
+            let key_id = key.key_id;
+            if registry.keys.insert(key_id, key).is_some() {
+                return violation(format!("key {key_id} appears twice"));
+            }
         }
         for alias in rows.aliases {
+            // Structure only: naming rules may tighten, and an alias made under older rules
+            // must not stop a node from opening its data.
+            let well_formed = alias.name.starts_with("alias/")
+                && alias.name.chars().count() <= trent_wire::limits::MAX_ALIAS_NAME_CHARS;
+            if !well_formed {
+                return violation(format!("stored alias {:?} is not alias/<name>", alias.name));
+            }
+            if !registry.keys.contains_key(&alias.key_id) {
+                return violation(format!("alias {} names missing key {}", alias.name, alias.key_id));
+            }
+            if registry.aliases.contains_key(&alias.name) {
+                return violation(format!("alias {} appears twice", alias.name));
+            }
             registry.put_alias(alias);
         }
         for (request_id, record) in rows.dedup {
             registry.dedup_order.insert((record.log_index, record.position), request_id);
-            registry.dedup.insert(request_id, record);
+            if registry.dedup.insert(request_id, record).is_some() {
+                return violation(format!("request id {request_id} appears twice"));
+            }
+        }
+        if let Some(keyring) = &rows.keyring {
+            if let Err(error) = crate::principals::check_keyring(keyring) {
+                return violation(format!("stored keyring: {}", error.message));
+            }
         }
         registry.keyring = rows.keyring;
         for access_key in rows.access_keys {
-            registry.access_keys.insert(access_key.access_key_id.clone(), access_key);
+            if let Err(error) = crate::principals::check_access_key(&access_key) {
+                return violation(format!("stored access key: {}", error.message));
+            }
+            let id = access_key.access_key_id.clone();
+            if registry.access_keys.insert(id.clone(), access_key).is_some() {
+                return violation(format!("access key {id} appears twice"));
+            }
         }
-        registry
+        if let Some(split) = &rows.unseal_split {
+            crate::principals::check_unseal_split(split)
+                .map_err(|error| InvariantViolation(error.message))?;
+        }
+        registry.unseal_split = rows.unseal_split;
+        Ok(registry)
+    }
+
+    /// The current split of the root key into unseal shares, if recorded.
+    pub fn unseal_split(&self) -> Option<&crate::sealed::UnsealSplit> {
+        self.unseal_split.as_ref()
     }
 
     /// The sealed keyring, once the cluster is initialised.

@@ -10,10 +10,12 @@ use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
 use crate::registry::{AccessKeyRecord, AliasRecord, DedupRecord, KeyRecord, Registry};
-use crate::sealed::SealedKeyring;
+use crate::sealed::{SealedKeyring, UnsealSplit};
 
 /// The id of the single keyring row.
 const KEYRING: &[u8] = b"keyring";
+/// The id of the single unseal-split row.
+const UNSEAL_SPLIT: &[u8] = b"unseal-split";
 
 /// Every record of a registry; also the snapshot payload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -23,9 +25,82 @@ pub(crate) struct RegistryRows {
     pub(crate) dedup: Vec<(RequestId, DedupRecord)>,
     pub(crate) keyring: Option<SealedKeyring>,
     pub(crate) access_keys: Vec<AccessKeyRecord>,
+    pub(crate) unseal_split: Option<UnsealSplit>,
+}
+
+/// The snapshot payload before unseal splits were recorded: still read, so a snapshot a node
+/// saved (or a peer sends) from before then installs.
+#[derive(Debug, Deserialize)]
+struct RegistryRowsWithoutSplit {
+    keys: Vec<KeyRecord>,
+    aliases: Vec<AliasRecord>,
+    dedup: Vec<(RequestId, DedupRecord)>,
+    keyring: Option<SealedKeyring>,
+    access_keys: Vec<AccessKeyRecord>,
 }
 
 impl RegistryRows {
+    /// Decodes a snapshot payload, in today's layout or the one before it.
+    pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
+        match decode::<RegistryRows>(bytes) {
+            Ok(rows) => Ok(rows),
+            Err(error) => match decode::<RegistryRowsWithoutSplit>(bytes) {
+                Ok(old) => Ok(RegistryRows {
+                    keys: old.keys,
+                    aliases: old.aliases,
+                    dedup: old.dedup,
+                    keyring: old.keyring,
+                    access_keys: old.access_keys,
+                    unseal_split: None,
+                }),
+                Err(_) => Err(error),
+            },
+        }
+    }
+
+    /// Every invariant the rows can be checked for without building the registry: the caps,
+    /// every record's own limits, and aliases naming keys among the rows. Run before a snapshot
+    /// is built; [`Registry::from_rows`] runs it, and more, when one is read.
+    pub(crate) fn check(&self) -> Result<(), crate::apply::InvariantViolation> {
+        self.check_counts()?;
+        let mut keys = std::collections::HashSet::with_capacity(self.keys.len());
+        for key in &self.keys {
+            crate::apply::check_key_record(key)?;
+            keys.insert(key.key_id);
+        }
+        for alias in &self.aliases {
+            if !keys.contains(&alias.key_id) {
+                return Err(crate::apply::InvariantViolation(format!(
+                    "alias {} names missing key {}",
+                    alias.name, alias.key_id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every collection within the cluster's caps (checked before anything is indexed).
+    pub(crate) fn check_counts(&self) -> Result<(), crate::apply::InvariantViolation> {
+        let over = |what: &str, count: usize, cap: usize| {
+            (count > cap).then(|| crate::apply::InvariantViolation(format!("{count} {what}; at most {cap}")))
+        };
+        let problems = [
+            over("keys", self.keys.len(), crate::MAX_KEYS),
+            over("aliases", self.aliases.len(), crate::MAX_ALIASES),
+            // A batch may add its whole length before the oldest are evicted.
+            over(
+                "dedup records",
+                self.dedup.len(),
+                crate::MAX_DEDUP_ENTRIES + crate::apply::MAX_REQUESTS_PER_ENTRY,
+            ),
+            over("access keys", self.access_keys.len(), crate::MAX_ACCESS_KEYS),
+        ];
+        match problems.into_iter().flatten().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
     /// The rows of `registry`.
     pub(crate) fn of(registry: &Registry) -> RegistryRows {
         RegistryRows {
@@ -34,6 +109,7 @@ impl RegistryRows {
             dedup: registry.dedup_records().map(|(id, record)| (*id, record.clone())).collect(),
             keyring: registry.keyring().cloned(),
             access_keys: registry.access_keys().cloned().collect(),
+            unseal_split: registry.unseal_split().cloned(),
         }
     }
 
@@ -69,11 +145,14 @@ impl RegistryRows {
         for row in disk.state_rows(RowKind::AccessKey) {
             rows.access_keys.push(decode(&row?.1).map_err(corrupt("access key row"))?);
         }
+        if let Some(bytes) = disk.state_get(RowKind::Cluster, UNSEAL_SPLIT)? {
+            rows.unseal_split = Some(decode(&bytes).map_err(corrupt("unseal split row"))?);
+        }
         Ok(rows)
     }
 
-    /// The registry these rows describe, with its indexes derived.
-    pub(crate) fn into_registry(self) -> Registry {
+    /// The registry these rows describe, with its indexes derived and its invariants checked.
+    pub(crate) fn into_registry(self) -> Result<Registry, crate::apply::InvariantViolation> {
         Registry::from_rows(self)
     }
 
@@ -94,6 +173,9 @@ impl RegistryRows {
         }
         for access_key in &self.access_keys {
             batch.put(RowKind::AccessKey, access_key.access_key_id.as_bytes(), encode(access_key)?);
+        }
+        if let Some(split) = &self.unseal_split {
+            batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(split)?);
         }
         Ok(batch)
     }
@@ -127,7 +209,143 @@ pub(crate) fn touched_rows(
                 Some(record) => batch.put(RowKind::AccessKey, id.as_bytes(), encode(record)?),
                 None => batch.remove(RowKind::AccessKey, id.as_bytes()),
             },
+            RowChange::UnsealSplit => match registry.unseal_split() {
+                Some(split) => batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(split)?),
+                None => batch.remove(RowKind::Cluster, UNSEAL_SPLIT),
+            },
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use trent_wire::model::{KeySpec, KeyUsage, Origin};
+
+    use super::*;
+    use crate::command::KeyId;
+    use crate::registry::{KeyLifecycle, KeyMaterial};
+    use crate::sealed::WrappedSecret;
+
+    fn key(n: u128) -> KeyRecord {
+        KeyRecord {
+            key_id: KeyId(uuid::Uuid::from_u128(n)),
+            created_at_ms: 1,
+            description: String::new(),
+            spec: KeySpec::SymmetricDefault,
+            usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsKms,
+            lifecycle: KeyLifecycle::Enabled,
+            tags: BTreeMap::new(),
+            materials: vec![KeyMaterial {
+                version: 1,
+                sealed: WrappedSecret { barrier_version: 1, sealed: vec![0; 60] },
+                created_at_ms: 1,
+            }],
+        }
+    }
+
+    fn alias(name: &str, target: u128) -> AliasRecord {
+        AliasRecord {
+            name: name.into(),
+            key_id: KeyId(uuid::Uuid::from_u128(target)),
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        }
+    }
+
+    fn refused(rows: RegistryRows, expected: &str) {
+        let error = rows.into_registry().expect_err(expected);
+        assert!(error.0.contains(expected), "{error}");
+    }
+
+    #[test]
+    fn rows_that_keep_every_invariant_make_a_registry() {
+        let rows = RegistryRows {
+            keys: vec![key(1), key(2)],
+            aliases: vec![alias("alias/a", 1)],
+            ..Default::default()
+        };
+        rows.check().unwrap();
+        let registry = rows.into_registry().unwrap();
+        assert_eq!((registry.key_count(), registry.alias_count()), (2, 1));
+    }
+
+    #[test]
+    fn rows_that_break_an_invariant_are_refused_whole() {
+        refused(
+            RegistryRows { keys: vec![key(1)], aliases: vec![alias("alias/a", 9)], ..Default::default() },
+            "names missing key",
+        );
+        refused(RegistryRows { keys: vec![key(1), key(1)], ..Default::default() }, "appears twice");
+        refused(
+            RegistryRows {
+                keys: vec![key(1)],
+                aliases: vec![alias("alias/a", 1), alias("alias/a", 1)],
+                ..Default::default()
+            },
+            "appears twice",
+        );
+        refused(
+            RegistryRows {
+                keys: vec![key(1)],
+                aliases: vec![alias("not-an-alias", 1)],
+                ..Default::default()
+            },
+            "not alias/",
+        );
+        let mut tagged = key(1);
+        tagged.tags = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+        refused(RegistryRows { keys: vec![tagged], ..Default::default() }, "51 tags");
+        let mut bare = key(1);
+        bare.materials.clear();
+        refused(RegistryRows { keys: vec![bare], ..Default::default() }, "material versions");
+        let mut misnumbered = key(1);
+        misnumbered.materials[0].version = 2;
+        refused(RegistryRows { keys: vec![misnumbered], ..Default::default() }, "numbered from 1");
+        let mut long = key(1);
+        long.description = "d".repeat(8193);
+        refused(RegistryRows { keys: vec![long], ..Default::default() }, "description");
+        let mut many = key(1);
+        let material = many.materials[0].clone();
+        many.materials = (1..=crate::apply::MAX_MATERIAL_VERSIONS as u32 + 1)
+            .map(|version| KeyMaterial { version, ..material.clone() })
+            .collect();
+        refused(RegistryRows { keys: vec![many], ..Default::default() }, "material versions");
+        let access_key = |n: usize| AccessKeyRecord {
+            access_key_id: format!("AK{n}"),
+            secret: WrappedSecret { barrier_version: 1, sealed: vec![0; 60] },
+            created_at_ms: 1,
+            description: String::new(),
+        };
+        let access_keys = (0..=crate::MAX_ACCESS_KEYS).map(access_key).collect();
+        refused(RegistryRows { access_keys, ..Default::default() }, "access keys");
+        let split = UnsealSplit { threshold: 3, shares: 2, fingerprint: [0; 32] };
+        refused(RegistryRows { unseal_split: Some(split), ..Default::default() }, "unseal split");
+    }
+
+    #[test]
+    fn a_snapshot_from_before_unseal_splits_were_recorded_still_installs() {
+        #[derive(Serialize)]
+        struct Before {
+            keys: Vec<KeyRecord>,
+            aliases: Vec<AliasRecord>,
+            dedup: Vec<(RequestId, DedupRecord)>,
+            keyring: Option<SealedKeyring>,
+            access_keys: Vec<AccessKeyRecord>,
+        }
+        let before =
+            Before { keys: vec![key(5)], aliases: vec![], dedup: vec![], keyring: None, access_keys: vec![] };
+        let rows = RegistryRows::decode_snapshot(&encode(&before).unwrap()).unwrap();
+        assert_eq!((rows.keys.len(), rows.unseal_split), (1, None));
+        let now = RegistryRows {
+            unseal_split: Some(UnsealSplit { threshold: 2, shares: 3, fingerprint: [7; 32] }),
+            ..rows
+        };
+        let again = RegistryRows::decode_snapshot(&encode(&now).unwrap()).unwrap();
+        assert_eq!(again.unseal_split, now.unseal_split);
+        assert!(RegistryRows::decode_snapshot(b"garbage").is_err());
+    }
 }

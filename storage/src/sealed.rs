@@ -30,3 +30,19 @@ pub struct SealedKeyring {
     /// Every version, oldest first; the last is current.
     pub keys: Vec<WrappedBarrierKey>,
 }
+
+/// The cluster's current split of its root key into unseal shares, as `init` or the last rekey
+/// made it: how many shares unseal, and a fingerprint every share of that split carries. Nodes
+/// refuse, before combining anything, a share whose threshold or fingerprint differs — an
+/// edited share, or one from a split a rekey replaced. Holds nothing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsealSplit {
+    /// Shares needed.
+    pub threshold: u8,
+    /// Shares made; 0 when not known (a split recorded by the node it unsealed, for a cluster
+    /// initialised before splits were recorded).
+    pub shares: u8,
+    /// SHA-256 over the part every share of the split has in common (see `trent-node`'s
+    /// `seal::shares`).
+    pub fingerprint: [u8; 32],
+}

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 
+use crate::apply::{InvariantViolation, MAX_REQUESTS_PER_ENTRY};
 use crate::codec::{decode, encode};
 use crate::command::BatchResult;
 use crate::disk::{Disk, RowKind, StateBatch};
@@ -20,6 +21,10 @@ use crate::snapshot_file::{SnapshotFile, StoredSnapshot};
 use crate::types::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 
 const APPLIED: &[u8] = b"applied";
+
+/// Largest snapshot installed: the registry lives in memory, and a snapshot is read whole.
+/// A million keys with typical rows (~300 bytes each) is ~300 MiB.
+pub const MAX_SNAPSHOT_BYTES: usize = 2 * 1024 * 1024 * 1024;
 const MEMBERSHIP: &[u8] = b"membership";
 
 /// The state machine of one node.
@@ -47,7 +52,7 @@ impl StateMachine {
             None => StoredMembership::default(),
         };
         let snapshots = SnapshotFile::open(snapshot_dir)?;
-        let registry = SharedRegistry::new(rows.into_registry());
+        let registry = SharedRegistry::new(rows.into_registry()?);
         Ok(StateMachine { disk, registry, applied, membership, snapshots, snapshots_built: 0 })
     }
 
@@ -99,6 +104,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 let result = match entry.payload {
                     EntryPayload::Blank => Vec::new(),
                     EntryPayload::Normal(batch) => {
+                        if batch.requests.len() > MAX_REQUESTS_PER_ENTRY {
+                            let violation = InvariantViolation(format!(
+                                "log entry {} carries {} requests; at most {MAX_REQUESTS_PER_ENTRY}",
+                                log_id.index,
+                                batch.requests.len()
+                            ));
+                            return Err(StorageIOError::apply(log_id, &violation).into());
+                        }
                         let mut results = Vec::with_capacity(batch.requests.len());
                         for (position, request) in (0u32..).zip(&batch.requests) {
                             let (result, touched) = registry
@@ -149,17 +162,28 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let signature = Some(meta.signature());
         let data = snapshot.into_inner();
-        let payload: RegistryRows =
-            decode(&data).map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
+        if data.len() > MAX_SNAPSHOT_BYTES {
+            let too_large = std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("snapshot of {} bytes; at most {MAX_SNAPSHOT_BYTES}", data.len()),
+            );
+            return Err(StorageIOError::read_snapshot(signature, &too_large).into());
+        }
+        let payload = RegistryRows::decode_snapshot(&data)
+            .map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
         tracing::info!(snapshot_id = %meta.snapshot_id, keys = payload.key_count(), "installing snapshot");
+        // Checked whole before anything is written: a snapshot that breaks an invariant changes
+        // nothing here.
+        let mut rows = payload.to_batch().map_err(write_sm_error)?;
+        let registry =
+            payload.into_registry().map_err(|e| StorageIOError::read_snapshot(signature.clone(), &e))?;
 
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        let mut rows = payload.to_batch().map_err(write_sm_error)?;
         self.meta_rows(&mut rows).map_err(write_sm_error)?;
         self.disk.replace_state(rows).map_err(write_sm_error)?;
         self.disk.flush().await.map_err(write_sm_error)?;
-        *self.registry.write() = payload.into_registry();
+        *self.registry.write() = registry;
 
         let stored = StoredSnapshot { meta: meta.clone(), data };
         self.snapshots.save(&stored).map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
@@ -185,8 +209,10 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = encode(&RegistryRows::of(&self.registry))
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let rows = RegistryRows::of(&self.registry);
+        // A registry that breaks an invariant is a bug; never ship it to a peer.
+        rows.check().map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let data = encode(&rows).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match self.applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.sequence),
             None => format!("empty-{}", self.sequence),

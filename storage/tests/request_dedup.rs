@@ -300,11 +300,21 @@ async fn eviction_by_the_cap_follows_log_index_then_position_and_survives_reopen
         issued_at_ms,
         command: Command::DeleteAlias { alias: "alias/none".to_owned() },
     };
-    // Entry 1: request ids descending and the later timestamp, so neither id order nor time order
-    // is the log order. Entry 2: ids ascending, earlier timestamp. Together: exactly the cap.
+    // The first half: request ids descending and the later timestamp, so neither id order nor
+    // time order is the log order. The second half: ids ascending, earlier timestamp. Together:
+    // exactly the cap, in entries of at most MAX_REQUESTS_PER_ENTRY (entry 1 starts the first
+    // half, entry `second_entry` the second).
     let first: Vec<Request> = (0..half).map(|i| rejected((2 * half - i) as u128, T0 + 1)).collect();
     let second: Vec<Request> = (0..half).map(|i| rejected((3 * half + i) as u128, T0)).collect();
-    node.apply_entries(vec![batch(1, first.clone()), batch(2, second.clone())]).await;
+    let per_entry = 1000;
+    let entries: Vec<_> = first
+        .chunks(per_entry)
+        .chain(second.chunks(per_entry))
+        .zip(1u64..)
+        .map(|(requests, index)| batch(index, requests.to_vec()))
+        .collect();
+    let second_entry = (half / per_entry) as u64 + 1;
+    node.apply_entries(entries).await;
     assert_eq!(node.registry().dedup_records().count(), MAX_DEDUP_ENTRIES);
 
     // Two more requests in entry 3 push out (1, 0) and then (1, 1).
@@ -332,5 +342,5 @@ async fn eviction_by_the_cap_follows_log_index_then_position_and_survives_reopen
     assert!(remembered(&node, &second[0]));
     let record =
         node.registry().dedup_records().find(|(id, _)| **id == second[7].request_id).unwrap().1.clone();
-    assert_eq!((record.log_index, record.position, record.issued_at_ms), (2, 7, T0));
+    assert_eq!((record.log_index, record.position, record.issued_at_ms), (second_entry, 7, T0));
 }

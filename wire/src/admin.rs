@@ -142,9 +142,9 @@ impl std::fmt::Debug for DevCredentials {
     }
 }
 
-/// `POST /v1/sys/init`: how to split the new root key, and optionally the first
-/// administrator's credentials (generated when absent).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/sys/init`: how to split the new root key, optionally the first administrator's
+/// credentials (generated when absent), and the init token the node was started with, if any.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitRequest {
     /// Number of unseal shares, 1–255.
     pub shares: u32,
@@ -156,6 +156,10 @@ pub struct InitRequest {
     /// Its secret, if the operator chooses it (8–128 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_access_key: Option<String>,
+    /// The contents of the node's `--init-token-file`: a node started with one initialises only
+    /// for a caller who presents it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_token: Option<String>,
 }
 
 impl std::fmt::Debug for InitRequest {

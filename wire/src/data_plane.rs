@@ -11,8 +11,55 @@ use crate::model::EncryptionAlgorithm;
 use crate::Blob;
 
 /// An encryption context: string pairs bound to a ciphertext as associated data. A `BTreeMap`,
-/// so its order is the canonical one (sorted by key).
+/// so its order is the canonical one (sorted by key). Request fields read it with
+/// [`unique_context`]: a key given twice is refused, not silently resolved to its last value,
+/// as policy conditions will read the context.
 pub type EncryptionContext = BTreeMap<String, String>;
+
+/// Reads an optional encryption context, refusing a key that appears twice (JSON objects may
+/// repeat keys; serde's maps keep the last).
+pub fn unique_context<'de, D>(deserializer: D) -> Result<Option<EncryptionContext>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueKeys;
+
+    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+        type Value = Option<EncryptionContext>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an object of string pairs")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut context = EncryptionContext::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if context.contains_key(&key) {
+                    let shown: String = key.chars().take(64).collect();
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate key `{shown}` in an encryption context"
+                    )));
+                }
+                context.insert(key, value);
+            }
+            Ok(Some(context))
+        }
+    }
+
+    deserializer.deserialize_option(UniqueKeys)
+}
 
 /// `Encrypt` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,7 +70,7 @@ pub struct EncryptRequest {
     /// 1–4096 bytes to encrypt.
     pub plaintext: Blob,
     /// Pairs bound to the ciphertext; Decrypt must present the same.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "unique_context", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<EncryptionContext>,
     /// Accepted and checked for shape; grants are not modelled yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +104,7 @@ pub struct DecryptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciphertext_blob: Option<Blob>,
     /// The context given when encrypting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "unique_context", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<EncryptionContext>,
     /// Accepted and checked for shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,7 +146,7 @@ pub struct ReEncryptRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciphertext_blob: Option<Blob>,
     /// The context it was encrypted with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "unique_context", skip_serializing_if = "Option::is_none")]
     pub source_encryption_context: Option<EncryptionContext>,
     /// If given, must be the key the blob was encrypted under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,7 +154,7 @@ pub struct ReEncryptRequest {
     /// The key to encrypt under.
     pub destination_key_id: String,
     /// The context to bind the new blob to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "unique_context", skip_serializing_if = "Option::is_none")]
     pub destination_encryption_context: Option<EncryptionContext>,
     /// `SYMMETRIC_DEFAULT` (the default) for symmetric keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,7 +196,7 @@ pub struct GenerateDataKeyRequest {
     /// The symmetric key that encrypts the data key.
     pub key_id: String,
     /// Pairs bound to the encrypted data key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "unique_context", skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<EncryptionContext>,
     /// 1–1024; exactly one of this and `KeySpec`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,5 +282,28 @@ mod tests {
         let json = serde_json::to_value(&response).unwrap();
         assert_eq!(json["CiphertextBlob"], "AQID");
         assert_eq!(json["EncryptionAlgorithm"], "SYMMETRIC_DEFAULT");
+    }
+
+    #[test]
+    fn an_encryption_context_key_given_twice_is_refused_everywhere_a_context_is_read() {
+        let twice = r#"{"KeyId":"k","Plaintext":"aGk=","EncryptionContext":{"purpose":"a","purpose":"b"}}"#;
+        let error = serde_json::from_str::<EncryptRequest>(twice).unwrap_err();
+        assert!(error.to_string().contains("duplicate key `purpose`"), "{error}");
+        let decrypt = r#"{"CiphertextBlob":"AQID","EncryptionContext":{"x":"1","x":"1"}}"#;
+        assert!(serde_json::from_str::<DecryptRequest>(decrypt).is_err());
+        let reencrypt = r#"{"DestinationKeyId":"k","SourceEncryptionContext":{"a":"1"},"DestinationEncryptionContext":{"b":"1","b":"2"}}"#;
+        assert!(serde_json::from_str::<ReEncryptRequest>(reencrypt).is_err());
+        let data_key = r#"{"KeyId":"k","EncryptionContext":{"b":"1","b":"2"}}"#;
+        assert!(serde_json::from_str::<GenerateDataKeyRequest>(data_key).is_err());
+        // Absent, null and distinct keys are all fine.
+        let absent: EncryptRequest = serde_json::from_str(r#"{"KeyId":"k","Plaintext":"aGk="}"#).unwrap();
+        assert_eq!(absent.encryption_context, None);
+        let null: EncryptRequest =
+            serde_json::from_str(r#"{"KeyId":"k","Plaintext":"aGk=","EncryptionContext":null}"#).unwrap();
+        assert_eq!(null.encryption_context, None);
+        let distinct: EncryptRequest =
+            serde_json::from_str(r#"{"KeyId":"k","Plaintext":"aGk=","EncryptionContext":{"a":"1","b":"2"}}"#)
+                .unwrap();
+        assert_eq!(distinct.encryption_context.map(|context| context.len()), Some(2));
     }
 }

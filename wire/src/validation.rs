@@ -71,7 +71,8 @@ pub fn check_marker(marker: Option<&str>) -> Result<(), KmsError> {
     }
 }
 
-/// An alias name: `alias/` followed by letters, digits, `/`, `_`, `-`; not under `alias/aws/`.
+/// An alias name: `alias/` followed by letters, digits, `/`, `_`, `-`; not under `alias/aws/` in
+/// any case.
 pub fn check_alias_name(name: &str) -> Result<(), KmsError> {
     check_length("aliasName", name, 1, MAX_ALIAS_NAME_CHARS)?;
     let Some(rest) = name.strip_prefix("alias/") else {
@@ -89,7 +90,8 @@ pub fn check_alias_name(name: &str) -> Result<(), KmsError> {
             "Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$",
         ));
     }
-    if rest.starts_with("aws/") {
+    // Reserved whatever its case: AWS refuses alias/AWS/x as it refuses alias/aws/x.
+    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("aws/") {
         return Err(KmsError::new(
             ErrorCode::InvalidAliasName,
             format!("Alias {name} is reserved: the alias/aws/ prefix belongs to AWS managed keys"),
@@ -158,6 +160,14 @@ mod tests {
         assert_eq!(check_alias_name("alias/").unwrap_err().code, ErrorCode::Validation);
         assert_eq!(check_alias_name("alias/a b").unwrap_err().code, ErrorCode::Validation);
         assert_eq!(check_alias_name("alias/aws/s3").unwrap_err().code, ErrorCode::InvalidAliasName);
+        for reserved in ["alias/AWS/x", "alias/Aws/x", "alias/aWs/x"] {
+            assert_eq!(
+                check_alias_name(reserved).unwrap_err().code,
+                ErrorCode::InvalidAliasName,
+                "{reserved}"
+            );
+        }
+        assert!(check_alias_name("alias/awsome").is_ok(), "only the aws/ prefix is reserved");
         assert_eq!(
             check_alias_name(&format!("alias/{}", "a".repeat(251))).unwrap_err().code,
             ErrorCode::Validation

@@ -144,6 +144,9 @@ pub struct InitArgs {
     /// Shares needed to unseal.
     #[arg(long, default_value_t = 3)]
     pub threshold: u32,
+    /// The file the nodes were started with as `--init-token-file` (needed when they were).
+    #[arg(long, value_name = "FILE")]
+    pub init_token_file: Option<std::path::PathBuf>,
 }
 
 /// `trent operator unseal`.
@@ -157,11 +160,20 @@ pub struct UnsealArgs {
 pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> anyhow::Result<bool> {
     match command {
         OperatorCommand::Init(args) => {
+            let init_token = match &args.init_token_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                None => None,
+            };
             let request = InitRequest {
                 shares: args.shares,
                 threshold: args.threshold,
-                access_key_id: None,
-                secret_access_key: None,
+                init_token,
+                ..InitRequest::default()
             };
             let answer = client.init(&request).await?;
             if json {

@@ -193,7 +193,7 @@ impl Cluster {
     async fn initialise(&mut self) -> Result<(), HarnessError> {
         let client = TrentClient::with_options(vec![self.endpoint(1)], self.options(false))
             .map_err(|error| HarnessError::client("cannot make a client", error))?;
-        let request = InitRequest { shares: 3, threshold: 2, access_key_id: None, secret_access_key: None };
+        let request = InitRequest { shares: 3, threshold: 2, ..InitRequest::default() };
         let answer = client.init(&request).await.map_err(|error| HarnessError::client("init", error))?;
         self.shares = answer.shares.clone();
         let signing =

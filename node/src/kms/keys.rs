@@ -80,6 +80,11 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
                 &format!("Member must have length between 1 and {MAX_POLICY_BYTES}, inclusive"),
             ));
         }
+        // Accepting a policy and dropping it would leave the caller believing it is enforced.
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            "Key policies are not supported yet: the key would not enforce this one. Omit Policy; every access key may use every key until key policies arrive",
+        ));
     }
     let tags = check_tags(request.tags.as_deref().unwrap_or_default())?;
     let draft = KeyDraft { description, spec, usage, origin, tags };

@@ -50,6 +50,11 @@ pub async fn list_resource_tags(
     let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Refused)?;
     let limit = page_limit(request.limit, DEFAULT_TAG_LIST_LIMIT, DEFAULT_TAG_LIST_LIMIT)?;
     check_marker(request.marker.as_deref())?;
+    // Markers are the last tag key of the page before: anything that could not be a tag key is
+    // not one this cluster issued (as ListKeys and ListAliases refuse theirs).
+    if request.marker.as_deref().is_some_and(|marker| check_tag_key(marker).is_err()) {
+        return Err(KmsError::new(ErrorCode::InvalidMarker, "The marker is not one this cluster issued"));
+    }
     call.node.linearizable_read().await?;
     let registry = call.node.registry.read();
     let key = resolve(&registry, &reference, call.scope())?;

@@ -14,16 +14,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-use crate::crypto::{constant_time_eq, fill_random, hmac_sha256, sha256};
+use crate::crypto::{constant_time_eq, hmac_sha256, sha256};
+use crate::secret_file::SecretFileError;
 
 /// The header carrying a plaintext peer request's MAC.
 pub const PEER_AUTH_HEADER: &str = "x-trent-peer-auth";
 /// How far a peer request's time may be from the receiver's clock.
 pub const MAX_PEER_CLOCK_SKEW: Duration = Duration::from_secs(60);
-/// Shortest secret accepted, bytes of the file's trimmed text.
-pub const MIN_SECRET_BYTES: usize = 32;
-/// Longest secret file read.
-const MAX_SECRET_FILE_BYTES: u64 = 4096;
 const VERSION: &str = "v1";
 
 /// The secret plaintext peers share.
@@ -33,28 +30,6 @@ impl std::fmt::Debug for PeerSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PeerSecret(..)")
     }
-}
-
-/// Why a peer secret could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum PeerSecretError {
-    /// The file could not be read.
-    #[error("cannot read the peer secret file {path}: {source}")]
-    Read {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file holds too little (or too much) to be a secret.
-    #[error("the peer secret file {path} must hold {MIN_SECRET_BYTES} to {MAX_SECRET_FILE_BYTES} bytes of text (e.g. `openssl rand -hex 32`)")]
-    BadLength {
-        /// The file.
-        path: std::path::PathBuf,
-    },
-    /// The random source failed.
-    #[error("the random number generator failed")]
-    Random,
 }
 
 /// Why a peer request was refused.
@@ -72,30 +47,14 @@ pub enum PeerAuthError {
 }
 
 impl PeerSecret {
-    /// Reads the secret from `path`: its text, surrounding whitespace trimmed.
-    pub fn load(path: &Path) -> Result<PeerSecret, PeerSecretError> {
-        use std::io::Read;
-        let read = |source| PeerSecretError::Read { path: path.to_path_buf(), source };
-        let file = std::fs::File::open(path).map_err(read)?;
-        let mut text = Zeroizing::new(Vec::new());
-        file.take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut text).map_err(read)?;
-        let trimmed = text.trim_ascii();
-        if trimmed.len() < MIN_SECRET_BYTES || text.len() as u64 > MAX_SECRET_FILE_BYTES {
-            return Err(PeerSecretError::BadLength { path: path.to_path_buf() });
-        }
-        Ok(PeerSecret(Zeroizing::new(trimmed.to_vec())))
-    }
-
-    /// A random secret as hex text (what `trentd dev` writes for its nodes).
-    pub fn generate_text() -> Result<Zeroizing<String>, PeerSecretError> {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        fill_random(bytes.as_mut_slice()).map_err(|_| PeerSecretError::Random)?;
-        Ok(Zeroizing::new(bytes.iter().map(|byte| format!("{byte:02x}")).collect()))
+    /// Reads the secret from `path` (see [`crate::secret_file`]).
+    pub fn load(path: &Path) -> Result<PeerSecret, SecretFileError> {
+        Ok(PeerSecret(crate::secret_file::read(path)?))
     }
 
     /// A random secret no other process knows: a lone node's peer port then refuses everyone.
-    pub fn ephemeral() -> Result<PeerSecret, PeerSecretError> {
-        let text = PeerSecret::generate_text()?;
+    pub fn ephemeral() -> Result<PeerSecret, SecretFileError> {
+        let text = crate::secret_file::generate()?;
         Ok(PeerSecret(Zeroizing::new(text.as_bytes().to_vec())))
     }
 
@@ -209,16 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_files_must_hold_enough_text_and_never_print() {
-        let dir = tempfile::tempdir().unwrap();
-        let short = dir.path().join("short");
-        std::fs::write(&short, "too short\n").unwrap();
-        assert!(matches!(PeerSecret::load(&short), Err(PeerSecretError::BadLength { .. })));
-        let good = dir.path().join("good");
-        std::fs::write(&good, format!("  {}\n", PeerSecret::generate_text().unwrap().as_str())).unwrap();
-        let loaded = PeerSecret::load(&good).unwrap();
-        assert_eq!(loaded.0.len(), 64, "whitespace trimmed");
-        assert_eq!(format!("{loaded:?}"), "PeerSecret(..)");
-        assert!(matches!(PeerSecret::load(&dir.path().join("absent")), Err(PeerSecretError::Read { .. })));
+    fn a_secret_never_prints() {
+        assert_eq!(format!("{:?}", secret(&"k".repeat(32))), "PeerSecret(..)");
     }
 }

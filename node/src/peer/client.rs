@@ -102,6 +102,18 @@ impl PeerClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, PeerError> {
+        let (status, body) = self.post_any_status(addr, path, body, timeout).await?;
+        ok_body(addr, status, body)
+    }
+
+    /// POSTs `body` to `<addr><path>` and returns the status and body, whatever the status.
+    pub async fn post_any_status(
+        &self,
+        addr: &str,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), PeerError> {
         let mut request = hyper::Request::post(self.url(addr, path))
             .header(hyper::header::CONTENT_TYPE, "application/octet-stream");
         if let Some(secret) = &self.auth {
@@ -109,8 +121,7 @@ impl PeerClient {
             request = request.header(super::auth::PEER_AUTH_HEADER, mac);
         }
         let request = request.body(Full::new(Bytes::from(body)));
-        let (status, body) = self.exchange(addr, request, timeout).await?;
-        ok_body(addr, status, body)
+        self.exchange(addr, request, timeout).await
     }
 
     /// GETs `<addr><path>` and returns the response body.

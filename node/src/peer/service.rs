@@ -18,7 +18,9 @@ use crate::http::body::{read_body, BodyError};
 use crate::http::connections::ConnectionInfo;
 use crate::http::response;
 use crate::node::Node;
+use openraft::raft::InstallSnapshotRequest;
 use trent_storage::codec;
+use trent_storage::TypeConfig;
 
 const OCTETS: &str = "application/octet-stream";
 
@@ -63,7 +65,12 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             Ok(rpc) => encoded(&node.raft.vote(rpc).await),
             Err(response) => *response,
         },
-        INSTALL_SNAPSHOT => match decode(&body) {
+        INSTALL_SNAPSHOT => match decode::<InstallSnapshotRequest<TypeConfig>>(&body) {
+            // Chunks accumulate in memory until the last one: bound the whole before any is kept.
+            Ok(rpc) if !snapshot_chunk_fits(rpc.offset, rpc.data.len()) => plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("snapshot larger than {} bytes", trent_storage::MAX_SNAPSHOT_BYTES),
+            ),
             Ok(rpc) => encoded(&node.raft.install_snapshot(rpc).await),
             Err(response) => *response,
         },
@@ -73,6 +80,11 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         },
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
     }
+}
+
+/// Whether a snapshot chunk of `length` bytes at `offset` ends within the largest snapshot.
+fn snapshot_chunk_fits(offset: u64, length: usize) -> bool {
+    offset.checked_add(length as u64).is_some_and(|end| end <= trent_storage::MAX_SNAPSHOT_BYTES as u64)
 }
 
 fn refused(connection: &Option<ConnectionInfo>, error: PeerAuthError) -> Response<Full<Bytes>> {
@@ -95,4 +107,16 @@ fn encoded<T: Serialize>(value: &T) -> Response<Full<Bytes>> {
 
 fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     response::bytes(status, message.as_bytes().to_vec(), "text/plain")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snapshot_chunks_must_end_within_the_largest_snapshot() {
+        let max = trent_storage::MAX_SNAPSHOT_BYTES as u64;
+        assert!(super::snapshot_chunk_fits(0, 3 << 20));
+        assert!(super::snapshot_chunk_fits(max - 10, 10));
+        assert!(!super::snapshot_chunk_fits(max - 10, 11));
+        assert!(!super::snapshot_chunk_fits(u64::MAX, 1), "no overflow");
+    }
 }

@@ -9,7 +9,7 @@ use trent_wire::{ErrorCode, KmsError};
 
 use super::init::generate_credentials;
 use super::keyring::Keyring;
-use super::shares::split;
+use super::shares::{split, split_record};
 use crate::node::Node;
 use crate::write_path::Proposal;
 
@@ -71,14 +71,42 @@ pub async fn delete_access_key(node: &Node, access_key_id: &str) -> Result<(), K
     Ok(())
 }
 
-/// A new split of the root key; old shares keep working (the root key is the same).
-pub fn rekey(node: &Node, shares: u32, threshold: u32) -> Result<RekeyResponse, KmsError> {
+/// A new split of the root key. Its record replaces the old one, so the old shares stop
+/// unsealing any node (the root key is the same: see docs/security.md for what that means for
+/// someone who kept old shares *and* a copy of the data).
+pub async fn rekey(node: &Node, shares: u32, threshold: u32) -> Result<RekeyResponse, KmsError> {
     let encoded = node
         .seal
         .with_root(|root, keyring| split(root, keyring.cluster_id(), shares, threshold))
         .map_err(|_| sealed())?
         .map_err(|error| KmsError::new(ErrorCode::Validation, error.to_string()))?;
+    let record = split_record(&encoded).map_err(|_| internal("recording the split"))?;
+    // The shares are handed out only once every node will accept them.
+    node.write_proposal(Proposal::Command(Command::RecordUnsealSplit(record))).await?;
+    tracing::info!(shares, threshold, "rekeyed: the previous shares no longer unseal");
     Ok(RekeyResponse { shares: encoded.iter().map(|share| share.to_string()).collect(), threshold })
+}
+
+/// How long the one-time recording of an older cluster's split may hold up an unseal.
+const RECORD_SPLIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A cluster initialised before splits were recorded gets its record from the first node the
+/// shares unseal, so from then on edited and foreign shares are refused. Best effort: a later
+/// unseal tries again.
+pub async fn record_split_of_older_cluster(node: &Node) {
+    let Some(split) = node.seal.opened_by() else {
+        return;
+    };
+    let write = node.write_proposal(Proposal::Command(Command::RecordUnsealSplit(split)));
+    match tokio::time::timeout(RECORD_SPLIT_WAIT, write).await {
+        Ok(Ok(_)) => {
+            tracing::info!("recorded the unseal split of a cluster initialised before splits were recorded")
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "could not record the unseal split; the next unseal tries again")
+        }
+        Err(_) => tracing::warn!("recording the unseal split timed out; the next unseal tries again"),
+    }
 }
 
 /// Adds a barrier key version and replicates the resealed keyring.

@@ -8,11 +8,21 @@
 //! another cluster, a truncated or mistyped share, a repeated share, or too few shares are each
 //! refused with their own message before any combining is tried; shares that pass all of that
 //! and still do not combine are refused without saying which one was bad.
+//!
+//! The check is unkeyed — anyone can recompute it — so it catches accidents, not edits. What
+//! catches an edit is the split record the cluster replicates at init and rekey
+//! ([`UnsealSplit`]): the threshold and a fingerprint of the part every share of one split has in
+//! common (`shamirsecretsharing` puts the same 80-byte ciphertext in each). A node refuses a
+//! share whose threshold or fingerprint is not the record's before it counts it, so an edited
+//! threshold byte cannot change what a node waits for, and a share from before a rekey no longer
+//! unseals.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use shamirsecretsharing::{combine_shares, create_shares, DATA_SIZE, SHARE_SIZE};
 use zeroize::Zeroizing;
+
+use trent_storage::sealed::UnsealSplit;
 
 use crate::crypto::{sha256, SecretKey, KEY_BYTES};
 
@@ -25,6 +35,9 @@ const VERSION: u8 = 1;
 const CHECK_BYTES: usize = 4;
 const HEADER_BYTES: usize = MAGIC.len() + 1 + 16 + 1;
 const ENCODED_BYTES: usize = HEADER_BYTES + SHARE_SIZE + CHECK_BYTES;
+/// Where the part of a raw share that every share of its split has in common begins: after the
+/// x-coordinate (1 byte) and the key share (32 bytes) comes the ciphertext of the secret.
+const SPLIT_COMMON_OFFSET: usize = 33;
 
 /// Why shares could not be made or used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +71,10 @@ pub enum ShareError {
     /// Shares with different thresholds: they cannot come from one split.
     #[error("the shares come from different splits")]
     MixedSplits,
+    /// The share's threshold or split is not the one the cluster recorded at init or rekey: an
+    /// edited share, or one from a split a rekey replaced.
+    #[error("this share is not from the cluster's current split (an older split replaced by a rekey, or an edited share)")]
+    NotCurrentSplit,
     /// Fewer shares than the threshold.
     #[error("{have} of {threshold} shares given")]
     NotEnough {
@@ -95,6 +112,26 @@ impl DecodedShare {
     fn index(&self) -> u8 {
         self.bytes.first().copied().unwrap_or(0)
     }
+
+    /// The fingerprint of the split this share belongs to: every share of one split has the same.
+    pub fn split_fingerprint(&self) -> [u8; 32] {
+        let mut input = Vec::with_capacity(64 + SHARE_SIZE);
+        input.extend_from_slice(b"trent unseal split v1");
+        input.extend_from_slice(&self.cluster_id);
+        input.push(self.threshold);
+        input.extend_from_slice(self.bytes.get(SPLIT_COMMON_OFFSET..).unwrap_or_default());
+        sha256(&input)
+    }
+}
+
+/// The record of the split `shares` (encoded, all from one [`split`]) belong to.
+pub fn split_record(shares: &[Zeroizing<String>]) -> Result<UnsealSplit, ShareError> {
+    let first = decode(shares.first().ok_or(ShareError::NotEnough { have: 0, threshold: 1 })?)?;
+    let count = u8::try_from(shares.len()).map_err(|_| ShareError::BadParameters {
+        shares: shares.len() as u32,
+        threshold: u32::from(first.threshold),
+    })?;
+    Ok(UnsealSplit { threshold: first.threshold, shares: count, fingerprint: first.split_fingerprint() })
 }
 
 /// Splits `root` into `shares` encoded shares, any `threshold` of which recover it.
@@ -157,20 +194,30 @@ pub fn decode(text: &str) -> Result<DecodedShare, ShareError> {
     Ok(DecodedShare { cluster_id, threshold, bytes: Zeroizing::new(content[HEADER_BYTES..].to_vec()) })
 }
 
-/// Checks that `share` can join `collected` (same cluster, same split, not a repeat).
+/// Checks that `share` can join `collected` (same cluster, same split — the recorded one, when
+/// the cluster has a record — not a repeat).
 pub fn check_joins(
     collected: &[DecodedShare],
     share: &DecodedShare,
     cluster: Option<&ClusterId>,
+    current_split: Option<&UnsealSplit>,
 ) -> Result<(), ShareError> {
     if cluster.is_some_and(|expected| *expected != share.cluster_id) {
         return Err(ShareError::ForeignCluster);
+    }
+    if let Some(split) = current_split {
+        let fingerprint = share.split_fingerprint();
+        let same = split.threshold == share.threshold
+            && crate::crypto::constant_time_eq(&split.fingerprint, &fingerprint);
+        if !same {
+            return Err(ShareError::NotCurrentSplit);
+        }
     }
     if let Some(first) = collected.first() {
         if first.cluster_id != share.cluster_id {
             return Err(ShareError::ForeignCluster);
         }
-        if first.threshold != share.threshold {
+        if first.threshold != share.threshold || first.split_fingerprint() != share.split_fingerprint() {
             return Err(ShareError::MixedSplits);
         }
     }
@@ -186,7 +233,7 @@ pub fn combine(shares: &[DecodedShare]) -> Result<(SecretKey, ClusterId), ShareE
         return Err(ShareError::NotEnough { have: 0, threshold: 1 });
     };
     for (position, share) in shares.iter().enumerate() {
-        check_joins(&shares[..position], share, Some(&first.cluster_id))?;
+        check_joins(&shares[..position], share, Some(&first.cluster_id), None)?;
     }
     if shares.len() < usize::from(first.threshold) {
         return Err(ShareError::NotEnough { have: shares.len(), threshold: first.threshold });
@@ -250,7 +297,10 @@ mod tests {
         let other_root = SecretKey::generate().unwrap();
         let foreign = decode(&split(&other_root, [1u8; 16], 3, 2).unwrap()[1]).unwrap();
         assert_eq!(combine(&[shares[0].clone(), foreign.clone()]).unwrap_err(), ShareError::ForeignCluster);
-        assert_eq!(check_joins(&[], &foreign, Some(&[9u8; 16])).unwrap_err(), ShareError::ForeignCluster);
+        assert_eq!(
+            check_joins(&[], &foreign, Some(&[9u8; 16]), None).unwrap_err(),
+            ShareError::ForeignCluster
+        );
 
         let same_cluster_other_split = decode(&split(&other_root, [9u8; 16], 3, 3).unwrap()[1]).unwrap();
         assert_eq!(
@@ -302,5 +352,58 @@ mod tests {
     fn shares_never_print_their_bytes() {
         let (_, _, shares) = setup(2, 2);
         assert_eq!(format!("{:?}", shares[0]), "DecodedShare { threshold: 2, .. }");
+    }
+
+    /// Re-encodes `share` with its threshold byte set to `threshold` and the checksum recomputed,
+    /// as the red team did: the unkeyed check cannot tell.
+    fn with_edited_threshold(share: &str, threshold: u8) -> String {
+        let mut bytes = URL_SAFE_NO_PAD.decode(share.strip_prefix(PREFIX).unwrap()).unwrap();
+        bytes[HEADER_BYTES - 1] = threshold;
+        let check = sha256(&bytes[..ENCODED_BYTES - CHECK_BYTES]);
+        bytes[ENCODED_BYTES - CHECK_BYTES..].copy_from_slice(&check[..CHECK_BYTES]);
+        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    #[test]
+    fn every_share_of_a_split_has_its_fingerprint_and_another_split_does_not() {
+        let root = SecretKey::generate().unwrap();
+        let shares = split(&root, [3u8; 16], 5, 3).unwrap();
+        let record = split_record(&shares).unwrap();
+        assert_eq!((record.threshold, record.shares), (3, 5));
+        for text in &shares {
+            assert_eq!(decode(text).unwrap().split_fingerprint(), record.fingerprint);
+        }
+        let again = split(&root, [3u8; 16], 5, 3).unwrap();
+        assert_ne!(
+            split_record(&again).unwrap().fingerprint,
+            record.fingerprint,
+            "a rekey makes a new split"
+        );
+    }
+
+    #[test]
+    fn an_edited_threshold_passes_the_checksum_but_not_the_split_record() {
+        let root = SecretKey::generate().unwrap();
+        let shares = split(&root, [4u8; 16], 3, 2).unwrap();
+        let record = split_record(&shares).unwrap();
+        let edited = decode(&with_edited_threshold(&shares[0], 3)).expect("the unkeyed check is fooled");
+        assert_eq!(edited.threshold, 3);
+        assert_eq!(
+            check_joins(&[], &edited, Some(&[4u8; 16]), Some(&record)).unwrap_err(),
+            ShareError::NotCurrentSplit
+        );
+        let honest = decode(&shares[1]).unwrap();
+        assert_eq!(check_joins(&[], &honest, Some(&[4u8; 16]), Some(&record)), Ok(()));
+        let old = decode(&split(&root, [4u8; 16], 3, 2).unwrap()[0]).unwrap();
+        assert_eq!(
+            check_joins(&[], &old, Some(&[4u8; 16]), Some(&record)).unwrap_err(),
+            ShareError::NotCurrentSplit
+        );
+        // Without a record (a cluster initialised before splits were recorded), shares of two
+        // splits still cannot be mixed.
+        assert_eq!(
+            check_joins(&[honest], &old, Some(&[4u8; 16]), None).unwrap_err(),
+            ShareError::MixedSplits
+        );
     }
 }

@@ -5,8 +5,9 @@
 //! so a sealed node stays in step with the cluster and unseals against the current keyring.
 
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
-use trent_storage::sealed::SealedKeyring;
+use trent_storage::sealed::{SealedKeyring, UnsealSplit};
 
 use super::keyring::{Keyring, KeyringError};
 use super::material::MaterialCache;
@@ -55,20 +56,45 @@ impl From<Sealed> for trent_wire::KmsError {
 }
 
 enum SealState {
-    Sealed { collected: Vec<DecodedShare> },
+    Sealed {
+        collected: Vec<DecodedShare>,
+    },
     // The caches are boxed: they are large, and the state is swapped whole on seal and unseal.
-    Unsealed { root: SecretKey, keyring: Keyring, materials: Box<MaterialCache>, secrets: Box<SecretCache> },
+    Unsealed {
+        root: SecretKey,
+        keyring: Keyring,
+        materials: Box<MaterialCache>,
+        secrets: Box<SecretCache>,
+        /// The split the shares that unsealed this node came from.
+        opened_by: UnsealSplit,
+    },
 }
 
 /// This node's seal. Starts sealed.
 pub struct Seal {
     state: RwLock<SealState>,
+    /// When unseal progress was last reset on request (an unauthenticated call, so rationed).
+    last_reset: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Default for Seal {
     fn default() -> Self {
-        Seal { state: RwLock::new(SealState::Sealed { collected: Vec::new() }) }
+        Seal {
+            state: RwLock::new(SealState::Sealed { collected: Vec::new() }),
+            last_reset: Default::default(),
+        }
     }
+}
+
+/// The least time between two requested resets of unseal progress.
+pub const RESET_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A reset came sooner than [`RESET_INTERVAL`] after the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unseal progress was reset less than {}s ago; retry in {}s", RESET_INTERVAL.as_secs(), .retry_in.as_secs().max(1))]
+pub struct ResetThrottled {
+    /// How long until a reset is accepted.
+    pub retry_in: Duration,
 }
 
 impl Seal {
@@ -92,12 +118,15 @@ impl Seal {
         }
     }
 
-    /// Takes one unseal share. `keyring` is the replicated sealed keyring (None before init).
-    /// Unseals when the threshold is reached and the shares open the keyring.
+    /// Takes one unseal share. `keyring` is the replicated sealed keyring (None before init),
+    /// `split` the replicated record of the current split (None for a cluster initialised
+    /// before splits were recorded). Unseals when the threshold is reached and the shares open
+    /// the keyring.
     pub fn submit_share(
         &self,
         text: &str,
         keyring: Option<&SealedKeyring>,
+        split: Option<&UnsealSplit>,
     ) -> Result<SealStatus, UnsealError> {
         let sealed_keyring = keyring.ok_or(UnsealError::NotInitialized)?;
         let share = decode(text).map_err(UnsealError::Share)?;
@@ -105,7 +134,8 @@ impl Seal {
         let SealState::Sealed { collected } = &mut *state else {
             return Ok(SealStatus { sealed: false, threshold: None, progress: 0 });
         };
-        check_joins(collected, &share, Some(&sealed_keyring.cluster_id)).map_err(UnsealError::Share)?;
+        check_joins(collected, &share, Some(&sealed_keyring.cluster_id), split)
+            .map_err(UnsealError::Share)?;
         let threshold = share.threshold;
         collected.push(share);
         if collected.len() < usize::from(threshold) {
@@ -120,8 +150,16 @@ impl Seal {
             );
         match opened {
             Ok((root, keyring)) => {
-                *state =
-                    SealState::Unsealed { root, keyring, materials: Box::default(), secrets: Box::default() };
+                // Shares made elsewhere: how many there are is not known here (0).
+                let opened_by =
+                    UnsealSplit { threshold, shares: 0, fingerprint: share_fingerprint(collected) };
+                *state = SealState::Unsealed {
+                    root,
+                    keyring,
+                    materials: Box::default(),
+                    secrets: Box::default(),
+                    opened_by,
+                };
                 Ok(SealStatus { sealed: false, threshold: None, progress: 0 })
             }
             Err(error) => {
@@ -131,10 +169,30 @@ impl Seal {
         }
     }
 
-    /// Forgets shares collected so far.
-    pub fn reset(&self) {
+    /// Forgets shares collected so far; at most once per [`RESET_INTERVAL`], as anyone who can
+    /// reach the port may ask.
+    pub fn reset(&self) -> Result<(), ResetThrottled> {
+        let now = Instant::now();
+        {
+            let mut last = self.last_reset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(elapsed) = last.map(|at| now.saturating_duration_since(at)) {
+                if elapsed < RESET_INTERVAL {
+                    return Err(ResetThrottled { retry_in: RESET_INTERVAL - elapsed });
+                }
+            }
+            *last = Some(now);
+        }
         if let SealState::Sealed { collected } = &mut *self.write() {
             collected.clear();
+        }
+        Ok(())
+    }
+
+    /// The split whose shares unsealed this node, while unsealed.
+    pub fn opened_by(&self) -> Option<UnsealSplit> {
+        match &*self.read() {
+            SealState::Unsealed { opened_by, .. } => Some(opened_by.clone()),
+            SealState::Sealed { .. } => None,
         }
     }
 
@@ -198,6 +256,10 @@ impl Seal {
     }
 }
 
+fn share_fingerprint(collected: &[DecodedShare]) -> [u8; 32] {
+    collected.first().map(DecodedShare::split_fingerprint).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,11 +279,11 @@ mod tests {
         let (keyring, shares) = initialised(5, 3);
         let seal = Seal::default();
         assert_eq!(seal.status(), SealStatus { sealed: true, threshold: None, progress: 0 });
-        let first = seal.submit_share(&shares[4], Some(&keyring)).unwrap();
+        let first = seal.submit_share(&shares[4], Some(&keyring), None).unwrap();
         assert_eq!(first, SealStatus { sealed: true, threshold: Some(3), progress: 1 });
-        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
         assert!(seal.with_keyring(|_| ()).is_err(), "two of three shares do not unseal");
-        let done = seal.submit_share(&shares[2], Some(&keyring)).unwrap();
+        let done = seal.submit_share(&shares[2], Some(&keyring), None).unwrap();
         assert!(!done.sealed);
         assert_eq!(seal.with_keyring(|keyring| keyring.current_version()).unwrap(), 1);
     }
@@ -230,13 +292,13 @@ mod tests {
     fn a_refused_share_keeps_progress_and_a_wrong_set_resets_it() {
         let (keyring, shares) = initialised(3, 2);
         let seal = Seal::default();
-        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
+        seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
         assert!(matches!(
-            seal.submit_share(&shares[0], Some(&keyring)),
+            seal.submit_share(&shares[0], Some(&keyring), None),
             Err(UnsealError::Share(ShareError::Repeated))
         ));
         assert!(matches!(
-            seal.submit_share("junk", Some(&keyring)),
+            seal.submit_share("junk", Some(&keyring), None),
             Err(UnsealError::Share(ShareError::NotAShare))
         ));
         assert_eq!(seal.status().progress, 1);
@@ -244,7 +306,7 @@ mod tests {
         // A share of this cluster from another split combines to nothing useful.
         let other_root = SecretKey::generate().unwrap();
         let stranger = split(&other_root, [6; 16], 3, 2).unwrap().remove(1);
-        assert_eq!(seal.submit_share(&stranger, Some(&keyring)).unwrap_err(), UnsealError::WrongShares);
+        assert_eq!(seal.submit_share(&stranger, Some(&keyring), None).unwrap_err(), UnsealError::WrongShares);
         assert_eq!(seal.status(), SealStatus { sealed: true, threshold: None, progress: 0 });
     }
 
@@ -252,11 +314,12 @@ mod tests {
     fn sealing_forgets_everything_and_reset_clears_progress() {
         let (keyring, shares) = initialised(2, 2);
         let seal = Seal::default();
-        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
-        seal.reset();
+        seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
+        seal.reset().unwrap();
         assert_eq!(seal.status().progress, 0);
-        seal.submit_share(&shares[0], Some(&keyring)).unwrap();
-        seal.submit_share(&shares[1], Some(&keyring)).unwrap();
+        assert!(seal.reset().is_err(), "a second reset within the interval is throttled");
+        seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
+        seal.submit_share(&shares[1], Some(&keyring), None).unwrap();
         assert!(seal.with_keyring(|_| ()).is_ok());
         seal.seal();
         assert_eq!(seal.with_keyring(|_| ()), Err(Sealed));
@@ -266,6 +329,9 @@ mod tests {
     #[test]
     fn unseal_before_init_is_refused() {
         let (_, shares) = initialised(1, 1);
-        assert_eq!(Seal::default().submit_share(&shares[0], None).unwrap_err(), UnsealError::NotInitialized);
+        assert_eq!(
+            Seal::default().submit_share(&shares[0], None, None).unwrap_err(),
+            UnsealError::NotInitialized
+        );
     }
 }

@@ -231,6 +231,28 @@ impl ProcessCluster {
             .map_err(|error| error.to_string())
     }
 
+    /// POSTs JSON to the admin API at `api_addr`, over TLS; the body on success, the AWS error
+    /// otherwise (the body says which).
+    pub async fn admin_call(
+        &self,
+        api_addr: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Vec<u8>, trent_wire::KmsError> {
+        let body = serde_json::to_vec(body).expect("encode");
+        let (status, answer) = self
+            .admin_http()
+            .post_any_status(api_addr, path, body, Duration::from_secs(10))
+            .await
+            .expect("answer");
+        if status == 200 {
+            return Ok(answer.to_vec());
+        }
+        let error: trent_wire::ErrorBody = serde_json::from_slice(&answer).expect("an AWS error body");
+        let code = trent_wire::ErrorCode::parse(&error.error_type).expect("a known error code");
+        Err(trent_wire::KmsError::new(code, error.message))
+    }
+
     /// GETs the admin API at `api_addr`, over TLS; the body on success.
     pub async fn admin_get(&self, api_addr: &str, path: &str) -> Result<Vec<u8>, String> {
         self.admin_http()
@@ -274,6 +296,11 @@ impl ProcessCluster {
         Self::launch(count, &[], dir).await
     }
 
+    /// [`ProcessCluster::start_uninitialised`] with `extra_args` on every node.
+    pub async fn start_uninitialised_with(count: u64, dir: TempDir, extra_args: &[&str]) -> ProcessCluster {
+        Self::launch(count, extra_args, dir).await
+    }
+
     async fn launch(count: u64, extra_args: &[&str], dir: TempDir) -> ProcessCluster {
         let certs = ClusterCerts::generate(dir.path().join("certs"));
         let members: Vec<(u64, String, String)> = (1..=count)
@@ -309,12 +336,7 @@ impl ProcessCluster {
 
     /// Initialises the cluster through node 1 and unseals every running node.
     pub async fn initialize_and_unseal(&mut self) {
-        let request = trent_wire::admin::InitRequest {
-            shares: 3,
-            threshold: 2,
-            access_key_id: None,
-            secret_access_key: None,
-        };
+        let request = trent_wire::admin::InitRequest { shares: 3, threshold: 2, ..Default::default() };
         let first = self.nodes[0].api_addr.clone();
         let reply = self.admin_post(&first, "/v1/sys/init", &request).await.expect("init");
         let answer: trent_wire::admin::InitResponse = serde_json::from_slice(&reply).expect("init answer");
@@ -512,8 +534,7 @@ impl InProcessNode {
             .expect("single node becomes leader");
         let node = &running.node;
         let answer = trent_node::seal::init::initialize(node, 1, 1, None).await.expect("init");
-        let keyring = node.registry.read().keyring().cloned();
-        node.seal.submit_share(&answer.shares[0], keyring.as_ref()).expect("unseal");
+        node.submit_unseal_share(&answer.shares[0]).expect("unseal");
         let endpoint = format!("http://{}", running.api_addr);
         let signing =
             Signing::new(answer.access_key_id.clone(), answer.secret_access_key.clone(), "us-east-1");
