@@ -23,6 +23,8 @@ pub const MAX_KEYS: usize = 1_000_000;
 const MAX_CIPHERTEXTS: usize = 100_000;
 /// Calls in flight while making keys and ciphertexts.
 const SETUP_CONCURRENCY: usize = 32;
+/// How long a key just made may stay unknown to the node asked to encrypt under it.
+const VISIBILITY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the KMS target sends.
 pub struct KmsTarget {
@@ -109,9 +111,7 @@ impl KmsTarget {
             let made = run_setup(count, |index| {
                 let (setup, key_id, plaintext) = (setup.clone(), keys[index].clone(), plaintext.clone());
                 async move {
-                    let answer: Value = setup
-                        .call("Encrypt", &EncryptBody { key_id: &key_id, plaintext: &plaintext })
-                        .await?;
+                    let answer = encrypt_once_visible(&setup, &key_id, &plaintext).await?;
                     answer
                         .get("CiphertextBlob")
                         .and_then(Value::as_str)
@@ -234,6 +234,23 @@ async fn key_set(
         keys.extend(made);
     }
     Ok(keys)
+}
+
+/// Encrypt under a key just made. A node serves Encrypt from its own state, so a node that has not
+/// yet applied the CreateKey the leader acknowledged answers NotFoundException for a moment: such
+/// an answer is retried for up to [`VISIBILITY_WAIT`].
+async fn encrypt_once_visible(setup: &TrentClient, key_id: &str, plaintext: &str) -> anyhow::Result<Value> {
+    let deadline = std::time::Instant::now() + VISIBILITY_WAIT;
+    loop {
+        match setup.call("Encrypt", &EncryptBody { key_id, plaintext }).await {
+            Err(error)
+                if error.error_type() == "NotFoundException" && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            answer => return Ok(answer?),
+        }
+    }
 }
 
 /// Runs `count` setup calls, `SETUP_CONCURRENCY` at a time; their results in order.
