@@ -149,7 +149,12 @@ async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsErro
     if let Some(expected) = &node.init_token {
         let presented = request.init_token.as_deref().unwrap_or_default().trim().as_bytes();
         if !crate::crypto::constant_time_eq(presented, expected) {
-            tracing::warn!("init refused: wrong or missing init token");
+            static LOGGED: crate::log_budget::LogBudget = crate::log_budget::LogBudget::new();
+            if LOGGED.allow() {
+                tracing::warn!(
+                    "init refused: wrong or missing init token (further refusals this second are not logged)"
+                );
+            }
             return Err(KmsError::new(
                 ErrorCode::AccessDenied,
                 "This node initialises only for the init token it was started with (--init-token-file); pass it with `trent operator init --init-token-file`",
@@ -189,9 +194,7 @@ async fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsEr
         Ok(_) => {
             if !node.seal.status().sealed {
                 tracing::info!("unsealed");
-                if node.registry.read().unseal_split().is_none() {
-                    admin_ops::record_split_of_older_cluster(node).await;
-                }
+                admin_ops::confirm_rekey_if_unsealed_by_it(node).await;
             }
             Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
         }

@@ -7,7 +7,8 @@
 //! 3. the signature's head is checked — `Authorization` shape, signed headers, date, scope —
 //!    and the access key must exist, all before a byte of the body is read;
 //! 4. the body is read within its cap (KMS 384 KiB, admin 64 KiB) and the memory budget that
-//!    every body in flight on this node shares, or refused as throttled;
+//!    every body in flight on this node shares (an unauthenticated address may hold a quarter of
+//!    it), or refused as throttled;
 //! 5. the signature is verified over the body; the connection is then *proven* (never evicted
 //!    to make room, see [`crate::http::connections`]);
 //! 6. the KMS protocol (`POST /`) or the admin API (`/v1/sys/`) runs the operation.
@@ -27,7 +28,7 @@ use trent_wire::limits::{
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 
-use crate::http::body::{read_budgeted_body, BodyBudget, BodyError, Reservation};
+use crate::http::body::{read_budgeted_body, BodyBudget, BodyError, Reservation, Sender};
 use crate::http::connections::ConnectionInfo;
 use crate::http::response;
 use crate::kms::{self, Call};
@@ -50,12 +51,18 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     let query = parts.uri.query().unwrap_or("");
     let headers = &parts.headers;
     let budget = &node.body_budget;
+    let connection = parts.extensions.get::<ConnectionInfo>();
 
     if crate::admin::allowed_while_sealed(method, path) {
-        let (body, _reservation) = match read(headers, body, MAX_UNSIGNED_REQUEST_BODY_BYTES, budget).await {
-            Ok(read) => read,
-            Err(response) => return response,
-        };
+        let sender = Sender::of(connection);
+        let (body, _reservation) =
+            match read(headers, body, MAX_UNSIGNED_REQUEST_BODY_BYTES, budget, sender).await {
+                Ok(read) => read,
+                Err(response) => return response,
+            };
+        // Unauthenticated but past its checks: init hands out shares once, so the connection
+        // must not be cut off to make room now.
+        let _operating = connection.map(ConnectionInfo::operating);
         return match crate::admin::route(node, method, path, &body).await {
             Some(response) => response,
             None => not_found(method, path),
@@ -73,14 +80,14 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     };
     let is_kms = method == Method::POST && path == "/";
     let limit = if is_kms { MAX_KMS_REQUEST_BODY_BYTES } else { MAX_ADMIN_REQUEST_BODY_BYTES };
-    let (body, _reservation) = match read(headers, body, limit, budget).await {
+    let (body, _reservation) = match read(headers, body, limit, budget, Sender::of(connection)).await {
         Ok(read) => read,
         Err(response) => return response,
     };
     if let Err(error) = crate::authentication::verify_body(node, &checked, &body) {
         return refused_by_authentication(&error);
     }
-    if let Some(connection) = parts.extensions.get::<ConnectionInfo>() {
+    if let Some(connection) = connection {
         connection.prove();
     }
 
@@ -117,8 +124,9 @@ async fn read(
     body: Incoming,
     limit: usize,
     budget: &BodyBudget,
+    sender: Sender,
 ) -> Result<(Bytes, Reservation), Response<Full<Bytes>>> {
-    read_budgeted_body(headers, body, limit, budget).await.map_err(|error| {
+    read_budgeted_body(headers, body, limit, budget, sender).await.map_err(|error| {
         let (code, message) = match error {
             BodyError::TooLarge { limit } => {
                 (ErrorCode::RequestTooLarge, format!("Request body exceeds {limit} bytes"))

@@ -92,11 +92,15 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
             () = shutdown.wait() => None,
             reason = running.failed() => Some(reason),
         };
-        running.shutdown().await;
-        return match failure {
-            Some(reason) => Err(anyhow::anyhow!("Raft stopped ({reason}); the dev node is out of service")),
-            None => Ok(()),
-        };
+        let mut running = running;
+        running.stop().await;
+        if let Some(reason) = failure {
+            // As `trentd server` does: a failed disk can leave a blocking task that would keep
+            // the runtime (and so the process) from ever ending.
+            eprintln!("Error: Raft stopped ({reason}); the dev node is out of service");
+            std::process::exit(1);
+        }
+        return Ok(());
     }
 
     let exe = std::env::current_exe().context("cannot find the trentd executable")?;

@@ -94,7 +94,12 @@ pub async fn raft_failure(node: &Node, mut shutdown: watch::Receiver<bool>) -> S
                     return reason;
                 }
             }
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => {
+                // The sender is gone: whoever started this node is stopping it.
+                if changed.is_err() {
+                    return std::future::pending().await;
+                }
+            }
         }
     }
 }

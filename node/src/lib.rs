@@ -17,6 +17,7 @@ pub mod health;
 pub mod healthcheck;
 pub mod http;
 pub mod kms;
+pub mod log_budget;
 pub mod network;
 pub mod node;
 pub mod peer;

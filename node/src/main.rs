@@ -37,16 +37,21 @@ async fn main() -> anyhow::Result<()> {
         },
         Mode::Server(args) => {
             let config = args.into_config().map_err(anyhow::Error::msg).context("invalid configuration")?;
-            let running = trent_node::server::start(config).await?;
+            let mut running = trent_node::server::start(config).await?;
             let failure = tokio::select! {
                 () = shutdown.wait() => None,
                 reason = running.failed() => Some(reason),
             };
-            running.shutdown().await;
+            running.stop().await;
+            // Exit here rather than return: dropping the node closes sled, and dropping the
+            // runtime waits for every blocking task; on a disk that failed either can hang.
             match failure {
                 // Out of service for good: exit non-zero so that a supervisor restarts the node.
-                Some(reason) => anyhow::bail!("Raft stopped ({reason}); the node is out of service"),
-                None => Ok(()),
+                Some(reason) => {
+                    eprintln!("Error: Raft stopped ({reason}); the node is out of service");
+                    std::process::exit(1)
+                }
+                None => std::process::exit(0),
             }
         }
     }

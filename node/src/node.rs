@@ -145,7 +145,7 @@ impl Node {
     ) -> Result<crate::seal::state::SealStatus, crate::seal::state::UnsealError> {
         let (keyring, split) = {
             let registry = self.registry.read();
-            (registry.keyring().cloned(), registry.unseal_split().cloned())
+            (registry.keyring().cloned(), registry.unseal_splits().cloned())
         };
         self.seal.submit_share(share, keyring.as_ref(), split.as_ref())
     }
@@ -432,14 +432,19 @@ impl Node {
                 format!("Node {node_id} is already a voter"),
             ));
         }
-        let probe = match self.raft.client_write(RequestBatch { requests: Vec::new() }).await {
-            Ok(response) => response.log_id.index,
-            Err(error) => {
+        let probe_write = self.raft.client_write(RequestBatch { requests: Vec::new() });
+        let probe = match tokio::time::timeout(PROMOTE_CATCH_UP_WAIT, probe_write).await {
+            Ok(Ok(response)) => response.log_id.index,
+            Ok(Err(error)) => {
                 return Err(match write_error_reply(error) {
                     LeaderReply::Failed(error) => error,
                     _ => KmsError::new(ErrorCode::ServiceUnavailable, "This node stopped being the leader"),
                 })
             }
+            Err(_) => return Err(KmsError::new(
+                ErrorCode::DependencyTimeout,
+                "The leader could not commit an entry: the cluster has no quorum to promote anything with",
+            )),
         };
         let caught_up = self
             .raft

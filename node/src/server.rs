@@ -271,15 +271,23 @@ impl RunningNode {
         }
     }
 
-    /// Stops accepting requests, stops Raft and flushes storage.
-    pub async fn shutdown(self) {
+    /// Stops accepting requests, stops Raft and flushes storage, then drops the node (and so
+    /// closes sled, which flushes once more).
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    /// [`RunningNode::shutdown`] without dropping anything: for a process about to exit, which
+    /// must not hang in sled's close on a disk that failed (sled flushes on drop, and waits
+    /// forever for a write that failed).
+    pub async fn stop(&mut self) {
         let _ = self.shutdown.send(true);
         match tokio::time::timeout(Duration::from_secs(10), self.node.raft.shutdown()).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "Raft did not shut down cleanly"),
             Err(_) => tracing::warn!("Raft did not shut down within 10 s; stopping anyway"),
         }
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         if let Err(error) = self.node.disk.flush().await {

@@ -31,7 +31,11 @@ async fn promoting_a_learner_nobody_runs_is_refused_and_the_cluster_keeps_servin
         AddLearnerRequest { node_id: 4, api_addr: "127.0.0.1:1".into(), peer_addr: "127.0.0.1:1".into() };
     let started = Instant::now();
     let added = admin.add_learner(&dead).await;
-    assert!(started.elapsed() < Duration::from_secs(70), "adding a learner is bounded");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "adding a learner is bounded: {:?}",
+        started.elapsed()
+    );
     if let Err(error) = &added {
         assert_eq!(code(error), Some(ErrorCode::DependencyTimeout), "{error}");
     }
@@ -74,7 +78,7 @@ async fn an_operator_recovers_a_cluster_whose_new_configuration_lost_its_quorum(
     let started = Instant::now();
     let stuck = admin.remove_member(4).await.expect_err("two of four voters cannot commit a removal");
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(12),
         "membership calls are bounded: {:?}",
         started.elapsed()
     );

@@ -51,6 +51,12 @@ fn with_edited_threshold(share: &str, threshold: u8) -> String {
     format!("trs1_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Waits until `node` has applied everything `leader` had applied.
+async fn caught_up(cluster: &ProcessCluster, leader: u64, node: u64) {
+    let leader_applied = cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("applied");
+    cluster.wait_for_applied(node, leader_applied, Duration::from_secs(10)).await;
+}
+
 fn refused_with(result: Result<impl std::fmt::Debug, KmsError>, code: ErrorCode, says: &str) {
     match result {
         Err(error) => {
@@ -165,18 +171,28 @@ async fn a_share_with_an_edited_threshold_or_from_before_a_rekey_is_refused_befo
     );
     assert_eq!(status(&cluster, node).await.progress, 0, "neither counted");
 
-    // A rekey replaces the split: the new shares unseal, the old ones no longer do.
+    // A rekey records a new split. Until it is confirmed the old shares still unseal (its reply
+    // could have been lost); a node unsealed with the new shares confirms it, and from then on
+    // the old shares are refused.
     let rekeyed = cluster.client_of(leader).rekey(3, 2).await.expect("rekey");
-    let leader_applied = cluster.health(leader).await.and_then(|h| h.last_applied_index).expect("applied");
-    cluster.wait_for_applied(node, leader_applied, Duration::from_secs(10)).await;
+    caught_up(&cluster, leader, node).await;
+    unseal_with(&cluster, node, &cluster.shares[0])
+        .await
+        .expect("an old share, before the rekey is confirmed");
+    let old = unseal_with(&cluster, node, &cluster.shares[2]).await.expect("old share");
+    assert!(!old.sealed, "the old split still unseals while the rekey is unconfirmed");
+    cluster.client_of(node).seal(0).await.expect("seal");
+    unseal_with(&cluster, node, &rekeyed.shares[0]).await.expect("new share");
+    let done = unseal_with(&cluster, node, &rekeyed.shares[2]).await.expect("new share");
+    assert!(!done.sealed, "the new split unseals");
+    caught_up(&cluster, leader, node).await;
+    cluster.client_of(node).seal(0).await.expect("seal");
     refused_with(
         unseal_with(&cluster, node, &cluster.shares[0]).await,
         ErrorCode::Validation,
         "not from the cluster's current split",
     );
-    unseal_with(&cluster, node, &rekeyed.shares[0]).await.expect("new share");
-    let done = unseal_with(&cluster, node, &rekeyed.shares[2]).await.expect("new share");
-    assert!(!done.sealed, "the new split unseals");
+    unseal_with(&cluster, node, &rekeyed.shares[1]).await.expect("new share");
     cluster.shares = rekeyed.shares;
 }
 

@@ -214,7 +214,10 @@ impl Registry {
             Command::ReplaceKeyring { keyring } => self.replace_keyring(keyring, changes),
             Command::CreateAccessKey(record) => self.create_access_key(record, changes),
             Command::DeleteAccessKey { access_key_id } => self.delete_access_key(access_key_id, changes),
-            Command::RecordUnsealSplit(split) => self.record_unseal_split(split, changes),
+            Command::RecordUnsealSplit { split, replaces } => {
+                self.record_unseal_split(split, replaces.as_ref(), changes)
+            }
+            Command::ConfirmUnsealSplit { fingerprint } => self.confirm_unseal_split(fingerprint, changes),
         }
     }
 
@@ -389,7 +392,8 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
         Command::ReplaceKeyring { keyring } => crate::principals::check_keyring(keyring),
         Command::CreateAccessKey(record) => crate::principals::check_access_key(record),
         Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
-        Command::RecordUnsealSplit(split) => crate::principals::check_unseal_split(split),
+        Command::RecordUnsealSplit { split, .. } => crate::principals::check_unseal_split(split),
+        Command::ConfirmUnsealSplit { .. } => Ok(()),
         Command::EnableKey { .. }
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }
@@ -398,16 +402,25 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
     }
 }
 
-/// A stored key record keeps every limit apply keeps: description and tags within AWS's limits,
-/// between one and [`MAX_MATERIAL_VERSIONS`] material versions numbered 1, 2, 3, ...
+/// A stored key record keeps the structural limits apply keeps: sizes within AWS's limits (a
+/// description of at most 8,192 characters, at most 50 tags of at most 128 + 256 characters)
+/// and between one and [`MAX_MATERIAL_VERSIONS`] material versions numbered 1, 2, 3, ... Naming
+/// and character rules are left to request time: they may tighten, and a row stored under older
+/// rules must not stop a node from opening its data.
 pub(crate) fn check_key_record(key: &KeyRecord) -> Result<(), InvariantViolation> {
+    use trent_wire::limits::{MAX_DESCRIPTION_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};
     let violation = |what: String| InvariantViolation(format!("key {}: {what}", key.key_id));
-    trent_wire::validation::check_description(&key.description).map_err(|error| violation(error.message))?;
+    if key.description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(violation(format!("a description of {} characters", key.description.chars().count())));
+    }
     if key.tags.len() > MAX_TAGS_PER_KEY {
         return Err(violation(format!("{} tags", key.tags.len())));
     }
-    for (tag_key, tag_value) in &key.tags {
-        trent_wire::validation::check_tag(tag_key, tag_value).map_err(|error| violation(error.message))?;
+    let oversized = key.tags.iter().any(|(tag_key, tag_value)| {
+        tag_key.chars().count() > MAX_TAG_KEY_CHARS || tag_value.chars().count() > MAX_TAG_VALUE_CHARS
+    });
+    if oversized {
+        return Err(violation("a tag over 128 + 256 characters".to_owned()));
     }
     let numbered = key.materials.iter().zip(1u32..).all(|(material, expected)| material.version == expected);
     if key.materials.is_empty() || key.materials.len() > MAX_MATERIAL_VERSIONS || !numbered {

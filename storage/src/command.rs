@@ -195,8 +195,20 @@ pub enum Command {
         /// Its id.
         access_key_id: String,
     },
-    /// Record the cluster's current split of its root key (after init and every rekey).
-    RecordUnsealSplit(crate::sealed::UnsealSplit),
+    /// Record a new split of the root key (init, rekey) as current, if the current one is still
+    /// `replaces` (`None`: there is none yet); the last confirmed split keeps being accepted
+    /// until [`Command::ConfirmUnsealSplit`].
+    RecordUnsealSplit {
+        /// The new split.
+        split: crate::sealed::UnsealSplit,
+        /// The fingerprint of the split it replaces, as the proposer saw it.
+        replaces: Option<[u8; 32]>,
+    },
+    /// A node was unsealed with the current split's shares: stop accepting the retiring one.
+    ConfirmUnsealSplit {
+        /// The current split's fingerprint, as the unsealed node saw it.
+        fingerprint: [u8; 32],
+    },
 }
 
 impl Command {
@@ -239,7 +251,8 @@ impl Command {
             Command::ReplaceKeyring { .. } => "ReplaceKeyring",
             Command::CreateAccessKey(_) => "CreateAccessKey",
             Command::DeleteAccessKey { .. } => "DeleteAccessKey",
-            Command::RecordUnsealSplit(_) => "RecordUnsealSplit",
+            Command::RecordUnsealSplit { .. } => "RecordUnsealSplit",
+            Command::ConfirmUnsealSplit { .. } => "ConfirmUnsealSplit",
         }
     }
 }

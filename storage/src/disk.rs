@@ -139,6 +139,18 @@ impl Disk {
     /// while it serves nothing. An error instead stops Raft, which takes the node out of service
     /// visibly (see `trent-node`'s health).
     pub async fn flush(&self) -> io::Result<()> {
+        self.flush_within(self.flush_deadline).await
+    }
+
+    /// [`Disk::flush`] after a bulk write of about `bytes` (a snapshot install): the deadline
+    /// grows by the time the slowest disk we support (8 MiB/s) needs to write them.
+    pub async fn flush_after_bulk_write(&self, bytes: usize) -> io::Result<()> {
+        const SLOWEST_DISK_BYTES_PER_SECOND: u64 = 8 * 1024 * 1024;
+        let extra = std::time::Duration::from_secs(bytes as u64 / SLOWEST_DISK_BYTES_PER_SECOND);
+        self.flush_within(self.flush_deadline + extra).await
+    }
+
+    async fn flush_within(&self, deadline: std::time::Duration) -> io::Result<()> {
         let flush = async {
             self.db.flush_async().await.map_err(to_io)?;
             let data_file = self.data_file.clone();
@@ -151,13 +163,12 @@ impl Disk {
             .await
             .map_err(|join| io::Error::other(join.to_string()))?
         };
-        match tokio::time::timeout(self.flush_deadline, flush).await {
+        match tokio::time::timeout(deadline, flush).await {
             Ok(flushed) => flushed,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "storage flush did not finish within {:?}: the disk under {} may be full or failing",
-                    self.flush_deadline,
+                    "storage flush did not finish within {deadline:?}: the disk under {} may be full or failing",
                     self.dir.display()
                 ),
             )),
@@ -342,6 +353,18 @@ mod tests {
         std::fs::remove_file(dir.path().join("2")).unwrap();
         let synced = sync_blobs_modified_since(listed.into_iter(), std::time::UNIX_EPOCH).unwrap();
         assert!(synced, "the blobs still there are synced");
+    }
+
+    #[tokio::test]
+    async fn a_flush_that_outlives_its_deadline_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DiskOptions { flush_deadline: std::time::Duration::ZERO, ..DiskOptions::default() };
+        let disk = Disk::open(dir.path(), options).unwrap();
+        let error = disk.flush().await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(error.to_string().contains("may be full or failing"), "{error}");
+        let patient = Disk::open(&dir.path().join("other"), DiskOptions::default()).unwrap();
+        patient.flush().await.unwrap();
     }
 
     #[test]

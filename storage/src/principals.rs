@@ -110,14 +110,44 @@ impl Registry {
     pub(crate) fn record_unseal_split(
         &mut self,
         split: &crate::sealed::UnsealSplit,
+        replaces: Option<&[u8; 32]>,
         changes: &mut Vec<RowChange>,
     ) -> CommandResult {
         if self.keyring.is_none() {
             return Err(not_initialized());
         }
-        self.unseal_split = Some(split.clone());
+        let current = self.unseal_splits.as_ref().map(|splits| &splits.current.fingerprint);
+        if current != replaces {
+            return Err(Rejection::new(
+                ErrorCode::InvalidState,
+                "The unseal split changed while this one was being made (another rekey?); nothing was changed, retry",
+            ));
+        }
+        // While a rekey is unconfirmed, the last confirmed split stays accepted: a second rekey
+        // replaces the unconfirmed one, never the one the operators are known to hold.
+        let retiring = self.unseal_splits.take().map(|splits| splits.retiring.unwrap_or(splits.current));
+        self.unseal_splits = Some(crate::sealed::UnsealSplits { current: split.clone(), retiring });
         changes.push(RowChange::UnsealSplit);
         Ok(Applied::Done)
+    }
+
+    pub(crate) fn confirm_unseal_split(
+        &mut self,
+        fingerprint: &[u8; 32],
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        match &mut self.unseal_splits {
+            Some(splits) if &splits.current.fingerprint == fingerprint => {
+                if splits.retiring.take().is_some() {
+                    changes.push(RowChange::UnsealSplit);
+                }
+                Ok(Applied::Done)
+            }
+            _ => Err(Rejection::new(
+                ErrorCode::InvalidState,
+                "That split is not the current one; nothing to confirm",
+            )),
+        }
     }
 }
 
@@ -161,6 +191,11 @@ pub(crate) fn check_access_key(record: &AccessKeyRecord) -> Result<(), KmsError>
         ));
     }
     Ok(())
+}
+
+/// Every split recorded takes between 1 and all of its shares.
+pub(crate) fn check_unseal_splits(splits: &crate::sealed::UnsealSplits) -> Result<(), KmsError> {
+    splits.accepted().try_for_each(check_unseal_split)
 }
 
 /// A split takes between 1 and all of its (at most 255) shares.

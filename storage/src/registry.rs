@@ -161,8 +161,8 @@ pub struct Registry {
     pub(crate) keyring: Option<crate::sealed::SealedKeyring>,
     /// API principals by access key id.
     pub(crate) access_keys: OrdMap<String, AccessKeyRecord>,
-    /// The current split of the root key into unseal shares, once recorded.
-    pub(crate) unseal_split: Option<crate::sealed::UnsealSplit>,
+    /// The splits of the root key into unseal shares a node accepts, once recorded.
+    pub(crate) unseal_splits: Option<crate::sealed::UnsealSplits>,
 }
 
 impl Registry {
@@ -220,17 +220,17 @@ impl Registry {
                 return violation(format!("access key {id} appears twice"));
             }
         }
-        if let Some(split) = &rows.unseal_split {
-            crate::principals::check_unseal_split(split)
+        if let Some(splits) = &rows.unseal_splits {
+            crate::principals::check_unseal_splits(splits)
                 .map_err(|error| InvariantViolation(error.message))?;
         }
-        registry.unseal_split = rows.unseal_split;
+        registry.unseal_splits = rows.unseal_splits;
         Ok(registry)
     }
 
-    /// The current split of the root key into unseal shares, if recorded.
-    pub fn unseal_split(&self) -> Option<&crate::sealed::UnsealSplit> {
-        self.unseal_split.as_ref()
+    /// The splits of the root key into unseal shares a node accepts, if recorded.
+    pub fn unseal_splits(&self) -> Option<&crate::sealed::UnsealSplits> {
+        self.unseal_splits.as_ref()
     }
 
     /// The sealed keyring, once the cluster is initialised.

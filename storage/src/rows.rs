@@ -10,7 +10,7 @@ use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
 use crate::registry::{AccessKeyRecord, AliasRecord, DedupRecord, KeyRecord, Registry};
-use crate::sealed::{SealedKeyring, UnsealSplit};
+use crate::sealed::{SealedKeyring, UnsealSplits};
 
 /// The id of the single keyring row.
 const KEYRING: &[u8] = b"keyring";
@@ -25,7 +25,7 @@ pub(crate) struct RegistryRows {
     pub(crate) dedup: Vec<(RequestId, DedupRecord)>,
     pub(crate) keyring: Option<SealedKeyring>,
     pub(crate) access_keys: Vec<AccessKeyRecord>,
-    pub(crate) unseal_split: Option<UnsealSplit>,
+    pub(crate) unseal_splits: Option<UnsealSplits>,
 }
 
 /// The snapshot payload before unseal splits were recorded: still read, so a snapshot a node
@@ -39,7 +39,33 @@ struct RegistryRowsWithoutSplit {
     access_keys: Vec<AccessKeyRecord>,
 }
 
+/// [`RegistryRowsWithoutSplit`]'s layout, borrowed, for encoding.
+#[derive(Serialize)]
+struct RegistryRowsWithoutSplitRef<'a> {
+    keys: &'a [KeyRecord],
+    aliases: &'a [AliasRecord],
+    dedup: &'a [(RequestId, DedupRecord)],
+    keyring: &'a Option<SealedKeyring>,
+    access_keys: &'a [AccessKeyRecord],
+}
+
 impl RegistryRows {
+    /// Encodes the snapshot payload. While no unseal split is recorded, in the layout from
+    /// before splits existed: a node still running the previous version can install it, so a
+    /// rolling upgrade keeps shipping snapshots until the first init or rekey records a split.
+    pub(crate) fn encode_snapshot(&self) -> Result<Vec<u8>, bincode::error::EncodeError> {
+        match self.unseal_splits {
+            Some(_) => encode(self),
+            None => encode(&RegistryRowsWithoutSplitRef {
+                keys: &self.keys,
+                aliases: &self.aliases,
+                dedup: &self.dedup,
+                keyring: &self.keyring,
+                access_keys: &self.access_keys,
+            }),
+        }
+    }
+
     /// Decodes a snapshot payload, in today's layout or the one before it.
     pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
         match decode::<RegistryRows>(bytes) {
@@ -51,7 +77,7 @@ impl RegistryRows {
                     dedup: old.dedup,
                     keyring: old.keyring,
                     access_keys: old.access_keys,
-                    unseal_split: None,
+                    unseal_splits: None,
                 }),
                 Err(_) => Err(error),
             },
@@ -109,7 +135,7 @@ impl RegistryRows {
             dedup: registry.dedup_records().map(|(id, record)| (*id, record.clone())).collect(),
             keyring: registry.keyring().cloned(),
             access_keys: registry.access_keys().cloned().collect(),
-            unseal_split: registry.unseal_split().cloned(),
+            unseal_splits: registry.unseal_splits().cloned(),
         }
     }
 
@@ -146,7 +172,7 @@ impl RegistryRows {
             rows.access_keys.push(decode(&row?.1).map_err(corrupt("access key row"))?);
         }
         if let Some(bytes) = disk.state_get(RowKind::Cluster, UNSEAL_SPLIT)? {
-            rows.unseal_split = Some(decode(&bytes).map_err(corrupt("unseal split row"))?);
+            rows.unseal_splits = Some(decode(&bytes).map_err(corrupt("unseal split row"))?);
         }
         Ok(rows)
     }
@@ -174,8 +200,8 @@ impl RegistryRows {
         for access_key in &self.access_keys {
             batch.put(RowKind::AccessKey, access_key.access_key_id.as_bytes(), encode(access_key)?);
         }
-        if let Some(split) = &self.unseal_split {
-            batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(split)?);
+        if let Some(splits) = &self.unseal_splits {
+            batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(splits)?);
         }
         Ok(batch)
     }
@@ -209,8 +235,8 @@ pub(crate) fn touched_rows(
                 Some(record) => batch.put(RowKind::AccessKey, id.as_bytes(), encode(record)?),
                 None => batch.remove(RowKind::AccessKey, id.as_bytes()),
             },
-            RowChange::UnsealSplit => match registry.unseal_split() {
-                Some(split) => batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(split)?),
+            RowChange::UnsealSplit => match registry.unseal_splits() {
+                Some(splits) => batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(splits)?),
                 None => batch.remove(RowKind::Cluster, UNSEAL_SPLIT),
             },
         }
@@ -322,8 +348,9 @@ mod tests {
         };
         let access_keys = (0..=crate::MAX_ACCESS_KEYS).map(access_key).collect();
         refused(RegistryRows { access_keys, ..Default::default() }, "access keys");
-        let split = UnsealSplit { threshold: 3, shares: 2, fingerprint: [0; 32] };
-        refused(RegistryRows { unseal_split: Some(split), ..Default::default() }, "unseal split");
+        let split = crate::sealed::UnsealSplit { threshold: 3, shares: 2, fingerprint: [0; 32] };
+        let splits = UnsealSplits { current: split, retiring: None };
+        refused(RegistryRows { unseal_splits: Some(splits), ..Default::default() }, "unseal split");
     }
 
     #[test]
@@ -338,14 +365,16 @@ mod tests {
         }
         let before =
             Before { keys: vec![key(5)], aliases: vec![], dedup: vec![], keyring: None, access_keys: vec![] };
-        let rows = RegistryRows::decode_snapshot(&encode(&before).unwrap()).unwrap();
-        assert_eq!((rows.keys.len(), rows.unseal_split), (1, None));
-        let now = RegistryRows {
-            unseal_split: Some(UnsealSplit { threshold: 2, shares: 3, fingerprint: [7; 32] }),
-            ..rows
-        };
-        let again = RegistryRows::decode_snapshot(&encode(&now).unwrap()).unwrap();
-        assert_eq!(again.unseal_split, now.unseal_split);
+        let old_bytes = encode(&before).unwrap();
+        let rows = RegistryRows::decode_snapshot(&old_bytes).unwrap();
+        assert_eq!((rows.keys.len(), rows.unseal_splits.clone()), (1, None));
+        // Without a split, today's encoding is the old layout byte for byte: old nodes read it.
+        assert_eq!(rows.encode_snapshot().unwrap(), old_bytes);
+        let split = crate::sealed::UnsealSplit { threshold: 2, shares: 3, fingerprint: [7; 32] };
+        let now =
+            RegistryRows { unseal_splits: Some(UnsealSplits { current: split, retiring: None }), ..rows };
+        let again = RegistryRows::decode_snapshot(&now.encode_snapshot().unwrap()).unwrap();
+        assert_eq!(again.unseal_splits, now.unseal_splits);
         assert!(RegistryRows::decode_snapshot(b"garbage").is_err());
     }
 }

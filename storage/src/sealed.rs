@@ -46,3 +46,22 @@ pub struct UnsealSplit {
     /// `seal::shares`).
     pub fingerprint: [u8; 32],
 }
+
+/// The splits whose shares a node accepts: the current one, and while a rekey is unconfirmed,
+/// the last confirmed one. A rekey's shares are handed out once, in a reply that can be lost; so
+/// the old shares keep working until a node has been unsealed with the new ones (which confirms
+/// them), and an operator whose rekey reply never arrived is never left without working shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsealSplits {
+    /// The newest split (init's, or the last rekey's).
+    pub current: UnsealSplit,
+    /// The last confirmed split, while `current` is unconfirmed.
+    pub retiring: Option<UnsealSplit>,
+}
+
+impl UnsealSplits {
+    /// The splits accepted now.
+    pub fn accepted(&self) -> impl Iterator<Item = &UnsealSplit> {
+        std::iter::once(&self.current).chain(self.retiring.as_ref())
+    }
+}

@@ -182,7 +182,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.membership = meta.last_membership.clone();
         self.meta_rows(&mut rows).map_err(write_sm_error)?;
         self.disk.replace_state(rows).map_err(write_sm_error)?;
-        self.disk.flush().await.map_err(write_sm_error)?;
+        self.disk.flush_after_bulk_write(data.len()).await.map_err(write_sm_error)?;
         *self.registry.write() = registry;
 
         let stored = StoredSnapshot { meta: meta.clone(), data };
@@ -212,7 +212,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let rows = RegistryRows::of(&self.registry);
         // A registry that breaks an invariant is a bug; never ship it to a peer.
         rows.check().map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        let data = encode(&rows).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        let data = rows.encode_snapshot().map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match self.applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.sequence),
             None => format!("empty-{}", self.sequence),

@@ -150,3 +150,34 @@ async fn cluster_state_survives_restart_and_travels_in_snapshots() {
     assert_eq!(fresh.registry().keyring(), Some(&keyring(7, 2)));
     assert_eq!(fresh.registry().access_keys().count(), 2);
 }
+
+fn split(n: u8) -> trent_storage::sealed::UnsealSplit {
+    trent_storage::sealed::UnsealSplit { threshold: 2, shares: 3, fingerprint: [n; 32] }
+}
+
+#[tokio::test]
+async fn a_rekey_keeps_the_last_confirmed_split_until_the_new_one_is_confirmed() {
+    let mut node = initialised().await;
+    let record = |split, replaces| Command::RecordUnsealSplit { split, replaces };
+    assert_eq!(node.run(T0, record(split(1), None)).await, Ok(Applied::Done), "init's split");
+    let accepted = |node: &Node| -> Vec<u8> {
+        node.registry().unseal_splits().unwrap().accepted().map(|split| split.fingerprint[0]).collect()
+    };
+    assert_eq!(accepted(&node), [1]);
+    // A rekey made against a split that is no longer current changes nothing.
+    let stale = node.run(T0, record(split(9), None)).await;
+    assert_eq!(rejection_code(&stale), ErrorCode::InvalidState);
+    // Rekey to 2: both accepted. Its reply is lost; the operator rekeys again to 3: the split
+    // they are known to hold (1) stays, the unconfirmed 2 goes.
+    node.run(T0, record(split(2), Some([1; 32]))).await.unwrap();
+    assert_eq!(accepted(&node), [2, 1]);
+    node.run(T0, record(split(3), Some([2; 32]))).await.unwrap();
+    assert_eq!(accepted(&node), [3, 1]);
+    // Confirming anything but the current split is refused; confirming it retires the old one.
+    let wrong = node.run(T0, Command::ConfirmUnsealSplit { fingerprint: [1; 32] }).await;
+    assert_eq!(rejection_code(&wrong), ErrorCode::InvalidState);
+    node.run(T0, Command::ConfirmUnsealSplit { fingerprint: [3; 32] }).await.unwrap();
+    assert_eq!(accepted(&node), [3]);
+    let node = node.reopen();
+    assert_eq!(accepted(&node), [3], "and it survives a restart");
+}

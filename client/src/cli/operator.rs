@@ -20,7 +20,8 @@ pub enum OperatorCommand {
     Seal,
     /// Seal status of every endpoint.
     Status,
-    /// A new split of the root key into shares (old shares keep working).
+    /// A new split of the root key into shares (the old ones stop unsealing once a node is
+    /// unsealed with the new ones).
     Rekey(InitArgs),
     /// Add a barrier key version; new secrets are sealed with it.
     Rotate,
@@ -249,7 +250,10 @@ pub async fn run(client: &TrentClient, json: bool, command: OperatorCommand) -> 
                 for (n, share) in answer.shares.iter().enumerate() {
                     println!("Unseal share {}: {share}", n + 1);
                 }
-                println!("Threshold: {}. The old shares still unseal: destroy them.", answer.threshold);
+                println!(
+                    "Threshold: {}. Unseal a node with these shares to confirm them: from then on the old shares no longer unseal. Destroy the old shares.",
+                    answer.threshold
+                );
             }
             Ok(true)
         }

@@ -2,16 +2,22 @@
 //! reserve for callers that have proven themselves.
 //!
 //! A connection is *unproven* until it carries a request that authenticates (a valid SigV4
-//! signature on the client port; a verified peer on the peer port). Unproven connections that
-//! are idle — no request in flight, which includes a slowloris still sending its headers and a
-//! TLS handshake that has not finished — are the ones given up when room is needed:
+//! signature on the client port; a verified peer on the peer port). Unproven connections are the
+//! ones given up when room is needed: first those that are idle — no request in flight, which
+//! includes a slowloris still sending its headers and a TLS handshake that has not finished —
+//! then those whose request is still arriving (a body that trickles in, on any endpoint), oldest
+//! first in each. A request that has started its operation (an unauthenticated init or unseal)
+//! is never cut off mid-way: init hands out shares exactly once.
 //!
-//! - a new connection from an address already at its cap evicts that address's oldest idle
+//! - a new connection from an address already at its cap evicts that address's oldest evictable
 //!   unproven connection, or is refused if it has none;
-//! - a new connection when the listener is full evicts the oldest idle unproven connection of
-//!   any address, or is refused;
+//! - a new connection when the listener is full evicts the oldest evictable unproven connection
+//!   of any address, or is refused;
 //! - under pressure (half the slots taken), unproven connections idle for longer than a short
-//!   grace are closed, and new TLS handshakes get a shorter deadline.
+//!   grace are closed, and new TLS handshakes and request bodies get shorter deadlines.
+//!
+//! Addresses are counted by host for IPv4 and by /64 for IPv6 (one machine commonly holds a
+//! whole /64), so an attacker cannot multiply its share by walking its prefix.
 //!
 //! So a flood of idle or slow sockets can take at most the slots nobody proven needs: a signed
 //! client's new connection evicts one of them and is served, and connections that already
@@ -42,9 +48,11 @@ impl ConnectionLimits {
     /// The client port's defaults: 4,096 connections, 1,024 from one address.
     pub const CLIENT: ConnectionLimits =
         ConnectionLimits { max_connections: 4096, max_connections_per_address: 1024 };
-    /// The peer port's: a cluster has a handful of members, each with a small connection pool.
+    /// The peer port's: a cluster has a handful of members, each with a pool of connections
+    /// that grows with load. No per-address cap: on one host (dev, tests) every peer has the
+    /// same address, and an unauthenticated peer connection is evicted before a proven one.
     pub const PEER: ConnectionLimits =
-        ConnectionLimits { max_connections: 512, max_connections_per_address: 128 };
+        ConnectionLimits { max_connections: 1024, max_connections_per_address: 0 };
 }
 
 impl Default for ConnectionLimits {
@@ -65,6 +73,8 @@ pub struct ConnectionState {
     address: IpAddr,
     proven: AtomicBool,
     in_flight: AtomicU32,
+    /// Requests past their checks and into their operation: never cut off.
+    operating: AtomicU32,
     /// Milliseconds since the gate's origin of the last request start or end.
     last_active_ms: AtomicU64,
     evict: Notify,
@@ -152,6 +162,7 @@ impl ConnectionGate {
 
     /// Admits a connection from `address`, evicting an idle unproven one if that makes room.
     pub fn admit(self: &Arc<ConnectionGate>, address: IpAddr) -> Result<Admitted, Refused> {
+        let address = counted_address(address);
         let mut state = self.lock();
         let per_address_cap = self.limits.max_connections_per_address;
         let from_address = state.per_address.get(&address).copied().unwrap_or(0);
@@ -173,6 +184,7 @@ impl ConnectionGate {
             address,
             proven: AtomicBool::new(false),
             in_flight: AtomicU32::new(0),
+            operating: AtomicU32::new(0),
             last_active_ms: AtomicU64::new(self.now_ms()),
             evict: Notify::new(),
             evicted: AtomicBool::new(false),
@@ -183,18 +195,22 @@ impl ConnectionGate {
         Ok(Admitted { gate: self.clone(), state: connection })
     }
 
-    /// Evicts the oldest idle unproven connection (of `address`, if given); whether it found one.
-    /// Its slot is freed when its task drops it; counted free now so the caller can take it.
+    /// Evicts the oldest idle unproven connection (of `address`, if given), or failing that the
+    /// oldest unproven one whose request is still arriving; whether it found one. Its slot is
+    /// freed when its task drops it; counted free now so the caller can take it.
     fn evict_one(&self, state: &mut GateState, address: Option<IpAddr>) -> bool {
-        let victim = state
+        let evictable = |connection: &&Arc<ConnectionState>| {
+            address.is_none_or(|address| connection.address == address)
+                && !connection.evicted.load(Ordering::Acquire)
+                && connection.operating.load(Ordering::Acquire) == 0
+        };
+        let idle = state
             .unproven
             .values()
-            .find(|connection| {
-                address.is_none_or(|address| connection.address == address)
-                    && connection.in_flight.load(Ordering::Acquire) == 0
-                    && !connection.evicted.load(Ordering::Acquire)
-            })
+            .filter(evictable)
+            .find(|connection| connection.in_flight.load(Ordering::Acquire) == 0)
             .cloned();
+        let victim = idle.or_else(|| state.unproven.values().find(evictable).cloned());
         let Some(victim) = victim else {
             return false;
         };
@@ -275,6 +291,30 @@ impl Admitted {
     }
 }
 
+/// The address a connection is counted under: the host for IPv4 (and IPv4-mapped IPv6), the
+/// /64 for IPv6.
+pub fn counted_address(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let segments = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(
+                    segments[0],
+                    segments[1],
+                    segments[2],
+                    segments[3],
+                    0,
+                    0,
+                    0,
+                    0,
+                ))
+            }
+        },
+    }
+}
+
 /// Marks `connection` proven (see [`Admitted::prove`]); used where only the state is at hand.
 pub fn prove(gate: &ConnectionGate, connection: &ConnectionState) {
     if !connection.proven.swap(true, Ordering::AcqRel) {
@@ -303,9 +343,26 @@ impl ConnectionInfo {
         ConnectionInfo { gate: admitted.gate.clone(), state: admitted.state.clone() }
     }
 
-    /// The client's address.
+    /// The client's address, as connections are counted (IPv6 by /64).
     pub fn address(&self) -> IpAddr {
         self.state.address
+    }
+
+    /// Whether a request on this connection has authenticated.
+    pub fn is_proven(&self) -> bool {
+        self.state.is_proven()
+    }
+
+    /// Whether the listener is under pressure: bodies get shorter deadlines.
+    pub fn under_pressure(&self) -> bool {
+        self.gate.under_pressure()
+    }
+
+    /// The request has passed its checks and starts its operation: until the guard drops, the
+    /// connection is not cut off to make room (an unauthenticated init must get its answer).
+    pub fn operating(&self) -> Operating {
+        self.state.operating.fetch_add(1, Ordering::AcqRel);
+        Operating(self.state.clone())
     }
 
     /// The request authenticated: the connection is kept even when room is needed.
@@ -327,6 +384,16 @@ impl ConnectionInfo {
 
     fn touch(&self) {
         self.state.last_active_ms.store(self.gate.now_ms(), Ordering::Release);
+    }
+}
+
+/// A request in its operation (see [`ConnectionInfo::operating`]).
+#[derive(Debug)]
+pub struct Operating(Arc<ConnectionState>);
+
+impl Drop for Operating {
+    fn drop(&mut self) {
+        self.0.operating.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -360,21 +427,52 @@ mod tests {
     }
 
     #[test]
-    fn proven_and_busy_connections_are_never_evicted() {
+    fn proven_and_operating_connections_are_never_evicted() {
         let gate = gate(2, 0);
         let proven = gate.admit(ip(1)).unwrap();
         proven.prove();
-        let busy = gate.admit(ip(1)).unwrap();
-        let info = ConnectionInfo::of(&busy);
+        let operating = gate.admit(ip(1)).unwrap();
+        let info = ConnectionInfo::of(&operating);
         info.request_started();
+        let guard = info.operating();
         assert_eq!(gate.admit(ip(2)).unwrap_err(), Refused::ListenerFull(2));
+        drop(guard);
         info.request_ended();
         let newcomer = gate.admit(ip(2)).unwrap();
-        assert!(busy.state().evicted.load(Ordering::Acquire), "idle again, unproven: evicted");
+        assert!(operating.state().evicted.load(Ordering::Acquire), "idle again, unproven: evicted");
         assert!(!proven.state().evicted.load(Ordering::Acquire));
         drop(newcomer);
         assert_eq!(gate.open(), 1);
         assert_eq!(gate.refused_and_evicted(), (1, 1));
+    }
+
+    #[test]
+    fn a_request_still_arriving_is_evicted_after_every_idle_one() {
+        let gate = gate(3, 0);
+        let arriving = gate.admit(ip(1)).unwrap();
+        ConnectionInfo::of(&arriving).request_started(); // its body trickles in
+        let idle = gate.admit(ip(2)).unwrap();
+        let third = gate.admit(ip(3)).unwrap();
+        third.prove();
+        let fourth = gate.admit(ip(4)).unwrap();
+        fourth.prove();
+        assert!(idle.state().evicted.load(Ordering::Acquire), "the idle one goes first, though younger");
+        assert!(!arriving.state().evicted.load(Ordering::Acquire));
+        let _fifth = gate.admit(ip(5)).unwrap();
+        assert!(arriving.state().evicted.load(Ordering::Acquire), "then the one still arriving");
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let gate = gate(100, 2);
+        let in_prefix = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, last));
+        let first = gate.admit(in_prefix(1)).unwrap();
+        first.prove();
+        let second = gate.admit(in_prefix(2)).unwrap();
+        second.prove();
+        assert_eq!(gate.admit(in_prefix(3)).unwrap_err(), Refused::AddressFull(2), "one /64 is one address");
+        let mapped = "::ffff:10.0.0.1".parse::<IpAddr>().unwrap();
+        assert_eq!(counted_address(mapped), ip(1));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use std::time::SystemTime;
 
-use super::auth::{PeerAuthError, PeerSecret, PEER_AUTH_HEADER};
+use super::auth::{PeerAuthError, PEER_AUTH_HEADER};
 use super::protocol::{LeaderOp, APPEND_ENTRIES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE};
 use crate::http::body::{read_body, BodyError};
 use crate::http::connections::ConnectionInfo;
@@ -32,12 +32,14 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
     let path = request.uri().path().to_owned();
     let connection = request.extensions().get::<ConnectionInfo>().cloned();
     let mac = request.headers().get(PEER_AUTH_HEADER).map(|value| value.as_bytes().to_vec());
-    // Plaintext peers: refuse a missing or stale MAC before the body is read.
-    if node.peer_secret.is_some() {
-        if let Err(error) = PeerSecret::check_time(mac.as_deref(), SystemTime::now()) {
-            return refused(&connection, error);
-        }
-    }
+    // Plaintext peers: the MAC over the head verifies before a byte of the body is read.
+    let digest = match &node.peer_secret {
+        Some(secret) => match secret.verify_head(mac.as_deref(), "POST", &path, SystemTime::now()) {
+            Ok(digest) => Some(digest),
+            Err(error) => return refused(&connection, error),
+        },
+        None => None,
+    };
     let (body, _reservation) = match read_body(request, MAX_PEER_BODY_BYTES, &node.peer_body_budget).await {
         Ok(read) => read,
         Err(error @ BodyError::TooLarge { .. }) => {
@@ -48,8 +50,8 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         }
         Err(error) => return plain(StatusCode::BAD_REQUEST, &error.to_string()),
     };
-    if let Some(secret) = &node.peer_secret {
-        if let Err(error) = secret.verify(mac.as_deref(), "POST", &path, &body, SystemTime::now()) {
+    if let Some(digest) = digest {
+        if let Err(error) = digest.check(&body) {
             return refused(&connection, error);
         }
         if let Some(connection) = &connection {
@@ -89,9 +91,14 @@ fn snapshot_chunk_fits(offset: u64, length: usize) -> bool {
 
 fn refused(connection: &Option<ConnectionInfo>, error: PeerAuthError) -> Response<Full<Bytes>> {
     let from = connection.as_ref().map(|connection| connection.address().to_string()).unwrap_or_default();
-    tracing::warn!(%error, from, "peer request refused");
+    // Anyone can send these: warn at most once a second, not once a request.
+    if REFUSALS_LOGGED.allow() {
+        tracing::warn!(%error, from, "peer request refused (further refusals this second are not logged)");
+    }
     plain(StatusCode::UNAUTHORIZED, &error.to_string())
 }
+
+static REFUSALS_LOGGED: crate::log_budget::LogBudget = crate::log_budget::LogBudget::new();
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response<Full<Bytes>>>> {
     codec::decode(body)

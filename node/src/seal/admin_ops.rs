@@ -71,41 +71,55 @@ pub async fn delete_access_key(node: &Node, access_key_id: &str) -> Result<(), K
     Ok(())
 }
 
-/// A new split of the root key. Its record replaces the old one, so the old shares stop
-/// unsealing any node (the root key is the same: see docs/security.md for what that means for
-/// someone who kept old shares *and* a copy of the data).
+/// A new split of the root key, recorded as current before the shares are returned. Until a
+/// node has been unsealed with the new shares (which confirms them), the last confirmed split's
+/// shares keep unsealing too, so a reply lost on the way never leaves the operators without
+/// working shares; after that only the new ones do. (The root key is the same: see
+/// docs/security.md for what that means for someone who kept old shares *and* a copy of the
+/// data.)
 pub async fn rekey(node: &Node, shares: u32, threshold: u32) -> Result<RekeyResponse, KmsError> {
+    node.linearizable_read().await?;
+    let replaces = node.registry.read().unseal_splits().map(|splits| splits.current.fingerprint);
     let encoded = node
         .seal
         .with_root(|root, keyring| split(root, keyring.cluster_id(), shares, threshold))
         .map_err(|_| sealed())?
         .map_err(|error| KmsError::new(ErrorCode::Validation, error.to_string()))?;
     let record = split_record(&encoded).map_err(|_| internal("recording the split"))?;
-    // The shares are handed out only once every node will accept them.
-    node.write_proposal(Proposal::Command(Command::RecordUnsealSplit(record))).await?;
-    tracing::info!(shares, threshold, "rekeyed: the previous shares no longer unseal");
+    node.write_proposal(Proposal::Command(Command::RecordUnsealSplit { split: record, replaces })).await?;
+    tracing::info!(
+        shares,
+        threshold,
+        "rekeyed: the previous shares stop unsealing once a node is unsealed with the new ones"
+    );
     Ok(RekeyResponse { shares: encoded.iter().map(|share| share.to_string()).collect(), threshold })
 }
 
-/// How long the one-time recording of an older cluster's split may hold up an unseal.
-const RECORD_SPLIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long confirming a rekey may hold up the unseal that confirms it.
+const CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A cluster initialised before splits were recorded gets its record from the first node the
-/// shares unseal, so from then on edited and foreign shares are refused. Best effort: a later
-/// unseal tries again.
-pub async fn record_split_of_older_cluster(node: &Node) {
-    let Some(split) = node.seal.opened_by() else {
+/// A node was just unsealed: if its shares were a rekey's that is not confirmed yet, confirm it,
+/// so the shares from before the rekey stop unsealing. Best effort: the next unseal with the new
+/// shares tries again.
+pub async fn confirm_rekey_if_unsealed_by_it(node: &Node) {
+    let Some(opened_by) = node.seal.opened_by() else {
         return;
     };
-    let write = node.write_proposal(Proposal::Command(Command::RecordUnsealSplit(split)));
-    match tokio::time::timeout(RECORD_SPLIT_WAIT, write).await {
-        Ok(Ok(_)) => {
-            tracing::info!("recorded the unseal split of a cluster initialised before splits were recorded")
-        }
+    let pending = node.registry.read().unseal_splits().is_some_and(|splits| {
+        splits.retiring.is_some() && splits.current.fingerprint == opened_by.fingerprint
+    });
+    if !pending {
+        return;
+    }
+    let confirm = Command::ConfirmUnsealSplit { fingerprint: opened_by.fingerprint };
+    match tokio::time::timeout(CONFIRM_WAIT, node.write_proposal(Proposal::Command(confirm))).await {
+        Ok(Ok(_)) => tracing::info!("rekey confirmed: the shares from before it no longer unseal"),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "could not record the unseal split; the next unseal tries again")
+            tracing::warn!(%error, "could not confirm the rekey; the next unseal with its shares tries again")
         }
-        Err(_) => tracing::warn!("recording the unseal split timed out; the next unseal tries again"),
+        Err(_) => {
+            tracing::warn!("confirming the rekey timed out; the next unseal with its shares tries again")
+        }
     }
 }
 

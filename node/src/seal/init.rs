@@ -73,10 +73,12 @@ pub async fn initialize(
     let split = super::shares::split_record(&encoded_shares).map_err(|_| internal("recording the split"))?;
     node.write_proposal(Proposal::Command(Command::InitializeCluster { keyring: sealed_keyring, admin }))
         .await?;
-    // If this second write is lost (a crash, a leader change), the first node the shares unseal
-    // records the split instead (`admin_ops::record_split_of_older_cluster`).
-    if let Err(error) = node.write_proposal(Proposal::Command(Command::RecordUnsealSplit(split))).await {
-        tracing::warn!(%error, "initialised, but the unseal split is not recorded yet; the first unseal records it");
+    // If this second write is lost (a crash, a leader change), the cluster works as one from
+    // before splits were recorded until its first rekey records one.
+    if let Err(error) =
+        node.write_proposal(Proposal::Command(Command::RecordUnsealSplit { split, replaces: None })).await
+    {
+        tracing::warn!(%error, "initialised, but the unseal split is not recorded: rekey once to record one");
     }
     tracing::info!(shares, threshold, "cluster initialised");
     Ok(InitResponse {

@@ -11,18 +11,18 @@
 //!
 //! The check is unkeyed — anyone can recompute it — so it catches accidents, not edits. What
 //! catches an edit is the split record the cluster replicates at init and rekey
-//! ([`UnsealSplit`]): the threshold and a fingerprint of the part every share of one split has in
-//! common (`shamirsecretsharing` puts the same 80-byte ciphertext in each). A node refuses a
-//! share whose threshold or fingerprint is not the record's before it counts it, so an edited
-//! threshold byte cannot change what a node waits for, and a share from before a rekey no longer
-//! unseals.
+//! ([`UnsealSplits`]): each accepted split's threshold and a fingerprint of the part every share
+//! of that split has in common (`shamirsecretsharing` puts the same 80-byte ciphertext in each).
+//! A node refuses a share whose threshold or fingerprint matches no accepted split before it
+//! counts it, so an edited threshold byte cannot change what a node waits for, and once a rekey
+//! is confirmed (a node unsealed with its shares) the shares from before it no longer unseal.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use shamirsecretsharing::{combine_shares, create_shares, DATA_SIZE, SHARE_SIZE};
 use zeroize::Zeroizing;
 
-use trent_storage::sealed::UnsealSplit;
+use trent_storage::sealed::{UnsealSplit, UnsealSplits};
 
 use crate::crypto::{sha256, SecretKey, KEY_BYTES};
 
@@ -73,7 +73,7 @@ pub enum ShareError {
     MixedSplits,
     /// The share's threshold or split is not the one the cluster recorded at init or rekey: an
     /// edited share, or one from a split a rekey replaced.
-    #[error("this share is not from the cluster's current split (an older split replaced by a rekey, or an edited share)")]
+    #[error("this share is not from the cluster's current split (an older split replaced by a confirmed rekey, or an edited share)")]
     NotCurrentSplit,
     /// Fewer shares than the threshold.
     #[error("{have} of {threshold} shares given")]
@@ -194,22 +194,24 @@ pub fn decode(text: &str) -> Result<DecodedShare, ShareError> {
     Ok(DecodedShare { cluster_id, threshold, bytes: Zeroizing::new(content[HEADER_BYTES..].to_vec()) })
 }
 
-/// Checks that `share` can join `collected` (same cluster, same split — the recorded one, when
-/// the cluster has a record — not a repeat).
+/// Checks that `share` can join `collected` (same cluster, same split — one the cluster accepts,
+/// when it has a record — not a repeat).
 pub fn check_joins(
     collected: &[DecodedShare],
     share: &DecodedShare,
     cluster: Option<&ClusterId>,
-    current_split: Option<&UnsealSplit>,
+    accepted: Option<&UnsealSplits>,
 ) -> Result<(), ShareError> {
     if cluster.is_some_and(|expected| *expected != share.cluster_id) {
         return Err(ShareError::ForeignCluster);
     }
-    if let Some(split) = current_split {
+    if let Some(splits) = accepted {
         let fingerprint = share.split_fingerprint();
-        let same = split.threshold == share.threshold
-            && crate::crypto::constant_time_eq(&split.fingerprint, &fingerprint);
-        if !same {
+        let matches = |split: &UnsealSplit| {
+            split.threshold == share.threshold
+                && crate::crypto::constant_time_eq(&split.fingerprint, &fingerprint)
+        };
+        if !splits.accepted().any(matches) {
             return Err(ShareError::NotCurrentSplit);
         }
     }
@@ -252,7 +254,7 @@ pub fn combine(shares: &[DecodedShare]) -> Result<(SecretKey, ClusterId), ShareE
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn setup(shares: u32, threshold: u32) -> (SecretKey, ClusterId, Vec<DecodedShare>) {
@@ -310,11 +312,20 @@ mod tests {
     }
 
     #[test]
-    fn shares_of_another_split_of_the_same_cluster_do_not_combine() {
+    fn shares_of_another_split_of_the_same_cluster_are_refused_as_mixed() {
         let (_, cluster, shares) = setup(3, 2);
         let other = split(&SecretKey::generate().unwrap(), cluster, 3, 2).unwrap();
         let stranger = decode(&other[2]).unwrap();
-        assert_eq!(combine(&[shares[0].clone(), stranger]).unwrap_err(), ShareError::WrongShares);
+        assert_eq!(combine(&[shares[0].clone(), stranger]).unwrap_err(), ShareError::MixedSplits);
+    }
+
+    #[test]
+    fn a_share_of_the_right_split_with_a_damaged_key_share_does_not_combine() {
+        let root = SecretKey::generate().unwrap();
+        let shares = split(&root, [5u8; 16], 3, 2).unwrap();
+        let damaged = decode(&with_damaged_key_share(&shares[1])).expect("checksum recomputed");
+        assert_eq!(damaged.split_fingerprint(), decode(&shares[1]).unwrap().split_fingerprint());
+        assert_eq!(combine(&[decode(&shares[0]).unwrap(), damaged]).unwrap_err(), ShareError::WrongShares);
     }
 
     #[test]
@@ -354,14 +365,24 @@ mod tests {
         assert_eq!(format!("{:?}", shares[0]), "DecodedShare { threshold: 2, .. }");
     }
 
-    /// Re-encodes `share` with its threshold byte set to `threshold` and the checksum recomputed,
-    /// as the red team did: the unkeyed check cannot tell.
-    fn with_edited_threshold(share: &str, threshold: u8) -> String {
+    /// Re-encodes `share` with byte `at` changed by `change` and the checksum recomputed: the
+    /// unkeyed check cannot tell.
+    fn with_edited_byte(share: &str, at: usize, change: impl Fn(u8) -> u8) -> String {
         let mut bytes = URL_SAFE_NO_PAD.decode(share.strip_prefix(PREFIX).unwrap()).unwrap();
-        bytes[HEADER_BYTES - 1] = threshold;
+        bytes[at] = change(bytes[at]);
         let check = sha256(&bytes[..ENCODED_BYTES - CHECK_BYTES]);
         bytes[ENCODED_BYTES - CHECK_BYTES..].copy_from_slice(&check[..CHECK_BYTES]);
         format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// `share` with its threshold byte set to `threshold`, as the red team did.
+    fn with_edited_threshold(share: &str, threshold: u8) -> String {
+        with_edited_byte(share, HEADER_BYTES - 1, |_| threshold)
+    }
+
+    /// `share` with a byte of its key share (not of the part its split shares) flipped.
+    pub(crate) fn with_damaged_key_share(share: &str) -> String {
+        with_edited_byte(share, HEADER_BYTES + 5, |byte| byte ^ 0x55)
     }
 
     #[test]
@@ -385,7 +406,7 @@ mod tests {
     fn an_edited_threshold_passes_the_checksum_but_not_the_split_record() {
         let root = SecretKey::generate().unwrap();
         let shares = split(&root, [4u8; 16], 3, 2).unwrap();
-        let record = split_record(&shares).unwrap();
+        let record = UnsealSplits { current: split_record(&shares).unwrap(), retiring: None };
         let edited = decode(&with_edited_threshold(&shares[0], 3)).expect("the unkeyed check is fooled");
         assert_eq!(edited.threshold, 3);
         assert_eq!(

@@ -7,7 +7,7 @@
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use trent_storage::sealed::{SealedKeyring, UnsealSplit};
+use trent_storage::sealed::{SealedKeyring, UnsealSplit, UnsealSplits};
 
 use super::keyring::{Keyring, KeyringError};
 use super::material::MaterialCache;
@@ -119,14 +119,14 @@ impl Seal {
     }
 
     /// Takes one unseal share. `keyring` is the replicated sealed keyring (None before init),
-    /// `split` the replicated record of the current split (None for a cluster initialised
-    /// before splits were recorded). Unseals when the threshold is reached and the shares open
-    /// the keyring.
+    /// `splits` the replicated record of the accepted splits (None for a cluster that has not
+    /// recorded one: initialised before splits were recorded, and not rekeyed since). Unseals
+    /// when the threshold is reached and the shares open the keyring.
     pub fn submit_share(
         &self,
         text: &str,
         keyring: Option<&SealedKeyring>,
-        split: Option<&UnsealSplit>,
+        splits: Option<&UnsealSplits>,
     ) -> Result<SealStatus, UnsealError> {
         let sealed_keyring = keyring.ok_or(UnsealError::NotInitialized)?;
         let share = decode(text).map_err(UnsealError::Share)?;
@@ -134,7 +134,7 @@ impl Seal {
         let SealState::Sealed { collected } = &mut *state else {
             return Ok(SealStatus { sealed: false, threshold: None, progress: 0 });
         };
-        check_joins(collected, &share, Some(&sealed_keyring.cluster_id), split)
+        check_joins(collected, &share, Some(&sealed_keyring.cluster_id), splits)
             .map_err(UnsealError::Share)?;
         let threshold = share.threshold;
         collected.push(share);
@@ -282,7 +282,7 @@ mod tests {
         let first = seal.submit_share(&shares[4], Some(&keyring), None).unwrap();
         assert_eq!(first, SealStatus { sealed: true, threshold: Some(3), progress: 1 });
         seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
-        assert!(seal.with_keyring(|_| ()).is_err(), "two of three shares do not unseal");
+        assert_eq!(seal.with_keyring(|_| ()), Err(Sealed), "two of three shares do not unseal");
         let done = seal.submit_share(&shares[2], Some(&keyring), None).unwrap();
         assert!(!done.sealed);
         assert_eq!(seal.with_keyring(|keyring| keyring.current_version()).unwrap(), 1);
@@ -303,10 +303,17 @@ mod tests {
         ));
         assert_eq!(seal.status().progress, 1);
 
-        // A share of this cluster from another split combines to nothing useful.
+        // A share of this cluster from another split is refused by name, and progress is kept.
         let other_root = SecretKey::generate().unwrap();
         let stranger = split(&other_root, [6; 16], 3, 2).unwrap().remove(1);
-        assert_eq!(seal.submit_share(&stranger, Some(&keyring), None).unwrap_err(), UnsealError::WrongShares);
+        assert_eq!(
+            seal.submit_share(&stranger, Some(&keyring), None).unwrap_err(),
+            UnsealError::Share(ShareError::MixedSplits)
+        );
+        assert_eq!(seal.status().progress, 1);
+        // One of the right split that does not combine (a damaged key share) resets progress.
+        let damaged = crate::seal::shares::tests::with_damaged_key_share(&shares[1]);
+        assert_eq!(seal.submit_share(&damaged, Some(&keyring), None).unwrap_err(), UnsealError::WrongShares);
         assert_eq!(seal.status(), SealStatus { sealed: true, threshold: None, progress: 0 });
     }
 
@@ -317,10 +324,13 @@ mod tests {
         seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
         seal.reset().unwrap();
         assert_eq!(seal.status().progress, 0);
-        assert!(seal.reset().is_err(), "a second reset within the interval is throttled");
+        assert!(
+            matches!(seal.reset(), Err(ResetThrottled { retry_in }) if retry_in <= RESET_INTERVAL),
+            "a second reset within the interval is throttled"
+        );
         seal.submit_share(&shares[0], Some(&keyring), None).unwrap();
         seal.submit_share(&shares[1], Some(&keyring), None).unwrap();
-        assert!(seal.with_keyring(|_| ()).is_ok());
+        assert_eq!(seal.with_keyring(|_| ()), Ok(()));
         seal.seal();
         assert_eq!(seal.with_keyring(|_| ()), Err(Sealed));
         assert!(seal.status().sealed);
