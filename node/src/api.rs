@@ -63,7 +63,8 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
         // Unauthenticated but past its checks: init hands out shares once, so the connection
         // must not be cut off to make room now.
         let _operating = connection.map(ConnectionInfo::operating);
-        return match crate::admin::route(node, method, path, &body).await {
+        // Boxed: the admin API's futures are large, and the KMS hot path should not carry them.
+        return match Box::pin(crate::admin::route(node, method, path, &body)).await {
             Some(response) => response,
             None => not_found(method, path),
         };
@@ -91,8 +92,10 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
         connection.prove();
     }
 
-    if let Some(response) = crate::admin::route(node, method, path, &body).await {
-        return response;
+    if path.starts_with("/v1/sys/") {
+        if let Some(response) = Box::pin(crate::admin::route(node, method, path, &body)).await {
+            return response;
+        }
     }
     if !is_kms {
         return not_found(method, path);

@@ -29,8 +29,6 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most bytes hyper buffers per connection (headers must fit; bodies stream through it in
 /// frames of at most this size). Real request heads are 1–4 KiB.
 pub const MAX_CONNECTION_BUFFER: usize = 16 * 1024;
-/// The most header lines a request may carry.
-pub const MAX_HEADERS: usize = 64;
 /// How often the gate closes idle unproven connections while under pressure.
 const REAP_EVERY: Duration = Duration::from_millis(500);
 
@@ -145,7 +143,9 @@ async fn serve_connection<IO, H, F>(
         let info = info.clone();
         info.request_started();
         request.extensions_mut().insert(info.clone());
-        let response = handler(request);
+        // Boxed: the handler's future is several KiB, and hyper moves the service future a few
+        // times per request; moving a pointer is cheaper than copying the state machine.
+        let response = Box::pin(handler(request));
         async move {
             let response = response.await;
             info.request_ended();
@@ -156,7 +156,6 @@ async fn serve_connection<IO, H, F>(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_CONNECTION_BUFFER)
-        .max_headers(MAX_HEADERS)
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
