@@ -393,11 +393,18 @@ impl Node {
                 bounded_membership_change(change).await
             }
             LeaderOp::Remove { node_id } => {
-                let is_voter = {
+                let (is_member, is_voter) = {
                     let metrics = self.raft.metrics();
                     let metrics = metrics.borrow();
-                    metrics.membership_config.membership().voter_ids().any(|id| id == node_id)
+                    let membership = metrics.membership_config.membership();
+                    (membership.get_node(&node_id).is_some(), membership.voter_ids().any(|id| id == node_id))
                 };
+                if !is_member {
+                    return LeaderReply::Failed(KmsError::new(
+                        ErrorCode::NotFound,
+                        format!("Node {node_id} is not a member"),
+                    ));
+                }
                 let ids = BTreeSet::from([node_id]);
                 let change =
                     if is_voter { ChangeMembers::RemoveVoters(ids) } else { ChangeMembers::RemoveNodes(ids) };

@@ -52,6 +52,7 @@ async fn promoting_a_learner_nobody_runs_is_refused_and_the_cluster_keeps_servin
     assert_eq!(removed.members.len(), 3);
     // Promoting something that is not a member, or already a voter, is refused by name.
     assert_eq!(code(&admin.promote(9).await.unwrap_err()), Some(ErrorCode::NotFound));
+    assert_eq!(code(&admin.remove_member(9).await.unwrap_err()), Some(ErrorCode::NotFound));
     assert_eq!(code(&admin.promote(follower).await.unwrap_err()), Some(ErrorCode::AlreadyExists));
 }
 

@@ -1,7 +1,7 @@
 //! TLS on real `trentd` processes: the client API speaks only TLS and proves itself with a
 //! certificate from the cluster CA; the peer port also demands a client certificate from that CA
 //! (mutual TLS); a server given neither TLS nor `--insecure-plaintext` refuses to start; and
-//! `trentd healthcheck` says whether a node answers.
+//! `trentd healthcheck` says whether a node is ready.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -117,7 +117,7 @@ async fn a_server_needs_tls_or_an_explicit_plaintext_flag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthcheck_exits_zero_only_when_the_node_answers_over_trusted_tls() {
+async fn healthcheck_exits_zero_only_when_the_node_is_ready_over_trusted_tls() {
     let cluster = ProcessCluster::start(1, &[]).await;
     let url = format!("https://{}/v1/sys/health", cluster.nodes[0].api_addr);
     let healthcheck = |url: &str, ca: &std::path::Path| {
@@ -129,7 +129,7 @@ async fn healthcheck_exits_zero_only_when_the_node_answers_over_trusted_tls() {
     };
     let healthy = healthcheck(&url, &cluster.certs.ca_path());
     assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
-    assert!(String::from_utf8_lossy(&healthy.stdout).contains("node 1 answers"));
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("node 1 is ready"));
 
     let foreign_dir = tempfile::tempdir().expect("tempdir");
     let foreign = ClusterCerts::generate(foreign_dir.path().join("certs"));

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::apply::RowChange;
-use crate::codec::{decode, encode};
+use crate::codec::{decode, decode_snapshot, encode};
 use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
@@ -68,9 +68,9 @@ impl RegistryRows {
 
     /// Decodes a snapshot payload, in today's layout or the one before it.
     pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
-        match decode::<RegistryRows>(bytes) {
+        match decode_snapshot::<RegistryRows>(bytes) {
             Ok(rows) => Ok(rows),
-            Err(error) => match decode::<RegistryRowsWithoutSplit>(bytes) {
+            Err(error) => match decode_snapshot::<RegistryRowsWithoutSplit>(bytes) {
                 Ok(old) => Ok(RegistryRows {
                     keys: old.keys,
                     aliases: old.aliases,

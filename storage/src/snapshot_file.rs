@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{decode, encode};
+use crate::codec::{decode_snapshot, encode};
 use crate::types::{LogId, SnapshotMeta};
 
 const CURRENT: &str = "current.snapshot";
@@ -96,6 +96,6 @@ impl SnapshotFile {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(error),
         };
-        decode(&bytes).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        decode_snapshot(&bytes).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 }
