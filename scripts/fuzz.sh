@@ -3,12 +3,17 @@
 # for SECONDS (default 60), and prints what each run did: executions, exec/s, corpus size and
 # crashes. See docs/fuzzing.md.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      # default targets: ciphertext_blob kms_dispatch
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      # default: every target (ciphertext_blob kms_dispatch
+#                                              # admin_api peer_protocol)
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Environment:
 #   FUZZ_NICE=10        niceness of the fuzzing process (0 to disable)
 #   FUZZ_ARGS=...       extra libFuzzer arguments for every target (e.g. -rss_limit_mb=4096)
-#   CARGO_TARGET_DIR    where to build (default node/fuzz/target, which git ignores)
+#   TRENT_FUZZ_*        passed through to the targets (see docs/fuzzing.md), e.g.
+#                       TRENT_FUZZ_PEER_SKIP_OVERSIZED=1 to look past the known peer decoding finding
+#   FUZZ_PREBUILT=1     do not build: run the binaries the last build left (in FUZZ_BIN_DIR,
+#                       default node/fuzz/target/<host>/release) directly, e.g. while someone is
+#                       editing node/src and it does not compile at the moment
 #
 # Each target fuzzes with the committed seeds in node/fuzz/corpus/<target>/ as read-only input
 # and writes what it finds to node/fuzz/target/corpus/<target>/ (kept between runs), so the
@@ -21,7 +26,7 @@ seconds=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(ciphertext_blob kms_dispatch)
+  targets=(ciphertext_blob kms_dispatch admin_api peer_protocol)
 fi
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
   echo "usage: $0 [SECONDS] [TARGET...]" >&2
@@ -33,6 +38,9 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 nice_level=${FUZZ_NICE:-10}
+prebuilt=${FUZZ_PREBUILT:-0}
+host=$(rustc +nightly -vV | sed -n 's/^host: //p')
+bin_dir=${FUZZ_BIN_DIR:-fuzz/target/$host/release}
 # shellcheck disable=SC2206
 extra_args=(${FUZZ_ARGS:-})
 build_dir=fuzz/target
@@ -40,6 +48,13 @@ mkdir -p "$build_dir/logs"
 
 # Build every target first so that the timed runs only fuzz.
 for target in "${targets[@]}"; do
+  if [ "$prebuilt" != 0 ]; then
+    if [ ! -x "$bin_dir/$target" ]; then
+      echo "FUZZ_PREBUILT: no $bin_dir/$target; build it first" >&2
+      exit 2
+    fi
+    continue
+  fi
   echo "=== building $target"
   if ! nice -n "$nice_level" cargo +nightly fuzz build "$target" >"$build_dir/logs/$target.build.log" 2>&1; then
     tail -n 40 "$build_dir/logs/$target.build.log" >&2
@@ -59,18 +74,32 @@ for target in "${targets[@]}"; do
 
   args=(-max_total_time="$seconds" -workers=1 -print_final_stats=1 -timeout=60)
   case "$target" in
+    # The targets that drive a live node: its background threads allocate while an input runs,
+    # which libFuzzer's per-input leak check would chase on every such input.
     kms_dispatch)
-      # The node's background threads allocate while an input runs, which libFuzzer's
-      # per-input leak check would chase on every such input; real leaks still show at exit.
       args+=(-dict=fuzz/kms.dict -detect_leaks=0)
+      ;;
+    admin_api)
+      args+=(-dict=fuzz/admin.dict -detect_leaks=0)
+      ;;
+    peer_protocol)
+      # The seeds include a 257-write batch (9 KB); let the fuzzer grow inputs that large.
+      args+=(-detect_leaks=0 -max_len=16384)
       ;;
   esac
   args+=("${extra_args[@]}")
 
   echo "=== $target: ${seconds}s (log: node/$log)"
+  if [ "$prebuilt" != 0 ]; then
+    # What `cargo fuzz run` runs, without the build in front of it.
+    run=(env ASAN_OPTIONS=detect_odr_violation=0 "$bin_dir/$target" -artifact_prefix="$PWD/$artifacts/"
+      "${args[@]}" "$work" "$seeds")
+  else
+    run=(cargo +nightly fuzz run "$target" "$work" "$seeds" -- "${args[@]}")
+  fi
   set +e
-  nice -n "$nice_level" cargo +nightly fuzz run "$target" "$work" "$seeds" -- "${args[@]}" 2>&1 | tee "$log" |
-    grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^kms_dispatch:|ERROR|panicked|^==[0-9]+==|^SUMMARY|Test unit written|^stat::'
+  nice -n "$nice_level" "${run[@]}" 2>&1 | tee "$log" |
+    grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^(kms_dispatch|admin_api|peer_protocol):|ERROR|panicked|memory allocation|^==[0-9]+==|^SUMMARY|Test unit written|^stat::'
   rc=${PIPESTATUS[0]}
   set -e
 

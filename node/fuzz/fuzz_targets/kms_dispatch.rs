@@ -1,9 +1,10 @@
 //! Fuzzes the KMS request dispatcher, `trent_node::kms::dispatch`, against a real node.
 //!
-//! Each fuzz process starts ONE single-node cluster in-process on first use (a multi-thread
-//! tokio runtime kept alive in a `OnceLock`, data in `/tmp/trent-fuzz-kms-<pid>`), initialises
-//! and unseals it the way `trentd dev` does, and seeds it with four keys, three aliases, two
-//! tags and a few ciphertext blobs. Every input is then one KMS call on that node.
+//! Each fuzz process starts ONE single-node cluster in-process on first use
+//! (`trent_fuzz::live::LiveNode`: a multi-thread tokio runtime kept alive in a `OnceLock`, data
+//! in `/tmp/trent-fuzz-kms-<pid>`), initialised and unsealed the way `trentd dev` does, and
+//! seeds it with four keys, three aliases, two tags and a few ciphertext blobs. Every input is
+//! then one KMS call on that node.
 //!
 //! Input layout: the first byte picks the target by its value modulo 32:
 //!
@@ -27,26 +28,25 @@
 //! aliases, so the data directory stays small.
 //!
 //! What counts as a bug: any panic or abort (in the call or in any node task: libfuzzer-sys
-//! aborts on every panic), a successful reply that is not a JSON object, or an
-//! `ErrorCode::Internal` reply (set `TRENT_FUZZ_ALLOW_INTERNAL=1` to tolerate those).
+//! aborts on every panic), a successful reply that is not a JSON object, an
+//! `ErrorCode::Internal` reply (set `TRENT_FUZZ_ALLOW_INTERNAL=1` to tolerate those), or Raft
+//! stopping (e.g. a snapshot that fails its invariant check).
 
 #![no_main]
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use tokio::runtime::Runtime;
-use trent_node::config::{ArnScope, NodeConfig, RaftTiming};
+use trent_fuzz::live::LiveNode;
+use trent_fuzz::placeholders::Placeholders;
+use trent_fuzz::report::{code_name, Schedule};
+use trent_node::config::ArnScope;
 use trent_node::kms::ciphertext::HEADER_BYTES;
 use trent_node::kms::{dispatch, Call};
-use trent_node::server::RunningNode;
+use trent_node::Node;
 use trent_storage::{KeyId, KeyLifecycle, RequestId};
 use trent_wire::kms::TARGET_PREFIX;
 use trent_wire::{ErrorCode, KmsError};
@@ -99,11 +99,9 @@ const MAX_ALIASES: usize = 400;
 const SEED_ALIASES: [(&str, usize); 3] = [("alias/fuzz-0", 0), ("alias/fuzz-1", 1), ("alias/fuzz-disabled", 2)];
 
 struct Fixture {
-    runtime: Runtime,
-    running: RunningNode,
+    live: LiveNode,
     keys: [KeyId; 4],
-    /// Placeholder -> its text, longest placeholders first.
-    substitutions: Vec<(Vec<u8>, Vec<u8>)>,
+    placeholders: Placeholders,
     strict: bool,
     stats: Mutex<Stats>,
 }
@@ -119,89 +117,28 @@ struct Stats {
 }
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-static NEXT_REPORT: AtomicU64 = AtomicU64::new(1024);
+static REPORTS: Schedule = Schedule::new();
 
 fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
-        if let Ok(filter) = std::env::var("TRENT_FUZZ_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        let live = LiveNode::start("kms");
+        let (keys, placeholders) = live.block_on(seed(live.node()));
+        if trent_fuzz::verbose() {
+            placeholders.print("kms_dispatch");
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .thread_name("trent-fuzz-node")
-            .build()
-            .expect("tokio runtime");
-        let (running, keys, substitutions) = runtime.block_on(start_node());
-        let strict = std::env::var_os("TRENT_FUZZ_ALLOW_INTERNAL").is_none();
-        Fixture { runtime, running, keys, substitutions, strict, stats: Mutex::new(Stats::default()) }
+        Fixture { live, keys, placeholders, strict: trent_fuzz::strict(), stats: Mutex::new(Stats::default()) }
     })
 }
 
-/// A data directory for this process; directories of fuzz processes that are gone are removed.
-fn data_dir() -> PathBuf {
-    const PREFIX: &str = "trent-fuzz-kms-";
-    let tmp = std::env::temp_dir();
-    if let Ok(entries) = std::fs::read_dir(&tmp) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix(PREFIX).and_then(|pid| pid.parse::<u32>().ok()) {
-                if !PathBuf::from(format!("/proc/{pid}")).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    }
-    let dir = tmp.join(format!("{PREFIX}{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the fuzz data directory");
-    dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
-}
-
-async fn start_node() -> (RunningNode, [KeyId; 4], Vec<(Vec<u8>, Vec<u8>)>) {
-    let config = NodeConfig {
-        node_id: 1,
-        api_addr: format!("127.0.0.1:{}", free_port()),
-        peer_addr: format!("127.0.0.1:{}", free_port()),
-        advertise_api_addr: None,
-        advertise_peer_addr: None,
-        data_dir: data_dir().join("node-1"),
-        peers: Vec::new(),
-        bootstrap: true,
-        arn: ArnScope::default(),
-        raft: RaftTiming::default(),
-        sled_cache_mib: 8,
-        clock_offset_ms: 0,
-        tls: None,
-        insecure_plaintext: true,
-    };
-    let running = trent_node::server::start(config).await.expect("start the node");
-    running
-        .node
-        .raft
-        .wait(Some(Duration::from_secs(20)))
-        .metrics(|metrics| metrics.current_leader == Some(1), "leader")
-        .await
-        .expect("the single node becomes leader");
-    let node = &running.node;
-    let answer = trent_node::seal::init::initialize(node, 1, 1, None).await.expect("initialise");
-    let keyring = node.registry.read().keyring().cloned();
-    node.seal.submit_share(&answer.shares[0], keyring.as_ref()).expect("unseal");
-    assert!(!node.seal.status().sealed, "the node is still sealed");
-
-    let call = |target: &'static str, body: String| {
-        let running = &running;
-        async move {
-            let call = Call { node: &running.node, request_id: RequestId(uuid::Uuid::new_v4()) };
-            let target = format!("{TARGET_PREFIX}{target}");
-            match dispatch(&call, Some(&target), body.as_bytes()).await {
-                Ok(reply) => serde_json::from_slice::<serde_json::Value>(&reply).expect("JSON reply"),
-                Err(error) => panic!("seeding {target} {body} failed: {error:?}"),
-            }
+/// Seeds the node through `dispatch` itself: keys, aliases, tags, ciphertexts; returns the key
+/// ids and the placeholders.
+async fn seed(node: &Node) -> ([KeyId; 4], Placeholders) {
+    let call = |target: &'static str, body: String| async move {
+        let call = Call { node, request_id: RequestId(uuid::Uuid::new_v4()) };
+        let target = format!("{TARGET_PREFIX}{target}");
+        match dispatch(&call, Some(&target), body.as_bytes()).await {
+            Ok(reply) => serde_json::from_slice::<serde_json::Value>(&reply).expect("JSON reply"),
+            Err(error) => panic!("seeding {target} {body} failed: {error:?}"),
         }
     };
 
@@ -255,33 +192,7 @@ async fn start_node() -> (RunningNode, [KeyId; 4], Vec<(Vec<u8>, Vec<u8>)>) {
     substitutions.push(("$C2".into(), c2));
     substitutions.push(("$F0".into(), STANDARD.encode(&forged)));
     substitutions.push(("$V0".into(), STANDARD.encode(&other_version)));
-    if std::env::var_os("TRENT_FUZZ_VERBOSE").is_some() {
-        for (placeholder, text) in &substitutions {
-            eprintln!("kms_dispatch: {placeholder} = {text}");
-        }
-    }
-    let substitutions = substitutions.into_iter().map(|(a, b)| (a.into_bytes(), b.into_bytes())).collect();
-    (running, keys, substitutions)
-}
-
-/// The body with every placeholder replaced.
-fn substitute(body: &[u8], substitutions: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 64);
-    let mut rest = body;
-    'outer: while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'$' {
-            for (placeholder, text) in substitutions {
-                if rest.starts_with(placeholder) {
-                    out.extend_from_slice(text);
-                    rest = &rest[placeholder.len()..];
-                    continue 'outer;
-                }
-            }
-        }
-        out.push(byte);
-        rest = tail;
-    }
-    out
+    (keys, Placeholders::new(substitutions))
 }
 
 /// Splits an input into the target header and the body.
@@ -305,8 +216,8 @@ fn split(data: &[u8]) -> Option<(Option<String>, &[u8])> {
 
 impl Fixture {
     fn run(&self, target: Option<&str>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
-        let call = Call { node: &self.running.node, request_id: RequestId(uuid::Uuid::new_v4()) };
-        self.runtime.block_on(dispatch(&call, target, body))
+        let call = Call { node: self.live.node(), request_id: RequestId(uuid::Uuid::new_v4()) };
+        self.live.block_on(dispatch(&call, target, body))
     }
 
     fn must(&self, operation: &str, body: String) {
@@ -323,7 +234,7 @@ impl Fixture {
     /// Puts the seeded keys and aliases back the way the seeds expect them.
     fn restore(&self) -> bool {
         let (lifecycles, aliases) = {
-            let registry = self.running.node.registry.read();
+            let registry = self.live.node().registry.read();
             let lifecycles: Vec<Option<KeyLifecycle>> =
                 self.keys.iter().map(|key| registry.key(key).map(|record| record.lifecycle.clone())).collect();
             let aliases: Vec<Option<KeyId>> =
@@ -374,33 +285,23 @@ impl Fixture {
                 stats.ok += 1;
                 *stats.ok_by_operation.entry(operation.unwrap_or("?").to_owned()).or_default() += 1;
             }
-            Err(error) => *stats.errors.entry(error.code.as_str_debug()).or_default() += 1,
+            Err(error) => *stats.errors.entry(code_name(error.code)).or_default() += 1,
         }
-        let next = NEXT_REPORT.load(Ordering::Relaxed);
-        if stats.calls >= next {
-            NEXT_REPORT.store(if next < 65536 { next * 2 } else { next + 65536 }, Ordering::Relaxed);
+        if REPORTS.due(stats.calls) {
             let (keys, aliases) = {
-                let registry = self.running.node.registry.read();
+                let registry = self.live.node().registry.read();
                 (registry.key_count(), registry.alias_count())
             };
             eprintln!(
-                "kms_dispatch: {} calls, {} ok {:?}, {} skipped (caps), {} restores, {keys} keys, {aliases} aliases, errors {:?}",
-                stats.calls, stats.ok, stats.ok_by_operation, stats.skipped, stats.restores, stats.errors
+                "kms_dispatch: {} calls, {} ok {:?}, {} skipped (caps), {} restores, {keys} keys, {aliases} aliases, errors {:?}, snapshot at {:?}",
+                stats.calls,
+                stats.ok,
+                stats.ok_by_operation,
+                stats.skipped,
+                stats.restores,
+                stats.errors,
+                self.live.snapshot_index()
             );
-        }
-    }
-}
-
-/// `ErrorCode`'s variant name (two variants share the `__type` string).
-trait DebugName {
-    fn as_str_debug(self) -> &'static str;
-}
-
-impl DebugName for ErrorCode {
-    fn as_str_debug(self) -> &'static str {
-        match self {
-            ErrorCode::ServiceUnavailable => "ServiceUnavailable",
-            other => other.as_str(),
         }
     }
 }
@@ -408,11 +309,11 @@ impl DebugName for ErrorCode {
 fuzz_target!(|data: &[u8]| {
     let Some((target, body)) = split(data) else { return };
     let fixture = fixture();
-    let body = if body.contains(&b'$') { substitute(body, &fixture.substitutions) } else { body.to_vec() };
+    let body = fixture.placeholders.substitute(body);
     let operation = target.as_deref().and_then(|target| target.strip_prefix(TARGET_PREFIX));
 
     let capped = {
-        let registry = fixture.running.node.registry.read();
+        let registry = fixture.live.node().registry.read();
         (operation == Some("CreateKey") && registry.key_count() >= MAX_KEYS)
             || (operation == Some("CreateAlias") && registry.alias_count() >= MAX_ALIASES)
     };
@@ -436,4 +337,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let restored = operation.is_some_and(|operation| WRITES.contains(&operation)) && fixture.restore();
     fixture.record(operation, &result, false, restored);
+    fixture.live.assert_alive();
 });
