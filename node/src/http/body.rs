@@ -119,7 +119,7 @@ impl BodyBudget {
         self.units.available_permits() * 2 < self.total_units as usize
     }
 
-    /// Reserves room for a body of `bytes`, waiting up to [`BUDGET_WAIT`]. `unproven` names the
+    /// Reserves room for a body of `bytes`, waiting up to `BUDGET_WAIT`. `unproven` names the
     /// address of a connection that has not authenticated yet: its address's share is capped.
     pub async fn reserve(&self, bytes: usize, unproven: Option<IpAddr>) -> Result<Reservation, BodyError> {
         if bytes == 0 {
