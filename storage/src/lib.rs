@@ -12,6 +12,7 @@
 pub mod command;
 pub mod disk;
 pub mod error;
+pub mod fixture_file;
 pub mod log_store;
 pub mod registry;
 pub mod sealed;
@@ -21,6 +22,8 @@ pub mod types;
 
 mod apply;
 pub mod codec;
+#[cfg(test)]
+mod golden;
 mod principals;
 mod rows;
 

@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod client;
+#[cfg(test)]
+mod golden;
 pub mod protocol;
 pub mod service;
 

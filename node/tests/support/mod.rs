@@ -129,6 +129,16 @@ impl ProcessNode {
         }
     }
 
+    /// SIGTERM, then waits for the process to stop on its own (it flushes and leaves cleanly).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = libc::pid_t::try_from(child.id()).expect("pid");
+            // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped).
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
@@ -302,16 +312,26 @@ impl ProcessCluster {
     }
 
     async fn launch(count: u64, extra_args: &[&str], dir: TempDir) -> ProcessCluster {
-        let certs = ClusterCerts::generate(dir.path().join("certs"));
         let members: Vec<(u64, String, String)> = (1..=count)
             .map(|id| (id, format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port())))
             .collect();
+        Self::launch_at(&members, extra_args, dir).await
+    }
+
+    /// Starts a bootstrapped voter per `(id, api address, peer address)` of `members`, with data
+    /// in `dir/node-N` (which may hold a data directory already), and waits for a leader.
+    pub async fn launch_at(
+        members: &[(u64, String, String)],
+        extra_args: &[&str],
+        dir: TempDir,
+    ) -> ProcessCluster {
+        let certs = ClusterCerts::generate(dir.path().join("certs"));
         let mut nodes = Vec::new();
-        for (id, api_addr, peer_addr) in &members {
+        for (id, api_addr, peer_addr) in members {
             let mut args = node_args(*id, api_addr, peer_addr, &dir.path().join(format!("node-{id}")));
             args.extend(certs.node_args(*id));
             args.push("--bootstrap".into());
-            for (peer_id, peer_api, peer_peer) in &members {
+            for (peer_id, peer_api, peer_peer) in members {
                 args.push("--peer".into());
                 args.push(format!("{peer_id},{peer_api},{peer_peer}"));
             }
