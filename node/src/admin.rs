@@ -108,6 +108,8 @@ pub fn cluster(node: &Node) -> ClusterResponse {
         last_log_index: metrics.last_log_index,
         snapshot_index: metrics.snapshot.map(|log_id| log_id.index),
         purged_index: metrics.purged.map(|log_id| log_id.index),
+        feature_level: node.feature_level(),
+        supported_feature_level: node.supported_feature_level(),
         members,
     }
 }

@@ -138,6 +138,10 @@ pub struct ServerArgs {
     /// Shift this node's clock (fault injection for tests; keep unset).
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: Option<i64>,
+    /// Support cluster feature levels up to this one only, as an older build would (rolling
+    /// upgrade tests; keep unset).
+    #[arg(long, hide = true)]
+    pub feature_level_cap: Option<u32>,
 }
 
 impl ServerArgs {
@@ -176,6 +180,9 @@ impl ServerArgs {
         overlay(&mut config.limits.max_connections_per_address, self.max_connections_per_address);
         overlay(&mut config.limits.max_request_memory_mib, self.max_request_memory_mib);
         overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
+        if let Some(cap) = self.feature_level_cap {
+            config.feature_level_cap = Some(cap);
+        }
         if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });
         }

@@ -199,6 +199,10 @@ pub struct NodeConfig {
     /// What the client port lets callers hold: connections and request memory.
     #[serde(default)]
     pub limits: ServingLimits,
+    /// Support cluster feature levels up to this one only, as an older build would (for
+    /// rolling-upgrade tests; `None`: everything this build supports).
+    #[serde(default)]
+    pub feature_level_cap: Option<u32>,
 }
 
 /// What the client port lets callers hold at once (see `http::connections` and `http::body`).
@@ -265,7 +269,14 @@ impl NodeConfig {
             peer_secret_file: None,
             init_token_file: None,
             limits: ServingLimits::default(),
+            feature_level_cap: None,
         }
+    }
+
+    /// The highest cluster feature level this node supports.
+    pub fn supported_feature_level(&self) -> u32 {
+        self.feature_level_cap
+            .map_or(trent_storage::SUPPORTED_LEVEL, |cap| cap.min(trent_storage::SUPPORTED_LEVEL))
     }
 
     /// The storage options this config asks for.

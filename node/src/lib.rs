@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod dev;
+pub mod feature_level;
 pub mod freshness;
 pub mod health;
 pub mod healthcheck;

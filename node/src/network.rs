@@ -20,12 +20,13 @@ use trent_storage::codec;
 #[derive(Clone)]
 pub struct Network {
     client: PeerClient,
+    registry: trent_storage::SharedRegistry,
 }
 
 impl Network {
-    /// Uses `client` for every peer.
-    pub fn new(client: PeerClient) -> Network {
-        Network { client }
+    /// Uses `client` for every peer, sending in the format of the feature level in `registry`.
+    pub fn new(client: PeerClient, registry: trent_storage::SharedRegistry) -> Network {
+        Network { client, registry }
     }
 }
 
@@ -33,7 +34,12 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &TrentNode) -> PeerConnection {
-        PeerConnection { target, addr: node.peer_addr.clone(), client: self.client.clone() }
+        PeerConnection {
+            target,
+            addr: node.peer_addr.clone(),
+            client: self.client.clone(),
+            registry: self.registry.clone(),
+        }
     }
 }
 
@@ -42,6 +48,7 @@ pub struct PeerConnection {
     target: NodeId,
     addr: String,
     client: PeerClient,
+    registry: trent_storage::SharedRegistry,
 }
 
 type RpcResult<Resp, E> = Result<Resp, RPCError<NodeId, TrentNode, RaftError<NodeId, E>>>;
@@ -53,7 +60,9 @@ impl PeerConnection {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let body = codec::encode(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        // What every member decodes: the format of the cluster's feature level.
+        let format = trent_storage::features::format_for_level(self.registry.read().features().level);
+        let body = codec::encode_at(format, request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let reply = self.client.post(&self.addr, path, body, timeout).await.map_err(|error| match error {
             // Unreachable makes openraft back off before retrying; a slow peer is retried at once.
             PeerError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&error)),

@@ -116,6 +116,9 @@ impl Node {
     /// Proposes a write (batched with others, through the leader) and returns what applying it
     /// produced.
     pub async fn write(&self, proposal: ForwardedProposal) -> Result<Applied, KmsError> {
+        // Checked here too, not only on the leader: a leader of an older build could not even
+        // decode the batch that carried it.
+        proposal.proposal.check_feature_level(self.feature_level())?;
         self.proposer.propose(proposal).await
     }
 
@@ -123,6 +126,21 @@ impl Node {
     pub async fn write_proposal(&self, proposal: crate::write_path::Proposal) -> Result<Applied, KmsError> {
         let request_id = trent_storage::RequestId(uuid::Uuid::new_v4());
         self.write(ForwardedProposal { request_id, proposal }).await
+    }
+
+    /// The highest cluster feature level this node supports.
+    pub fn supported_feature_level(&self) -> u32 {
+        self.config.supported_feature_level()
+    }
+
+    /// The cluster feature level this node has applied.
+    pub fn feature_level(&self) -> u32 {
+        self.registry.read().features().level
+    }
+
+    /// The format this node sends its peers: the one every member of the cluster decodes.
+    pub fn peer_format(&self) -> trent_storage::codec::Format {
+        trent_storage::features::format_for_level(self.feature_level())
     }
 
     /// This node's seal status, with whether the cluster is initialised.
@@ -273,7 +291,7 @@ impl Node {
         let Some(member) = self.member(leader) else {
             return LeaderReply::NotLeader(None);
         };
-        let body = match codec::encode(op) {
+        let body = match codec::encode_at(self.peer_format(), op) {
             Ok(body) => body,
             Err(error) => return internal(format!("cannot encode forwarded operation: {error}")),
         };
@@ -336,10 +354,11 @@ impl Node {
         match op {
             LeaderOp::WriteBatch(batch) => {
                 let now_ms = self.now_ms();
+                let level = self.feature_level();
                 // A write the leader cannot stamp (a CreateKey while sealed) is answered on its
                 // own; the rest still go out together.
                 let stamped: Vec<Result<trent_storage::Request, KmsError>> =
-                    batch.into_iter().map(|proposal| proposal.stamp(now_ms, &self.seal)).collect();
+                    batch.into_iter().map(|proposal| proposal.stamp(now_ms, &self.seal, level)).collect();
                 let requests: Vec<trent_storage::Request> =
                     stamped.iter().filter_map(|stamp| stamp.as_ref().ok().cloned()).collect();
                 let mut applied = if requests.is_empty() {
@@ -373,6 +392,17 @@ impl Node {
             },
             LeaderOp::AddLearner { node_id, node } => {
                 let address = node.peer_addr.clone();
+                // A node that could not decode what the cluster sends would stop on the first
+                // entry it meets; refuse it while it says so.
+                if let Ok(supported) = crate::feature_level::supported_level(self, &address).await {
+                    let level = self.feature_level();
+                    if supported < level {
+                        return LeaderReply::Failed(KmsError::new(
+                            ErrorCode::InvalidState,
+                            format!("Node {node_id} supports cluster feature level {supported}, but the cluster is at level {level}: run a build that supports it"),
+                        ));
+                    }
+                }
                 match tokio::time::timeout(ADD_LEARNER_TIMEOUT, self.raft.add_learner(node_id, node, true)).await {
                     Ok(result) => membership_reply(result),
                     Err(_) => LeaderReply::Failed(KmsError::new(

@@ -90,10 +90,15 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     }
     let raft_config = Arc::new(config.raft.raft_config("trent")?);
     let freshness = Arc::new(Freshness::new(Duration::from_millis(config.raft.consistency_bound_ms)));
-    let raft =
-        Raft::new(config.node_id, raft_config, Network::new(peers.clone()), log_store.clone(), state_machine)
-            .await
-            .map_err(|error| StartError::Raft(error.to_string()))?;
+    let raft = Raft::new(
+        config.node_id,
+        raft_config,
+        Network::new(peers.clone(), registry.clone()),
+        log_store.clone(),
+        state_machine,
+    )
+    .await
+    .map_err(|error| StartError::Raft(error.to_string()))?;
 
     let api_listener = bind(&config.api_addr).await?;
     let peer_listener = bind(&config.peer_addr).await?;
@@ -153,6 +158,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     )));
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::feature_level::run(node.clone(), shutdown_rx.clone())));
     let (failed, failure) = watch::channel(None);
     let watched = node.clone();
     tasks.push(tokio::spawn(async move {

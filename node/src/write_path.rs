@@ -23,6 +23,28 @@ pub enum Proposal {
     Command(Command),
 }
 
+impl Proposal {
+    /// Refuses a command some member of a cluster at feature level `level` might not decode.
+    /// A raise of the level is exempt: the leader proposes it after every member said it
+    /// supports the new level.
+    pub fn check_feature_level(&self, level: u32) -> Result<(), KmsError> {
+        let Proposal::Command(command) = self else {
+            return Ok(());
+        };
+        let required = command.required_level();
+        if required <= level || matches!(command, Command::RaiseFeatureLevel { .. }) {
+            return Ok(());
+        }
+        Err(KmsError::new(
+            ErrorCode::InvalidState,
+            format!(
+                "{} needs cluster feature level {required}; the cluster is at level {level} until every member runs a build that supports it (GET /v1/sys/cluster on each node shows its level)",
+                command.name()
+            ),
+        ))
+    }
+}
+
 /// A proposal with the id that deduplicates it across retries and forwarding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardedProposal {
@@ -36,7 +58,9 @@ impl ForwardedProposal {
     /// Makes the leader's decisions — a new key's id and sealed material, the time `now_ms` —
     /// and returns the request to replicate. Material needs the keyring: a sealed leader
     /// cannot create keys.
-    pub fn stamp(self, now_ms: u64, seal: &Seal) -> Result<Request, KmsError> {
+    /// A command that needs a higher cluster feature level than `level` is refused.
+    pub fn stamp(self, now_ms: u64, seal: &Seal, level: u32) -> Result<Request, KmsError> {
+        self.proposal.check_feature_level(level)?;
         let command = match self.proposal {
             Proposal::CreateKey(draft) => {
                 let key_id = KeyId(Uuid::new_v4());

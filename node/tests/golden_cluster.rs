@@ -139,6 +139,18 @@ async fn serve_golden(version: u32) {
     for (id, _, _) in MEMBERS {
         check_serves(&cluster.client_of(id), &manifest).await;
     }
+    // Every member runs this build: the leader raises the feature level, and the cluster keeps
+    // serving what the older format wrote.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    for (id, _, _) in MEMBERS {
+        while cluster.client_of(id).cluster().await.expect("cluster").feature_level
+            < trent_storage::SUPPORTED_LEVEL
+        {
+            assert!(std::time::Instant::now() < deadline, "node {id}: feature level did not rise");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    check_serves(&cluster.client_of(2), &manifest).await;
     // Still writable, and what it writes now is served too.
     let client = cluster.client_over(&[1, 2, 3]);
     let key = support::create_key(&client, "written after the upgrade").await.expect("create key");

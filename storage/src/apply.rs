@@ -43,6 +43,7 @@ pub(crate) enum RowChange {
     Keyring,
     AccessKey(String),
     UnsealSplit,
+    Features,
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -59,8 +60,11 @@ impl Registry {
         position: u32,
         request: &Request,
     ) -> Result<(CommandResult, Vec<RowChange>), InvariantViolation> {
-        let fingerprint = request.command.fingerprint();
         if let Some(previous) = self.dedup.get(&request.request_id) {
+            // Compared the way the remembered write was fingerprinted: a retry that straddles
+            // the rise to level 1 still matches its first attempt.
+            let canonical = self.features.canonical_fingerprint_at(previous.log_index, previous.position);
+            let fingerprint = request.command.fingerprint_at(u32::from(canonical));
             if previous.fingerprint != fingerprint {
                 return Ok((
                     Err(Rejection::new(
@@ -73,8 +77,14 @@ impl Registry {
             return Ok((self.replay(&previous.outcome), Vec::new()));
         }
         let mut changes = Vec::new();
-        let result = self.apply_command(request, &mut changes);
+        let result = match &request.command {
+            Command::RaiseFeatureLevel { level } => {
+                self.raise_feature_level(*level, (log_index, position), &mut changes)
+            }
+            _ => self.apply_command(request, &mut changes),
+        };
         self.check_invariants_after(&request.command)?;
+        let fingerprint = request.command.fingerprint_at(self.features.level);
 
         self.dedup.insert(
             request.request_id,
@@ -218,7 +228,36 @@ impl Registry {
                 self.record_unseal_split(split, replaces.as_ref(), changes)
             }
             Command::ConfirmUnsealSplit { fingerprint } => self.confirm_unseal_split(fingerprint, changes),
+            // Applied by `apply`, which knows where in the log it is.
+            Command::RaiseFeatureLevel { .. } => Ok(Applied::Done),
         }
+    }
+
+    /// Raises the feature level to `level`; a level at or below the current one changes nothing.
+    fn raise_feature_level(
+        &mut self,
+        level: u32,
+        at: (u64, u32),
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
+        if level <= self.features.level {
+            return Ok(Applied::Done);
+        }
+        if level > crate::SUPPORTED_LEVEL {
+            // Every node applies it; this one was told every member supports a level it does
+            // not, which the leader checks against. Say so loudly: it must be upgraded.
+            tracing::error!(
+                level,
+                supported = crate::SUPPORTED_LEVEL,
+                "the cluster rose past the feature level this build supports; upgrade this node"
+            );
+        }
+        self.features.level = level;
+        if self.features.level_one_at.is_none() {
+            self.features.level_one_at = Some(at);
+        }
+        changes.push(RowChange::Features);
+        Ok(Applied::Done)
     }
 
     fn create_key(&mut self, new_key: &NewKey, now_ms: u64, changes: &mut Vec<RowChange>) -> CommandResult {
@@ -393,7 +432,7 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
         Command::CreateAccessKey(record) => crate::principals::check_access_key(record),
         Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
         Command::RecordUnsealSplit { split, .. } => crate::principals::check_unseal_split(split),
-        Command::ConfirmUnsealSplit { .. } => Ok(()),
+        Command::ConfirmUnsealSplit { .. } | Command::RaiseFeatureLevel { .. } => Ok(()),
         Command::EnableKey { .. }
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }

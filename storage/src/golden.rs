@@ -10,7 +10,9 @@ use trent_wire::model::{KeySpec, KeyUsage, Origin};
 use trent_wire::ErrorCode;
 use uuid::Uuid;
 
+use crate::codec::{decode, encode, encode_at, Format};
 use crate::command::{Command, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch, RequestId};
+use crate::features::ClusterFeatures;
 use crate::registry::{
     AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord,
 };
@@ -131,7 +133,20 @@ pub(crate) fn commands() -> Vec<(&'static str, Command)> {
         ("delete-access-key", Command::DeleteAccessKey { access_key_id: "TRNTGOLDEN0000000001".into() }),
         ("record-unseal-split", Command::RecordUnsealSplit { split: split(7), replaces: Some([6; 32]) }),
         ("confirm-unseal-split", Command::ConfirmUnsealSplit { fingerprint: [7; 32] }),
+        ("raise-feature-level", Command::RaiseFeatureLevel { level: 1 }),
     ]
+}
+
+/// The commands a build writing `format` knew.
+pub(crate) fn commands_of(format: Format) -> Vec<(&'static str, Command)> {
+    commands()
+        .into_iter()
+        .filter(|(_, command)| {
+            format != Format::LEGACY
+                || command.required_level() == 0
+                || !matches!(command, Command::RaiseFeatureLevel { .. })
+        })
+        .collect()
 }
 
 fn request(n: u8, command: Command) -> Request {
@@ -142,8 +157,10 @@ fn request(n: u8, command: Command) -> Request {
     }
 }
 
-pub(crate) fn batch() -> RequestBatch {
-    RequestBatch { requests: (0u8..).zip(commands()).map(|(n, (_, command))| request(n, command)).collect() }
+pub(crate) fn batch(format: Format) -> RequestBatch {
+    RequestBatch {
+        requests: (0u8..).zip(commands_of(format)).map(|(n, (_, command))| request(n, command)).collect(),
+    }
 }
 
 pub(crate) fn membership() -> Membership<u64, TrentNode> {
@@ -176,6 +193,7 @@ pub(crate) fn rows(with_splits: bool) -> RegistryRows {
         keyring: Some(keyring()),
         access_keys: vec![access_key()],
         unseal_splits: with_splits.then(splits),
+        features: ClusterFeatures::default(),
     }
 }
 
@@ -187,48 +205,123 @@ pub(crate) fn snapshot_meta() -> SnapshotMeta {
     }
 }
 
-/// Every stored sample, named, with the bytes this build writes for it.
-pub(crate) fn encoded_samples() -> Vec<(String, Vec<u8>)> {
-    use crate::codec::encode;
-    let mut samples: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut add = |name: &str, bytes: Result<Vec<u8>, bincode::error::EncodeError>| {
-        samples.push((name.to_owned(), bytes.expect("encode sample")));
-    };
-    add("log-entry-blank", encode(&Entry { log_id: log_id(3, 41), payload: EntryPayload::Blank }));
-    add("log-entry-normal", encode(&Entry { log_id: log_id(3, 42), payload: EntryPayload::Normal(batch()) }));
-    add(
-        "log-entry-membership",
-        encode(&Entry { log_id: log_id(3, 43), payload: EntryPayload::Membership(membership()) }),
-    );
-    add("vote", encode(&Vote::new_committed(3, 2)));
-    add("log-id", encode(&Some(log_id(3, 44))));
-    add("key-row-enabled", encode(&key_record(1, KeyLifecycle::Enabled)));
-    add("key-row-disabled", encode(&key_record(3, KeyLifecycle::Disabled)));
-    add(
-        "key-row-pending-deletion",
-        encode(&key_record(
-            5,
-            KeyLifecycle::PendingDeletion { deletion_at_ms: 1_766_000_000_000, window_days: 30 },
-        )),
-    );
-    add("alias-row", encode(&alias()));
-    add("dedup-row-key", encode(&dedup(DedupOutcome::Key(key_id(1)))));
-    add("dedup-row-done", encode(&dedup(DedupOutcome::Done)));
-    add(
-        "dedup-row-rejected",
-        encode(&dedup(DedupOutcome::Rejected(Rejection::new(ErrorCode::NotFound, "Key 'x' does not exist")))),
-    );
-    add("keyring-row", encode(&keyring()));
-    add("access-key-row", encode(&access_key()));
-    add("unseal-splits-row", encode(&splits()));
-    add("applied-row", encode(&Some(log_id(3, 45))));
-    add("membership-row", encode(&stored_membership()));
-    add("snapshot-payload", rows(true).encode_snapshot());
-    add("snapshot-payload-without-splits", rows(false).encode_snapshot());
-    let data = rows(true).encode_snapshot().expect("payload");
-    add("snapshot-file", encode(&StoredSnapshot { meta: snapshot_meta(), data }));
-    for (name, command) in commands() {
-        add(&format!("fingerprint-{name}"), Ok(command.fingerprint().to_be_bytes().to_vec()));
+/// Checks that fixture bytes decode to their sample.
+type Check = Box<dyn Fn(&[u8]) -> Result<(), String>>;
+
+/// A sample: its name, the bytes of it in the sample's format, and its check.
+type Sample = (String, Vec<u8>, Check);
+
+fn plain<T>(name: &str, format: Format, value: T) -> Sample
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + 'static,
+{
+    let bytes = encode_at(format, &value).expect("encode sample");
+    let check: Check = Box::new(move |bytes: &[u8]| match decode::<T>(bytes) {
+        Ok(decoded) if decoded == value => Ok(()),
+        Ok(decoded) => Err(format!("decoded {decoded:?}, expected {value:?}")),
+        Err(error) => Err(error.to_string()),
+    });
+    (name.to_owned(), bytes, check)
+}
+
+/// A single row that format 0 kept under its legacy id, read there without a version.
+fn single_row<T>(name: &str, format: Format, value: T) -> Sample
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + 'static,
+{
+    let (name, bytes, check) = plain(name, format, value);
+    if format != Format::LEGACY {
+        return (name, bytes, check);
+    }
+    let legacy: Check = Box::new(move |bytes: &[u8]| {
+        let versioned_again =
+            encode_at(Format::CURRENT, &crate::codec::decode_payload::<T>(bytes).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        check(&versioned_again)
+    });
+    (name, bytes, legacy)
+}
+
+fn payload(name: &str, format: Format, rows: RegistryRows) -> Sample {
+    let bytes = rows.encode_snapshot(format).expect("encode payload");
+    let expected = encode(&rows).expect("encode rows");
+    let check: Check = Box::new(move |bytes: &[u8]| {
+        let decoded = RegistryRows::decode_snapshot(bytes).map_err(|e| e.to_string())?;
+        (encode(&decoded).expect("encode rows") == expected)
+            .then_some(())
+            .ok_or_else(|| "different rows".to_owned())
+    });
+    (name.to_owned(), bytes, check)
+}
+
+/// Every stored sample in `format`: what a build writing that format wrote.
+pub(crate) fn samples(format: Format) -> Vec<Sample> {
+    let f = format;
+    let mut samples = vec![
+        plain("log-entry-blank", f, Entry { log_id: log_id(3, 41), payload: EntryPayload::Blank }),
+        plain(
+            "log-entry-normal",
+            f,
+            Entry { log_id: log_id(3, 42), payload: EntryPayload::Normal(batch(f)) },
+        ),
+        plain(
+            "log-entry-membership",
+            f,
+            Entry { log_id: log_id(3, 43), payload: EntryPayload::Membership(membership()) },
+        ),
+        plain("vote", f, Vote::new_committed(3, 2)),
+        plain("log-id", f, Some(log_id(3, 44))),
+        plain("key-row-enabled", f, key_record(1, KeyLifecycle::Enabled)),
+        plain("key-row-disabled", f, key_record(3, KeyLifecycle::Disabled)),
+        plain(
+            "key-row-pending-deletion",
+            f,
+            key_record(
+                5,
+                KeyLifecycle::PendingDeletion { deletion_at_ms: 1_766_000_000_000, window_days: 30 },
+            ),
+        ),
+        plain("alias-row", f, alias()),
+        plain("dedup-row-key", f, dedup(DedupOutcome::Key(key_id(1)))),
+        plain("dedup-row-done", f, dedup(DedupOutcome::Done)),
+        plain(
+            "dedup-row-rejected",
+            f,
+            dedup(DedupOutcome::Rejected(Rejection::new(ErrorCode::NotFound, "Key 'x' does not exist"))),
+        ),
+        single_row("keyring-row", f, keyring()),
+        plain("access-key-row", f, access_key()),
+        single_row("unseal-splits-row", f, splits()),
+        plain("applied-row", f, Some(log_id(3, 45))),
+        plain("membership-row", f, stored_membership()),
+        payload("snapshot-payload", f, rows(true)),
+        payload("snapshot-payload-without-splits", f, rows(false)),
+    ];
+    let data = rows(true).encode_snapshot(f).expect("payload");
+    let file =
+        encode_at(f, &StoredSnapshot { meta: snapshot_meta(), data: data.clone() }).expect("snapshot file");
+    let check: Check = Box::new(move |bytes: &[u8]| {
+        let stored: StoredSnapshot = crate::codec::decode_snapshot(bytes).map_err(|e| e.to_string())?;
+        (stored.meta == snapshot_meta() && stored.data == data)
+            .then_some(())
+            .ok_or_else(|| "different snapshot".to_owned())
+    });
+    samples.push(("snapshot-file".to_owned(), file, check));
+    if f != Format::LEGACY {
+        let features = ClusterFeatures { level: 1, level_one_at: Some((300, 2)) };
+        samples.push(plain("features-row", f, features));
+        let mut with_features = rows(true);
+        with_features.features = features;
+        samples.push(payload("snapshot-payload-with-features", f, with_features));
+    }
+    for (name, command) in commands_of(f) {
+        let print = if f == Format::LEGACY { command.legacy_fingerprint() } else { command.fingerprint() };
+        let check: Check = Box::new(move |bytes: &[u8]| {
+            (bytes == print.to_be_bytes())
+                .then_some(())
+                .ok_or_else(|| format!("fingerprint is now {print:016x}"))
+        });
+        samples.push((format!("fingerprint-{name}"), print.to_be_bytes().to_vec(), check));
     }
     samples
 }
@@ -241,12 +334,37 @@ pub(crate) fn fixture_path(version: u32) -> std::path::PathBuf {
 mod tests {
     use super::*;
 
+    /// Every format this build writes or reads; each has its fixture.
+    const FORMATS: [Format; 2] = [Format::LEGACY, Format::V1];
+
     #[test]
-    fn golden_v0_bytes_are_what_this_build_writes() {
-        let samples = encoded_samples();
-        if std::env::var_os("TRENT_WRITE_GOLDEN").is_some() {
-            crate::fixture_file::write(&fixture_path(0), "Stored format 0: unversioned bincode 2 (standard config) over serde.\nWritten once by the build that introduced this file; never rewrite it.", &samples).unwrap();
+    fn every_golden_fixture_decodes_to_its_sample() {
+        for format in FORMATS {
+            let fixture = crate::fixture_file::read(&fixture_path(u32::from(format.0))).unwrap();
+            let samples = samples(format);
+            let names: Vec<&str> = samples.iter().map(|(name, _, _)| name.as_str()).collect();
+            let fixed: Vec<&str> = fixture.iter().map(|(name, _)| name.as_str()).collect();
+            assert_eq!(names, fixed, "{format}: a sample was added or removed; add a format instead");
+            for ((name, _, check), (_, bytes)) in samples.iter().zip(&fixture) {
+                check(bytes).unwrap_or_else(|error| panic!("{format} {name}: {error}"));
+            }
         }
-        assert_eq!(crate::fixture_file::read(&fixture_path(0)).unwrap(), samples);
+    }
+
+    #[test]
+    fn this_build_writes_each_format_byte_for_byte_as_its_fixture() {
+        // An encoding that changes without a new format fails here: bump Format::CURRENT, keep
+        // the old layout readable, and add a fixture for the new one.
+        for format in FORMATS {
+            let path = fixture_path(u32::from(format.0));
+            let samples: Vec<(String, Vec<u8>)> =
+                samples(format).into_iter().map(|(name, bytes, _)| (name, bytes)).collect();
+            if format == Format::CURRENT && std::env::var_os("TRENT_WRITE_GOLDEN").is_some() && !path.exists()
+            {
+                let header = format!("Stored {format}: 0xff, the version (u16, big-endian), then bincode 2 (standard config) over serde.\nWritten once by the build that introduced it; never rewrite it.");
+                crate::fixture_file::write(&path, &header, &samples).unwrap();
+            }
+            assert_eq!(crate::fixture_file::read(&path).unwrap(), samples, "{format}");
+        }
     }
 }

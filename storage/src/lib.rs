@@ -12,6 +12,7 @@
 pub mod command;
 pub mod disk;
 pub mod error;
+pub mod features;
 pub mod fixture_file;
 pub mod log_store;
 pub mod registry;
@@ -22,6 +23,7 @@ pub mod types;
 
 mod apply;
 pub mod codec;
+mod fingerprint;
 #[cfg(test)]
 mod golden;
 mod principals;
@@ -37,6 +39,7 @@ pub use command::{
 };
 pub use disk::{Disk, DiskOptions, DEFAULT_FLUSH_DEADLINE};
 pub use error::OpenError;
+pub use features::{ClusterFeatures, SUPPORTED_LEVEL};
 pub use log_store::LogStore;
 pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};
 pub use registry::{

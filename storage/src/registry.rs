@@ -163,6 +163,8 @@ pub struct Registry {
     pub(crate) access_keys: OrdMap<String, AccessKeyRecord>,
     /// The splits of the root key into unseal shares a node accepts, once recorded.
     pub(crate) unseal_splits: Option<crate::sealed::UnsealSplits>,
+    /// The cluster feature level.
+    pub(crate) features: crate::features::ClusterFeatures,
 }
 
 impl Registry {
@@ -225,7 +227,13 @@ impl Registry {
                 .map_err(|error| InvariantViolation(error.message))?;
         }
         registry.unseal_splits = rows.unseal_splits;
+        registry.features = rows.features;
         Ok(registry)
+    }
+
+    /// The cluster feature level and where it first rose.
+    pub fn features(&self) -> crate::features::ClusterFeatures {
+        self.features
     }
 
     /// The splits of the root key into unseal shares a node accepts, if recorded.

@@ -5,19 +5,27 @@
 use serde::{Deserialize, Serialize};
 
 use crate::apply::RowChange;
-use crate::codec::{decode, decode_snapshot, encode};
+use crate::codec::{decode, decode_payload, decode_snapshot_payload, encode, encode_at, split, Format};
 use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
+use crate::features::ClusterFeatures;
 use crate::registry::{AccessKeyRecord, AliasRecord, DedupRecord, KeyRecord, Registry};
 use crate::sealed::{SealedKeyring, UnsealSplits};
 
-/// The id of the single keyring row.
-const KEYRING: &[u8] = b"keyring";
-/// The id of the single unseal-split row.
-const UNSEAL_SPLIT: &[u8] = b"unseal-split";
+/// The single keyring row, from format 1 (versioned).
+const KEYRING: &[u8] = b"sealed-keyring";
+/// The single unseal-split row, from format 1 (versioned).
+const UNSEAL_SPLITS: &[u8] = b"unseal-splits";
+/// The single feature-level row.
+const FEATURES: &[u8] = b"features";
+/// Where format 0 kept the keyring and the unseal splits. Those two values begin with raw bytes
+/// (a cluster id, a threshold), which can be the versioned marker, so format 0 values are read
+/// only from these ids, always as format 0; the first write of either moves it to its new id.
+const LEGACY_KEYRING: &[u8] = b"keyring";
+const LEGACY_UNSEAL_SPLIT: &[u8] = b"unseal-split";
 
-/// Every record of a registry; also the snapshot payload.
+/// Every record of a registry; also the snapshot payload (format 1 and later).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct RegistryRows {
     pub(crate) keys: Vec<KeyRecord>,
@@ -26,9 +34,10 @@ pub(crate) struct RegistryRows {
     pub(crate) keyring: Option<SealedKeyring>,
     pub(crate) access_keys: Vec<AccessKeyRecord>,
     pub(crate) unseal_splits: Option<UnsealSplits>,
+    pub(crate) features: ClusterFeatures,
 }
 
-/// The snapshot payload before unseal splits were recorded: still read, so a snapshot a node
+/// The format-0 snapshot payload before unseal splits were recorded: still read, so a snapshot a node
 /// saved (or a peer sends) from before then installs.
 #[derive(Debug, Deserialize)]
 struct RegistryRowsWithoutSplit {
@@ -39,9 +48,9 @@ struct RegistryRowsWithoutSplit {
     access_keys: Vec<AccessKeyRecord>,
 }
 
-/// [`RegistryRowsWithoutSplit`]'s layout, borrowed, for encoding.
+/// A format-0 layout, borrowed, for encoding (`unseal_splits` only when one is recorded).
 #[derive(Serialize)]
-struct RegistryRowsWithoutSplitRef<'a> {
+struct LegacyRowsRef<'a> {
     keys: &'a [KeyRecord],
     aliases: &'a [AliasRecord],
     dedup: &'a [(RequestId, DedupRecord)],
@@ -50,38 +59,51 @@ struct RegistryRowsWithoutSplitRef<'a> {
 }
 
 impl RegistryRows {
-    /// Encodes the snapshot payload. While no unseal split is recorded, in the layout from
-    /// before splits existed: a node still running the previous version can install it, so a
-    /// rolling upgrade keeps shipping snapshots until the first init or rekey records a split.
-    pub(crate) fn encode_snapshot(&self) -> Result<Vec<u8>, bincode::error::EncodeError> {
-        match self.unseal_splits {
-            Some(_) => encode(self),
-            None => encode(&RegistryRowsWithoutSplitRef {
-                keys: &self.keys,
-                aliases: &self.aliases,
-                dedup: &self.dedup,
-                keyring: &self.keyring,
-                access_keys: &self.access_keys,
-            }),
+    /// Encodes the snapshot payload in `format`: what every member of a cluster at its feature
+    /// level installs. In format 0, the layout from before splits existed while none is
+    /// recorded (so a node of a build before splits installs it), else the one with them; the
+    /// feature level is 0 then and is not carried.
+    pub(crate) fn encode_snapshot(&self, format: Format) -> Result<Vec<u8>, bincode::error::EncodeError> {
+        if format != Format::LEGACY {
+            return encode_at(format, self);
+        }
+        let legacy = LegacyRowsRef {
+            keys: &self.keys,
+            aliases: &self.aliases,
+            dedup: &self.dedup,
+            keyring: &self.keyring,
+            access_keys: &self.access_keys,
+        };
+        match &self.unseal_splits {
+            Some(splits) => encode_at(Format::LEGACY, &(legacy, Some(splits))),
+            None => encode_at(Format::LEGACY, &legacy),
         }
     }
 
-    /// Decodes a snapshot payload, in today's layout or the one before it.
+    /// Decodes a snapshot payload in any format this build reads.
     pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
-        match decode_snapshot::<RegistryRows>(bytes) {
-            Ok(rows) => Ok(rows),
-            Err(error) => match decode_snapshot::<RegistryRowsWithoutSplit>(bytes) {
-                Ok(old) => Ok(RegistryRows {
-                    keys: old.keys,
-                    aliases: old.aliases,
-                    dedup: old.dedup,
-                    keyring: old.keyring,
-                    access_keys: old.access_keys,
-                    unseal_splits: None,
-                }),
-                Err(_) => Err(error),
-            },
+        let (format, payload) = split(bytes)?;
+        if format != Format::LEGACY {
+            return decode_snapshot_payload::<RegistryRows>(payload);
         }
+        // With splits, the format-0 layout is the one without, then the splits.
+        let (old, unseal_splits) =
+            match decode_snapshot_payload::<(RegistryRowsWithoutSplit, Option<UnsealSplits>)>(payload) {
+                Ok(decoded) => decoded,
+                Err(error) => match decode_snapshot_payload::<RegistryRowsWithoutSplit>(payload) {
+                    Ok(old) => (old, None),
+                    Err(_) => return Err(error),
+                },
+            };
+        Ok(RegistryRows {
+            keys: old.keys,
+            aliases: old.aliases,
+            dedup: old.dedup,
+            keyring: old.keyring,
+            access_keys: old.access_keys,
+            unseal_splits,
+            features: ClusterFeatures::default(),
+        })
     }
 
     /// Every invariant the rows can be checked for without building the registry: the caps,
@@ -136,6 +158,7 @@ impl RegistryRows {
             keyring: registry.keyring().cloned(),
             access_keys: registry.access_keys().cloned().collect(),
             unseal_splits: registry.unseal_splits().cloned(),
+            features: registry.features(),
         }
     }
 
@@ -165,14 +188,13 @@ impl RegistryRows {
             let record = decode(&bytes).map_err(corrupt("dedup row"))?;
             rows.dedup.push((RequestId(uuid::Uuid::from_bytes(id)), record));
         }
-        if let Some(bytes) = disk.state_get(RowKind::Cluster, KEYRING)? {
-            rows.keyring = Some(decode(&bytes).map_err(corrupt("keyring row"))?);
-        }
+        rows.keyring = read_single(disk, KEYRING, LEGACY_KEYRING, "keyring row")?;
         for row in disk.state_rows(RowKind::AccessKey) {
             rows.access_keys.push(decode(&row?.1).map_err(corrupt("access key row"))?);
         }
-        if let Some(bytes) = disk.state_get(RowKind::Cluster, UNSEAL_SPLIT)? {
-            rows.unseal_splits = Some(decode(&bytes).map_err(corrupt("unseal split row"))?);
+        rows.unseal_splits = read_single(disk, UNSEAL_SPLITS, LEGACY_UNSEAL_SPLIT, "unseal split row")?;
+        if let Some(bytes) = disk.state_get(RowKind::Cluster, FEATURES)? {
+            rows.features = decode(&bytes).map_err(corrupt("feature level row"))?;
         }
         Ok(rows)
     }
@@ -201,9 +223,27 @@ impl RegistryRows {
             batch.put(RowKind::AccessKey, access_key.access_key_id.as_bytes(), encode(access_key)?);
         }
         if let Some(splits) = &self.unseal_splits {
-            batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(splits)?);
+            batch.put(RowKind::Cluster, UNSEAL_SPLITS, encode(splits)?);
         }
+        batch.put(RowKind::Cluster, FEATURES, encode(&self.features)?);
         Ok(batch)
+    }
+}
+
+/// One of the single rows that moved to a new id in format 1: the new id, else the format-0 id.
+fn read_single<T: serde::de::DeserializeOwned>(
+    disk: &Disk,
+    id: &[u8],
+    legacy_id: &[u8],
+    what: &'static str,
+) -> Result<Option<T>, OpenError> {
+    let corrupt = |source| OpenError::Corrupt { what: what.to_owned(), source };
+    if let Some(bytes) = disk.state_get(RowKind::Cluster, id)? {
+        return decode(&bytes).map(Some).map_err(corrupt);
+    }
+    match disk.state_get(RowKind::Cluster, legacy_id)? {
+        Some(bytes) => decode_payload(&bytes).map(Some).map_err(corrupt),
+        None => Ok(None),
     }
 }
 
@@ -227,18 +267,25 @@ pub(crate) fn touched_rows(
                 Some(record) => batch.put(RowKind::Dedup, request_id.0.as_bytes(), encode(record)?),
                 None => batch.remove(RowKind::Dedup, request_id.0.as_bytes()),
             },
-            RowChange::Keyring => match registry.keyring() {
-                Some(keyring) => batch.put(RowKind::Cluster, KEYRING, encode(keyring)?),
-                None => batch.remove(RowKind::Cluster, KEYRING),
-            },
+            RowChange::Keyring => {
+                batch.remove(RowKind::Cluster, LEGACY_KEYRING);
+                match registry.keyring() {
+                    Some(keyring) => batch.put(RowKind::Cluster, KEYRING, encode(keyring)?),
+                    None => batch.remove(RowKind::Cluster, KEYRING),
+                }
+            }
             RowChange::AccessKey(id) => match registry.access_key(id) {
                 Some(record) => batch.put(RowKind::AccessKey, id.as_bytes(), encode(record)?),
                 None => batch.remove(RowKind::AccessKey, id.as_bytes()),
             },
-            RowChange::UnsealSplit => match registry.unseal_splits() {
-                Some(splits) => batch.put(RowKind::Cluster, UNSEAL_SPLIT, encode(splits)?),
-                None => batch.remove(RowKind::Cluster, UNSEAL_SPLIT),
-            },
+            RowChange::UnsealSplit => {
+                batch.remove(RowKind::Cluster, LEGACY_UNSEAL_SPLIT);
+                match registry.unseal_splits() {
+                    Some(splits) => batch.put(RowKind::Cluster, UNSEAL_SPLITS, encode(splits)?),
+                    None => batch.remove(RowKind::Cluster, UNSEAL_SPLITS),
+                }
+            }
+            RowChange::Features => batch.put(RowKind::Cluster, FEATURES, encode(&registry.features())?),
         }
     }
     Ok(())
@@ -365,16 +412,18 @@ mod tests {
         }
         let before =
             Before { keys: vec![key(5)], aliases: vec![], dedup: vec![], keyring: None, access_keys: vec![] };
-        let old_bytes = encode(&before).unwrap();
+        let old_bytes = encode_at(Format::LEGACY, &before).unwrap();
         let rows = RegistryRows::decode_snapshot(&old_bytes).unwrap();
         assert_eq!((rows.keys.len(), rows.unseal_splits.clone()), (1, None));
-        // Without a split, today's encoding is the old layout byte for byte: old nodes read it.
-        assert_eq!(rows.encode_snapshot().unwrap(), old_bytes);
+        // Without a split, format 0 is the old layout byte for byte: old nodes read it.
+        assert_eq!(rows.encode_snapshot(Format::LEGACY).unwrap(), old_bytes);
         let split = crate::sealed::UnsealSplit { threshold: 2, shares: 3, fingerprint: [7; 32] };
         let now =
             RegistryRows { unseal_splits: Some(UnsealSplits { current: split, retiring: None }), ..rows };
-        let again = RegistryRows::decode_snapshot(&now.encode_snapshot().unwrap()).unwrap();
-        assert_eq!(again.unseal_splits, now.unseal_splits);
+        for format in [Format::LEGACY, Format::CURRENT] {
+            let again = RegistryRows::decode_snapshot(&now.encode_snapshot(format).unwrap()).unwrap();
+            assert_eq!(again.unseal_splits, now.unseal_splits);
+        }
         assert!(RegistryRows::decode_snapshot(b"garbage").is_err());
     }
 }

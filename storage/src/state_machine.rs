@@ -212,7 +212,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let rows = RegistryRows::of(&self.registry);
         // A registry that breaks an invariant is a bug; never ship it to a peer.
         rows.check().map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        let data = rows.encode_snapshot().map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        // In the format every member installs: the one of the cluster's feature level.
+        let format = crate::features::format_for_level(rows.features.level);
+        let data = rows.encode_snapshot(format).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match self.applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.sequence),
             None => format!("empty-{}", self.sequence),

@@ -262,8 +262,14 @@ async fn a_create_key_retry_restamped_with_another_key_id_returns_the_first_resu
 
 #[test]
 fn a_fingerprint_covers_what_the_caller_asked_for_and_not_the_leader_picked_key_id() {
+    // Both fingerprints: the canonical one (feature level 1) and the legacy one before it.
+    for level in [0, 1] {
+        fingerprints_cover_what_the_caller_asked_for(|command: &Command| command.fingerprint_at(level));
+    }
+}
+
+fn fingerprints_cover_what_the_caller_asked_for(fingerprint: impl Fn(&Command) -> u64) {
     let key = key_id();
-    let fingerprint = |command: &Command| command.fingerprint();
     let base = new_key(key);
 
     assert_eq!(fingerprint(&create_key(key)), fingerprint(&create_key(key_id())));
@@ -285,7 +291,7 @@ fn a_fingerprint_covers_what_the_caller_asked_for_and_not_the_leader_picked_key_
         Command::TagKey { key_id: key, tags: Vec::new() },
         Command::UntagKey { key_id: key, tag_keys: Vec::new() },
     ];
-    let mut all: Vec<u64> = others.iter().map(fingerprint).collect();
+    let mut all: Vec<u64> = others.iter().map(&fingerprint).collect();
     all.push(fingerprint(&Command::CreateKey(base)));
     let distinct: std::collections::BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(distinct.len(), all.len(), "{all:?}");

@@ -92,6 +92,12 @@ pub struct ClusterResponse {
     pub purged_index: Option<u64>,
     /// Voters and learners, ordered by node id.
     pub members: Vec<MemberInfo>,
+    /// The cluster feature level this node has applied (docs/operations.md, rolling upgrades).
+    #[serde(default)]
+    pub feature_level: u32,
+    /// The highest feature level this node's build supports.
+    #[serde(default)]
+    pub supported_feature_level: u32,
 }
 
 /// `POST /v1/sys/members`: add a node as a learner.

@@ -21,7 +21,11 @@ use trent_wire::model::{KeySpec, KeyUsage, Origin};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 
-use super::protocol::{LeaderOp, LeaderReply};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use trent_storage::codec::{self, Format};
+
+use super::protocol::{FeatureReport, LeaderOp, LeaderReply};
 use crate::write_path::{ForwardedProposal, Proposal};
 
 type Reply<T, E> = Result<T, openraft::error::RaftError<NodeId, E>>;
@@ -90,14 +94,30 @@ fn key_record() -> KeyRecord {
     }
 }
 
-/// How a sample is encoded: the peer codec at some format.
-pub(crate) trait SampleEncoder {
-    /// The bytes of `value`.
-    fn encode<T: serde::Serialize>(&self, value: &T) -> Vec<u8>;
+/// Checks that fixture bytes decode as their sample's type and say the same (re-encoded, they
+/// are the sample's bytes).
+type Check = Box<dyn Fn(&[u8]) -> Result<(), String>>;
+
+/// A sample in one format: its bytes and its check.
+pub(crate) struct Sample {
+    format: Format,
 }
 
-/// Every peer message sample, named, with the bytes `encoder` writes for it.
-pub(crate) fn encoded_samples(encoder: &impl SampleEncoder) -> Vec<(String, Vec<u8>)> {
+impl Sample {
+    fn encode<T: Serialize + DeserializeOwned + 'static>(&self, value: &T) -> (Vec<u8>, Check) {
+        let format = self.format;
+        let bytes = codec::encode_at(format, value).expect("encode sample");
+        let expected = bytes.clone();
+        let check: Check = Box::new(move |found: &[u8]| {
+            let decoded: T = codec::decode(found).map_err(|error| error.to_string())?;
+            let again = codec::encode_at(format, &decoded).map_err(|error| error.to_string())?;
+            (again == expected).then_some(()).ok_or_else(|| "decodes to a different value".to_owned())
+        });
+        (bytes, check)
+    }
+}
+
+pub(crate) fn samples(format: Format) -> Vec<(String, Vec<u8>, Check)> {
     type AppendReply = Reply<AppendEntriesResponse<NodeId>, openraft::error::Infallible>;
     let vote = Vote::new_committed(3, 2);
     let snapshot_meta = SnapshotMeta {
@@ -144,8 +164,8 @@ pub(crate) fn encoded_samples(encoder: &impl SampleEncoder) -> Vec<(String, Vec<
         ],
         commit_index: Some(45),
     };
-    let e = encoder;
-    vec![
+    let e = Sample { format };
+    let mut samples = vec![
         ("append-entries-request", e.encode(&append)),
         ("append-entries-reply-success", e.encode(&AppendReply::Ok(AppendEntriesResponse::Success))),
         (
@@ -174,10 +194,11 @@ pub(crate) fn encoded_samples(encoder: &impl SampleEncoder) -> Vec<(String, Vec<
         ("leader-reply-membership-changed", e.encode(&LeaderReply::MembershipChanged { log_index: 47 })),
         ("leader-reply-not-leader", e.encode(&LeaderReply::NotLeader(Some(2)))),
         ("leader-reply-failed", e.encode(&LeaderReply::Failed(KmsError::new(ErrorCode::Internal, "failed")))),
-    ]
-    .into_iter()
-    .map(|(name, bytes)| (name.to_owned(), bytes))
-    .collect()
+    ];
+    if format != Format::LEGACY {
+        samples.push(("feature-report", e.encode(&FeatureReport { supported_level: 1 })));
+    }
+    samples.into_iter().map(|(name, (bytes, check))| (name.to_owned(), bytes, check)).collect()
 }
 
 pub(crate) fn fixture_path(version: u32) -> std::path::PathBuf {
@@ -188,19 +209,29 @@ pub(crate) fn fixture_path(version: u32) -> std::path::PathBuf {
 mod tests {
     use super::*;
 
-    struct Today;
-    impl SampleEncoder for Today {
-        fn encode<T: serde::Serialize>(&self, value: &T) -> Vec<u8> {
-            trent_storage::codec::encode(value).expect("encode")
-        }
-    }
+    /// Every peer format this build sends or reads; each has its fixture.
+    const FORMATS: [Format; 2] = [Format::LEGACY, Format::V1];
 
     #[test]
-    fn golden_peer_v0_bytes_are_what_this_build_writes() {
-        let samples = encoded_samples(&Today);
-        if std::env::var_os("TRENT_WRITE_GOLDEN").is_some() {
-            trent_storage::fixture_file::write(&fixture_path(0), "Peer format 0: unversioned bincode 2 (standard config) over serde.\nWritten once by the build that introduced this file; never rewrite it.", &samples).unwrap();
+    fn every_golden_peer_fixture_decodes_and_this_build_writes_it_byte_for_byte() {
+        for format in FORMATS {
+            let path = fixture_path(u32::from(format.0));
+            let samples = samples(format);
+            if format == Format::CURRENT && std::env::var_os("TRENT_WRITE_GOLDEN").is_some() && !path.exists()
+            {
+                let header = format!("Peer {format}: 0xff, the version (u16, big-endian), then bincode 2 (standard config) over serde.\nWritten once by the build that introduced it; never rewrite it.");
+                let bytes: Vec<(String, Vec<u8>)> =
+                    samples.iter().map(|(name, bytes, _)| (name.clone(), bytes.clone())).collect();
+                trent_storage::fixture_file::write(&path, &header, &bytes).unwrap();
+            }
+            let fixture = trent_storage::fixture_file::read(&path).unwrap();
+            let names: Vec<&str> = samples.iter().map(|(name, _, _)| name.as_str()).collect();
+            let fixed: Vec<&str> = fixture.iter().map(|(name, _)| name.as_str()).collect();
+            assert_eq!(names, fixed, "{format}: a sample was added or removed; add a format instead");
+            for ((name, bytes, check), (_, fixed)) in samples.iter().zip(&fixture) {
+                check(fixed).unwrap_or_else(|error| panic!("{format} {name}: {error}"));
+                assert_eq!(bytes, fixed, "{format} {name}: this build no longer writes it as pinned");
+            }
         }
-        assert_eq!(trent_storage::fixture_file::read(&fixture_path(0)).unwrap(), samples);
     }
 }

@@ -14,6 +14,15 @@ pub const VOTE: &str = "/raft/vote";
 pub const INSTALL_SNAPSHOT: &str = "/raft/install-snapshot";
 /// A [`LeaderOp`].
 pub const LEADER_OP: &str = "/cluster/leader-op";
+/// The highest feature level the receiver supports (an empty body; a [`FeatureReport`] back).
+pub const FEATURES: &str = "/cluster/features";
+
+/// What a node says when asked which cluster feature level it supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureReport {
+    /// The highest level this node's build (and configuration) supports.
+    pub supported_level: u32,
+}
 
 /// Largest peer request or response body. An append carries at most `max_payload_entries` (32)
 /// entries of at most ~110 KiB each (one maximal request; batches are capped at 64 KiB), and a

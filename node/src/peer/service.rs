@@ -13,7 +13,9 @@ use serde::Serialize;
 use std::time::SystemTime;
 
 use super::auth::{PeerAuthError, PEER_AUTH_HEADER};
-use super::protocol::{LeaderOp, APPEND_ENTRIES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE};
+use super::protocol::{
+    FeatureReport, LeaderOp, APPEND_ENTRIES, FEATURES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE,
+};
 use crate::http::body::{read_body, BodyError};
 use crate::http::connections::ConnectionInfo;
 use crate::http::response;
@@ -58,6 +60,12 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             connection.prove();
         }
     }
+    // Answered in the format it was asked in: the sender's cluster level says what it decodes.
+    let format = match codec::format_of(&body) {
+        Ok(format) => format,
+        Err(error) => return plain(StatusCode::BAD_REQUEST, &format!("undecodable message: {error}")),
+    };
+    let encoded = |value: &dyn ErasedReply| value.encode_reply(format);
     match path.as_str() {
         APPEND_ENTRIES => match decode(&body) {
             Ok(rpc) => encoded(&node.raft.append_entries(rpc).await),
@@ -80,7 +88,23 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             Ok(op) => encoded(&node.execute_for_peer(op).await),
             Err(response) => *response,
         },
+        // A build before feature levels answers this path 404: level 0.
+        FEATURES => encoded(&FeatureReport { supported_level: node.supported_feature_level() }),
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
+    }
+}
+
+/// A reply the peer service encodes, whatever its type.
+trait ErasedReply {
+    fn encode_reply(&self, format: codec::Format) -> Response<Full<Bytes>>;
+}
+
+impl<T: Serialize> ErasedReply for T {
+    fn encode_reply(&self, format: codec::Format) -> Response<Full<Bytes>> {
+        match codec::encode_at(format, self) {
+            Ok(body) => response::bytes(StatusCode::OK, body, OCTETS),
+            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode reply: {error}")),
+        }
     }
 }
 
@@ -103,13 +127,6 @@ static REFUSALS_LOGGED: crate::log_budget::LogBudget = crate::log_budget::LogBud
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response<Full<Bytes>>>> {
     codec::decode(body)
         .map_err(|error| Box::new(plain(StatusCode::BAD_REQUEST, &format!("undecodable message: {error}"))))
-}
-
-fn encoded<T: Serialize>(value: &T) -> Response<Full<Bytes>> {
-    match codec::encode(value) {
-        Ok(body) => response::bytes(StatusCode::OK, body, OCTETS),
-        Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode reply: {error}")),
-    }
 }
 
 fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {

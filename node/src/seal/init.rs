@@ -38,6 +38,9 @@ pub async fn initialize(
     threshold: u32,
     chosen: Option<ChosenCredentials>,
 ) -> Result<InitResponse, KmsError> {
+    // A new cluster's feature level rises within a moment of its first leader; what init
+    // records (the unseal split) needs level 1.
+    crate::feature_level::settle(node).await;
     node.linearizable_read().await?;
     if node.registry.read().is_initialized() {
         return Err(KmsError::new(ErrorCode::AlreadyExists, "The cluster is already initialised"));
@@ -73,8 +76,9 @@ pub async fn initialize(
     let split = super::shares::split_record(&encoded_shares).map_err(|_| internal("recording the split"))?;
     node.write_proposal(Proposal::Command(Command::InitializeCluster { keyring: sealed_keyring, admin }))
         .await?;
-    // If this second write is lost (a crash, a leader change), the cluster works as one from
-    // before splits were recorded until its first rekey records one.
+    // If this second write is lost (a crash, a leader change) or the cluster is below feature
+    // level 1 (a member runs an older build), the cluster works as one from before splits were
+    // recorded until its first rekey records one.
     if let Err(error) =
         node.write_proposal(Proposal::Command(Command::RecordUnsealSplit { split, replaces: None })).await
     {
