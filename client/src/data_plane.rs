@@ -6,6 +6,7 @@ use trent_wire::data_plane::{
     GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, GenerateRandomRequest,
     GenerateRandomResponse, ReEncryptRequest, ReEncryptResponse,
 };
+use trent_wire::Operation;
 
 use crate::client::TrentClient;
 use crate::error::ClientError;
@@ -13,17 +14,17 @@ use crate::error::ClientError;
 impl TrentClient {
     /// `Encrypt`: up to 4096 bytes under a symmetric key, bound to an encryption context.
     pub async fn encrypt(&self, request: &EncryptRequest) -> Result<EncryptResponse, ClientError> {
-        self.call("Encrypt", request).await
+        self.call(Operation::Encrypt.name(), request).await
     }
 
     /// `Decrypt`: a blob from Encrypt, GenerateDataKey or ReEncrypt, with the same context.
     pub async fn decrypt(&self, request: &DecryptRequest) -> Result<DecryptResponse, ClientError> {
-        self.call("Decrypt", request).await
+        self.call(Operation::Decrypt.name(), request).await
     }
 
     /// `ReEncrypt`: a blob moved to another key or context without exposing its plaintext.
     pub async fn re_encrypt(&self, request: &ReEncryptRequest) -> Result<ReEncryptResponse, ClientError> {
-        self.call("ReEncrypt", request).await
+        self.call(Operation::ReEncrypt.name(), request).await
     }
 
     /// `GenerateDataKey`: a fresh data key, in plaintext and encrypted under a KMS key.
@@ -31,7 +32,7 @@ impl TrentClient {
         &self,
         request: &GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyResponse, ClientError> {
-        self.call("GenerateDataKey", request).await
+        self.call(Operation::GenerateDataKey.name(), request).await
     }
 
     /// `GenerateDataKeyWithoutPlaintext`: a fresh data key, encrypted only.
@@ -39,7 +40,7 @@ impl TrentClient {
         &self,
         request: &GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse, ClientError> {
-        self.call("GenerateDataKeyWithoutPlaintext", request).await
+        self.call(Operation::GenerateDataKeyWithoutPlaintext.name(), request).await
     }
 
     /// `GenerateRandom`: 1–1024 random bytes.
@@ -47,6 +48,6 @@ impl TrentClient {
         &self,
         request: &GenerateRandomRequest,
     ) -> Result<GenerateRandomResponse, ClientError> {
-        self.call("GenerateRandom", request).await
+        self.call(Operation::GenerateRandom.name(), request).await
     }
 }

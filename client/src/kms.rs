@@ -2,6 +2,7 @@
 //! [`TrentClient::call`], plus helpers that follow list pagination to the end.
 
 use std::collections::HashSet;
+use trent_wire::Operation;
 
 use trent_wire::kms::{
     AliasListEntry, AliasTargetRequest, CreateKeyRequest, DeleteAliasRequest, EmptyResponse, KeyIdRequest,
@@ -21,27 +22,27 @@ pub const MAX_LIST_PAGES: usize = 10_000;
 impl TrentClient {
     /// `CreateKey`.
     pub async fn create_key(&self, request: &CreateKeyRequest) -> Result<KeyMetadataResponse, ClientError> {
-        self.call("CreateKey", request).await
+        self.call(Operation::CreateKey.name(), request).await
     }
 
     /// `DescribeKey`.
     pub async fn describe_key(&self, request: &KeyIdRequest) -> Result<KeyMetadataResponse, ClientError> {
-        self.call("DescribeKey", request).await
+        self.call(Operation::DescribeKey.name(), request).await
     }
 
     /// `ListKeys`: one page.
     pub async fn list_keys(&self, request: &ListKeysRequest) -> Result<ListKeysResponse, ClientError> {
-        self.call("ListKeys", request).await
+        self.call(Operation::ListKeys.name(), request).await
     }
 
     /// `EnableKey`.
     pub async fn enable_key(&self, request: &KeyIdRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("EnableKey", request).await
+        self.call(Operation::EnableKey.name(), request).await
     }
 
     /// `DisableKey`.
     pub async fn disable_key(&self, request: &KeyIdRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("DisableKey", request).await
+        self.call(Operation::DisableKey.name(), request).await
     }
 
     /// `UpdateKeyDescription`.
@@ -49,7 +50,7 @@ impl TrentClient {
         &self,
         request: &UpdateKeyDescriptionRequest,
     ) -> Result<EmptyResponse, ClientError> {
-        self.call("UpdateKeyDescription", request).await
+        self.call(Operation::UpdateKeyDescription.name(), request).await
     }
 
     /// `ScheduleKeyDeletion`.
@@ -57,27 +58,27 @@ impl TrentClient {
         &self,
         request: &ScheduleKeyDeletionRequest,
     ) -> Result<ScheduleKeyDeletionResponse, ClientError> {
-        self.call("ScheduleKeyDeletion", request).await
+        self.call(Operation::ScheduleKeyDeletion.name(), request).await
     }
 
     /// `CancelKeyDeletion`.
     pub async fn cancel_key_deletion(&self, request: &KeyIdRequest) -> Result<KeyIdResponse, ClientError> {
-        self.call("CancelKeyDeletion", request).await
+        self.call(Operation::CancelKeyDeletion.name(), request).await
     }
 
     /// `CreateAlias`.
     pub async fn create_alias(&self, request: &AliasTargetRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("CreateAlias", request).await
+        self.call(Operation::CreateAlias.name(), request).await
     }
 
     /// `UpdateAlias`.
     pub async fn update_alias(&self, request: &AliasTargetRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("UpdateAlias", request).await
+        self.call(Operation::UpdateAlias.name(), request).await
     }
 
     /// `DeleteAlias`.
     pub async fn delete_alias(&self, request: &DeleteAliasRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("DeleteAlias", request).await
+        self.call(Operation::DeleteAlias.name(), request).await
     }
 
     /// `ListAliases`: one page.
@@ -85,17 +86,17 @@ impl TrentClient {
         &self,
         request: &ListAliasesRequest,
     ) -> Result<ListAliasesResponse, ClientError> {
-        self.call("ListAliases", request).await
+        self.call(Operation::ListAliases.name(), request).await
     }
 
     /// `TagResource`.
     pub async fn tag_resource(&self, request: &TagResourceRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("TagResource", request).await
+        self.call(Operation::TagResource.name(), request).await
     }
 
     /// `UntagResource`.
     pub async fn untag_resource(&self, request: &UntagResourceRequest) -> Result<EmptyResponse, ClientError> {
-        self.call("UntagResource", request).await
+        self.call(Operation::UntagResource.name(), request).await
     }
 
     /// `ListResourceTags`: one page.
@@ -103,7 +104,7 @@ impl TrentClient {
         &self,
         request: &ListResourceTagsRequest,
     ) -> Result<ListResourceTagsResponse, ClientError> {
-        self.call("ListResourceTags", request).await
+        self.call(Operation::ListResourceTags.name(), request).await
     }
 
     /// Every key, following `ListKeys` pagination to the end.

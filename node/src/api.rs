@@ -11,10 +11,14 @@
 //!    it), or refused as throttled;
 //! 5. the signature is verified over the body; the connection is then *proven* (never evicted
 //!    to make room, see [`crate::http::connections`]);
-//! 6. the KMS protocol (`POST /`) or the admin API (`/v1/sys/`) runs the operation.
+//! 6. the KMS protocol (`POST /`) or the admin API (`/v1/sys/`) runs the operation, as a
+//!    [`Call`] that carries the verified [`Principal`] and the typed [`Operation`].
+//!
+//! Every step's refusal is a typed [`Refusal`], and every call — served or refused — ends as one
+//! [`Outcome`] that passes [`finish`]: the one place authorization, audit and metrics hook in.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -25,9 +29,10 @@ use trent_wire::kms::CONTENT_TYPE as AMZ_JSON;
 use trent_wire::limits::{
     MAX_ADMIN_REQUEST_BODY_BYTES, MAX_KMS_REQUEST_BODY_BYTES, MAX_UNSIGNED_REQUEST_BODY_BYTES,
 };
-use trent_wire::{ErrorCode, KmsError};
+use trent_wire::{ErrorCode, KmsError, Operation};
 use uuid::Uuid;
 
+use crate::authentication::Principal;
 use crate::http::body::{read_budgeted_body, BodyBudget, BodyError, Reservation, Sender};
 use crate::http::connections::ConnectionInfo;
 use crate::http::response;
@@ -37,14 +42,90 @@ use crate::node::Node;
 /// Header a client may set to make a write idempotent across its own retries.
 pub const IDEMPOTENCY_HEADER: &str = "x-trent-request-id";
 
+/// How one call ended: the value every step's outcome becomes, refusals included, so that one
+/// place ([`finish`]) sees every call — what it was, who made it, how it went.
+pub struct Outcome {
+    /// The operation, once known (a request for no known operation has none).
+    pub operation: Option<Operation>,
+    /// The caller, once its signature verified.
+    pub principal: Option<Principal>,
+    /// The reply, or why there is none.
+    pub result: Result<Reply, Refusal>,
+}
+
+/// A successful call's reply.
+pub enum Reply {
+    /// A KMS answer (JSON): it may carry plaintexts and data keys, so it is wiped once sent.
+    Kms(Vec<u8>),
+    /// An admin answer.
+    Admin(Response<Full<Bytes>>),
+}
+
+/// Why a call got no reply, by the step that refused it.
+#[derive(Debug)]
+pub enum Refusal {
+    /// No KMS operation or admin call at this method, path or target.
+    NoSuchOperation(KmsError),
+    /// The node is sealed and the call needs the keyring.
+    Sealed,
+    /// The signature is missing, malformed, expired, by an unknown key, or wrong.
+    Unauthenticated(KmsError),
+    /// The body is too large, too slow, or over the memory budget.
+    Body(KmsError),
+    /// The request is malformed outside its body (a bad `x-trent-request-id`).
+    BadRequest(KmsError),
+    /// The operation ran and failed.
+    Failed(KmsError),
+}
+
+impl Refusal {
+    /// The AWS error the caller gets.
+    pub fn error(&self) -> KmsError {
+        match self {
+            Refusal::Sealed => KmsError::from(crate::seal::state::Sealed),
+            Refusal::NoSuchOperation(error)
+            | Refusal::Unauthenticated(error)
+            | Refusal::Body(error)
+            | Refusal::BadRequest(error)
+            | Refusal::Failed(error) => error.clone(),
+        }
+    }
+}
+
 /// Handles one client API request.
 pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
     let request_uuid = crate::crypto::random_uuid();
-    let response = route(&node, request, request_uuid).await;
+    let outcome = run(&node, request, request_uuid).await;
+    let response = finish(&outcome, started);
+    let response = match outcome.result {
+        Ok(Reply::Kms(body)) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
+        Ok(Reply::Admin(response)) => response,
+        Err(_) => response,
+    };
     response::with_request_id(response, &request_uuid.hyphenated().to_string())
 }
 
-async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Response<Full<Bytes>> {
+/// The one exit every call passes: logs it (debug) and builds the error response of a refusal.
+fn finish(outcome: &Outcome, started: Instant) -> Response<Full<Bytes>> {
+    let operation = outcome.operation.map_or("-", Operation::name);
+    let principal = outcome.principal.as_ref().map_or("-", Principal::access_key_id);
+    let micros = started.elapsed().as_micros() as u64;
+    match &outcome.result {
+        Ok(_) => {
+            tracing::debug!(operation, principal, micros, "call served");
+            Response::new(Full::new(Bytes::new()))
+        }
+        Err(refusal) => {
+            let error = refusal.error();
+            tracing::debug!(operation, principal, micros, code = %error.code, "call refused");
+            response::kms_error(&error)
+        }
+    }
+}
+
+/// Runs the steps in order, cheapest first; each refusal ends the call as a typed value.
+async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Outcome {
     let (parts, body) = request.into_parts();
     let method = &parts.method;
     let path = parts.uri.path();
@@ -52,83 +133,96 @@ async fn route(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> R
     let headers = &parts.headers;
     let budget = &node.body_budget;
     let connection = parts.extensions.get::<ConnectionInfo>();
+    let is_kms = method == Method::POST && path == "/";
+    let admin = if is_kms { None } else { crate::admin::resolve(method, path) };
+    let mut outcome = Outcome {
+        operation: admin.map(|(operation, _)| operation),
+        principal: None,
+        result: Err(Refusal::Sealed),
+    };
 
-    if crate::admin::allowed_while_sealed(method, path) {
+    if let Some((operation, id)) = admin.filter(|(operation, _)| operation.is_unsigned()) {
         let sender = Sender::of(connection);
         let (body, _reservation) =
             match read(headers, body, MAX_UNSIGNED_REQUEST_BODY_BYTES, budget, sender).await {
                 Ok(read) => read,
-                Err(response) => return response,
+                Err(refusal) => return Outcome { result: Err(refusal), ..outcome },
             };
         // Unauthenticated but past its checks: init hands out shares once, so the connection
         // must not be cut off to make room now.
         let _operating = connection.map(ConnectionInfo::operating);
         // Boxed: the admin API's futures are large, and the KMS hot path should not carry them.
-        return match Box::pin(crate::admin::route(node, method, path, &body)).await {
-            Some(response) => response,
-            None => not_found(method, path),
-        };
+        outcome.result = Box::pin(crate::admin::run(node, operation, id, &body))
+            .await
+            .map(Reply::Admin)
+            .map_err(Refusal::Failed);
+        return outcome;
     }
     if node.seal.status().sealed {
-        return response::kms_error(&KmsError::from(crate::seal::state::Sealed));
+        return outcome;
     }
     let header_list: Vec<(&str, &[u8])> =
         headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
     let head = trent_sigv4::RequestHead { method: method.as_str(), path, query, headers: &header_list };
     let checked = match crate::authentication::check_head(node, head, SystemTime::now()) {
         Ok(checked) => checked,
-        Err(error) => return refused_by_authentication(&error),
+        Err(error) => return Outcome { result: Err(Refusal::Unauthenticated(error)), ..outcome },
     };
-    let is_kms = method == Method::POST && path == "/";
     let limit = if is_kms { MAX_KMS_REQUEST_BODY_BYTES } else { MAX_ADMIN_REQUEST_BODY_BYTES };
     let (body, _reservation) = match read(headers, body, limit, budget, Sender::of(connection)).await {
         Ok(read) => read,
-        Err(response) => return response,
+        Err(refusal) => return Outcome { result: Err(refusal), ..outcome },
     };
-    if let Err(error) = crate::authentication::verify_body(node, &checked, &body) {
-        return refused_by_authentication(&error);
-    }
+    let principal = match crate::authentication::verify_body(node, &checked, &body) {
+        Ok(principal) => principal,
+        Err(error) => return Outcome { result: Err(Refusal::Unauthenticated(error)), ..outcome },
+    };
     if let Some(connection) = connection {
         connection.prove();
     }
+    outcome.principal = Some(principal.clone());
 
-    if path.starts_with("/v1/sys/") {
-        if let Some(response) = Box::pin(crate::admin::route(node, method, path, &body)).await {
-            return response;
-        }
+    if let Some((operation, id)) = admin {
+        outcome.result = Box::pin(crate::admin::run(node, operation, id, &body))
+            .await
+            .map(Reply::Admin)
+            .map_err(Refusal::Failed);
+        return outcome;
     }
     if !is_kms {
-        return not_found(method, path);
+        outcome.result = Err(Refusal::NoSuchOperation(not_found(method, path)));
+        return outcome;
     }
     let request_id = match header(headers, IDEMPOTENCY_HEADER).map(Uuid::try_parse) {
         None => RequestId(request_uuid),
         Some(Ok(id)) => RequestId(id),
         Some(Err(_)) => {
-            return response::kms_error(&KmsError::new(
-                ErrorCode::Validation,
-                format!("{IDEMPOTENCY_HEADER} must be a UUID"),
-            ))
+            let error = KmsError::new(ErrorCode::Validation, format!("{IDEMPOTENCY_HEADER} must be a UUID"));
+            outcome.result = Err(Refusal::BadRequest(error));
+            return outcome;
         }
     };
-    let call = Call { node, request_id };
-    match kms::dispatch(&call, header(headers, "x-amz-target"), &body).await {
-        // KMS answers carry plaintexts and data keys: wiped once sent.
-        Ok(body) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
+    let operation = match kms::resolve_target(header(headers, "x-amz-target")) {
+        Ok(operation) => operation,
         Err(error) => {
-            tracing::debug!(code = %error.code, "KMS call refused");
-            response::kms_error(&error)
+            outcome.result = Err(Refusal::NoSuchOperation(error));
+            return outcome;
         }
-    }
+    };
+    outcome.operation = Some(operation);
+    let call = Call::new(node, request_id, principal, operation);
+    outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
+    outcome
 }
 
-/// Reads the body within `limit` and the node's budget; the AWS error response otherwise.
+/// Reads the body within `limit` and the node's budget; the refusal otherwise.
 async fn read(
     headers: &hyper::HeaderMap,
     body: Incoming,
     limit: usize,
     budget: &BodyBudget,
     sender: Sender,
-) -> Result<(Bytes, Reservation), Response<Full<Bytes>>> {
+) -> Result<(Bytes, Reservation), Refusal> {
     read_budgeted_body(headers, body, limit, budget, sender).await.map_err(|error| {
         let (code, message) = match error {
             BodyError::TooLarge { limit } => {
@@ -140,26 +234,18 @@ async fn read(
             ),
             other => (ErrorCode::Serialization, other.to_string()),
         };
-        response::kms_error(&KmsError::new(code, message))
+        Refusal::Body(KmsError::new(code, message))
     })
 }
 
-fn refused_by_authentication(error: &KmsError) -> Response<Full<Bytes>> {
-    tracing::debug!(code = %error.code, "request refused by authentication");
-    response::kms_error(error)
-}
-
-fn not_found(method: &Method, path: &str) -> Response<Full<Bytes>> {
+fn not_found(method: &Method, path: &str) -> KmsError {
     if path.starts_with("/v1/sys/") {
-        return response::kms_error(&KmsError::new(
-            ErrorCode::NotFound,
-            format!("No admin endpoint {method} {path}"),
-        ));
+        return KmsError::new(ErrorCode::NotFound, format!("No admin endpoint {method} {path}"));
     }
-    response::kms_error(&KmsError::new(
+    KmsError::new(
         ErrorCode::UnknownOperation,
         format!("No operation at {method} {path}; KMS operations are POST /"),
-    ))
+    )
 }
 
 fn header<'h>(headers: &'h hyper::HeaderMap, name: &str) -> Option<&'h str> {

@@ -15,6 +15,33 @@ use zeroize::Zeroizing;
 
 use crate::node::Node;
 
+/// Who a call is from: the access key whose signature verified. Made only by [`verify_body`],
+/// so holding one means the signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    access_key_id: String,
+}
+
+impl Principal {
+    /// A principal taken on trust, for in-process harnesses (fuzz targets) that call an
+    /// operation directly; never made on a request path, where only [`verify_body`] makes one.
+    #[doc(hidden)]
+    pub fn assumed(access_key_id: &str) -> Principal {
+        Principal { access_key_id: access_key_id.to_owned() }
+    }
+
+    /// The access key that signed the call.
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.access_key_id)
+    }
+}
+
 /// Most request headers considered for a signature.
 const MAX_HEADERS: usize = 128;
 
@@ -34,9 +61,17 @@ pub(crate) fn check_head<'r>(
     Ok(checked)
 }
 
-/// Verifies the signature of a request whose head passed [`check_head`] over its `body`.
-pub(crate) fn verify_body(node: &Node, checked: &CheckedHead<'_>, body: &[u8]) -> Result<(), KmsError> {
-    node.verifier.verify_body(checked, body, &Secrets(node)).map(|_| ()).map_err(|error| to_kms_error(&error))
+/// Verifies the signature of a request whose head passed [`check_head`] over its `body`; the
+/// caller it proves.
+pub(crate) fn verify_body(
+    node: &Node,
+    checked: &CheckedHead<'_>,
+    body: &[u8],
+) -> Result<Principal, KmsError> {
+    node.verifier
+        .verify_body(checked, body, &Secrets(node))
+        .map(|_| Principal { access_key_id: checked.access_key_id().to_owned() })
+        .map_err(|error| to_kms_error(&error))
 }
 
 /// Access key secrets, opened from the replicated state with this node's keyring.

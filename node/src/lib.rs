@@ -7,7 +7,7 @@
 
 pub mod admin;
 pub mod api;
-mod authentication;
+pub mod authentication;
 pub mod cli;
 pub mod config;
 pub mod crypto;

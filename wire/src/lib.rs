@@ -3,7 +3,8 @@
 //! This crate is the single definition of what crosses the network: the AWS KMS JSON 1.1 request
 //! and response shapes of the management plane (`kms`) and of the data plane (`data_plane`, with
 //! binary fields as `Blob`), AWS-style error codes and bodies (`error`), the admin API bodies
-//! under `/v1/sys/` (`admin`), and the domain enums both sides name (`model`). It does no I/O.
+//! under `/v1/sys/` (`admin`), the domain enums both sides name (`model`), and every call typed
+//! (`operation`). It does no I/O.
 
 pub mod admin;
 pub mod blob;
@@ -12,7 +13,9 @@ pub mod error;
 pub mod kms;
 pub mod limits;
 pub mod model;
+pub mod operation;
 pub mod validation;
 
 pub use blob::Blob;
 pub use error::{ErrorBody, ErrorCode, KmsError};
+pub use operation::Operation;

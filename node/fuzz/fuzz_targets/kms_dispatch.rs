@@ -45,7 +45,8 @@ use trent_fuzz::placeholders::Placeholders;
 use trent_fuzz::report::{code_name, Schedule};
 use trent_node::config::ArnScope;
 use trent_node::kms::ciphertext::HEADER_BYTES;
-use trent_node::kms::{dispatch, Call};
+use trent_node::authentication::Principal;
+use trent_node::kms::{dispatch, resolve_target, Call};
 use trent_node::Node;
 use trent_storage::{KeyId, KeyLifecycle, RequestId};
 use trent_wire::kms::TARGET_PREFIX;
@@ -134,9 +135,10 @@ fn fixture() -> &'static Fixture {
 /// ids and the placeholders.
 async fn seed(node: &Node) -> ([KeyId; 4], Placeholders) {
     let call = |target: &'static str, body: String| async move {
-        let call = Call { node, request_id: RequestId(uuid::Uuid::new_v4()) };
         let target = format!("{TARGET_PREFIX}{target}");
-        match dispatch(&call, Some(&target), body.as_bytes()).await {
+        let operation = resolve_target(Some(&target)).expect("a seeding target");
+        let call = Call::new(node, RequestId(uuid::Uuid::new_v4()), Principal::assumed("fuzz"), operation);
+        match dispatch(&call, body.as_bytes()).await {
             Ok(reply) => serde_json::from_slice::<serde_json::Value>(&reply).expect("JSON reply"),
             Err(error) => panic!("seeding {target} {body} failed: {error:?}"),
         }
@@ -216,8 +218,11 @@ fn split(data: &[u8]) -> Option<(Option<String>, &[u8])> {
 
 impl Fixture {
     fn run(&self, target: Option<&str>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
-        let call = Call { node: self.live.node(), request_id: RequestId(uuid::Uuid::new_v4()) };
-        self.live.block_on(dispatch(&call, target, body))
+        // As the client API does: the target resolves to an operation, or is refused.
+        let operation = resolve_target(target)?;
+        let call =
+            Call::new(self.live.node(), RequestId(uuid::Uuid::new_v4()), Principal::assumed("fuzz"), operation);
+        self.live.block_on(dispatch(&call, body))
     }
 
     fn must(&self, operation: &str, body: String) {

@@ -53,8 +53,7 @@ pub async fn list_aliases(
         Some(key) => Some(parse_key_id(key, "keyId", call.scope())?),
         None => None,
     };
-    call.node.linearizable_read().await?;
-    let registry = call.node.registry.read();
+    let registry = call.linearizable_registry().await?;
     if let Some(key_id) = key {
         if registry.key(&key_id).is_none() {
             return Err(KmsError::new(ErrorCode::NotFound, format!("Key '{key_id}' does not exist")));

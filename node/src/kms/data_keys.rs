@@ -24,7 +24,7 @@ pub async fn generate_data_key(
     request: GenerateDataKeyRequest,
 ) -> Result<GenerateDataKeyResponse, KmsError> {
     refuse_recipient(request.recipient.as_ref())?;
-    let (ciphertext_blob, plaintext, key_id) = data_key(call, request, "GenerateDataKey").await?;
+    let (ciphertext_blob, plaintext, key_id) = data_key(call, request).await?;
     Ok(GenerateDataKeyResponse { ciphertext_blob, plaintext: Blob(plaintext.to_vec()), key_id })
 }
 
@@ -34,8 +34,7 @@ pub async fn generate_data_key_without_plaintext(
     request: GenerateDataKeyRequest,
 ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
     // AWS's model has no Recipient here: like any unknown field, it is ignored.
-    let (ciphertext_blob, _plaintext, key_id) =
-        data_key(call, request, "GenerateDataKeyWithoutPlaintext").await?;
+    let (ciphertext_blob, _plaintext, key_id) = data_key(call, request).await?;
     Ok(GenerateDataKeyWithoutPlaintextResponse { ciphertext_blob, key_id })
 }
 
@@ -59,7 +58,6 @@ pub fn generate_random(request: GenerateRandomRequest) -> Result<GenerateRandomR
 async fn data_key(
     call: &Call<'_>,
     request: GenerateDataKeyRequest,
-    operation: &str,
 ) -> Result<(Blob, Zeroizing<Vec<u8>>, String), KmsError> {
     let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Allowed)?;
     let length = match (request.number_of_bytes, request.key_spec.as_deref()) {
@@ -76,14 +74,9 @@ async fn data_key(
     };
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
-    let key = symmetric_key(
-        call,
-        &reference,
-        MaterialVersion::Current,
-        operation,
-        EncryptionAlgorithm::SymmetricDefault,
-    )
-    .await?;
+    let key =
+        symmetric_key(call, &reference, MaterialVersion::Current, EncryptionAlgorithm::SymmetricDefault)
+            .await?;
     finish_dry_run(request.dry_run)?;
     let plaintext = random_bytes(length)?;
     let blob = seal_with(&key, &context, &plaintext)?;

@@ -25,7 +25,7 @@ pub async fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<Encrypt
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
     let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
-    let key = symmetric_key(call, &reference, MaterialVersion::Current, "Encrypt", algorithm).await?;
+    let key = symmetric_key(call, &reference, MaterialVersion::Current, algorithm).await?;
     finish_dry_run(request.dry_run)?;
     let blob = seal_with(&key, &context, request.plaintext.as_bytes())?;
     Ok(EncryptResponse { ciphertext_blob: Blob(blob), key_id: key.arn, encryption_algorithm: algorithm })
@@ -41,9 +41,9 @@ pub async fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<Decrypt
     let named = optional_key_ref(call, request.key_id.as_deref(), "keyId")?;
     refuse_recipient(request.recipient.as_ref())?;
     let Some(blob) = blob else {
-        return dry_run_without_ciphertext(call, &[(named.as_ref(), algorithm)], "Decrypt").await;
+        return dry_run_without_ciphertext(call, &[(named.as_ref(), algorithm)]).await;
     };
-    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), "Decrypt", algorithm).await?;
+    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), algorithm).await?;
     finish_dry_run(request.dry_run)?;
     Ok(DecryptResponse {
         key_id: opened.key.arn,
@@ -71,14 +71,11 @@ pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<Re
         parse_key_ref(&request.destination_key_id, "destinationKeyId", call.scope(), AliasUse::Allowed)?;
     let Some(blob) = blob else {
         let keys = [(source.as_ref(), source_algorithm), (Some(&destination), destination_algorithm)];
-        return dry_run_without_ciphertext(call, &keys, "ReEncrypt").await;
+        return dry_run_without_ciphertext(call, &keys).await;
     };
-    let opened =
-        open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), "ReEncrypt", source_algorithm)
-            .await?;
+    let opened = open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), source_algorithm).await?;
     let destination_key =
-        symmetric_key(call, &destination, MaterialVersion::Current, "ReEncrypt", destination_algorithm)
-            .await?;
+        symmetric_key(call, &destination, MaterialVersion::Current, destination_algorithm).await?;
     finish_dry_run(request.dry_run)?;
     let blob = seal_with(&destination_key, &destination_context, &opened.plaintext)?;
     Ok(ReEncryptResponse {
@@ -95,11 +92,10 @@ pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<Re
 async fn dry_run_without_ciphertext<T>(
     call: &Call<'_>,
     keys: &[(Option<&KeyRef>, EncryptionAlgorithm)],
-    operation: &str,
 ) -> Result<T, KmsError> {
     for (reference, algorithm) in keys {
         if let Some(reference) = reference {
-            symmetric_key(call, reference, MaterialVersion::Current, operation, *algorithm).await?;
+            symmetric_key(call, reference, MaterialVersion::Current, *algorithm).await?;
         }
     }
     Err(dry_run_succeeded())
@@ -123,12 +119,11 @@ async fn open_blob(
     blob: &[u8],
     context: &EncryptionContext,
     named: Option<&KeyRef>,
-    operation: &str,
     algorithm: EncryptionAlgorithm,
 ) -> Result<Opened, KmsError> {
     let header = ciphertext::parse_header(blob).map_err(|_| invalid_ciphertext())?;
     if let Some(named) = named {
-        let named_id = resolve(&call.node.registry.read(), named, call.scope())?.key_id;
+        let named_id = resolve(&*call.fresh_registry().await?, named, call.scope())?.key_id;
         if named_id != header.key_id {
             return Err(KmsError::new(
                 ErrorCode::IncorrectKey,
@@ -140,7 +135,6 @@ async fn open_blob(
         call,
         &KeyRef::Id(header.key_id),
         MaterialVersion::Exactly(header.material_version),
-        operation,
         algorithm,
     )
     .await

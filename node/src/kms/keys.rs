@@ -95,8 +95,7 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
 /// `DescribeKey`.
 pub async fn describe_key(call: &Call<'_>, request: KeyIdRequest) -> Result<KeyMetadataResponse, KmsError> {
     let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Allowed)?;
-    call.node.linearizable_read().await?;
-    let registry = call.node.registry.read();
+    let registry = call.linearizable_registry().await?;
     let key = resolve(&registry, &reference, call.scope())?;
     Ok(KeyMetadataResponse { key_metadata: key_metadata(key, call.scope()) })
 }
@@ -111,8 +110,7 @@ pub async fn list_keys(call: &Call<'_>, request: ListKeysRequest) -> Result<List
         })?),
         None => None,
     };
-    call.node.linearizable_read().await?;
-    let registry = call.node.registry.read();
+    let registry = call.linearizable_registry().await?;
     let (page, more) = registry.keys_after(after, limit);
     let keys: Vec<KeyListEntry> = page
         .iter()

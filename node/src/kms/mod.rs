@@ -1,7 +1,7 @@
 //! The AWS KMS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`.
 //!
-//! [`dispatch`] maps the target to an operation, parses its body into the wire request type and
-//! runs it; each operation module validates its fields with AWS's error names and wording.
+//! [`resolve_target`] maps the target to an [`Operation`]; [`dispatch`] parses the body into the
+//! wire request type and runs it; each operation module validates its fields with AWS's error names and wording.
 
 pub mod aliases;
 pub mod ciphertext;
@@ -14,26 +14,44 @@ pub mod metadata;
 pub mod tags;
 pub mod usable_key;
 
+use std::sync::RwLockReadGuard;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use trent_storage::{Applied, RequestId};
+use trent_storage::{Applied, Registry, RequestId};
 use trent_wire::kms::TARGET_PREFIX;
-use trent_wire::{ErrorCode, KmsError};
+use trent_wire::{ErrorCode, KmsError, Operation};
 
+use crate::authentication::Principal;
 use crate::config::ArnScope;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
 
-/// One KMS call in progress.
+/// One KMS call in progress: who is calling, for what, on which node. Operations reach the
+/// registry, the keyring and the log only through it, so a check added here (authorization,
+/// audit) cannot be skipped by one of them.
 pub struct Call<'a> {
-    /// The node serving it.
-    pub node: &'a Node,
+    node: &'a Node,
     /// Deduplicates the call's write across forwarding retries (and client retries that resend
     /// `x-trent-request-id`).
     pub request_id: RequestId,
+    /// Who signed it.
+    pub principal: Principal,
+    /// What it asks for.
+    pub operation: Operation,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// A call of `operation` by `principal` on `node`.
+    pub fn new(
+        node: &'a Node,
+        request_id: RequestId,
+        principal: Principal,
+        operation: Operation,
+    ) -> Call<'a> {
+        Call { node, request_id, principal, operation }
+    }
+
     /// The cluster's ARN region and account.
     pub fn scope(&self) -> &ArnScope {
         &self.node.config.arn
@@ -43,43 +61,76 @@ impl Call<'_> {
     pub async fn write(&self, proposal: Proposal) -> Result<Applied, KmsError> {
         self.node.write(ForwardedProposal { request_id: self.request_id, proposal }).await
     }
+
+    /// The registry, once this node has applied every write acknowledged before the call
+    /// (management reads are linearizable).
+    pub async fn linearizable_registry(&self) -> Result<RwLockReadGuard<'a, Registry>, KmsError> {
+        self.node.linearizable_read().await?;
+        Ok(self.node.registry.read())
+    }
+
+    /// The registry, if this node is within the consistency bound (crypto operations refuse
+    /// rather than honour a revoked key).
+    pub async fn fresh_registry(&self) -> Result<RwLockReadGuard<'a, Registry>, KmsError> {
+        self.node.ensure_fresh().await?;
+        Ok(self.node.registry.read())
+    }
+
+    /// Runs `open` with this node's keyring (refused while sealed).
+    pub fn with_keyring<T>(
+        &self,
+        open: impl Fn(&crate::seal::state::Seal) -> crate::node::SealedResult<T>,
+    ) -> crate::node::SealedResult<T> {
+        self.node.with_current_keyring(open)
+    }
 }
 
-/// Runs the operation named by `target` on `body`; returns the JSON response body.
-pub async fn dispatch(call: &Call<'_>, target: Option<&str>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let Some(operation) = target.and_then(|target| target.strip_prefix(TARGET_PREFIX)) else {
-        return Err(KmsError::new(
+/// The KMS operation an `X-Amz-Target` header names, or AWS's error for one that names none.
+pub fn resolve_target(target: Option<&str>) -> Result<Operation, KmsError> {
+    if let Some(operation) = target.and_then(Operation::from_target) {
+        return Ok(operation);
+    }
+    Err(match target.and_then(|target| target.strip_prefix(TARGET_PREFIX)) {
+        None => KmsError::new(
             ErrorCode::UnknownOperation,
             format!("X-Amz-Target must be {TARGET_PREFIX}<Operation>"),
-        ));
-    };
-    match operation {
-        "CreateKey" => reply(keys::create_key(call, parse(body)?).await),
-        "DescribeKey" => reply(keys::describe_key(call, parse(body)?).await),
-        "ListKeys" => reply(keys::list_keys(call, parse(body)?).await),
-        "EnableKey" => reply(keys::enable_key(call, parse(body)?).await),
-        "DisableKey" => reply(keys::disable_key(call, parse(body)?).await),
-        "UpdateKeyDescription" => reply(keys::update_key_description(call, parse(body)?).await),
-        "ScheduleKeyDeletion" => reply(keys::schedule_key_deletion(call, parse(body)?).await),
-        "CancelKeyDeletion" => reply(keys::cancel_key_deletion(call, parse(body)?).await),
-        "CreateAlias" => reply(aliases::create_alias(call, parse(body)?).await),
-        "UpdateAlias" => reply(aliases::update_alias(call, parse(body)?).await),
-        "DeleteAlias" => reply(aliases::delete_alias(call, parse(body)?).await),
-        "ListAliases" => reply(aliases::list_aliases(call, parse(body)?).await),
-        "TagResource" => reply(tags::tag_resource(call, parse(body)?).await),
-        "UntagResource" => reply(tags::untag_resource(call, parse(body)?).await),
-        "ListResourceTags" => reply(tags::list_resource_tags(call, parse(body)?).await),
-        "Encrypt" => reply(encryption::encrypt(call, parse(body)?).await),
-        "Decrypt" => reply(encryption::decrypt(call, parse(body)?).await),
-        "ReEncrypt" => reply(encryption::re_encrypt(call, parse(body)?).await),
-        "GenerateDataKey" => reply(data_keys::generate_data_key(call, parse(body)?).await),
-        "GenerateDataKeyWithoutPlaintext" => {
-            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?).await)
-        }
-        "GenerateRandom" => reply(data_keys::generate_random(parse(body)?)),
-        other => Err(KmsError::new(
+        ),
+        Some(other) => KmsError::new(
             ErrorCode::UnknownOperation,
             format!("Operation '{}' is not supported", other.chars().take(64).collect::<String>()),
+        ),
+    })
+}
+
+/// Runs the call's operation on `body`; returns the JSON response body.
+pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
+    match call.operation {
+        Operation::CreateKey => reply(keys::create_key(call, parse(body)?).await),
+        Operation::DescribeKey => reply(keys::describe_key(call, parse(body)?).await),
+        Operation::ListKeys => reply(keys::list_keys(call, parse(body)?).await),
+        Operation::EnableKey => reply(keys::enable_key(call, parse(body)?).await),
+        Operation::DisableKey => reply(keys::disable_key(call, parse(body)?).await),
+        Operation::UpdateKeyDescription => reply(keys::update_key_description(call, parse(body)?).await),
+        Operation::ScheduleKeyDeletion => reply(keys::schedule_key_deletion(call, parse(body)?).await),
+        Operation::CancelKeyDeletion => reply(keys::cancel_key_deletion(call, parse(body)?).await),
+        Operation::CreateAlias => reply(aliases::create_alias(call, parse(body)?).await),
+        Operation::UpdateAlias => reply(aliases::update_alias(call, parse(body)?).await),
+        Operation::DeleteAlias => reply(aliases::delete_alias(call, parse(body)?).await),
+        Operation::ListAliases => reply(aliases::list_aliases(call, parse(body)?).await),
+        Operation::TagResource => reply(tags::tag_resource(call, parse(body)?).await),
+        Operation::UntagResource => reply(tags::untag_resource(call, parse(body)?).await),
+        Operation::ListResourceTags => reply(tags::list_resource_tags(call, parse(body)?).await),
+        Operation::Encrypt => reply(encryption::encrypt(call, parse(body)?).await),
+        Operation::Decrypt => reply(encryption::decrypt(call, parse(body)?).await),
+        Operation::ReEncrypt => reply(encryption::re_encrypt(call, parse(body)?).await),
+        Operation::GenerateDataKey => reply(data_keys::generate_data_key(call, parse(body)?).await),
+        Operation::GenerateDataKeyWithoutPlaintext => {
+            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?).await)
+        }
+        Operation::GenerateRandom => reply(data_keys::generate_random(parse(body)?)),
+        admin => Err(KmsError::new(
+            ErrorCode::UnknownOperation,
+            format!("{admin} is an admin call, not a KMS operation"),
         )),
     }
 }

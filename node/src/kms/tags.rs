@@ -55,8 +55,7 @@ pub async fn list_resource_tags(
     if request.marker.as_deref().is_some_and(|marker| check_tag_key(marker).is_err()) {
         return Err(KmsError::new(ErrorCode::InvalidMarker, "The marker is not one this cluster issued"));
     }
-    call.node.linearizable_read().await?;
-    let registry = call.node.registry.read();
+    let registry = call.linearizable_registry().await?;
     let key = resolve(&registry, &reference, call.scope())?;
     let lower = request.marker.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let mut remaining = key.tags.range::<str, _>((lower, Bound::Unbounded)).peekable();

@@ -3,7 +3,8 @@
 //! and its material unwrapped from the cache.
 
 use trent_storage::{KeyId, KeyLifecycle, KeyRecord};
-use trent_wire::model::{EncryptionAlgorithm, KeySpec, KeyUsage};
+use trent_wire::model::EncryptionAlgorithm;
+use trent_wire::Operation;
 use trent_wire::{ErrorCode, KmsError};
 
 use super::identifiers::{key_arn, resolve, KeyRef};
@@ -31,20 +32,18 @@ pub struct SymmetricKey {
     pub material: SecretKey,
 }
 
-/// Finds `reference` for `operation` with `algorithm` and unwraps the material it needs.
+/// Finds `reference` for the call's operation with `algorithm` and unwraps the material it needs.
 pub async fn symmetric_key(
     call: &Call<'_>,
     reference: &KeyRef,
     version: MaterialVersion,
-    operation: &str,
     algorithm: EncryptionAlgorithm,
 ) -> Result<SymmetricKey, KmsError> {
-    call.node.ensure_fresh().await?;
-    let (key_id, arn, material_version, sealed) = {
-        let registry = call.node.registry.read();
+    let (key_id, spec, arn, material_version, sealed) = {
+        let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         let arn = key_arn(call.scope(), key.key_id);
-        check_usable(key, &arn, operation)?;
+        check_usable(key, &arn, call.operation)?;
         require_symmetric_algorithm(algorithm, &arn)?;
         let material = match version {
             MaterialVersion::Current => key.materials.last().ok_or_else(|| {
@@ -55,22 +54,26 @@ pub async fn symmetric_key(
                 key.materials.iter().find(|m| m.version == wanted).ok_or_else(invalid_ciphertext)?
             }
         };
-        (key.key_id, arn, material.version, material.sealed.clone())
+        (key.key_id, key.spec, arn, material.version, material.sealed.clone())
     };
     let material = call
-        .node
-        .with_current_keyring(|seal| seal.material(&key_id, material_version, &sealed))
+        .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
         .map_err(KmsError::from)?
         .map_err(|error| {
             tracing::error!(%key_id, material_version, %error, "key material does not open");
             KmsError::new(ErrorCode::Internal, "The key material could not be opened")
         })?;
+    // `check_usable` let only symmetric specs through, whose material is symmetric.
+    let material = material.symmetric().cloned().ok_or_else(|| {
+        tracing::error!(%key_id, "a symmetric key's material is not symmetric");
+        KmsError::new(ErrorCode::Internal, "The key material could not be opened")
+    })?;
     Ok(SymmetricKey { key_id, arn, material_version, material })
 }
 
 /// AWS's answer for a key that cannot do `operation` now: disabled, pending deletion, or made
 /// for another usage.
-fn check_usable(key: &KeyRecord, arn: &str, operation: &str) -> Result<(), KmsError> {
+fn check_usable(key: &KeyRecord, arn: &str, operation: Operation) -> Result<(), KmsError> {
     match key.lifecycle {
         KeyLifecycle::Enabled => {}
         KeyLifecycle::Disabled => {
@@ -80,7 +83,7 @@ fn check_usable(key: &KeyRecord, arn: &str, operation: &str) -> Result<(), KmsEr
             return Err(KmsError::new(ErrorCode::InvalidState, format!("{arn} is pending deletion.")))
         }
     }
-    if key.usage != KeyUsage::EncryptDecrypt || key.spec != KeySpec::SymmetricDefault {
+    if !operation.allowed_for(key.spec, key.usage) {
         return Err(KmsError::new(
             ErrorCode::InvalidKeyUsage,
             format!(

@@ -1,0 +1,196 @@
+//! Every call Trent serves, typed: the one list that names each KMS operation and admin call,
+//! says whether it reads or writes and what kind of resource it acts on. It is the single
+//! source of the names used for dispatch, for key-usage errors, for authorization actions
+//! (`kms:Encrypt`, `iam:CreateAccessKey`, `trent:Seal`), for audit event names and for metric
+//! labels.
+
+use std::fmt;
+
+use crate::kms::TARGET_PREFIX;
+use crate::model::{KeySpec, KeyUsage};
+
+/// Which protocol a call comes in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// The AWS KMS JSON 1.1 protocol: `POST /`, `X-Amz-Target: TrentService.<Name>`.
+    Kms,
+    /// The admin API under `/v1/sys/`.
+    Admin,
+}
+
+/// Whether a call changes state (CloudTrail's `readOnly` is the opposite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Reads state, or uses a key without changing it (crypto operations).
+    Read,
+    /// Changes replicated state.
+    Write,
+}
+
+/// What a call acts on, for authorization and audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    /// One KMS key (named by key id, ARN or alias).
+    Key,
+    /// An alias and the key it points to.
+    Alias,
+    /// An access key.
+    AccessKey,
+    /// The cluster itself (seal, keyring, membership).
+    Cluster,
+    /// Nothing in particular (`*`): listing, creating, random bytes.
+    None,
+}
+
+macro_rules! operations {
+    ($($variant:ident => $service:ident, $name:literal, $action:literal, $access:ident, $resource:ident;)+) => {
+        /// One KMS operation or admin call.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("`", $action, "`.")]
+                $variant,
+            )+
+        }
+
+        impl Operation {
+            /// Every operation, in declaration order.
+            pub const ALL: &'static [Operation] = &[$(Operation::$variant),+];
+
+            /// Its name as AWS (or, for Trent's own calls, Trent) spells it: the `X-Amz-Target`
+            /// suffix of a KMS operation, the audit event name.
+            pub fn name(self) -> &'static str {
+                match self { $(Operation::$variant => $name),+ }
+            }
+
+            /// The authorization action, `service:Name` as IAM spells it.
+            pub fn action(self) -> &'static str {
+                match self { $(Operation::$variant => $action),+ }
+            }
+
+            /// The protocol it comes in on.
+            pub fn service(self) -> Service {
+                match self { $(Operation::$variant => Service::$service),+ }
+            }
+
+            /// Whether it changes state.
+            pub fn access(self) -> Access {
+                match self { $(Operation::$variant => Access::$access),+ }
+            }
+
+            /// What it acts on.
+            pub fn resource(self) -> ResourceKind {
+                match self { $(Operation::$variant => ResourceKind::$resource),+ }
+            }
+        }
+    };
+}
+
+operations! {
+    CreateKey => Kms, "CreateKey", "kms:CreateKey", Write, None;
+    DescribeKey => Kms, "DescribeKey", "kms:DescribeKey", Read, Key;
+    ListKeys => Kms, "ListKeys", "kms:ListKeys", Read, None;
+    EnableKey => Kms, "EnableKey", "kms:EnableKey", Write, Key;
+    DisableKey => Kms, "DisableKey", "kms:DisableKey", Write, Key;
+    UpdateKeyDescription => Kms, "UpdateKeyDescription", "kms:UpdateKeyDescription", Write, Key;
+    ScheduleKeyDeletion => Kms, "ScheduleKeyDeletion", "kms:ScheduleKeyDeletion", Write, Key;
+    CancelKeyDeletion => Kms, "CancelKeyDeletion", "kms:CancelKeyDeletion", Write, Key;
+    CreateAlias => Kms, "CreateAlias", "kms:CreateAlias", Write, Alias;
+    UpdateAlias => Kms, "UpdateAlias", "kms:UpdateAlias", Write, Alias;
+    DeleteAlias => Kms, "DeleteAlias", "kms:DeleteAlias", Write, Alias;
+    ListAliases => Kms, "ListAliases", "kms:ListAliases", Read, None;
+    TagResource => Kms, "TagResource", "kms:TagResource", Write, Key;
+    UntagResource => Kms, "UntagResource", "kms:UntagResource", Write, Key;
+    ListResourceTags => Kms, "ListResourceTags", "kms:ListResourceTags", Read, Key;
+    Encrypt => Kms, "Encrypt", "kms:Encrypt", Read, Key;
+    Decrypt => Kms, "Decrypt", "kms:Decrypt", Read, Key;
+    ReEncrypt => Kms, "ReEncrypt", "kms:ReEncrypt", Read, Key;
+    GenerateDataKey => Kms, "GenerateDataKey", "kms:GenerateDataKey", Read, Key;
+    GenerateDataKeyWithoutPlaintext => Kms, "GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyWithoutPlaintext", Read, Key;
+    GenerateRandom => Kms, "GenerateRandom", "kms:GenerateRandom", Read, None;
+    Health => Admin, "Health", "trent:Health", Read, Cluster;
+    SealStatus => Admin, "SealStatus", "trent:SealStatus", Read, Cluster;
+    Initialize => Admin, "Initialize", "trent:Initialize", Write, Cluster;
+    Unseal => Admin, "Unseal", "trent:Unseal", Write, Cluster;
+    Seal => Admin, "Seal", "trent:Seal", Write, Cluster;
+    DescribeCluster => Admin, "DescribeCluster", "trent:DescribeCluster", Read, Cluster;
+    CreateAccessKey => Admin, "CreateAccessKey", "iam:CreateAccessKey", Write, AccessKey;
+    ListAccessKeys => Admin, "ListAccessKeys", "iam:ListAccessKeys", Read, AccessKey;
+    DeleteAccessKey => Admin, "DeleteAccessKey", "iam:DeleteAccessKey", Write, AccessKey;
+    Rekey => Admin, "Rekey", "trent:Rekey", Write, Cluster;
+    RotateKeyring => Admin, "RotateKeyring", "trent:RotateKeyring", Write, Cluster;
+    AddMember => Admin, "AddMember", "trent:ManageMembers", Write, Cluster;
+    PromoteMember => Admin, "PromoteMember", "trent:ManageMembers", Write, Cluster;
+    RemoveMember => Admin, "RemoveMember", "trent:ManageMembers", Write, Cluster;
+}
+
+impl Operation {
+    /// The KMS operation an `X-Amz-Target` names (`TrentService.Encrypt`).
+    pub fn from_target(target: &str) -> Option<Operation> {
+        let name = target.strip_prefix(TARGET_PREFIX)?;
+        Operation::ALL
+            .iter()
+            .copied()
+            .find(|operation| operation.service() == Service::Kms && operation.name() == name)
+    }
+
+    /// Whether it is served without a signature: health, seal status, init and unseal, which
+    /// must work before any credential exists or while none can be checked.
+    pub fn is_unsigned(self) -> bool {
+        matches!(self, Operation::Health | Operation::SealStatus | Operation::Initialize | Operation::Unseal)
+    }
+
+    /// Whether a key of `spec` and `usage` can perform it: the one table of what each kind of
+    /// key is for. Operations that do not use a key's material are not in it.
+    pub fn allowed_for(self, spec: KeySpec, usage: KeyUsage) -> bool {
+        match (spec, usage) {
+            (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt) => matches!(
+                self,
+                Operation::Encrypt
+                    | Operation::Decrypt
+                    | Operation::ReEncrypt
+                    | Operation::GenerateDataKey
+                    | Operation::GenerateDataKeyWithoutPlaintext
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_actions_are_unique_and_agree() {
+        let mut names = std::collections::HashSet::new();
+        for operation in Operation::ALL {
+            assert!(names.insert(operation.name()), "{operation} twice");
+            let (service, name) = operation.action().split_once(':').unwrap_or_default();
+            assert!(matches!(service, "kms" | "iam" | "trent"), "{operation}");
+            if operation.service() == Service::Kms {
+                assert_eq!((service, name), ("kms", operation.name()));
+                assert_eq!(Operation::from_target(&format!("TrentService.{name}")), Some(*operation));
+            } else {
+                assert_eq!(Operation::from_target(&format!("TrentService.{}", operation.name())), None);
+            }
+        }
+        assert_eq!(Operation::from_target("TrentService.Nope"), None);
+        assert_eq!(Operation::from_target("Encrypt"), None);
+    }
+
+    #[test]
+    fn symmetric_keys_do_symmetric_crypto_only() {
+        let symmetric =
+            |operation: Operation| operation.allowed_for(KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt);
+        assert!(symmetric(Operation::Encrypt) && symmetric(Operation::ReEncrypt));
+        assert!(!symmetric(Operation::DescribeKey) && !symmetric(Operation::GenerateRandom));
+        assert!(!Operation::Encrypt.allowed_for(KeySpec::Hmac256, KeyUsage::GenerateVerifyMac));
+    }
+}
