@@ -42,7 +42,7 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
         .metrics(|metrics| metrics.current_leader == Some(1), "leader")
         .await
         .expect("leader");
-    let init = trent_node::seal::init::initialize(&node, 3, 2, None).await.expect("init");
+    let init = trent_node::admin::init::initialize(&node, 3, 2, None).await.expect("init");
     for share in &init.shares[..2] {
         node.submit_unseal_share(share).expect("unseal");
     }
@@ -69,7 +69,8 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
             let id = trent_storage::KeyId::parse(key_id).expect("uuid");
             let record = registry.key(&id).expect("key").clone();
             let sealed = &record.materials[0].sealed;
-            let material = node.seal.material(&id, 1, sealed).expect("unsealed").expect("unwrap");
+            let material =
+                node.seal.material(&id, record.spec, 1, sealed).expect("unsealed").expect("unwrap");
             secrets.push((format!("material of {key_id}"), material.expose().to_vec()));
         }
     }

@@ -51,7 +51,37 @@ pub(crate) enum RowChange {
 #[error("registry invariant violated: {0}")]
 pub struct InvariantViolation(pub String);
 
+impl DedupOutcome {
+    /// The outcome to remember for `result`.
+    pub fn of(result: &CommandResult) -> DedupOutcome {
+        match result {
+            Ok(Applied::Key(key)) => DedupOutcome::Key(key.key_id),
+            Ok(Applied::Done) => DedupOutcome::Done,
+            Err(rejection) => DedupOutcome::Rejected(rejection.clone()),
+        }
+    }
+}
+
 impl Registry {
+    /// The remembered result of a request. Entries leave when a later write evicts them (older
+    /// than the dedup window by that write's timestamp, or past the entry cap).
+    pub fn dedup_result(&self, request_id: &RequestId) -> Option<CommandResult> {
+        self.dedup.get(request_id).map(|record| self.replay(&record.outcome))
+    }
+
+    /// The answer a retry gets for a remembered outcome: a key write answers with the key as it
+    /// is now (or NotFound if it has since been deleted).
+    pub(crate) fn replay(&self, outcome: &DedupOutcome) -> CommandResult {
+        match outcome {
+            DedupOutcome::Key(key_id) => match self.keys.get(key_id) {
+                Some(key) => Ok(Applied::Key(Box::new(key.clone()))),
+                None => Err(crate::apply::key_not_found(*key_id)),
+            },
+            DedupOutcome::Done => Ok(Applied::Done),
+            DedupOutcome::Rejected(rejection) => Err(rejection.clone()),
+        }
+    }
+
     /// Applies `request` (at `position` in the batch of log entry `log_index`) and returns its
     /// result and the rows it touched.
     pub(crate) fn apply(

@@ -6,45 +6,9 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::records::{KeyId, Rejection, RequestId};
 use trent_wire::model::{KeySpec, KeyUsage, Origin};
-use trent_wire::{ErrorCode, KmsError};
-use uuid::Uuid;
-
-/// A key's id: a UUID, shown in its hyphenated form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct KeyId(pub Uuid);
-
-impl KeyId {
-    /// Parses the hyphenated UUID form; `None` for anything else.
-    pub fn parse(text: &str) -> Option<KeyId> {
-        // Only the canonical 36-character form is a key id; braces, URNs and simple forms are not.
-        if text.len() != 36 {
-            return None;
-        }
-        Uuid::try_parse(text).ok().map(KeyId)
-    }
-
-    /// The 16 raw bytes, the order keys are listed in.
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// Identifies one client write across retries, so a retried write applies once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RequestId(pub Uuid);
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
 
 /// One replicated write: a command plus what the leader decided before proposing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +144,7 @@ pub enum Command {
         /// Barrier keys sealed under the new root key.
         keyring: crate::sealed::SealedKeyring,
         /// The first administrator's access key.
-        admin: crate::registry::AccessKeyRecord,
+        admin: crate::records::AccessKeyRecord,
     },
     /// Replace the sealed keyring by one holding every version of the current one, and more
     /// (barrier key rotation).
@@ -189,7 +153,7 @@ pub enum Command {
         keyring: crate::sealed::SealedKeyring,
     },
     /// Add an access key.
-    CreateAccessKey(crate::registry::AccessKeyRecord),
+    CreateAccessKey(crate::records::AccessKeyRecord),
     /// Delete an access key; the last one cannot be deleted.
     DeleteAccessKey {
         /// Its id.
@@ -345,37 +309,9 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
     /// The command changed (or created) this key; its record after the change.
-    Key(Box<crate::registry::KeyRecord>),
+    Key(Box<crate::records::KeyRecord>),
     /// The command changed aliases or deleted a key; nothing to report.
     Done,
-}
-
-/// Why a command was refused; applying it changed nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejection {
-    /// The AWS error code.
-    pub code: ErrorCode,
-    /// The AWS-style message.
-    pub message: String,
-}
-
-impl Rejection {
-    /// Builds a rejection.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
-        Rejection { code, message: message.into() }
-    }
-}
-
-impl From<KmsError> for Rejection {
-    fn from(error: KmsError) -> Rejection {
-        Rejection { code: error.code, message: error.message }
-    }
-}
-
-impl From<Rejection> for KmsError {
-    fn from(rejection: Rejection) -> KmsError {
-        KmsError::new(rejection.code, rejection.message)
-    }
 }
 
 /// The result of applying one request.

@@ -27,6 +27,7 @@ mod fingerprint;
 #[cfg(test)]
 mod golden;
 mod principals;
+pub mod records;
 mod rows;
 
 pub use apply::{

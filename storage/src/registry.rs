@@ -3,144 +3,15 @@
 //! Reads go through [`SharedRegistry`]; the only writer is the state machine, through
 //! `Registry::apply` (see the `apply` module). Everything here is plain data and queries.
 
-use std::collections::BTreeMap;
-
 use imbl::{OrdMap, OrdSet};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use serde::{Deserialize, Serialize};
-use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
-
 use crate::apply::InvariantViolation;
-use crate::command::{Applied, CommandResult, KeyId, Rejection, RequestId};
-
-/// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyLifecycle {
-    /// Usable.
-    Enabled,
-    /// Kept, but refused for use.
-    Disabled,
-    /// Waiting to be deleted at `deletion_at_ms`.
-    PendingDeletion {
-        /// When the leader will delete it, ms since the epoch.
-        deletion_at_ms: u64,
-        /// The window the caller asked for, in days.
-        window_days: u32,
-    },
-}
-
-impl KeyLifecycle {
-    /// The AWS `KeyState` of this lifecycle.
-    pub fn key_state(self) -> KeyState {
-        match self {
-            KeyLifecycle::Enabled => KeyState::Enabled,
-            KeyLifecycle::Disabled => KeyState::Disabled,
-            KeyLifecycle::PendingDeletion { .. } => KeyState::PendingDeletion,
-        }
-    }
-}
-
-/// Everything the cluster knows about one key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRecord {
-    /// The key id.
-    pub key_id: KeyId,
-    /// Creation time, ms since the epoch (the leader's clock).
-    pub created_at_ms: u64,
-    /// Description.
-    pub description: String,
-    /// Key material type.
-    pub spec: KeySpec,
-    /// What it is for.
-    pub usage: KeyUsage,
-    /// Where its material comes from.
-    pub origin: Origin,
-    /// Lifecycle state.
-    pub lifecycle: KeyLifecycle,
-    /// Tags, ordered by tag key.
-    pub tags: BTreeMap<String, String>,
-    /// Key material versions, oldest first; the last is current. Sealed: storage never sees
-    /// plaintext material.
-    pub materials: Vec<KeyMaterial>,
-}
-
-/// One version of a key's material.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyMaterial {
-    /// Its version, from 1.
-    pub version: u32,
-    /// The material, sealed under the barrier with the key id and version as context.
-    pub sealed: crate::sealed::WrappedSecret,
-    /// When it was created, ms since the epoch.
-    pub created_at_ms: u64,
-}
-
-/// An alias and the key it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AliasRecord {
-    /// `alias/<name>`.
-    pub name: String,
-    /// The target key.
-    pub key_id: KeyId,
-    /// Creation time, ms since the epoch.
-    pub created_at_ms: u64,
-    /// Last retarget time, ms since the epoch.
-    pub updated_at_ms: u64,
-}
-
-/// What a remembered write produced, kept small: a key's id rather than a copy of its record,
-/// so remembering 100,000 writes cannot hold 100,000 copies of large keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DedupOutcome {
-    /// The write changed or created this key; a retry answers with its current record.
-    Key(KeyId),
-    /// The write succeeded with nothing to report.
-    Done,
-    /// The write was refused.
-    Rejected(Rejection),
-}
-
-impl DedupOutcome {
-    /// The outcome to remember for `result`.
-    pub fn of(result: &CommandResult) -> DedupOutcome {
-        match result {
-            Ok(Applied::Key(key)) => DedupOutcome::Key(key.key_id),
-            Ok(Applied::Done) => DedupOutcome::Done,
-            Err(rejection) => DedupOutcome::Rejected(rejection.clone()),
-        }
-    }
-}
-
-/// The remembered result of a write, so a retry with the same request id gets it again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DedupRecord {
-    /// The log index that applied the write; with `position`, orders eviction identically on
-    /// every node.
-    pub log_index: u64,
-    /// The write's position in its log entry's batch.
-    pub position: u32,
-    /// The write's timestamp, ms since the epoch.
-    pub issued_at_ms: u64,
-    /// [`crate::Command::fingerprint`] of the write: a retry must ask for the same thing.
-    pub fingerprint: u64,
-    /// What applying it produced.
-    pub outcome: DedupOutcome,
-}
-
-/// An API principal: an access key id and its secret, sealed by the barrier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessKeyRecord {
-    /// The access key id (`AKIA…`-style, 16–128 characters).
-    pub access_key_id: String,
-    /// The secret access key, sealed under the barrier with the access key id as context.
-    pub secret: crate::sealed::WrappedSecret,
-    /// Creation time, ms since the epoch.
-    pub created_at_ms: u64,
-    /// What it is for, 0–256 characters.
-    pub description: String,
-}
+pub use crate::records::{
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord,
+};
+use crate::records::{KeyId, RequestId};
 
 /// The replicated registry of keys and aliases.
 ///
@@ -343,25 +214,6 @@ impl Registry {
             .take(limit)
             .map(|(_, key_id)| *key_id)
             .collect()
-    }
-
-    /// The remembered result of a request. Entries leave when a later write evicts them (older
-    /// than the dedup window by that write's timestamp, or past the entry cap).
-    pub fn dedup_result(&self, request_id: &RequestId) -> Option<CommandResult> {
-        self.dedup.get(request_id).map(|record| self.replay(&record.outcome))
-    }
-
-    /// The answer a retry gets for a remembered outcome: a key write answers with the key as it
-    /// is now (or NotFound if it has since been deleted).
-    pub(crate) fn replay(&self, outcome: &DedupOutcome) -> CommandResult {
-        match outcome {
-            DedupOutcome::Key(key_id) => match self.keys.get(key_id) {
-                Some(key) => Ok(Applied::Key(Box::new(key.clone()))),
-                None => Err(crate::apply::key_not_found(*key_id)),
-            },
-            DedupOutcome::Done => Ok(Applied::Done),
-            DedupOutcome::Rejected(rejection) => Err(rejection.clone()),
-        }
     }
 
     /// Every key, in id order.

@@ -136,7 +136,7 @@ async fn start_node(target: &str) -> (RunningNode, InitResponse) {
         .await
         .expect("the single node becomes leader");
     let node = &running.node;
-    let init = trent_node::seal::init::initialize(node, 1, 1, None).await.expect("initialise");
+    let init = trent_node::admin::init::initialize(node, 1, 1, None).await.expect("initialise");
     node.submit_unseal_share(&init.shares[0]).expect("unseal");
     assert!(!node.seal.status().sealed, "the node is still sealed");
     (running, init)

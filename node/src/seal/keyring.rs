@@ -48,6 +48,42 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
+/// What a secret sealed under the barrier is, bound into its associated data: a secret sealed as
+/// one kind, for one key, version or access key, opens as nothing else. Every kind has its own
+/// domain tag ending in `|`; a new kind of secret adds a variant with a new tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealContext<'a> {
+    /// A version of a key's material: `key-material|`, the key id, the version.
+    KeyMaterial {
+        /// The key.
+        key_id: &'a trent_storage::KeyId,
+        /// The material version.
+        version: u32,
+    },
+    /// An access key's secret: the access key id alone, as the first builds sealed it. It
+    /// cannot collide with a tagged kind: access key ids are letters, digits and underscores,
+    /// never `|`.
+    AccessKeySecret {
+        /// The access key.
+        access_key_id: &'a str,
+    },
+}
+
+impl SealContext<'_> {
+    /// The bytes bound into the associated data.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            SealContext::KeyMaterial { key_id, version } => {
+                let mut context = b"key-material|".to_vec();
+                context.extend_from_slice(key_id.as_bytes());
+                context.extend_from_slice(&version.to_be_bytes());
+                context
+            }
+            SealContext::AccessKeySecret { access_key_id } => access_key_id.as_bytes().to_vec(),
+        }
+    }
+}
+
 fn keyring_aad(cluster_id: &ClusterId, version: u32) -> Vec<u8> {
     let mut aad = b"trent/keyring/v1|".to_vec();
     aad.extend_from_slice(cluster_id);
@@ -114,10 +150,10 @@ impl Keyring {
     }
 
     /// Seals `secret` under the current barrier key, bound to `context`.
-    pub fn wrap(&self, context: &[u8], secret: &[u8]) -> Result<WrappedSecret, KeyringError> {
+    pub fn wrap(&self, context: &SealContext<'_>, secret: &[u8]) -> Result<WrappedSecret, KeyringError> {
         let version = self.current_version();
         let key = self.keys.get(&version).ok_or(KeyringError::Empty)?;
-        let sealed = aead_seal(key, &barrier_aad(&self.cluster_id, version, context), secret)
+        let sealed = aead_seal(key, &barrier_aad(&self.cluster_id, version, &context.bytes()), secret)
             .map_err(KeyringError::Crypto)?;
         Ok(WrappedSecret { barrier_version: version, sealed })
     }
@@ -125,15 +161,19 @@ impl Keyring {
     /// Opens a secret sealed by [`Keyring::wrap`] with the same `context`.
     pub fn unwrap(
         &self,
-        context: &[u8],
+        context: &SealContext<'_>,
         wrapped: &WrappedSecret,
     ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
         let key = self
             .keys
             .get(&wrapped.barrier_version)
             .ok_or(KeyringError::UnknownVersion(wrapped.barrier_version))?;
-        aead_open(key, &barrier_aad(&self.cluster_id, wrapped.barrier_version, context), &wrapped.sealed)
-            .map_err(|_| KeyringError::Forged)
+        aead_open(
+            key,
+            &barrier_aad(&self.cluster_id, wrapped.barrier_version, &context.bytes()),
+            &wrapped.sealed,
+        )
+        .map_err(|_| KeyringError::Forged)
     }
 }
 
@@ -147,8 +187,9 @@ mod tests {
         let keyring = Keyring::generate([4; 16]).unwrap();
         let sealed = keyring.seal(&root).unwrap();
         let reopened = Keyring::open(&sealed, &root).unwrap();
-        let secret = keyring.wrap(b"key-1/v1", b"material").unwrap();
-        assert_eq!(reopened.unwrap(b"key-1/v1", &secret).unwrap().as_slice(), b"material");
+        let context = SealContext::AccessKeySecret { access_key_id: "AKIDONE" };
+        let secret = keyring.wrap(&context, b"material").unwrap();
+        assert_eq!(reopened.unwrap(&context, &secret).unwrap().as_slice(), b"material");
 
         let wrong = SecretKey::generate().unwrap();
         assert_eq!(Keyring::open(&sealed, &wrong).unwrap_err(), KeyringError::WrongRoot);
@@ -160,29 +201,56 @@ mod tests {
     #[test]
     fn secrets_are_bound_to_their_context_and_version() {
         let keyring = Keyring::generate([1; 16]).unwrap();
-        let secret = keyring.wrap(b"key-1/v1", b"material").unwrap();
-        assert_eq!(keyring.unwrap(b"key-2/v1", &secret).unwrap_err(), KeyringError::Forged);
+        let (one, two) =
+            (trent_storage::KeyId(uuid::Uuid::from_u128(1)), trent_storage::KeyId(uuid::Uuid::from_u128(2)));
+        let key_1_v1 = SealContext::KeyMaterial { key_id: &one, version: 1 };
+        let secret = keyring.wrap(&key_1_v1, b"material").unwrap();
+        assert_eq!(
+            keyring.unwrap(&SealContext::KeyMaterial { key_id: &two, version: 1 }, &secret).unwrap_err(),
+            KeyringError::Forged
+        );
+        assert_eq!(
+            keyring.unwrap(&SealContext::KeyMaterial { key_id: &one, version: 2 }, &secret).unwrap_err(),
+            KeyringError::Forged
+        );
         let mut relabelled = secret.clone();
         relabelled.barrier_version = 2;
-        assert_eq!(keyring.unwrap(b"key-1/v1", &relabelled).unwrap_err(), KeyringError::UnknownVersion(2));
+        assert_eq!(keyring.unwrap(&key_1_v1, &relabelled).unwrap_err(), KeyringError::UnknownVersion(2));
         let mut forged = secret;
         forged.sealed[20] ^= 0x40;
-        assert_eq!(keyring.unwrap(b"key-1/v1", &forged).unwrap_err(), KeyringError::Forged);
+        assert_eq!(keyring.unwrap(&key_1_v1, &forged).unwrap_err(), KeyringError::Forged);
     }
 
     #[test]
     fn rotation_seals_new_secrets_with_the_new_version_and_old_ones_still_open() {
         let root = SecretKey::generate().unwrap();
         let mut keyring = Keyring::generate([2; 16]).unwrap();
-        let old = keyring.wrap(b"ctx", b"old secret").unwrap();
+        let ctx = SealContext::AccessKeySecret { access_key_id: "TRNTROTATION" };
+        let old = keyring.wrap(&ctx, b"old secret").unwrap();
         assert_eq!(keyring.rotate().unwrap(), 2);
-        let new = keyring.wrap(b"ctx", b"new secret").unwrap();
+        let new = keyring.wrap(&ctx, b"new secret").unwrap();
         assert_eq!((old.barrier_version, new.barrier_version), (1, 2));
 
         let reopened = Keyring::open(&keyring.seal(&root).unwrap(), &root).unwrap();
         assert_eq!(reopened.current_version(), 2);
-        assert_eq!(reopened.unwrap(b"ctx", &old).unwrap().as_slice(), b"old secret");
-        assert_eq!(reopened.unwrap(b"ctx", &new).unwrap().as_slice(), b"new secret");
+        assert_eq!(reopened.unwrap(&ctx, &old).unwrap().as_slice(), b"old secret");
+        assert_eq!(reopened.unwrap(&ctx, &new).unwrap().as_slice(), b"new secret");
+    }
+
+    #[test]
+    fn each_kind_of_secret_has_its_own_context_and_they_cannot_collide() {
+        let key_id = trent_storage::KeyId(uuid::Uuid::from_u128(7));
+        let material = SealContext::KeyMaterial { key_id: &key_id, version: 3 }.bytes();
+        assert!(material.starts_with(b"key-material|"));
+        // The bytes the first builds bound: every sealed secret stored by them still opens.
+        assert_eq!(material[13..29], *key_id.as_bytes());
+        assert_eq!(material[29..], 3u32.to_be_bytes());
+        assert_eq!(SealContext::AccessKeySecret { access_key_id: "TRNTABC" }.bytes(), b"TRNTABC");
+        let keyring = Keyring::generate([4; 16]).unwrap();
+        let as_material =
+            keyring.wrap(&SealContext::KeyMaterial { key_id: &key_id, version: 3 }, b"x").unwrap();
+        let as_access_key = SealContext::AccessKeySecret { access_key_id: "key_material" };
+        assert_eq!(keyring.unwrap(&as_access_key, &as_material).unwrap_err(), KeyringError::Forged);
     }
 
     #[test]

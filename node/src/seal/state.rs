@@ -221,12 +221,13 @@ impl Seal {
     pub fn material(
         &self,
         key_id: &trent_storage::KeyId,
+        spec: trent_wire::model::KeySpec,
         version: u32,
         sealed: &trent_storage::sealed::WrappedSecret,
-    ) -> Result<Result<SecretKey, KeyringError>, Sealed> {
+    ) -> Result<Result<super::key_secret::KeySecret, KeyringError>, Sealed> {
         match &*self.read() {
             SealState::Unsealed { keyring, materials, .. } => {
-                Ok(materials.material(keyring, key_id, version, sealed))
+                Ok(materials.material(keyring, key_id, spec, version, sealed))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }

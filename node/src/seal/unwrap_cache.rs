@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use trent_storage::sealed::WrappedSecret;
 use zeroize::Zeroizing;
 
-use super::keyring::{Keyring, KeyringError};
+use super::keyring::{Keyring, KeyringError, SealContext};
 
 /// Most entries kept; when full, the oldest entry makes room for each new one (each is
 /// re-derivable from the registry). Dropping everything at once instead made a working set one
@@ -47,7 +47,7 @@ impl<K: Hash + Eq + Clone, V: Clone> UnwrapCache<K, V> {
         &self,
         keyring: &Keyring,
         name: &Q,
-        context: &[u8],
+        context: &SealContext<'_>,
         sealed: &WrappedSecret,
         make: impl FnOnce(Zeroizing<Vec<u8>>) -> Result<V, KeyringError>,
     ) -> Result<V, KeyringError>
@@ -101,7 +101,13 @@ impl SecretCache {
         access_key_id: &str,
         sealed: &WrappedSecret,
     ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
-        self.get_or_unwrap(keyring, access_key_id, access_key_id.as_bytes(), sealed, Ok)
+        self.get_or_unwrap(
+            keyring,
+            access_key_id,
+            &SealContext::AccessKeySecret { access_key_id },
+            sealed,
+            Ok,
+        )
     }
 }
 
@@ -112,14 +118,18 @@ mod tests {
     #[test]
     fn a_secret_is_served_from_the_cache_only_for_the_same_sealed_bytes() {
         let keyring = Keyring::generate([3; 16]).unwrap();
-        let first = keyring.wrap(b"AKIDONE", b"first secret").unwrap();
+        let first = keyring
+            .wrap(&SealContext::AccessKeySecret { access_key_id: "AKIDONE" }, b"first secret")
+            .unwrap();
         let cache = SecretCache::default();
         assert_eq!(cache.secret(&keyring, "AKIDONE", &first).unwrap().as_slice(), b"first secret");
         assert_eq!(cache.secret(&keyring, "AKIDONE", &first).unwrap().as_slice(), b"first secret");
         assert_eq!(cache.len(), 1);
 
         // Deleted and re-created under the same id: the new sealed bytes are unwrapped afresh.
-        let second = keyring.wrap(b"AKIDONE", b"second secret").unwrap();
+        let second = keyring
+            .wrap(&SealContext::AccessKeySecret { access_key_id: "AKIDONE" }, b"second secret")
+            .unwrap();
         assert_eq!(cache.secret(&keyring, "AKIDONE", &second).unwrap().as_slice(), b"second secret");
 
         // A sealed secret bound to another id never opens, cached or not.
@@ -130,7 +140,9 @@ mod tests {
     fn a_full_cache_makes_room_one_entry_at_a_time() {
         let keyring = Keyring::generate([4; 16]).unwrap();
         let cache = SecretCache::default();
-        let sealed = |n: usize| keyring.wrap(format!("AK{n}").as_bytes(), b"s").unwrap();
+        let sealed = |n: usize| {
+            keyring.wrap(&SealContext::AccessKeySecret { access_key_id: &format!("AK{n}") }, b"s").unwrap()
+        };
         let names: Vec<String> = (0..=MAX_CACHED_SECRETS).map(|n| format!("AK{n}")).collect();
         let wrapped: Vec<WrappedSecret> = (0..=MAX_CACHED_SECRETS).map(sealed).collect();
         for (name, sealed) in names.iter().zip(&wrapped) {

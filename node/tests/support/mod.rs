@@ -553,7 +553,7 @@ impl InProcessNode {
             .await
             .expect("single node becomes leader");
         let node = &running.node;
-        let answer = trent_node::seal::init::initialize(node, 1, 1, None).await.expect("init");
+        let answer = trent_node::admin::init::initialize(node, 1, 1, None).await.expect("init");
         node.submit_unseal_share(&answer.shares[0]).expect("unseal");
         let endpoint = format!("http://{}", running.api_addr);
         let signing =

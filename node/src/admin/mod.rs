@@ -1,6 +1,10 @@
 //! The admin API under `/v1/sys/`: health (see [`crate::health`]), seal status, init, unseal and seal, cluster view and
 //! membership changes. JSON in, JSON out, curl-able.
 
+pub mod access_keys;
+pub mod init;
+pub mod root_key;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
@@ -9,71 +13,103 @@ use trent_wire::admin::{
     AddLearnerRequest, ClusterResponse, CreateAccessKeyRequest, InitRequest, MemberInfo,
     MembershipChangeResponse, RekeyRequest, UnsealRequest,
 };
-use trent_wire::{ErrorCode, KmsError};
+use trent_wire::{ErrorCode, KmsError, Operation};
 
 use crate::http::response;
 use crate::node::Node;
 use crate::peer::protocol::LeaderOp;
-use crate::seal::admin_ops;
 use crate::seal::state::UnsealError;
 
 const JSON: &str = "application/json";
 
-/// Routes an admin request; `None` when the path is not an admin path.
-pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
+/// The admin call `method path` names, with the id its path carries (a node or access key id;
+/// `live` for the liveness check); `None` for a path that is no admin call.
+pub fn resolve<'p>(method: &Method, path: &'p str) -> Option<(Operation, Option<&'p str>)> {
     let rest = path.strip_prefix("/v1/sys/")?;
-    let segments: Vec<&str> = rest.split('/').collect();
-    let result = match (method, segments.as_slice()) {
-        (&Method::GET, ["health"] | ["health", "ready"]) => {
+    let segments: Vec<&'p str> = rest.split('/').collect();
+    let found = match (method, segments.as_slice()) {
+        (&Method::GET, ["health"] | ["health", "ready"]) => (Operation::Health, None),
+        (&Method::GET, ["health", "live"]) => (Operation::Health, Some("live")),
+        (&Method::GET, ["status"]) => (Operation::SealStatus, None),
+        (&Method::POST, ["init"]) => (Operation::Initialize, None),
+        (&Method::POST, ["unseal"]) => (Operation::Unseal, None),
+        (&Method::POST, ["seal"]) => (Operation::Seal, None),
+        (&Method::GET, ["cluster"]) => (Operation::DescribeCluster, None),
+        (&Method::POST, ["access-keys"]) => (Operation::CreateAccessKey, None),
+        (&Method::GET, ["access-keys"]) => (Operation::ListAccessKeys, None),
+        (&Method::DELETE, ["access-keys", id]) => (Operation::DeleteAccessKey, Some(*id)),
+        (&Method::POST, ["rekey"]) => (Operation::Rekey, None),
+        (&Method::POST, ["rotate"]) => (Operation::RotateKeyring, None),
+        (&Method::POST, ["members"]) => (Operation::AddMember, None),
+        (&Method::POST, ["members", id, "promote"]) => (Operation::PromoteMember, Some(*id)),
+        (&Method::DELETE, ["members", id]) => (Operation::RemoveMember, Some(*id)),
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// Routes and runs an admin request, signature unchecked (the fuzz target's entry; the client
+/// API goes through `crate::api`); `None` when the path is not an admin call.
+pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
+    let (operation, id) = resolve(method, path)?;
+    Some(run(node, operation, id, body).await.unwrap_or_else(|error| response::kms_error(&error)))
+}
+
+/// Runs an admin call that [`resolve`] named.
+pub async fn run(
+    node: &Node,
+    operation: Operation,
+    id: Option<&str>,
+    body: &[u8],
+) -> Result<Response<Full<Bytes>>, KmsError> {
+    let id = || id.ok_or_else(|| KmsError::new(ErrorCode::Validation, "The path names no id"));
+    match operation {
+        Operation::Health => {
             let health = crate::health::health(node).await;
-            Ok(response::json(verdict(health.ready), &health, JSON))
+            let passes = if id().is_ok() { health.live } else { health.ready };
+            Ok(response::json(verdict(passes), &health, JSON))
         }
-        (&Method::GET, ["health", "live"]) => {
-            let health = crate::health::health(node).await;
-            Ok(response::json(verdict(health.live), &health, JSON))
-        }
-        (&Method::GET, ["status"]) => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),
-        (&Method::POST, ["init"]) => init(node, body).await,
-        (&Method::POST, ["unseal"]) => unseal(node, body).await,
-        (&Method::POST, ["seal"]) => {
+        Operation::SealStatus => Ok(response::json(StatusCode::OK, &node.seal_status(), JSON)),
+        Operation::Initialize => init(node, body).await,
+        Operation::Unseal => unseal(node, body).await,
+        Operation::Seal => {
             node.seal.seal();
             tracing::info!("sealed by request");
             Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
         }
-        (&Method::GET, ["cluster"]) => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
-        (&Method::POST, ["access-keys"]) => match parse_json::<CreateAccessKeyRequest>(body) {
-            Ok(request) => admin_ops::create_access_key(node, request.description)
+        Operation::DescribeCluster => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
+        Operation::CreateAccessKey => {
+            let request = parse_json::<CreateAccessKeyRequest>(body)?;
+            access_keys::create_access_key(node, request.description)
                 .await
-                .map(|created| response::json(StatusCode::OK, &created, JSON)),
-            Err(error) => Err(error),
-        },
-        (&Method::GET, ["access-keys"]) => {
-            admin_ops::list_access_keys(node).await.map(|list| response::json(StatusCode::OK, &list, JSON))
+                .map(|created| response::json(StatusCode::OK, &created, JSON))
         }
-        (&Method::DELETE, ["access-keys", id]) => admin_ops::delete_access_key(node, id)
+        Operation::ListAccessKeys => {
+            access_keys::list_access_keys(node).await.map(|list| response::json(StatusCode::OK, &list, JSON))
+        }
+        Operation::DeleteAccessKey => access_keys::delete_access_key(node, id()?)
             .await
             .map(|()| response::json(StatusCode::OK, &serde_json::json!({}), JSON)),
-        (&Method::POST, ["rekey"]) => match parse_json::<RekeyRequest>(body) {
-            Ok(request) => admin_ops::rekey(node, request.shares, request.threshold)
+        Operation::Rekey => {
+            let request = parse_json::<RekeyRequest>(body)?;
+            root_key::rekey(node, request.shares, request.threshold)
                 .await
-                .map(|answer| response::json(StatusCode::OK, &answer, JSON)),
-            Err(error) => Err(error),
-        },
-        (&Method::POST, ["rotate"]) => {
-            admin_ops::rotate(node).await.map(|answer| response::json(StatusCode::OK, &answer, JSON))
+                .map(|answer| response::json(StatusCode::OK, &answer, JSON))
         }
-        (&Method::POST, ["members"]) => add_learner(node, body).await,
-        (&Method::POST, ["members", id, "promote"]) => match parse_id(id) {
-            Ok(node_id) => membership_change(node, LeaderOp::Promote { node_id }).await,
-            Err(error) => Err(error),
-        },
-        (&Method::DELETE, ["members", id]) => match parse_id(id) {
-            Ok(node_id) => membership_change(node, LeaderOp::Remove { node_id }).await,
-            Err(error) => Err(error),
-        },
-        _ => Err(KmsError::new(ErrorCode::NotFound, format!("No admin endpoint {method} {path}"))),
-    };
-    Some(result.unwrap_or_else(|error| response::kms_error(&error)))
+        Operation::RotateKeyring => {
+            root_key::rotate(node).await.map(|answer| response::json(StatusCode::OK, &answer, JSON))
+        }
+        Operation::AddMember => add_learner(node, body).await,
+        Operation::PromoteMember => {
+            membership_change(node, LeaderOp::Promote { node_id: parse_id(id()?)? }).await
+        }
+        Operation::RemoveMember => {
+            membership_change(node, LeaderOp::Remove { node_id: parse_id(id()?)? }).await
+        }
+        kms => {
+            Err(KmsError::new(ErrorCode::NotFound, format!("{kms} is a KMS operation, not an admin call")))
+        }
+    }
 }
 
 /// The cluster as this node sees it.
@@ -164,7 +200,7 @@ async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsErro
         }
     }
     let chosen = match (request.access_key_id, request.secret_access_key) {
-        (Some(access_key_id), Some(secret)) => Some(crate::seal::init::ChosenCredentials {
+        (Some(access_key_id), Some(secret)) => Some(init::ChosenCredentials {
             access_key_id,
             secret_access_key: zeroize::Zeroizing::new(secret),
         }),
@@ -176,7 +212,7 @@ async fn init(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsErro
             ))
         }
     };
-    let answer = crate::seal::init::initialize(node, request.shares, request.threshold, chosen).await?;
+    let answer = init::initialize(node, request.shares, request.threshold, chosen).await?;
     Ok(response::json(StatusCode::OK, &answer, JSON))
 }
 
@@ -196,7 +232,7 @@ async fn unseal(node: &Node, body: &[u8]) -> Result<Response<Full<Bytes>>, KmsEr
         Ok(_) => {
             if !node.seal.status().sealed {
                 tracing::info!("unsealed");
-                admin_ops::confirm_rekey_if_unsealed_by_it(node).await;
+                root_key::confirm_rekey_if_unsealed_by_it(node).await;
             }
             Ok(response::json(StatusCode::OK, &node.seal_status(), JSON))
         }
@@ -215,17 +251,6 @@ fn verdict(passes: bool) -> StatusCode {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     }
-}
-
-/// Whether a request may be served while the node is sealed.
-pub fn allowed_while_sealed(method: &Method, path: &str) -> bool {
-    matches!(
-        (method, path),
-        (&Method::GET, "/v1/sys/health" | "/v1/sys/health/ready" | "/v1/sys/health/live")
-            | (&Method::GET, "/v1/sys/status")
-            | (&Method::POST, "/v1/sys/init")
-            | (&Method::POST, "/v1/sys/unseal")
-    )
 }
 
 fn parse_id(text: &str) -> Result<u64, KmsError> {

@@ -12,10 +12,11 @@ use trent_wire::admin::InitResponse;
 use trent_wire::{ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
-use super::keyring::Keyring;
-use super::shares::{split, ClusterId};
 use crate::crypto::{fill_random, SecretKey};
 use crate::node::Node;
+use crate::seal::keyring::Keyring;
+use crate::seal::keyring::SealContext;
+use crate::seal::shares::{split, ClusterId};
 use crate::write_path::Proposal;
 
 /// Characters of a generated access key id after its prefix.
@@ -65,7 +66,7 @@ pub async fn initialize(
         None => generate_credentials().map_err(|_| internal("random source"))?,
     };
     let secret = keyring
-        .wrap(access_key_id.as_bytes(), secret_access_key.as_bytes())
+        .wrap(&SealContext::AccessKeySecret { access_key_id: &access_key_id }, secret_access_key.as_bytes())
         .map_err(|_| internal("sealing the access key"))?;
     let admin = AccessKeyRecord {
         access_key_id: access_key_id.clone(),
@@ -73,7 +74,8 @@ pub async fn initialize(
         created_at_ms: node.now_ms(),
         description: "initial administrator".into(),
     };
-    let split = super::shares::split_record(&encoded_shares).map_err(|_| internal("recording the split"))?;
+    let split =
+        crate::seal::shares::split_record(&encoded_shares).map_err(|_| internal("recording the split"))?;
     node.write_proposal(Proposal::Command(Command::InitializeCluster { keyring: sealed_keyring, admin }))
         .await?;
     // If this second write is lost (a crash, a leader change) or the cluster is below feature

@@ -1,0 +1,191 @@
+//! The records the replicated state is made of — keys, their material, aliases, access keys,
+//! remembered writes — and the ids that name them. A leaf: [`crate::command`] (what changes
+//! them) and [`crate::registry`] (where they live) both build on it and not on each other.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
+use trent_wire::{ErrorCode, KmsError};
+use uuid::Uuid;
+
+/// A key's id: a UUID, shown in its hyphenated form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KeyId(pub Uuid);
+
+impl KeyId {
+    /// Parses the hyphenated UUID form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<KeyId> {
+        // Only the canonical 36-character form is a key id; braces, URNs and simple forms are not.
+        if text.len() != 36 {
+            return None;
+        }
+        Uuid::try_parse(text).ok().map(KeyId)
+    }
+
+    /// The 16 raw bytes, the order keys are listed in.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Identifies one client write across retries, so a retried write applies once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestId(pub Uuid);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Why a command was refused; applying it changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The AWS error code.
+    pub code: ErrorCode,
+    /// The AWS-style message.
+    pub message: String,
+}
+
+impl Rejection {
+    /// Builds a rejection.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
+        Rejection { code, message: message.into() }
+    }
+}
+
+impl From<KmsError> for Rejection {
+    fn from(error: KmsError) -> Rejection {
+        Rejection { code: error.code, message: error.message }
+    }
+}
+
+impl From<Rejection> for KmsError {
+    fn from(rejection: Rejection) -> KmsError {
+        KmsError::new(rejection.code, rejection.message)
+    }
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyLifecycle {
+    /// Usable.
+    Enabled,
+    /// Kept, but refused for use.
+    Disabled,
+    /// Waiting to be deleted at `deletion_at_ms`.
+    PendingDeletion {
+        /// When the leader will delete it, ms since the epoch.
+        deletion_at_ms: u64,
+        /// The window the caller asked for, in days.
+        window_days: u32,
+    },
+}
+
+impl KeyLifecycle {
+    /// The AWS `KeyState` of this lifecycle.
+    pub fn key_state(self) -> KeyState {
+        match self {
+            KeyLifecycle::Enabled => KeyState::Enabled,
+            KeyLifecycle::Disabled => KeyState::Disabled,
+            KeyLifecycle::PendingDeletion { .. } => KeyState::PendingDeletion,
+        }
+    }
+}
+
+/// Everything the cluster knows about one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The key id.
+    pub key_id: KeyId,
+    /// Creation time, ms since the epoch (the leader's clock).
+    pub created_at_ms: u64,
+    /// Description.
+    pub description: String,
+    /// Key material type.
+    pub spec: KeySpec,
+    /// What it is for.
+    pub usage: KeyUsage,
+    /// Where its material comes from.
+    pub origin: Origin,
+    /// Lifecycle state.
+    pub lifecycle: KeyLifecycle,
+    /// Tags, ordered by tag key.
+    pub tags: BTreeMap<String, String>,
+    /// Key material versions, oldest first; the last is current. Sealed: storage never sees
+    /// plaintext material.
+    pub materials: Vec<KeyMaterial>,
+}
+
+/// One version of a key's material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMaterial {
+    /// Its version, from 1.
+    pub version: u32,
+    /// The material, sealed under the barrier with the key id and version as context.
+    pub sealed: crate::sealed::WrappedSecret,
+    /// When it was created, ms since the epoch.
+    pub created_at_ms: u64,
+}
+
+/// An alias and the key it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    /// `alias/<name>`.
+    pub name: String,
+    /// The target key.
+    pub key_id: KeyId,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Last retarget time, ms since the epoch.
+    pub updated_at_ms: u64,
+}
+
+/// What a remembered write produced, kept small: a key's id rather than a copy of its record,
+/// so remembering 100,000 writes cannot hold 100,000 copies of large keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DedupOutcome {
+    /// The write changed or created this key; a retry answers with its current record.
+    Key(KeyId),
+    /// The write succeeded with nothing to report.
+    Done,
+    /// The write was refused.
+    Rejected(Rejection),
+}
+
+/// The remembered result of a write, so a retry with the same request id gets it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupRecord {
+    /// The log index that applied the write; with `position`, orders eviction identically on
+    /// every node.
+    pub log_index: u64,
+    /// The write's position in its log entry's batch.
+    pub position: u32,
+    /// The write's timestamp, ms since the epoch.
+    pub issued_at_ms: u64,
+    /// [`crate::Command::fingerprint`] of the write: a retry must ask for the same thing.
+    pub fingerprint: u64,
+    /// What applying it produced.
+    pub outcome: DedupOutcome,
+}
+
+/// An API principal: an access key id and its secret, sealed by the barrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyRecord {
+    /// The access key id (`AKIA…`-style, 16–128 characters).
+    pub access_key_id: String,
+    /// The secret access key, sealed under the barrier with the access key id as context.
+    pub secret: crate::sealed::WrappedSecret,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// What it is for, 0–256 characters.
+    pub description: String,
+}
