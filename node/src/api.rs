@@ -15,7 +15,7 @@
 //!    [`Call`] that carries the verified [`Principal`] and the typed [`Operation`].
 //!
 //! Every step's refusal is a typed [`Refusal`], and every call — served or refused — ends as one
-//! [`Outcome`] that passes [`finish`]: the one place authorization, audit and metrics hook in.
+//! [`Outcome`] that passes `finish`: the one place authorization, audit and metrics hook in.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -43,7 +43,7 @@ use crate::node::Node;
 pub const IDEMPOTENCY_HEADER: &str = "x-trent-request-id";
 
 /// How one call ended: the value every step's outcome becomes, refusals included, so that one
-/// place ([`finish`]) sees every call — what it was, who made it, how it went.
+/// place (`finish`) sees every call — what it was, who made it, how it went.
 pub struct Outcome {
     /// The operation, once known (a request for no known operation has none).
     pub operation: Option<Operation>,

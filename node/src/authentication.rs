@@ -3,9 +3,9 @@
 //! keyring on first use, then kept unwrapped while the node is unsealed (`seal::unwrap_cache`);
 //! the verifier caches the signing keys derived from them.
 //!
-//! Authentication runs in two halves around the body (see [`crate::api`]): [`check_head`] before
+//! Authentication runs in two halves around the body (see [`crate::api`]): `check_head` before
 //! it is read (the signature's shape, signed headers, date and scope, and that the access key
-//! exists), [`verify_body`] after (the signature itself).
+//! exists), `verify_body` after (the signature itself).
 
 use std::time::SystemTime;
 
@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::node::Node;
 
-/// Who a call is from: the access key whose signature verified. Made only by [`verify_body`],
+/// Who a call is from: the access key whose signature verified. Made only by `verify_body`,
 /// so holding one means the signature checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -24,7 +24,7 @@ pub struct Principal {
 
 impl Principal {
     /// A principal taken on trust, for in-process harnesses (fuzz targets) that call an
-    /// operation directly; never made on a request path, where only [`verify_body`] makes one.
+    /// operation directly; never made on a request path, where only `verify_body` makes one.
     #[doc(hidden)]
     pub fn assumed(access_key_id: &str) -> Principal {
         Principal { access_key_id: access_key_id.to_owned() }
@@ -61,7 +61,7 @@ pub(crate) fn check_head<'r>(
     Ok(checked)
 }
 
-/// Verifies the signature of a request whose head passed [`check_head`] over its `body`; the
+/// Verifies the signature of a request whose head passed `check_head` over its `body`; the
 /// caller it proves.
 pub(crate) fn verify_body(
     node: &Node,

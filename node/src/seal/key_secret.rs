@@ -24,6 +24,9 @@ pub enum KeyFamily {
     Edwards,
     /// ML-DSA private keys (as their seed).
     MlDsa,
+    /// ML-KEM decapsulation keys (as their seed): the `ML_KEM_*` specs the post-quantum issue
+    /// adds to `KeySpec`.
+    MlKem,
 }
 
 impl KeyFamily {
@@ -58,6 +61,8 @@ pub enum KeySecret {
     Edwards(Zeroizing<Vec<u8>>),
     /// An ML-DSA seed.
     MlDsa(Zeroizing<Vec<u8>>),
+    /// An ML-KEM seed.
+    MlKem(Zeroizing<Vec<u8>>),
 }
 
 impl KeySecret {
@@ -73,6 +78,7 @@ impl KeySecret {
             KeyFamily::Ec => KeySecret::Ec(bytes),
             KeyFamily::Edwards => KeySecret::Edwards(bytes),
             KeyFamily::MlDsa => KeySecret::MlDsa(bytes),
+            KeyFamily::MlKem => KeySecret::MlKem(bytes),
         })
     }
 
@@ -85,6 +91,7 @@ impl KeySecret {
             KeySecret::Ec(_) => KeyFamily::Ec,
             KeySecret::Edwards(_) => KeyFamily::Edwards,
             KeySecret::MlDsa(_) => KeyFamily::MlDsa,
+            KeySecret::MlKem(_) => KeyFamily::MlKem,
         }
     }
 
@@ -104,7 +111,8 @@ impl KeySecret {
             | KeySecret::Rsa(bytes)
             | KeySecret::Ec(bytes)
             | KeySecret::Edwards(bytes)
-            | KeySecret::MlDsa(bytes) => bytes,
+            | KeySecret::MlDsa(bytes)
+            | KeySecret::MlKem(bytes) => bytes,
         }
     }
 }
