@@ -100,9 +100,8 @@ impl Operator {
         match self {
             StringEquals | StringNotEquals => expected == actual,
             StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => expected.eq_ignore_ascii_case(actual),
-            StringLike | StringNotLike | ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
-                wildcard::matches(expected, actual, false)
-            }
+            StringLike | StringNotLike => wildcard::matches(expected, actual, false),
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => arn_matches(expected, actual),
             NumericEquals | NumericNotEquals => compare(number(expected), number(actual), |e, a| a == e),
             NumericLessThan => compare(number(expected), number(actual), |e, a| a < e),
             NumericLessThanEquals => compare(number(expected), number(actual), |e, a| a <= e),
@@ -146,6 +145,16 @@ impl Operator {
             Err(format!("{value:?} is not a valid value for {self:?}"))
         }
     }
+}
+
+/// ARNs match part by part: the six `:`-separated parts (the last keeps its colons), each
+/// with wildcards, so a `*` never spans a colon into the next part.
+fn arn_matches(pattern: &str, arn: &str) -> bool {
+    let pattern: Vec<&str> = pattern.splitn(6, ':').collect();
+    let arn: Vec<&str> = arn.splitn(6, ':').collect();
+    pattern.len() == 6
+        && arn.len() == 6
+        && pattern.iter().zip(&arn).all(|(pattern, part)| wildcard::matches(pattern, part, false))
 }
 
 fn compare<T: Copy>(expected: Option<T>, actual: Option<T>, holds: impl Fn(T, T) -> bool) -> bool {
@@ -264,15 +273,25 @@ impl Condition {
             let wants_absent = self.values.iter().any(|value| value.eq_ignore_ascii_case("true"));
             return wants_absent == actual.is_none();
         }
+        // A policy variable the request cannot fill makes the condition false, whatever the
+        // operator and whether or not the request has the key (dropping the value would make a
+        // negated operator hold).
+        let Some(expected) =
+            self.values.iter().map(|value| expand_variables(value, context)).collect::<Option<Vec<String>>>()
+        else {
+            return false;
+        };
         let Some(actual) = actual else {
+            if self.if_exists {
+                return true;
+            }
             return match self.qualifier {
                 Some(SetQualifier::ForAllValues) => true,
                 Some(SetQualifier::ForAnyValue) => false,
-                None => self.if_exists || self.operator.negated(),
+                None => self.operator.negated(),
             };
         };
-        let expected: Vec<String> =
-            self.values.iter().filter_map(|value| expand_variables(value, context)).collect();
+
         // Whether one request value satisfies the operator against every policy value given.
         let satisfies = |value: &String| {
             let any = expected.iter().any(|policy| self.operator.positive_match(policy, value));

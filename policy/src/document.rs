@@ -176,6 +176,9 @@ fn parse_statement(value: &Value, kind: &PolicyKind) -> Result<Statement, Policy
             return Err(PolicyError::new("A key policy statement needs a Principal"))
         }
         (Some(value), None, PolicyKind::Key { account }) => Some((false, parse_principals(value, account)?)),
+        (None, Some(_), PolicyKind::Key { .. }) if effect == Effect::Allow => {
+            return Err(PolicyError::new("NotPrincipal is supported only with Effect Deny"))
+        }
         (None, Some(value), PolicyKind::Key { account }) => Some((true, parse_principals(value, account)?)),
     };
     let actions = patterns(statement, "Action", "NotAction")?
@@ -314,16 +317,25 @@ impl Statement {
             return PrincipalMatch::Caller;
         };
         let root = format!("arn:aws:iam::{}:root", context.account);
-        let named = match principals {
+        if *not {
+            // NotPrincipal (Deny only): the statement applies to everyone it does not exempt.
+            // As in AWS, a user is exempt only if both its own ARN and its account's are
+            // listed (the request is also made in the account's name); the root only if the
+            // account is.
+            let exempt = match principals {
+                Principals::Anyone => true,
+                Principals::Arns(arns) => {
+                    arns.contains(&root)
+                        && (context.principal_arn == root || arns.contains(&context.principal_arn))
+                }
+            };
+            return if exempt { PrincipalMatch::No } else { PrincipalMatch::Caller };
+        }
+        match principals {
             Principals::Anyone => PrincipalMatch::Caller,
             Principals::Arns(arns) if arns.contains(&context.principal_arn) => PrincipalMatch::Caller,
             Principals::Arns(arns) if arns.contains(&root) => PrincipalMatch::Account,
             Principals::Arns(_) => PrincipalMatch::No,
-        };
-        match (not, named) {
-            (false, named) => named,
-            (true, PrincipalMatch::No) => PrincipalMatch::Caller,
-            (true, _) => PrincipalMatch::No,
         }
     }
 
@@ -335,10 +347,18 @@ impl Statement {
             return false;
         }
         let resource = context.resource.as_deref().unwrap_or("*");
-        let matched = self.resources.patterns.iter().any(|pattern| {
-            expand_variables(pattern, context)
-                .is_some_and(|pattern| wildcard::matches(&pattern, resource, false))
-        });
+        // A pattern whose policy variable the request cannot fill makes the statement not apply
+        // (for Resource and NotResource alike, for Allow and Deny alike).
+        let Some(patterns) = self
+            .resources
+            .patterns
+            .iter()
+            .map(|pattern| expand_variables(pattern, context))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return false;
+        };
+        let matched = patterns.iter().any(|pattern| wildcard::matches(pattern, resource, false));
         if matched == self.resources.not {
             return false;
         }

@@ -42,14 +42,36 @@ impl Grant {
         let Some(constraints) = &self.constraints else {
             return true;
         };
-        let requested = encryption_context(context);
-        let equals = constraints.equals.as_ref().is_none_or(|wanted| *wanted == requested);
+        // As AWS: constraints apply only to operations that take an encryption context, and
+        // compare its keys without case, its values with it.
+        if !TAKES_ENCRYPTION_CONTEXT.contains(&operation) {
+            return true;
+        }
+        let requested = folded(&encryption_context(context));
+        let equals = constraints.equals.as_ref().is_none_or(|wanted| folded(wanted) == requested);
         let subset = constraints
             .subset
             .as_ref()
-            .is_none_or(|wanted| wanted.iter().all(|(key, value)| requested.get(key) == Some(value)));
+            .is_none_or(|wanted| folded(wanted).iter().all(|(key, value)| requested.get(key) == Some(value)));
         equals && subset
     }
+}
+
+/// The operations that take an encryption context (with a symmetric key).
+const TAKES_ENCRYPTION_CONTEXT: [&str; 8] = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+];
+
+/// A context with its keys lower-cased.
+fn folded(context: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    context.iter().map(|(key, value)| (key.to_lowercase(), value.clone())).collect()
 }
 
 /// The request's encryption context, from its `kms:EncryptionContextKeys` and

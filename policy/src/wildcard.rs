@@ -1,7 +1,8 @@
 //! IAM wildcards: `*` matches any run of characters (none included), `?` any one character.
 
 /// Whether `text` matches `pattern`; `ignore_case` for action names, which IAM compares without
-/// case. Linear in the lengths (no backtracking blow-up on hostile patterns).
+/// case. At most the product of the lengths in steps (no exponential backtracking on hostile
+/// patterns; policies are at most 32 KiB).
 pub fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let fold = |c: char| if ignore_case { c.to_ascii_lowercase() } else { c };
     let pattern: Vec<char> = pattern.chars().map(fold).collect();

@@ -313,3 +313,97 @@ fn malformed_documents_are_refused_with_a_reason() {
     )
     .is_ok());
 }
+
+#[test]
+fn not_principal_denies_all_but_the_exempt_and_only_with_deny() {
+    let with_deny = |not_principal: &str| {
+        key_policy(&format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"111122223333"}},"Action":"kms:*","Resource":"*"}},{{"Effect":"Deny","NotPrincipal":{{"AWS":{not_principal}}},"Action":"kms:*","Resource":"*"}}]}}"#
+        ))
+    };
+    let everything = allow(r#""kms:*""#);
+    let bob =
+        RequestContext::new("arn:aws:iam::111122223333:user/bob", ACCOUNT, "kms:Encrypt", Some(KEY), NOW);
+    // AWS's example: everyone but Bob, whose ARN is listed with his account's.
+    let exempt_bob = with_deny(r#"["arn:aws:iam::111122223333:user/bob","arn:aws:iam::111122223333:root"]"#);
+    assert!(evaluate(&bob, Some(&exempt_bob), &[&everything], &[]).is_allowed());
+    assert!(
+        !evaluate(&request("kms:Encrypt"), Some(&exempt_bob), &[&everything], &[]).is_allowed(),
+        "alice is denied"
+    );
+    // The account alone exempts the root only; the user alone exempts nobody.
+    let account_only = with_deny(r#""arn:aws:iam::111122223333:root""#);
+    assert!(!evaluate(&bob, Some(&account_only), &[&everything], &[]).is_allowed());
+    let bob_only = with_deny(r#""arn:aws:iam::111122223333:user/bob""#);
+    assert!(!evaluate(&bob, Some(&bob_only), &[&everything], &[]).is_allowed());
+    let refused = Policy::parse(
+        r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}}"#,
+        &PolicyKind::Key { account: ACCOUNT.into() },
+    );
+    assert!(refused.unwrap_err().reason.contains("only with Effect Deny"));
+}
+
+#[test]
+fn a_variable_the_request_cannot_fill_makes_the_statement_not_apply() {
+    // A role has no aws:username: a negated condition on it must not hold.
+    let root = RequestContext::new("arn:aws:iam::111122223333:role/builder", ACCOUNT, "kms:Encrypt", Some(KEY), NOW);
+    let negated = r#"{"StringNotEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#;
+    assert!(!holds(negated, &root));
+    assert!(root.username().is_none());
+    let mut tagged = root.clone();
+    tagged.set("aws:ResourceTag/owner", "someone");
+    assert!(!holds(negated, &tagged));
+    assert!(holds(negated, &with(&[("aws:ResourceTag/owner", "bob")])), "alice, not the owner");
+    // In NotResource too.
+    let key = key_policy(DEFAULT_KEY_POLICY);
+    let not_theirs = identity(
+        r#"{"Statement":{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:*:key/${aws:username}"}}"#,
+    );
+    assert!(!decide(&root, &key, &[&not_theirs]).is_allowed());
+    assert!(decide(&request("kms:Encrypt"), &key, &[&not_theirs]).is_allowed());
+}
+
+#[test]
+fn if_exists_holds_for_a_missing_key_with_a_set_qualifier_too() {
+    assert!(holds(r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#, &with(&[])));
+    assert!(!holds(r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["team"]}}"#, &with(&[])));
+}
+
+#[test]
+fn arn_operators_match_part_by_part() {
+    let context = with(&[]);
+    assert!(holds(r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:user/*"}}"#, &context));
+    // A star in the account part does not reach across colons into the resource.
+    assert!(!holds(r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}"#, &context));
+    assert!(holds(r#"{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:user/alice"}}"#, &context));
+    assert!(!holds(r#"{"ArnLike":{"aws:PrincipalArn":"not an arn"}}"#, &context));
+}
+
+#[test]
+fn grant_constraints_fold_key_case_and_skip_operations_without_a_context() {
+    let key = key_policy(DEFAULT_KEY_POLICY);
+    let grant = Grant {
+        grant_id: "cd".repeat(32),
+        grantee_principal: ALICE.into(),
+        operations: vec!["Decrypt".into(), "DescribeKey".into()],
+        constraints: Some(GrantConstraints {
+            equals: Some(BTreeMap::from([("Tenant".to_owned(), "blue".to_owned())])),
+            subset: None,
+        }),
+    };
+    let mut blue = request("kms:Decrypt");
+    blue.set_values("kms:EncryptionContextKeys", vec!["tenant".into()]);
+    blue.set("kms:EncryptionContext:tenant", "blue");
+    assert!(evaluate(&blue, Some(&key), &[], std::slice::from_ref(&grant)).is_allowed(), "keys without case");
+    let mut shouting = request("kms:Decrypt");
+    shouting.set_values("kms:EncryptionContextKeys", vec!["tenant".into()]);
+    shouting.set("kms:EncryptionContext:tenant", "BLUE");
+    assert!(
+        !evaluate(&shouting, Some(&key), &[], std::slice::from_ref(&grant)).is_allowed(),
+        "values with case"
+    );
+    assert!(
+        evaluate(&request("kms:DescribeKey"), Some(&key), &[], &[grant]).is_allowed(),
+        "no context to constrain"
+    );
+}
