@@ -20,8 +20,10 @@ use crate::write_path::Proposal;
 pub const RAISE_INTERVAL: Duration = Duration::from_millis(500);
 /// How long one member may take to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long init waits for a new cluster's level to rise before it goes on without.
+/// How long init waits for a new cluster's level to rise before it asks the members why not.
 const SETTLE_WAIT: Duration = Duration::from_secs(3);
+/// How long init waits in all while every member supports the new level.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
@@ -46,9 +48,22 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Proposes the highest level every member supports, if it is above the cluster's; the level
-/// proposed, if any.
+/// proposed, if any. Holds the membership gate, so no learner joins between the question and
+/// the raise.
 pub async fn raise_if_every_member_supports(node: &Node) -> Result<Option<u32>, KmsError> {
+    let _gate = node.membership_gate.lock().await;
     let current = node.feature_level();
+    let level = every_member_supports(node).await?;
+    if level <= current {
+        return Ok(None);
+    }
+    node.write_proposal(Proposal::Command(Command::RaiseFeatureLevel { level })).await?;
+    Ok(Some(level))
+}
+
+/// The highest level every member (voters and learners, this node included) supports; an error
+/// if one cannot be asked.
+pub async fn every_member_supports(node: &Node) -> Result<u32, KmsError> {
     let members: Vec<(NodeId, TrentNode)> = {
         let metrics = node.raft.metrics();
         let metrics = metrics.borrow();
@@ -64,11 +79,7 @@ pub async fn raise_if_every_member_supports(node: &Node) -> Result<Option<u32>, 
         })?;
         level = level.min(supported);
     }
-    if level <= current {
-        return Ok(None);
-    }
-    node.write_proposal(Proposal::Command(Command::RaiseFeatureLevel { level })).await?;
-    Ok(Some(level))
+    Ok(level)
 }
 
 /// The feature level the node at `peer_addr` supports (0 for a build before levels).
@@ -88,11 +99,34 @@ pub async fn supported_level(node: &Node, peer_addr: &str) -> Result<u32, String
 }
 
 /// Waits (briefly) for a new cluster's level to reach what this node supports, so that what
-/// init records is recorded in the newest form every member decodes. Goes on without if a
-/// member runs an older build.
-pub async fn settle(node: &Node) {
-    let deadline = Instant::now() + SETTLE_WAIT;
-    while node.feature_level() < node.supported_feature_level() && Instant::now() < deadline {
+/// init records is recorded in the newest form every member decodes. If it has not risen, init
+/// goes on without what needs it only when a member really runs an older build; when every
+/// member supports it and the leader has not raised it yet (a member was slow to answer), init
+/// is refused with a retry, rather than made weaker.
+pub async fn settle(node: &Node) -> Result<(), KmsError> {
+    let started = Instant::now();
+    loop {
+        let level = node.feature_level();
+        if level >= node.supported_feature_level() {
+            return Ok(());
+        }
+        if started.elapsed() >= SETTLE_WAIT {
+            let unavailable = |why: String| {
+                KmsError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("The cluster's feature level is {level} and has not risen yet ({why}); retry init in a moment"),
+                )
+            };
+            match every_member_supports(node).await {
+                // A member runs an older build: init as that build would (no unseal split record).
+                Ok(supported) if supported <= level => return Ok(()),
+                Ok(supported) if started.elapsed() >= SETTLE_LIMIT => {
+                    return Err(unavailable(format!("every member supports level {supported}")))
+                }
+                Err(error) if started.elapsed() >= SETTLE_LIMIT => return Err(unavailable(error.message)),
+                _ => {}
+            }
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

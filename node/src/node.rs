@@ -72,6 +72,9 @@ pub struct Node {
     pub peer_secret: Option<Arc<crate::peer::auth::PeerSecret>>,
     /// What `POST /v1/sys/init` must present, if the node was given an init token file.
     pub init_token: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Held by the leader while it adds a learner and while it raises the feature level, so a
+    /// member that could not decode the new level never joins between the check and the raise.
+    pub(crate) membership_gate: tokio::sync::Mutex<()>,
 }
 
 impl Node {
@@ -393,15 +396,19 @@ impl Node {
             LeaderOp::AddLearner { node_id, node } => {
                 let address = node.peer_addr.clone();
                 // A node that could not decode what the cluster sends would stop on the first
-                // entry it meets; refuse it while it says so.
-                if let Ok(supported) = crate::feature_level::supported_level(self, &address).await {
-                    let level = self.feature_level();
-                    if supported < level {
-                        return LeaderReply::Failed(KmsError::new(
-                            ErrorCode::InvalidState,
-                            format!("Node {node_id} supports cluster feature level {supported}, but the cluster is at level {level}: run a build that supports it"),
-                        ));
-                    }
+                // entry it meets: refuse one that says so. One that cannot be asked yet (not
+                // started) is added as before; if it then turns out older, it cannot decode what
+                // it is sent, never catches up, and cannot be promoted.
+                let _gate = self.membership_gate.lock().await;
+                let level = self.feature_level();
+                let refusal = match crate::feature_level::supported_level(self, &address).await {
+                    Ok(supported) if supported < level => Some(format!(
+                        "Node {node_id} supports cluster feature level {supported}, but the cluster is at level {level}: run a build that supports it"
+                    )),
+                    _ => None,
+                };
+                if let Some(message) = refusal {
+                    return LeaderReply::Failed(KmsError::new(ErrorCode::InvalidState, message));
                 }
                 match tokio::time::timeout(ADD_LEARNER_TIMEOUT, self.raft.add_learner(node_id, node, true)).await {
                     Ok(result) => membership_reply(result),

@@ -128,6 +128,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         peer_body_budget: BodyBudget::new(crate::peer::protocol::MAX_PEER_REQUEST_MEMORY_BYTES),
         peer_secret,
         init_token,
+        membership_gate: tokio::sync::Mutex::new(()),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

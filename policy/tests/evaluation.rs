@@ -346,7 +346,8 @@ fn not_principal_denies_all_but_the_exempt_and_only_with_deny() {
 #[test]
 fn a_variable_the_request_cannot_fill_makes_the_statement_not_apply() {
     // A role has no aws:username: a negated condition on it must not hold.
-    let root = RequestContext::new("arn:aws:iam::111122223333:role/builder", ACCOUNT, "kms:Encrypt", Some(KEY), NOW);
+    let root =
+        RequestContext::new("arn:aws:iam::111122223333:role/builder", ACCOUNT, "kms:Encrypt", Some(KEY), NOW);
     let negated = r#"{"StringNotEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#;
     assert!(!holds(negated, &root));
     assert!(root.username().is_none());

@@ -108,6 +108,14 @@ impl Registry {
         }
         let mut changes = Vec::new();
         let result = match &request.command {
+            // A level this build does not support means entries it may not decode follow: stop
+            // here, visibly, as a build without levels stops on a command it does not know.
+            Command::RaiseFeatureLevel { level } if *level > crate::SUPPORTED_LEVEL => {
+                return Err(InvariantViolation(format!(
+                    "the cluster rose to feature level {level}; this build supports up to {}: upgrade this node",
+                    crate::SUPPORTED_LEVEL
+                )))
+            }
             Command::RaiseFeatureLevel { level } => {
                 self.raise_feature_level(*level, (log_index, position), &mut changes)
             }
@@ -272,15 +280,6 @@ impl Registry {
     ) -> CommandResult {
         if level <= self.features.level {
             return Ok(Applied::Done);
-        }
-        if level > crate::SUPPORTED_LEVEL {
-            // Every node applies it; this one was told every member supports a level it does
-            // not, which the leader checks against. Say so loudly: it must be upgraded.
-            tracing::error!(
-                level,
-                supported = crate::SUPPORTED_LEVEL,
-                "the cluster rose past the feature level this build supports; upgrade this node"
-            );
         }
         self.features.level = level;
         if self.features.level_one_at.is_none() {

@@ -25,9 +25,10 @@ pub struct ClusterFeatures {
 }
 
 impl ClusterFeatures {
-    /// Whether a write remembered at (`log_index`, `position`) was fingerprinted canonically.
+    /// Whether a write remembered at (`log_index`, `position`) was fingerprinted canonically:
+    /// every write from the raise itself on (the raise is remembered after it applied).
     pub fn canonical_fingerprint_at(&self, log_index: u64, position: u32) -> bool {
-        self.level_one_at.is_some_and(|raised| (log_index, position) > raised)
+        self.level_one_at.is_some_and(|raised| (log_index, position) >= raised)
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn initialize(
 ) -> Result<InitResponse, KmsError> {
     // A new cluster's feature level rises within a moment of its first leader; what init
     // records (the unseal split) needs level 1.
-    crate::feature_level::settle(node).await;
+    crate::feature_level::settle(node).await?;
     node.linearizable_read().await?;
     if node.registry.read().is_initialized() {
         return Err(KmsError::new(ErrorCode::AlreadyExists, "The cluster is already initialised"));

@@ -123,7 +123,8 @@ async fn open_blob(
 ) -> Result<Opened, KmsError> {
     let header = ciphertext::parse_header(blob).map_err(|_| invalid_ciphertext())?;
     if let Some(named) = named {
-        let named_id = resolve(&*call.fresh_registry().await?, named, call.scope())?.key_id;
+        // Checked against the header only; `symmetric_key` below checks freshness.
+        let named_id = resolve(&call.applied_registry(), named, call.scope())?.key_id;
         if named_id != header.key_id {
             return Err(KmsError::new(
                 ErrorCode::IncorrectKey,

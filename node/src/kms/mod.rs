@@ -76,6 +76,12 @@ impl<'a> Call<'a> {
         Ok(self.node.registry.read())
     }
 
+    /// The registry as this node has applied it, unchecked: for a lookup whose answer is checked
+    /// again through [`Call::fresh_registry`] before anything is served from it.
+    pub fn applied_registry(&self) -> RwLockReadGuard<'a, Registry> {
+        self.node.registry.read()
+    }
+
     /// Runs `open` with this node's keyring (refused while sealed).
     pub fn with_keyring<T>(
         &self,

@@ -65,6 +65,15 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         Ok(format) => format,
         Err(error) => return plain(StatusCode::BAD_REQUEST, &format!("undecodable message: {error}")),
     };
+    // A node capped below a level reads only that level's format, as an older build would: a
+    // peer that sends it more (a bug) is refused here instead of going unnoticed in tests.
+    let readable = trent_storage::features::format_for_level(node.supported_feature_level());
+    if format > readable {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            &format!("undecodable message: {format}; this node reads up to {readable}"),
+        );
+    }
     let encoded = |value: &dyn ErasedReply| value.encode_reply(format);
     match path.as_str() {
         APPEND_ENTRIES => match decode(&body) {
