@@ -104,6 +104,12 @@ pub struct SoakArgs {
     /// A health probe that takes longer than this counts as no answer, ms.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub health_timeout_ms: u64,
+    /// Longest a node may be out of service, ms: a leader election after a disk stall makes
+    /// every node answer 503 for a moment by design (out of touch with a leader beyond the
+    /// consistency bound); what the attacks did before they were fixed lasted tens of seconds.
+    /// 0: no failed probe at all.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    pub max_outage_ms: u64,
     /// Memory sampling period, ms (VmRSS and VmHWM of each node from /proc).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub sample_interval_ms: u64,

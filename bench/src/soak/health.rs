@@ -130,9 +130,11 @@ pub struct NodeHealth {
 }
 
 impl NodeHealth {
-    /// Whether the node stayed in service throughout.
-    pub fn in_service(&self) -> bool {
-        self.failed == 0 && self.process_exited_secs.is_none()
+    /// Whether the node stayed in service throughout, but for outages of at most `max_outage_ms`
+    /// (0: no failed probe at all).
+    pub fn in_service(&self, max_outage_ms: u64) -> bool {
+        let outages_short = self.failed == 0 || self.longest_outage_secs * 1000.0 <= max_outage_ms as f64;
+        outages_short && self.process_exited_secs.is_none()
     }
 }
 

@@ -331,6 +331,7 @@ pub async fn run(args: SoakArgs) -> Result<Report, NotRun> {
         health_interval_ms: args.health_interval_ms,
         health_timeout_ms: args.health_timeout_ms,
         grace_secs: args.grace_secs,
+        max_outage_ms: args.max_outage_ms,
     };
     let evidence = Evidence {
         health: &health,
