@@ -80,14 +80,14 @@ pub enum Refusal {
 
 impl Refusal {
     /// The AWS error the caller gets.
-    pub fn error(&self) -> KmsError {
+    pub fn into_error(self) -> KmsError {
         match self {
             Refusal::Sealed => KmsError::from(crate::seal::state::Sealed),
             Refusal::NoSuchOperation(error)
             | Refusal::Unauthenticated(error)
             | Refusal::Body(error)
             | Refusal::BadRequest(error)
-            | Refusal::Failed(error) => error.clone(),
+            | Refusal::Failed(error) => error,
         }
     }
 }
@@ -97,27 +97,25 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
     let started = Instant::now();
     let request_uuid = crate::crypto::random_uuid();
     let outcome = run(&node, request, request_uuid).await;
-    let response = finish(&outcome, started);
-    let response = match outcome.result {
-        Ok(Reply::Kms(body)) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
-        Ok(Reply::Admin(response)) => response,
-        Err(_) => response,
-    };
-    response::with_request_id(response, &request_uuid.hyphenated().to_string())
+    response::with_request_id(finish(outcome, started), &request_uuid.hyphenated().to_string())
 }
 
-/// The one exit every call passes: logs it (debug) and builds the error response of a refusal.
-fn finish(outcome: &Outcome, started: Instant) -> Response<Full<Bytes>> {
+/// The one exit every call passes: logs it (debug) and turns it into its response.
+fn finish(outcome: Outcome, started: Instant) -> Response<Full<Bytes>> {
     let operation = outcome.operation.map_or("-", Operation::name);
     let principal = outcome.principal.as_ref().map_or("-", Principal::access_key_id);
     let micros = started.elapsed().as_micros() as u64;
-    match &outcome.result {
-        Ok(_) => {
+    match outcome.result {
+        Ok(reply) => {
             tracing::debug!(operation, principal, micros, "call served");
-            Response::new(Full::new(Bytes::new()))
+            match reply {
+                // KMS answers carry plaintexts and data keys: wiped once sent.
+                Reply::Kms(body) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
+                Reply::Admin(response) => response,
+            }
         }
         Err(refusal) => {
-            let error = refusal.error();
+            let error = refusal.into_error();
             tracing::debug!(operation, principal, micros, code = %error.code, "call refused");
             response::kms_error(&error)
         }

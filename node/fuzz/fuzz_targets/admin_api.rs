@@ -504,16 +504,7 @@ impl Fixture {
     /// Puts back what the next inputs need: node 1 alone, unsealed, with its spare access key.
     fn restore(&self) {
         let node = self.node();
-        let extra: Vec<u64> = node
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .nodes()
-            .map(|(id, _)| *id)
-            .filter(|id| *id != NODE_ID)
-            .collect();
+        let extra: Vec<u64> = member_ids(node).into_iter().filter(|id| *id != NODE_ID).collect();
         for node_id in extra {
             eprintln!("admin_api: removing member {node_id} an input added");
             if let Err(error) = self.live.block_on(node.change_membership(LeaderOp::Remove { node_id })) {
@@ -607,16 +598,7 @@ impl Fixture {
                 assert_eq!(value["__type"], "DependencyTimeoutException", "{method} {path}: {value}");
             }
         }
-        let members: Vec<u64> = self
-            .node()
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .nodes()
-            .map(|(id, _)| *id)
-            .collect();
+        let members = member_ids(self.node());
         assert_eq!(members, vec![NODE_ID], "the membership check left members behind");
         self.live.assert_alive();
         eprintln!("admin_api: membership check passed in {:.1}s", started.elapsed().as_secs_f64());
@@ -638,3 +620,8 @@ fuzz_target!(|data: &[u8]| {
     fixture.restore();
     fixture.report();
 });
+
+/// The ids of every member (voters and learners) `node` knows of.
+fn member_ids(node: &Node) -> Vec<u64> {
+    node.raft.metrics().borrow().membership_config.membership().nodes().map(|(id, _)| *id).collect()
+}
