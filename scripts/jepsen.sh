@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Trent's fault harness (jepsen/, docs/jepsen.md): a three-node cluster in network namespaces,
 # partitions, crashes, pauses and rolling restarts, checked for lost keys and ciphertexts,
-# linearizable key state, the revocation bound and split brain. Needs root, `ip` and `iptables`.
+# linearizable key state, the revocation bounds (keys, grants, key policies) and split brain. Needs root, `ip` and `iptables`.
 #
 #   scripts/jepsen.sh ci     one 2-minute schedule with every nemesis (fixed seed; must be valid),
 #                            then the harness against a trentd built with each planted bug
 #                            (node/src/planted_bug.rs), which must be caught: early-ack
 #                            (EnableKey/DisableKey acknowledged before commit) as a
 #                            linearizability violation, stale-crypto (no freshness check) as a
-#                            late revocation
+#                            late revocation, ignores-revocation (allow decisions remembered) as
+#                            a late access revocation (a revoked grant or tightened key policy
+#                            still honoured)
 #   scripts/jepsen.sh long   ten 5-minute schedules with every nemesis (seeds 101–110)
 #   scripts/jepsen.sh run …  trent-jepsen with your own flags (see trent-jepsen --help)
 #
@@ -43,6 +45,7 @@ case "$mode" in
     }
     expect_caught early-ack not-linearizable partition,kill
     expect_caught stale-crypto revocation-late partition
+    expect_caught ignores-revocation access-revocation-late pause
     ;;
   long)
     "$jepsen" --seed 101 --schedules 10 --duration 300 --results results/long "$@"

@@ -1,11 +1,12 @@
-//! Typed methods for the admin API under `/v1/sys/`: node health, the cluster view, and
-//! membership changes.
+//! Typed methods for the admin API under `/v1/sys/`: node health, the cluster view,
+//! membership changes, seal and keyring operations, access keys, users and their identity
+//! policies, and authorization questions.
 
 use bytes::Bytes;
 use hyper::Method;
 use trent_wire::admin::{AddLearnerRequest, ClusterResponse, HealthResponse, MembershipChangeResponse};
 
-use crate::client::{decode_success, Delivery, TrentClient};
+use crate::client::{decode_success, encode_body, Delivery, TrentClient};
 use crate::error::ClientError;
 use crate::transport::RequestSpec;
 
@@ -115,7 +116,19 @@ impl TrentClient {
         &self,
         description: &str,
     ) -> Result<trent_wire::admin::CreateAccessKeyResponse, ClientError> {
-        let request = trent_wire::admin::CreateAccessKeyRequest { description: description.to_owned() };
+        self.create_user_access_key(description, None).await
+    }
+
+    /// `POST /v1/sys/access-keys` for `user` (`admin` when `None`).
+    pub async fn create_user_access_key(
+        &self,
+        description: &str,
+        user: Option<&str>,
+    ) -> Result<trent_wire::admin::CreateAccessKeyResponse, ClientError> {
+        let request = trent_wire::admin::CreateAccessKeyRequest {
+            description: description.to_owned(),
+            user: user.map(str::to_owned),
+        };
         self.admin(Method::POST, "/v1/sys/access-keys".to_owned(), Some(&request), Delivery::AtMostOnce).await
     }
 
@@ -145,5 +158,132 @@ impl TrentClient {
     /// `POST /v1/sys/rotate`: a new barrier key version for new secrets.
     pub async fn rotate_keyring(&self) -> Result<trent_wire::admin::RotateResponse, ClientError> {
         self.admin::<(), _>(Method::POST, "/v1/sys/rotate".to_owned(), None, Delivery::AtMostOnce).await
+    }
+}
+
+/// Path of the user collection.
+pub const USERS_PATH: &str = "/v1/sys/users";
+/// Path of the authorization question (`trent policy explain`).
+pub const AUTHORIZE_PATH: &str = "/v1/sys/authorize";
+/// Longest user name the server accepts.
+pub const MAX_USER_NAME_CHARS: usize = 64;
+
+/// Whether `name` is a user name the server accepts: 1–64 of `[A-Za-z0-9+=,.@_-]`. Every such
+/// name is safe in a URL path as it is.
+pub fn is_valid_user_name(name: &str) -> bool {
+    (1..=MAX_USER_NAME_CHARS).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
+/// Refuses a user name the server would refuse, before it is put in a path.
+fn check_user_name(name: &str) -> Result<(), ClientError> {
+    if is_valid_user_name(name) {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(80).collect();
+    Err(ClientError::InvalidRequest {
+        reason: format!(
+            "user name {shown:?} is not 1 to {MAX_USER_NAME_CHARS} characters of A-Z, a-z, 0-9 and + = , . @ _ -"
+        ),
+    })
+}
+
+/// `/v1/sys/users/{name}` followed by `suffix`, for a checked `name`.
+fn user_path(name: &str, suffix: &str) -> Result<String, ClientError> {
+    check_user_name(name)?;
+    Ok(format!("{USERS_PATH}/{name}{suffix}"))
+}
+
+impl TrentClient {
+    /// `POST /v1/sys/users`: a new user, optionally with an inline identity policy (an IAM
+    /// policy document as a JSON object, or a string holding one, which the server keeps as
+    /// written). Sent at most once: a repeat of a create that was applied would be refused
+    /// as a duplicate.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        policy: Option<serde_json::Value>,
+    ) -> Result<trent_wire::admin::UserInfo, ClientError> {
+        check_user_name(name)?;
+        let request = trent_wire::admin::CreateUserRequest { name: name.to_owned(), policy };
+        self.admin(Method::POST, USERS_PATH.to_owned(), Some(&request), Delivery::AtMostOnce).await
+    }
+
+    /// `GET /v1/sys/users`: every user, by name.
+    pub async fn list_users(&self) -> Result<trent_wire::admin::UserList, ClientError> {
+        self.admin::<(), _>(Method::GET, USERS_PATH.to_owned(), None, Delivery::Repeatable).await
+    }
+
+    /// `GET /v1/sys/users/{name}`.
+    pub async fn get_user(&self, name: &str) -> Result<trent_wire::admin::UserInfo, ClientError> {
+        let path = user_path(name, "")?;
+        self.admin::<(), _>(Method::GET, path, None, Delivery::Repeatable).await
+    }
+
+    /// `DELETE /v1/sys/users/{name}` (the server refuses while the user has access keys).
+    pub async fn delete_user(&self, name: &str) -> Result<(), ClientError> {
+        let path = user_path(name, "")?;
+        let _: serde_json::Value =
+            self.admin::<(), _>(Method::DELETE, path, None, Delivery::Repeatable).await?;
+        Ok(())
+    }
+
+    /// `PUT /v1/sys/users/{name}/policy`: sets (replaces) the user's inline identity policy.
+    /// `policy` is the document as a JSON object, or a string holding it, which is sent as it
+    /// is, so the server stores the text exactly as written (a JSON object is re-encoded, and
+    /// its keys then come out sorted).
+    pub async fn put_user_policy(&self, name: &str, policy: &serde_json::Value) -> Result<(), ClientError> {
+        let path = user_path(name, "/policy")?;
+        let body = match policy {
+            serde_json::Value::String(text) => Bytes::from(text.clone().into_bytes()),
+            document => encode_body(document)?,
+        };
+        let _: serde_json::Value = self.admin_body(Method::PUT, path, body, Delivery::Repeatable).await?;
+        Ok(())
+    }
+
+    /// `GET /v1/sys/users/{name}/policy`: the user's inline identity policy (`NotFoundException`
+    /// when it has none).
+    pub async fn get_user_policy(&self, name: &str) -> Result<trent_wire::admin::UserPolicy, ClientError> {
+        let path = user_path(name, "/policy")?;
+        self.admin::<(), _>(Method::GET, path, None, Delivery::Repeatable).await
+    }
+
+    /// `DELETE /v1/sys/users/{name}/policy`: removes the user's inline identity policy
+    /// (`NotFoundException` when it has none).
+    pub async fn delete_user_policy(&self, name: &str) -> Result<(), ClientError> {
+        let path = user_path(name, "/policy")?;
+        let _: serde_json::Value =
+            self.admin::<(), _>(Method::DELETE, path, None, Delivery::Repeatable).await?;
+        Ok(())
+    }
+
+    /// `POST /v1/sys/authorize`: whether a principal would be allowed an action on a key with
+    /// a context, and what decided. Changes nothing, so it is retried like a read.
+    pub async fn authorize(
+        &self,
+        request: &trent_wire::admin::AuthorizeRequest,
+    ) -> Result<trent_wire::admin::AuthorizeResponse, ClientError> {
+        self.admin(Method::POST, AUTHORIZE_PATH.to_owned(), Some(request), Delivery::Repeatable).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_are_path_safe_or_refused() {
+        for name in ["alice", "a", "ci+deploy=x,y.z@example_1-2", &"n".repeat(MAX_USER_NAME_CHARS)] {
+            assert!(is_valid_user_name(name), "{name}");
+            assert_eq!(user_path(name, "/policy").unwrap(), format!("/v1/sys/users/{name}/policy"));
+        }
+        for name in ["", "a/b", "../admin", "a b", "a?b", "a%2F", "ünï", &"n".repeat(MAX_USER_NAME_CHARS + 1)]
+        {
+            assert!(!is_valid_user_name(name), "{name}");
+            let error = user_path(name, "").unwrap_err();
+            assert!(matches!(error, ClientError::InvalidRequest { .. }), "{error:?}");
+            assert!(error.to_string().contains("user name"), "{error}");
+        }
     }
 }

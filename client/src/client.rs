@@ -235,6 +235,21 @@ impl TrentClient {
             Some(request) => encode_body(request)?,
             None => Bytes::new(),
         };
+        self.admin_body(method, path, body, delivery).await
+    }
+
+    /// Like [`admin`](Self::admin) with a body already encoded, sent as it is (a document the
+    /// server stores as given).
+    pub(crate) async fn admin_body<Resp>(
+        &self,
+        method: Method,
+        path: String,
+        body: Bytes,
+        delivery: Delivery,
+    ) -> Result<Resp, ClientError>
+    where
+        Resp: DeserializeOwned,
+    {
         let request_id =
             if method == Method::GET { None } else { Some(request_id_header(&new_request_id())?) };
         let spec = RequestSpec { method, path, target: None, body, request_id };
@@ -324,7 +339,7 @@ fn request_id_header(request_id: &str) -> Result<HeaderValue, ClientError> {
     })
 }
 
-fn encode_body<Req: Serialize + ?Sized>(request: &Req) -> Result<Bytes, ClientError> {
+pub(crate) fn encode_body<Req: Serialize + ?Sized>(request: &Req) -> Result<Bytes, ClientError> {
     serde_json::to_vec(request)
         .map(Bytes::from)
         .map_err(|err| ClientError::InvalidRequest { reason: format!("cannot encode the request: {err}") })

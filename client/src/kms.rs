@@ -4,6 +4,12 @@
 use std::collections::HashSet;
 use trent_wire::Operation;
 
+use trent_wire::access::{
+    CreateGrantRequest, CreateGrantResponse, GetKeyPolicyRequest, GetKeyPolicyResponse, ListGrantsRequest,
+    ListGrantsResponse, ListKeyPoliciesRequest, ListKeyPoliciesResponse, ListRetirableGrantsRequest,
+    PutKeyPolicyRequest, RetireGrantRequest, RevokeGrantRequest,
+};
+
 use trent_wire::kms::{
     AliasListEntry, AliasTargetRequest, CreateKeyRequest, DeleteAliasRequest, EmptyResponse, KeyIdRequest,
     KeyIdResponse, KeyListEntry, KeyMetadataResponse, ListAliasesRequest, ListAliasesResponse,
@@ -105,6 +111,59 @@ impl TrentClient {
         request: &ListResourceTagsRequest,
     ) -> Result<ListResourceTagsResponse, ClientError> {
         self.call(Operation::ListResourceTags.name(), request).await
+    }
+
+    /// `PutKeyPolicy`: replaces the key's policy.
+    pub async fn put_key_policy(&self, request: &PutKeyPolicyRequest) -> Result<EmptyResponse, ClientError> {
+        self.call(Operation::PutKeyPolicy.name(), request).await
+    }
+
+    /// `GetKeyPolicy`: the key's policy document.
+    pub async fn get_key_policy(
+        &self,
+        request: &GetKeyPolicyRequest,
+    ) -> Result<GetKeyPolicyResponse, ClientError> {
+        self.call(Operation::GetKeyPolicy.name(), request).await
+    }
+
+    /// `ListKeyPolicies`: the key's policy names (always `default`).
+    pub async fn list_key_policies(
+        &self,
+        request: &ListKeyPoliciesRequest,
+    ) -> Result<ListKeyPoliciesResponse, ClientError> {
+        self.call(Operation::ListKeyPolicies.name(), request).await
+    }
+
+    /// `CreateGrant`. Every attempt carries the same request id, so a retried create makes one
+    /// grant; a grant with a `Name` is also answered again by a repeat with the same parameters.
+    pub async fn create_grant(
+        &self,
+        request: &CreateGrantRequest,
+    ) -> Result<CreateGrantResponse, ClientError> {
+        self.call(Operation::CreateGrant.name(), request).await
+    }
+
+    /// `ListGrants`: one page of a key's grants.
+    pub async fn list_grants(&self, request: &ListGrantsRequest) -> Result<ListGrantsResponse, ClientError> {
+        self.call(Operation::ListGrants.name(), request).await
+    }
+
+    /// `ListRetirableGrants`: one page of the grants a principal may retire.
+    pub async fn list_retirable_grants(
+        &self,
+        request: &ListRetirableGrantsRequest,
+    ) -> Result<ListGrantsResponse, ClientError> {
+        self.call(Operation::ListRetirableGrants.name(), request).await
+    }
+
+    /// `RetireGrant`: by grant token, or by key and grant id.
+    pub async fn retire_grant(&self, request: &RetireGrantRequest) -> Result<EmptyResponse, ClientError> {
+        self.call(Operation::RetireGrant.name(), request).await
+    }
+
+    /// `RevokeGrant`.
+    pub async fn revoke_grant(&self, request: &RevokeGrantRequest) -> Result<EmptyResponse, ClientError> {
+        self.call(Operation::RevokeGrant.name(), request).await
     }
 
     /// Every key, following `ListKeys` pagination to the end.

@@ -40,7 +40,10 @@ pub mod retry;
 pub mod tls;
 mod transport;
 
-pub use admin::{CLUSTER_PATH, HEALTH_PATH, MEMBERS_PATH};
+pub use admin::{
+    is_valid_user_name, AUTHORIZE_PATH, CLUSTER_PATH, HEALTH_PATH, MAX_USER_NAME_CHARS, MEMBERS_PATH,
+    USERS_PATH,
+};
 pub use client::{new_request_id, ClientOptions, Signing, TrentClient, DEFAULT_MAX_RESPONSE_BYTES};
 
 /// Signing from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` (or

@@ -73,6 +73,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster(ClusterCommand::Health) => return cluster_health(&client, &out).await,
         Command::Members(command) => members(&client, &out, command).await?,
         Command::AccessKeys(command) => cli::operator::access_keys(&client, out.json, command).await?,
+        Command::Users(command) => cli::identity::users(&client, out.json, command).await?,
+        Command::Policy(command) => cli::identity::policy(&client, out.json, command).await?,
         Command::Encrypt(args) => cli::envelope::encrypt(&client, out.json, args).await?,
         Command::Decrypt(args) => cli::envelope::decrypt(&client, out.json, args).await?,
         Command::Operator(command) => {

@@ -12,7 +12,7 @@ use trent_client::ClientError;
 use trent_jepsen::harness::checks::{acknowledged_keys, check_history, HistoryFindings};
 use trent_jepsen::harness::nemesis::{draw, Fault, NemesisKind, Target};
 use trent_jepsen::harness::report::{RunFacts, RunReport, Verdict};
-use trent_jepsen::harness::workload::{Call, Keys, KEYSET};
+use trent_jepsen::harness::workload::{AccessKey, AccessRevocation, Call, Keys, KEYSET};
 use trent_jepsen::{Event, EventType};
 
 const BOUND: Duration = Duration::from_millis(500);
@@ -50,6 +50,11 @@ fn keys() -> Keys {
         cipher: vec!["cipher".into()],
         registers: vec![vec!["register".into()]],
         revocation: vec!["revoked".into()],
+        access: vec![AccessKey {
+            key: "granted".into(),
+            revocation: AccessRevocation::Grant("ab".repeat(32)),
+        }],
+        grantee: None,
     }
 }
 
@@ -88,6 +93,68 @@ fn encrypts_inside_the_bound_refusals_and_late_completions_are_fine() {
     let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
     assert!(findings.anomalies.is_empty(), "{:?}", findings.anomalies);
     assert_eq!(findings.revocation.refused_after_ack, 1);
+}
+
+#[test]
+fn a_grantee_encrypt_invoked_past_the_bound_after_a_revocation_is_an_anomaly() {
+    let mut history = History::default();
+    history.op(1, "revoke-access", "granted", Value::Null, (1_000, 1_010), (EventType::Ok, Value::Null));
+    // Inside the bound; refused; and one past it that still succeeded.
+    history.op(
+        2,
+        "access-encrypt",
+        "granted",
+        json!({}),
+        (1_300, 1_301),
+        (EventType::Ok, json!({"blob": "x"})),
+    );
+    history.op(
+        3,
+        "access-encrypt",
+        "granted",
+        json!({}),
+        (1_400, 1_401),
+        (EventType::Fail, json!({"error": "AccessDeniedException"})),
+    );
+    history.op(
+        4,
+        "access-encrypt",
+        "granted",
+        json!({}),
+        (1_700, 1_701),
+        (EventType::Ok, json!({"blob": "y"})),
+    );
+    // The admin's own Encrypts under other keys are not the grantee's.
+    history.op(5, "encrypt", "granted", json!({}), (1_800, 1_801), (EventType::Ok, json!({"blob": "z"})));
+    let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
+    assert_eq!(kinds(&findings), ["access-revocation-late"]);
+    assert_eq!(findings.access_revocation.revoked_keys, 1);
+    assert_eq!(findings.access_revocation.encrypts_after_ack, 2);
+    assert_eq!(findings.access_revocation.refused_after_ack, 1);
+    assert!(findings.revocation.revoked_keys == 0 && findings.revocation.encrypts_after_ack == 0);
+}
+
+#[test]
+fn an_unacknowledged_revocation_promises_nothing() {
+    let mut history = History::default();
+    history.op(
+        1,
+        "revoke-access",
+        "granted",
+        Value::Null,
+        (1_000, 1_010),
+        (EventType::Info, json!({"error": "timeout"})),
+    );
+    history.op(
+        2,
+        "access-encrypt",
+        "granted",
+        json!({}),
+        (3_000, 3_001),
+        (EventType::Ok, json!({"blob": "x"})),
+    );
+    let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
+    assert!(findings.anomalies.is_empty(), "{:?}", findings.anomalies);
 }
 
 #[test]

@@ -179,8 +179,18 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
         connection.prove();
     }
     outcome.principal = Some(principal.clone());
+    let origin = crate::authorization::Origin {
+        source_ip: connection.map(ConnectionInfo::address),
+        secure_transport: node.config.tls.is_some(),
+    };
 
     if let Some((operation, id)) = admin {
+        // Admin calls act on no key: decided here by the identity policy alone; KMS calls are
+        // decided in `kms::dispatch`, once their request (key, context) is parsed.
+        if let Err(denied) = crate::authorization::authorize_admin(node, &principal, operation, origin) {
+            outcome.result = Err(Refusal::Failed(denied));
+            return outcome;
+        }
         outcome.result = Box::pin(crate::admin::run(node, operation, id, &body))
             .await
             .map(Reply::Admin)
@@ -208,7 +218,7 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
         }
     };
     outcome.operation = Some(operation);
-    let call = Call::new(node, request_id, principal, operation);
+    let call = Call::new(node, request_id, principal, operation).from_origin(origin);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
     outcome
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod authentication;
+pub mod authorization;
 pub mod cli;
 pub mod config;
 pub mod crypto;

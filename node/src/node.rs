@@ -75,6 +75,8 @@ pub struct Node {
     /// Held by the leader while it adds a learner and while it raises the feature level, so a
     /// member that could not decode the new level never joins between the check and the raise.
     pub(crate) membership_gate: tokio::sync::Mutex<()>,
+    /// Key and identity policies, kept parsed.
+    pub policies: crate::authorization::policies::PolicyCache,
 }
 
 impl Node {

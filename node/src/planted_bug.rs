@@ -6,7 +6,10 @@
 //!   queued, before they commit — a crash or partition can lose an acknowledged write, and a
 //!   read right after the acknowledgement can miss it;
 //! - `stale-crypto`: crypto is served from local state without the consistency bound's
-//!   freshness check — a node cut off from the leader keeps honouring a revoked key.
+//!   freshness check — a node cut off from the leader keeps honouring a revoked key;
+//! - `ignores-revocation`: authorization remembers every call it allowed (caller, key, action)
+//!   and allows it again without deciding — a revoked grant or a tightened key policy keeps
+//!   being honoured, on every node, forever.
 
 use std::sync::OnceLock;
 
@@ -24,6 +27,8 @@ pub enum PlantedBug {
     EarlyAck,
     /// Crypto served without the freshness check.
     StaleCrypto,
+    /// Allow decisions cached without invalidation.
+    IgnoresRevocation,
 }
 
 /// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once); `None` for a name it does not know,
@@ -32,6 +37,7 @@ pub fn active() -> Option<PlantedBug> {
     static ACTIVE: OnceLock<Option<PlantedBug>> = OnceLock::new();
     *ACTIVE.get_or_init(|| match std::env::var("TRENT_JEPSEN_PLANTED_BUG").as_deref() {
         Ok("stale-crypto") => Some(PlantedBug::StaleCrypto),
+        Ok("ignores-revocation") => Some(PlantedBug::IgnoresRevocation),
         Ok("early-ack") | Err(std::env::VarError::NotPresent) => Some(PlantedBug::EarlyAck),
         _ => None,
     })
@@ -49,4 +55,33 @@ pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
 /// Whether crypto skips the freshness check.
 pub fn serves_stale_crypto() -> bool {
     active() == Some(PlantedBug::StaleCrypto)
+}
+
+/// What `ignores-revocation` remembers: (access key id, key id, action) of every allowed check.
+type Remembered = std::collections::HashSet<(String, trent_storage::KeyId, &'static str)>;
+
+fn remembered() -> &'static std::sync::Mutex<Remembered> {
+    static REMEMBERED: OnceLock<std::sync::Mutex<Remembered>> = OnceLock::new();
+    REMEMBERED.get_or_init(Default::default)
+}
+
+/// With `ignores-revocation`, whether `allowed` (this check's own decision) is overridden:
+/// an allowed check is remembered, a denied one that was once allowed is allowed again.
+pub fn ignores_revocation(
+    access_key_id: &str,
+    key_id: trent_storage::KeyId,
+    action: &'static str,
+    allowed: bool,
+) -> bool {
+    if active() != Some(PlantedBug::IgnoresRevocation) {
+        return false;
+    }
+    let mut remembered = remembered().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let entry = (access_key_id.to_owned(), key_id, action);
+    if allowed {
+        remembered.insert(entry);
+        false
+    } else {
+        remembered.contains(&entry)
+    }
 }

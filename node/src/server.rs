@@ -112,6 +112,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let body_budget = BodyBudget::new(config.limits.max_request_memory_mib.saturating_mul(1024 * 1024));
     let client_gate = ConnectionGate::new(config.limits.connections());
     let peer_gate = ConnectionGate::new(ConnectionLimits::PEER);
+    let policies = crate::authorization::policies::PolicyCache::new(&config.arn.account_id);
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -129,6 +130,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         peer_secret,
         init_token,
         membership_gate: tokio::sync::Mutex::new(()),
+        policies,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

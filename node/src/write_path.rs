@@ -21,6 +21,13 @@ pub enum Proposal {
     CreateKey(KeyDraft),
     /// A command that needs no leader decision beyond the timestamp.
     Command(Command),
+    /// Create a key with its key policy (feature level 2); the leader picks its id.
+    CreateKeyWithPolicy {
+        /// The key.
+        draft: KeyDraft,
+        /// Its validated key policy.
+        policy: String,
+    },
 }
 
 impl Proposal {
@@ -28,18 +35,19 @@ impl Proposal {
     /// A raise of the level is exempt: the leader proposes it after every member said it
     /// supports the new level.
     pub fn check_feature_level(&self, level: u32) -> Result<(), KmsError> {
-        let Proposal::Command(command) = self else {
-            return Ok(());
+        let (name, required) = match self {
+            Proposal::CreateKey(_) => return Ok(()),
+            Proposal::CreateKeyWithPolicy { .. } => ("CreateKeyWithPolicy", 2),
+            Proposal::Command(Command::RaiseFeatureLevel { .. }) => return Ok(()),
+            Proposal::Command(command) => (command.name(), command.required_level()),
         };
-        let required = command.required_level();
-        if required <= level || matches!(command, Command::RaiseFeatureLevel { .. }) {
+        if required <= level {
             return Ok(());
         }
         Err(KmsError::new(
             ErrorCode::InvalidState,
             format!(
-                "{} needs cluster feature level {required}; the cluster is at level {level} until every member runs a build that supports it (GET /v1/sys/cluster on each node shows its level)",
-                command.name()
+                "{name} needs cluster feature level {required}; the cluster is at level {level} until every member runs a build that supports it (GET /v1/sys/cluster on each node shows its level)",
             ),
         ))
     }
@@ -61,16 +69,20 @@ impl ForwardedProposal {
     /// A command that needs a higher cluster feature level than `level` is refused.
     pub fn stamp(self, now_ms: u64, seal: &Seal, level: u32) -> Result<Request, KmsError> {
         self.proposal.check_feature_level(level)?;
+        let new_key = |draft: KeyDraft| -> Result<NewKey, KmsError> {
+            let key_id = KeyId(Uuid::new_v4());
+            let material = seal
+                .with_keyring(|keyring| material::generate(keyring, &key_id, 1))
+                .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
+                .map_err(|error| {
+                    KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
+                })?;
+            Ok(NewKey { key_id, draft, material })
+        };
         let command = match self.proposal {
-            Proposal::CreateKey(draft) => {
-                let key_id = KeyId(Uuid::new_v4());
-                let material = seal
-                    .with_keyring(|keyring| material::generate(keyring, &key_id, 1))
-                    .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
-                    .map_err(|error| {
-                        KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
-                    })?;
-                Command::CreateKey(NewKey { key_id, draft, material })
+            Proposal::CreateKey(draft) => Command::CreateKey(new_key(draft)?),
+            Proposal::CreateKeyWithPolicy { draft, policy } => {
+                Command::CreateKeyWithPolicy { key: new_key(draft)?, policy }
             }
             Proposal::Command(command) => command,
         };

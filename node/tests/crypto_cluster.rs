@@ -2,7 +2,8 @@
 //! applied state, so blobs move freely between nodes; a key disabled through any node is refused
 //! everywhere within the consistency bound; and a node cut off from the leader refuses
 //! key-dependent crypto (`KeyUnavailableException`, 503) once the bound has passed since it last
-//! knew its state to be current, while GenerateRandom, which needs no key, keeps working.
+//! knew its state to be current — GenerateRandom too: it uses no key, but whether the caller may
+//! call it is the caller's identity policy, which may have been tightened meanwhile.
 //!
 //! Alone in its own test binary: the timings below should not compete with other clusters.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
@@ -393,7 +394,7 @@ async fn a_disabled_key_is_refused_by_every_node_within_the_bound() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_cut_off_from_the_leader_refuses_key_crypto_but_still_generates_random() {
+async fn a_node_cut_off_from_the_leader_refuses_every_call_its_policies_decide() {
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut cluster = ProcessCluster::start(3, &[]).await;
     let signing = cluster.signing.clone().expect("initialised");
@@ -492,16 +493,15 @@ async fn a_node_cut_off_from_the_leader_refuses_key_crypto_but_still_generates_r
                 "{operation} on isolated {round} (node {isolated})"
             );
         }
+        // Authorized by the caller's identity policy, which this node cannot vouch for either.
         let random = GenerateRandomRequest { number_of_bytes: Some(32), ..Default::default() };
-        let bytes = client.generate_random(&random).await.expect("GenerateRandom needs no key state");
-        assert_eq!(bytes.plaintext.len(), 32);
+        assert_eq!(code_of(&client.generate_random(&random).await), Some(ErrorCode::KeyUnavailable));
 
         // It stays refused for as long as it is cut off (an isolated follower campaigns, an
         // isolated leader keeps its role; neither is evidence).
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let result = client.encrypt(&encrypt_request(&key_id, b"x")).await;
         assert_eq!(code_of(&result), Some(ErrorCode::KeyUnavailable), "{round} after 2 s: {result:?}");
-        client.generate_random(&random).await.expect("GenerateRandom");
 
         stopped.resume();
         let resumed_at = Instant::now();

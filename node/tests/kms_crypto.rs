@@ -901,7 +901,10 @@ async fn out_of_range_and_missing_fields_are_validation_errors() {
     let key_id = create_key(&client).await.key_id;
     let blob = b64(&seal(&client, &key_id, b"payload", None).await);
     let eleven: Vec<String> = (0..11).map(|i| format!("token-{i}")).collect();
-    let ten: Vec<String> = (0..10).map(|i| format!("token-{i}")).collect();
+    // Ten real grant tokens (a token this cluster did not issue is InvalidGrantTokenException).
+    let grant = json!({"KeyId": key_id, "GranteePrincipal": "arn:aws:iam::111122223333:user/admin", "Operations": ["Encrypt"]});
+    let token = call_json(&client, "CreateGrant", grant).await.expect("CreateGrant")["GrantToken"].clone();
+    let ten: Vec<Value> = (0..10).map(|_| token.clone()).collect();
     let cases: Vec<(&str, Value)> = vec![
         ("Encrypt", json!({"KeyId": key_id, "Plaintext": b64(&[7; 4097])})),
         ("Encrypt", json!({"KeyId": key_id, "Plaintext": ""})),

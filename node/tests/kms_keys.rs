@@ -496,14 +496,14 @@ async fn cancel_key_deletion_refuses_a_key_not_pending_deletion() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_policy_is_refused_rather_than_dropped() {
+async fn a_malformed_key_policy_is_refused_and_makes_no_key() {
     let (node, client) = support::kms::start().await;
     let request = CreateKeyRequest {
         policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into()),
         ..Default::default()
     };
-    let error = support::kms::refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
-    assert!(error.message.contains("Key policies are not supported yet"), "{error}");
+    let error = support::kms::refused(client.create_key(&request).await, ErrorCode::MalformedPolicyDocument);
+    assert!(error.message.contains("Statement"), "{error}");
     assert!(client.list_all_keys().await.unwrap().is_empty(), "no key was made");
     node.stop().await;
 }

@@ -1,8 +1,9 @@
-//! A rolling upgrade: a cluster whose members all run a build that supports only feature level 0
-//! (`--feature-level-cap 0`: it behaves as the builds before feature levels) is restarted one
-//! node at a time on the current build. While any member is older the cluster keeps serving
-//! every key and refuses only what needs the new level; once the last node is upgraded the
-//! leader raises the level and the new commands work.
+//! Rolling upgrades: a cluster whose members all run a build that supports only feature level 0
+//! (`--feature-level-cap 0`: it behaves as the builds before feature levels), or only level 1
+//! (before users, key policies and grants), is restarted one node at a time on the current
+//! build. While any member is older the cluster keeps serving every key and refuses only what
+//! needs the new level; once the last node is upgraded the leader raises the level and the new
+//! commands work — the first access key acting as the `admin` user the raise creates.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -16,6 +17,8 @@ use trent_client::wire::{Blob, ErrorCode};
 use trent_client::{ClientError, TrentClient};
 
 const OLD: [&str; 2] = ["--feature-level-cap", "0"];
+const LEVEL_ONE: [&str; 2] = ["--feature-level-cap", "1"];
+const CURRENT: u32 = trent_storage::SUPPORTED_LEVEL;
 
 async fn encrypt(client: &TrentClient, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
     let request = EncryptRequest {
@@ -63,8 +66,25 @@ async fn wait_for_level(cluster: &ProcessCluster, level: u32, within: Duration) 
 async fn upgrade(cluster: &mut ProcessCluster, id: u64) {
     let node = cluster.node(id);
     node.terminate();
-    node.args.retain(|arg| !OLD.contains(&arg.as_str()));
+    let mut kept = Vec::new();
+    let mut args = node.args.drain(..);
+    while let Some(arg) = args.next() {
+        if arg == "--feature-level-cap" {
+            args.next();
+        } else {
+            kept.push(arg);
+        }
+    }
+    drop(args);
+    node.args = kept;
     cluster.start_node(id).await;
+}
+
+fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> trent_wire::KmsError {
+    match result {
+        Err(ClientError::Api(error)) => error,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -77,10 +97,6 @@ async fn a_rolling_upgrade_keeps_serving_and_refuses_only_new_commands_until_the
     let before = support::create_key(&client, "made before the upgrade").await.expect("create key");
     blobs.insert(encrypt(&client, &before, b"before").await, b"before".to_vec());
     assert_eq!(feature_levels(&cluster).await, vec![(0, 0); 3]);
-    let refused = |result: Result<_, ClientError>| match result {
-        Err(ClientError::Api(error)) => error,
-        other => panic!("expected a refusal, got {other:?}"),
-    };
 
     for (step, id) in [1u64, 2].into_iter().enumerate() {
         upgrade(&mut cluster, id).await;
@@ -104,13 +120,13 @@ async fn a_rolling_upgrade_keeps_serving_and_refuses_only_new_commands_until_the
 
     upgrade(&mut cluster, 3).await;
     let client = cluster.client_of(1);
-    wait_for_level(&cluster, 1, Duration::from_secs(15)).await;
-    assert_eq!(feature_levels(&cluster).await, vec![(1, 1); 3]);
+    wait_for_level(&cluster, CURRENT, Duration::from_secs(15)).await;
+    assert_eq!(feature_levels(&cluster).await, vec![(CURRENT, CURRENT); 3]);
     for id in 1..=3 {
         decrypts(&cluster.client_of(id), &blobs).await;
     }
     // The new command now works, and its shares unseal.
-    let rekeyed = client.rekey(3, 2).await.expect("rekey at level 1");
+    let rekeyed = client.rekey(3, 2).await.expect("rekey at the new level");
     cluster.shares = rekeyed.shares;
     cluster.client_of(2).seal(0).await.expect("seal node 2");
     cluster.unseal(2).await;
@@ -121,9 +137,43 @@ async fn a_rolling_upgrade_keeps_serving_and_refuses_only_new_commands_until_the
 }
 
 #[tokio::test]
+async fn users_key_policies_and_grants_wait_for_level_two_and_the_first_key_becomes_admin() {
+    let mut cluster = ProcessCluster::start(3, &LEVEL_ONE).await;
+    wait_for_level(&cluster, 1, Duration::from_secs(10)).await;
+    let client = cluster.client_of(3);
+    let key = support::create_key(&client, "made at level 1").await.expect("create key");
+    let blob = encrypt(&client, &key, b"level 1").await;
+    let blobs = BTreeMap::from([(blob, b"level 1".to_vec())]);
+    for id in [1u64, 2] {
+        upgrade(&mut cluster, id).await;
+        let error = refused(client.create_user("carol", None).await);
+        assert_eq!(error.code, ErrorCode::InvalidState, "{error}");
+        assert!(error.message.contains("needs cluster feature level 2"), "{error}");
+        let grant = serde_json::json!({"KeyId": key, "GranteePrincipal": "arn:aws:iam::111122223333:user/carol", "Operations": ["Encrypt"]});
+        let error = refused(client.call::<_, serde_json::Value>("CreateGrant", &grant).await);
+        assert!(error.message.contains("needs cluster feature level 2"), "{error}");
+        decrypts(&client, &blobs).await;
+    }
+    upgrade(&mut cluster, 3).await;
+    wait_for_level(&cluster, CURRENT, Duration::from_secs(15)).await;
+    let client = cluster.client_of(1);
+    let admin = client.get_user("admin").await.expect("the raise made the admin user");
+    assert_eq!(admin.access_keys.len(), 1, "the first access key acts as admin: {admin:?}");
+    client.create_user("carol", None).await.expect("users at level 2");
+    let grant = serde_json::json!({"KeyId": key, "GranteePrincipal": "arn:aws:iam::111122223333:user/carol", "Operations": ["Encrypt"]});
+    client.call::<_, serde_json::Value>("CreateGrant", &grant).await.expect("grants at level 2");
+    for id in 1..=3 {
+        decrypts(&cluster.client_of(id), &blobs).await;
+    }
+    for node in &mut cluster.nodes {
+        node.terminate();
+    }
+}
+
+#[tokio::test]
 async fn a_node_that_does_not_support_the_cluster_level_cannot_join() {
     let mut cluster = ProcessCluster::start(1, &[]).await;
-    wait_for_level(&cluster, 1, Duration::from_secs(10)).await;
+    wait_for_level(&cluster, CURRENT, Duration::from_secs(10)).await;
     let index = cluster.add_unstarted_node(2, &OLD);
     cluster.nodes[index].start();
     cluster.wait_until_up(2, Duration::from_secs(10)).await;

@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::context::RequestContext;
 
 /// What a grant's operations require of the request's encryption context.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantConstraints {
     /// The request's context must be exactly this (`EncryptionContextEquals`).
     pub equals: Option<BTreeMap<String, String>>,
@@ -15,7 +17,7 @@ pub struct GrantConstraints {
 }
 
 /// One grant on a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// Its id (64 hex characters).
     pub grant_id: String,

@@ -44,6 +44,10 @@ pub(crate) enum RowChange {
     AccessKey(String),
     UnsealSplit,
     Features,
+    User(String),
+    AccessKeyOwner(String),
+    KeyPolicy(KeyId),
+    Grant(String),
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -57,6 +61,7 @@ impl DedupOutcome {
         match result {
             Ok(Applied::Key(key)) => DedupOutcome::Key(key.key_id),
             Ok(Applied::Done) => DedupOutcome::Done,
+            Ok(Applied::Grant { grant_id, .. }) => DedupOutcome::Grant(grant_id.clone()),
             Err(rejection) => DedupOutcome::Rejected(rejection.clone()),
         }
     }
@@ -66,19 +71,22 @@ impl Registry {
     /// The remembered result of a request. Entries leave when a later write evicts them (older
     /// than the dedup window by that write's timestamp, or past the entry cap).
     pub fn dedup_result(&self, request_id: &RequestId) -> Option<CommandResult> {
-        self.dedup.get(request_id).map(|record| self.replay(&record.outcome))
+        self.dedup.get(request_id).map(|record| self.replay(record))
     }
 
     /// The answer a retry gets for a remembered outcome: a key write answers with the key as it
     /// is now (or NotFound if it has since been deleted).
-    pub(crate) fn replay(&self, outcome: &DedupOutcome) -> CommandResult {
-        match outcome {
+    pub(crate) fn replay(&self, record: &DedupRecord) -> CommandResult {
+        match &record.outcome {
             DedupOutcome::Key(key_id) => match self.keys.get(key_id) {
                 Some(key) => Ok(Applied::Key(Box::new(key.clone()))),
                 None => Err(crate::apply::key_not_found(*key_id)),
             },
             DedupOutcome::Done => Ok(Applied::Done),
             DedupOutcome::Rejected(rejection) => Err(rejection.clone()),
+            DedupOutcome::Grant(grant_id) => {
+                Ok(Applied::Grant { grant_id: grant_id.clone(), log_index: record.log_index })
+            }
         }
     }
 
@@ -104,7 +112,7 @@ impl Registry {
                     Vec::new(),
                 ));
             }
-            return Ok((self.replay(&previous.outcome), Vec::new()));
+            return Ok((self.replay(previous), Vec::new()));
         }
         let mut changes = Vec::new();
         let result = match &request.command {
@@ -117,7 +125,15 @@ impl Registry {
                 )))
             }
             Command::RaiseFeatureLevel { level } => {
-                self.raise_feature_level(*level, (log_index, position), &mut changes)
+                let raised = self.raise_feature_level(*level, (log_index, position), &mut changes);
+                self.ensure_admin_user(request.issued_at_ms, &mut changes);
+                raised
+            }
+            Command::CreateGrant(record) => {
+                match check_limits(&request.command) {
+                    Ok(()) => self.create_grant(record, log_index, request.issued_at_ms, &mut changes),
+                    Err(error) => Err(Rejection::from(error)),
+                }
             }
             _ => self.apply_command(request, &mut changes),
         };
@@ -258,7 +274,11 @@ impl Registry {
                 }
                 changed_key(key, changes)
             }
-            Command::InitializeCluster { keyring, admin } => self.initialize_cluster(keyring, admin, changes),
+            Command::InitializeCluster { keyring, admin } => {
+                let initialized = self.initialize_cluster(keyring, admin, changes);
+                self.ensure_admin_user(now_ms, changes);
+                initialized
+            }
             Command::ReplaceKeyring { keyring } => self.replace_keyring(keyring, changes),
             Command::CreateAccessKey(record) => self.create_access_key(record, changes),
             Command::DeleteAccessKey { access_key_id } => self.delete_access_key(access_key_id, changes),
@@ -267,7 +287,20 @@ impl Registry {
             }
             Command::ConfirmUnsealSplit { fingerprint } => self.confirm_unseal_split(fingerprint, changes),
             // Applied by `apply`, which knows where in the log it is.
-            Command::RaiseFeatureLevel { .. } => Ok(Applied::Done),
+            Command::RaiseFeatureLevel { .. } | Command::CreateGrant(_) => Ok(Applied::Done),
+            Command::CreateUser { name, policy } => {
+                self.create_user(name, policy.as_deref(), now_ms, changes)
+            }
+            Command::DeleteUser { name } => self.delete_user(name, changes),
+            Command::PutUserPolicy { name, policy } => self.put_user_policy(name, policy.as_deref(), changes),
+            Command::CreateUserAccessKey { user, record } => {
+                self.create_user_access_key(user, record, changes)
+            }
+            Command::CreateKeyWithPolicy { key, policy } => {
+                self.create_key_with_policy(key, policy, now_ms, changes)
+            }
+            Command::PutKeyPolicy { key_id, policy } => self.put_key_policy(*key_id, policy, changes),
+            Command::RemoveGrant { key_id, grant_id } => self.remove_grant(*key_id, grant_id, changes),
         }
     }
 
@@ -289,7 +322,12 @@ impl Registry {
         Ok(Applied::Done)
     }
 
-    fn create_key(&mut self, new_key: &NewKey, now_ms: u64, changes: &mut Vec<RowChange>) -> CommandResult {
+    pub(crate) fn create_key(
+        &mut self,
+        new_key: &NewKey,
+        now_ms: u64,
+        changes: &mut Vec<RowChange>,
+    ) -> CommandResult {
         if self.keys.contains_key(&new_key.key_id) {
             return Err(Rejection::new(
                 ErrorCode::AlreadyExists,
@@ -361,6 +399,7 @@ impl Registry {
             self.remove_alias(&alias);
             changes.push(RowChange::Alias(alias));
         }
+        self.forget_key_access(key_id, changes);
         Ok(Applied::Done)
     }
 
@@ -462,6 +501,23 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
         Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
         Command::RecordUnsealSplit { split, .. } => crate::principals::check_unseal_split(split),
         Command::ConfirmUnsealSplit { .. } | Command::RaiseFeatureLevel { .. } => Ok(()),
+        Command::CreateUser { name, policy } | Command::PutUserPolicy { name, policy } => {
+            crate::access::check_user_name(name)?;
+            policy.as_deref().map_or(Ok(()), crate::access::check_policy_size)
+        }
+        Command::DeleteUser { name } => crate::access::check_user_name(name),
+        Command::CreateUserAccessKey { user, record } => {
+            crate::access::check_user_name(user)?;
+            crate::principals::check_access_key(record)
+        }
+        Command::CreateKeyWithPolicy { key, policy } => {
+            check_description(&key.draft.description)?;
+            check_tags(&key.draft.tags)?;
+            crate::access::check_policy_size(policy)
+        }
+        Command::PutKeyPolicy { policy, .. } => crate::access::check_policy_size(policy),
+        Command::CreateGrant(record) => crate::access::check_grant(record),
+        Command::RemoveGrant { grant_id, .. } => crate::access::check_grant_id(grant_id),
         Command::EnableKey { .. }
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }

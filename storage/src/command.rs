@@ -178,6 +178,55 @@ pub enum Command {
         /// The new level.
         level: u32,
     },
+    /// Create a user (from feature level 2, as every command below).
+    CreateUser {
+        /// Its name.
+        name: String,
+        /// Its inline identity policy, validated by the proposer.
+        policy: Option<String>,
+    },
+    /// Delete a user that has no access keys.
+    DeleteUser {
+        /// Its name.
+        name: String,
+    },
+    /// Replace (or, with `None`, delete) a user's inline identity policy.
+    PutUserPolicy {
+        /// The user.
+        name: String,
+        /// The new policy.
+        policy: Option<String>,
+    },
+    /// Add an access key that belongs to `user`.
+    CreateUserAccessKey {
+        /// The user it acts as.
+        user: String,
+        /// The key.
+        record: crate::records::AccessKeyRecord,
+    },
+    /// Create a key with its key policy.
+    CreateKeyWithPolicy {
+        /// The key.
+        key: NewKey,
+        /// Its key policy, validated by the proposer.
+        policy: String,
+    },
+    /// Replace a key's policy.
+    PutKeyPolicy {
+        /// The key.
+        key_id: KeyId,
+        /// The new policy, validated by the proposer.
+        policy: String,
+    },
+    /// Create a grant (its creation time is the request's).
+    CreateGrant(crate::records::GrantRecord),
+    /// Delete a grant: retired by its grantee or retiring principal, or revoked.
+    RemoveGrant {
+        /// The key it is on.
+        key_id: KeyId,
+        /// Its id.
+        grant_id: String,
+    },
 }
 
 impl Command {
@@ -248,6 +297,39 @@ impl Command {
             Command::RaiseFeatureLevel { level } => {
                 print.number(u64::from(*level));
             }
+            Command::CreateUser { name, policy } | Command::PutUserPolicy { name, policy } => {
+                print.text(name).text(policy.as_deref().unwrap_or_default());
+                print.number(u64::from(policy.is_some()));
+            }
+            Command::DeleteUser { name } => {
+                print.text(name);
+            }
+            Command::CreateUserAccessKey { user, record } => {
+                print.text(user).text(&record.description);
+            }
+            Command::CreateKeyWithPolicy { key, policy } => {
+                let draft = &key.draft;
+                print.text(&draft.description).text(draft.spec.as_str()).text(draft.usage.as_str());
+                print.text(draft.origin.as_str()).pairs(&draft.tags).text(policy);
+            }
+            Command::PutKeyPolicy { key_id, policy } => {
+                print.key(key_id).text(policy);
+            }
+            // The grant id is picked by the node that took the call; a retry carries the same.
+            Command::CreateGrant(record) => {
+                let grant = &record.grant;
+                print.key(&record.key_id).text(&grant.grant_id).text(&grant.grantee_principal);
+                print.texts(&grant.operations).text(record.name.as_deref().unwrap_or_default());
+                print.text(record.retiring_principal.as_deref().unwrap_or_default());
+                let constraints = grant.constraints.clone().unwrap_or_default();
+                for map in [constraints.equals, constraints.subset] {
+                    let pairs: Vec<(String, String)> = map.unwrap_or_default().into_iter().collect();
+                    print.pairs(&pairs);
+                }
+            }
+            Command::RemoveGrant { key_id, grant_id } => {
+                print.key(key_id).text(grant_id);
+            }
         }
         print.finish()
     }
@@ -275,6 +357,14 @@ impl Command {
             Command::RecordUnsealSplit { .. }
             | Command::ConfirmUnsealSplit { .. }
             | Command::RaiseFeatureLevel { .. } => 1,
+            Command::CreateUser { .. }
+            | Command::DeleteUser { .. }
+            | Command::PutUserPolicy { .. }
+            | Command::CreateUserAccessKey { .. }
+            | Command::CreateKeyWithPolicy { .. }
+            | Command::PutKeyPolicy { .. }
+            | Command::CreateGrant(_)
+            | Command::RemoveGrant { .. } => 2,
             _ => 0,
         }
     }
@@ -301,6 +391,14 @@ impl Command {
             Command::RecordUnsealSplit { .. } => "RecordUnsealSplit",
             Command::ConfirmUnsealSplit { .. } => "ConfirmUnsealSplit",
             Command::RaiseFeatureLevel { .. } => "RaiseFeatureLevel",
+            Command::CreateUser { .. } => "CreateUser",
+            Command::DeleteUser { .. } => "DeleteUser",
+            Command::PutUserPolicy { .. } => "PutUserPolicy",
+            Command::CreateUserAccessKey { .. } => "CreateUserAccessKey",
+            Command::CreateKeyWithPolicy { .. } => "CreateKeyWithPolicy",
+            Command::PutKeyPolicy { .. } => "PutKeyPolicy",
+            Command::CreateGrant(_) => "CreateGrant",
+            Command::RemoveGrant { .. } => "RemoveGrant",
         }
     }
 }
@@ -312,6 +410,14 @@ pub enum Applied {
     Key(Box<crate::records::KeyRecord>),
     /// The command changed aliases or deleted a key; nothing to report.
     Done,
+    /// The command created (or, repeated, found) this grant, applied at `log_index`: a grant
+    /// token names the index, so a node that has applied it can honour the grant.
+    Grant {
+        /// The grant's id.
+        grant_id: String,
+        /// The log entry that applied it.
+        log_index: u64,
+    },
 }
 
 /// The result of applying one request.

@@ -37,6 +37,10 @@ pub(crate) enum RowKind {
     Meta = b'm' as isize,
     Cluster = b'c' as isize,
     AccessKey = b'p' as isize,
+    User = b'u' as isize,
+    AccessKeyOwner = b'o' as isize,
+    KeyPolicy = b'y' as isize,
+    Grant = b'g' as isize,
 }
 
 impl RowKind {

@@ -12,7 +12,8 @@ use crate::codec::Format;
 
 /// The highest level this build supports. Level 0: every build before levels existed. Level 1:
 /// versioned peer messages and snapshots, unseal split records, canonical write fingerprints.
-pub const SUPPORTED_LEVEL: u32 = 1;
+/// Level 2: users, key policies and grants (their commands, and the snapshot payload of format 2).
+pub const SUPPORTED_LEVEL: u32 = 2;
 
 /// The replicated feature state of the cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +36,9 @@ impl ClusterFeatures {
 /// The format of everything sent between nodes while the cluster is at `level`: what every
 /// member decodes.
 pub fn format_for_level(level: u32) -> Format {
-    if level == 0 {
-        Format::LEGACY
-    } else {
-        Format::V1
+    match level {
+        0 => Format::LEGACY,
+        1 => Format::V1,
+        _ => Format::V2,
     }
 }

@@ -14,7 +14,8 @@ use crate::codec::{decode, encode, encode_at, Format};
 use crate::command::{Command, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch, RequestId};
 use crate::features::ClusterFeatures;
 use crate::registry::{
-    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord,
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
+    KeyRecord, UserRecord,
 };
 use crate::rows::RegistryRows;
 use crate::sealed::{SealedKeyring, UnsealSplit, UnsealSplits, WrappedBarrierKey, WrappedSecret};
@@ -134,7 +135,61 @@ pub(crate) fn commands() -> Vec<(&'static str, Command)> {
         ("record-unseal-split", Command::RecordUnsealSplit { split: split(7), replaces: Some([6; 32]) }),
         ("confirm-unseal-split", Command::ConfirmUnsealSplit { fingerprint: [7; 32] }),
         ("raise-feature-level", Command::RaiseFeatureLevel { level: 1 }),
+        ("create-user", Command::CreateUser { name: "alice".into(), policy: Some(policy()) }),
+        ("delete-user", Command::DeleteUser { name: "alice".into() }),
+        ("put-user-policy", Command::PutUserPolicy { name: "alice".into(), policy: None }),
+        (
+            "create-user-access-key",
+            Command::CreateUserAccessKey { user: "alice".into(), record: access_key() },
+        ),
+        (
+            "create-key-with-policy",
+            Command::CreateKeyWithPolicy {
+                key: NewKey { key_id: key_id(2), draft: draft(), material: wrapped(2) },
+                policy: policy(),
+            },
+        ),
+        ("put-key-policy", Command::PutKeyPolicy { key_id: key_id(1), policy: policy() }),
+        ("create-grant", Command::CreateGrant(grant())),
+        ("remove-grant", Command::RemoveGrant { key_id: key_id(1), grant_id: "ab".repeat(32) }),
     ]
+}
+
+pub(crate) fn policy() -> String {
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}"#
+        .into()
+}
+
+pub(crate) fn user() -> UserRecord {
+    UserRecord { name: "Alice".into(), created_at_ms: 1_764_000_000_000, policy: Some(policy()) }
+}
+
+pub(crate) fn grant() -> GrantRecord {
+    GrantRecord {
+        key_id: key_id(1),
+        grant: trent_policy::Grant {
+            grant_id: "ab".repeat(32),
+            grantee_principal: "arn:aws:iam::111122223333:user/alice".into(),
+            operations: vec!["Decrypt".into(), "Encrypt".into()],
+            constraints: Some(trent_policy::GrantConstraints {
+                equals: None,
+                subset: Some(BTreeMap::from([("purpose".into(), "golden".into())])),
+            }),
+        },
+        name: Some("golden-grant".into()),
+        retiring_principal: Some("arn:aws:iam::111122223333:user/admin".into()),
+        issuing_principal: "arn:aws:iam::111122223333:user/admin".into(),
+        created_at_ms: 1_764_000_000_000,
+    }
+}
+
+pub(crate) fn access() -> crate::rows::AccessRows {
+    crate::rows::AccessRows {
+        users: vec![user()],
+        access_key_owners: vec![("TRNTGOLDEN0000000001".into(), "Alice".into())],
+        key_policies: vec![(key_id(1), policy())],
+        grants: vec![grant()],
+    }
 }
 
 /// The commands a build writing `format` knew.
@@ -142,9 +197,11 @@ pub(crate) fn commands_of(format: Format) -> Vec<(&'static str, Command)> {
     commands()
         .into_iter()
         .filter(|(_, command)| {
-            format != Format::LEGACY
+            let known = format >= Format::V2 || command.required_level() <= 1;
+            let legacy = format != Format::LEGACY
                 || command.required_level() == 0
-                || !matches!(command, Command::RaiseFeatureLevel { .. })
+                || !matches!(command, Command::RaiseFeatureLevel { .. });
+            known && legacy
         })
         .collect()
 }
@@ -194,6 +251,7 @@ pub(crate) fn rows(with_splits: bool) -> RegistryRows {
         access_keys: vec![access_key()],
         unseal_splits: with_splits.then(splits),
         features: ClusterFeatures::default(),
+        access: Default::default(),
     }
 }
 
@@ -313,6 +371,17 @@ pub(crate) fn samples(format: Format) -> Vec<Sample> {
         with_features.features = features;
         samples.push(payload("snapshot-payload-with-features", f, with_features));
     }
+    if f >= Format::V2 {
+        samples.push(plain("user-row", f, user()));
+        samples.push(plain("access-key-owner-row", f, "Alice".to_owned()));
+        samples.push(plain("key-policy-row", f, policy()));
+        samples.push(plain("grant-row", f, grant()));
+        samples.push(plain("dedup-row-grant", f, dedup(DedupOutcome::Grant("ab".repeat(32)))));
+        let mut with_access = rows(true);
+        with_access.features = ClusterFeatures { level: 2, level_one_at: Some((300, 2)) };
+        with_access.access = access();
+        samples.push(payload("snapshot-payload-with-access", f, with_access));
+    }
     for (name, command) in commands_of(f) {
         let print = if f == Format::LEGACY { command.legacy_fingerprint() } else { command.fingerprint() };
         let check: Check = Box::new(move |bytes: &[u8]| {
@@ -334,7 +403,7 @@ mod tests {
     use super::*;
 
     /// Every format this build writes or reads; each has its fixture.
-    const FORMATS: [Format; 2] = [Format::LEGACY, Format::V1];
+    const FORMATS: [Format; 3] = [Format::LEGACY, Format::V1, Format::V2];
 
     #[test]
     fn every_golden_fixture_decodes_to_its_sample_and_this_build_writes_it_byte_for_byte() {

@@ -21,6 +21,7 @@ pub mod snapshot_file;
 pub mod state_machine;
 pub mod types;
 
+mod access;
 mod apply;
 pub mod codec;
 mod fingerprint;
@@ -30,6 +31,10 @@ mod principals;
 pub mod records;
 mod rows;
 
+pub use access::{
+    check_grant_id, check_user_name, MAX_GRANTS, MAX_GRANTS_PER_GRANTEE, MAX_GRANTS_PER_KEY,
+    MAX_GRANT_NAME_CHARS, MAX_GRANT_OPERATIONS, MAX_PRINCIPAL_CHARS, MAX_USERS,
+};
 pub use apply::{
     InvariantViolation, DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_MATERIAL_VERSIONS,
     MAX_REQUESTS_PER_ENTRY, MAX_TAGS_PER_KEY,
@@ -44,8 +49,8 @@ pub use features::{ClusterFeatures, SUPPORTED_LEVEL};
 pub use log_store::LogStore;
 pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};
 pub use registry::{
-    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord, Registry,
-    SharedRegistry,
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
+    KeyRecord, Registry, SharedRegistry, UserRecord, ADMIN_POLICY, ADMIN_USER,
 };
 pub use state_machine::{StateMachine, MAX_SNAPSHOT_BYTES};
 pub use types::{NodeId, TrentNode, TypeConfig};

@@ -102,6 +102,9 @@ impl Registry {
         }
         self.access_keys.remove(access_key_id);
         changes.push(RowChange::AccessKey(access_key_id.to_owned()));
+        if self.access_key_owners.remove(access_key_id).is_some() {
+            changes.push(RowChange::AccessKeyOwner(access_key_id.to_owned()));
+        }
         Ok(Applied::Done)
     }
 }

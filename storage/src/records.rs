@@ -159,6 +159,8 @@ pub enum DedupOutcome {
     Done,
     /// The write was refused.
     Rejected(Rejection),
+    /// The write created (or found) this grant.
+    Grant(String),
 }
 
 /// The remembered result of a write, so a retry with the same request id gets it again.
@@ -188,4 +190,54 @@ pub struct AccessKeyRecord {
     pub created_at_ms: u64,
     /// What it is for, 0–256 characters.
     pub description: String,
+}
+
+/// The user every cluster has: the first access key (init, dev mode) and every access key
+/// made before users existed belong to it.
+pub const ADMIN_USER: &str = "admin";
+
+/// The identity policy the `admin` user is created with: everything.
+pub const ADMIN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Administrator","Effect":"Allow","Action":["kms:*","iam:*","trent:*"],"Resource":"*"}]}"#;
+
+/// A user (`arn:aws:iam::<account>:user/<name>`): the principal its access keys act as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// 1–64 of `[A-Za-z0-9+=,.@_-]`, unique (IAM compares user names without case).
+    pub name: String,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Its inline identity policy (a validated IAM policy document), if it has one.
+    pub policy: Option<String>,
+}
+
+/// A grant on a key: who may use it for which operations, as `trent_policy` evaluates it, and
+/// what KMS reports about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// The key it is on.
+    pub key_id: KeyId,
+    /// What it allows (its id is `grant.grant_id`: 64 hex characters).
+    pub grant: trent_policy::Grant,
+    /// Its name, if the creator gave one: a second CreateGrant with the same name and
+    /// parameters answers this grant.
+    pub name: Option<String>,
+    /// Who may retire it, besides its grantee (when allowed RetireGrant).
+    pub retiring_principal: Option<String>,
+    /// The ARN of the user who created it.
+    pub issuing_principal: String,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+}
+
+impl GrantRecord {
+    /// Whether `other` asks for the same grant (all but id, creator and time): CreateGrant with
+    /// a name is idempotent over these.
+    pub fn same_parameters(&self, other: &GrantRecord) -> bool {
+        self.key_id == other.key_id
+            && self.name == other.name
+            && self.grant.grantee_principal == other.grant.grantee_principal
+            && self.grant.operations == other.grant.operations
+            && self.grant.constraints == other.grant.constraints
+            && self.retiring_principal == other.retiring_principal
+    }
 }

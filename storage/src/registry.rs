@@ -9,7 +9,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::apply::InvariantViolation;
 pub use crate::records::{
-    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyMaterial, KeyRecord,
+    AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
+    KeyRecord, UserRecord, ADMIN_POLICY, ADMIN_USER,
 };
 use crate::records::{KeyId, RequestId};
 
@@ -36,6 +37,19 @@ pub struct Registry {
     pub(crate) unseal_splits: Option<crate::sealed::UnsealSplits>,
     /// The cluster feature level.
     pub(crate) features: crate::features::ClusterFeatures,
+    /// Users, by lower-cased name.
+    pub(crate) users: OrdMap<String, UserRecord>,
+    /// The user each access key made for one acts as (by name); an access key not listed
+    /// belongs to [`ADMIN_USER`].
+    pub(crate) access_key_owners: OrdMap<String, String>,
+    /// Key policies; a key not listed has the default policy.
+    pub(crate) key_policies: OrdMap<KeyId, String>,
+    /// Grants, by id.
+    pub(crate) grants: OrdMap<String, GrantRecord>,
+    /// Derived: grant ids by key.
+    pub(crate) grants_by_key: OrdSet<(KeyId, String)>,
+    /// Derived: grant ids by key and grantee principal.
+    pub(crate) grants_by_grantee: OrdSet<(KeyId, String, String)>,
 }
 
 impl Registry {
@@ -99,6 +113,42 @@ impl Registry {
         }
         registry.unseal_splits = rows.unseal_splits;
         registry.features = rows.features;
+        let access = rows.access;
+        for user in access.users {
+            crate::access::check_user(&user)
+                .map_err(|error| InvariantViolation(format!("stored user: {}", error.message)))?;
+            let key = crate::access::user_key(&user.name);
+            if registry.users.insert(key, user).is_some() {
+                return violation("a user appears twice".to_owned());
+            }
+        }
+        for (access_key_id, user) in access.access_key_owners {
+            if !registry.access_keys.contains_key(&access_key_id) || registry.user(&user).is_none() {
+                return violation(format!(
+                    "access key owner row {access_key_id} -> {user} names a missing record"
+                ));
+            }
+            registry.access_key_owners.insert(access_key_id, user);
+        }
+        for (key_id, policy) in access.key_policies {
+            crate::access::check_policy_size(&policy)
+                .map_err(|error| InvariantViolation(format!("stored key policy: {}", error.message)))?;
+            if !registry.keys.contains_key(&key_id) {
+                return violation(format!("a key policy of missing key {key_id}"));
+            }
+            registry.key_policies.insert(key_id, policy);
+        }
+        for grant in access.grants {
+            crate::access::check_grant(&grant)
+                .map_err(|error| InvariantViolation(format!("stored grant: {}", error.message)))?;
+            if !registry.keys.contains_key(&grant.key_id) {
+                return violation(format!("a grant on missing key {}", grant.key_id));
+            }
+            if registry.grants.contains_key(&grant.grant.grant_id) {
+                return violation(format!("grant {} appears twice", grant.grant.grant_id));
+            }
+            registry.put_grant(grant);
+        }
         Ok(registry)
     }
 
@@ -130,6 +180,65 @@ impl Registry {
     /// Every access key, by id.
     pub fn access_keys(&self) -> impl Iterator<Item = &AccessKeyRecord> {
         self.access_keys.values()
+    }
+
+    /// The user with this name (compared without case, as IAM does).
+    pub fn user(&self, name: &str) -> Option<&UserRecord> {
+        self.users.get(&crate::access::user_key(name))
+    }
+
+    /// Every user, by lower-cased name.
+    pub fn users(&self) -> impl Iterator<Item = &UserRecord> {
+        self.users.values()
+    }
+
+    /// The name of the user an access key acts as.
+    pub fn access_key_user(&self, access_key_id: &str) -> &str {
+        self.access_key_owners.get(access_key_id).map_or(ADMIN_USER, String::as_str)
+    }
+
+    /// The access keys that act as `user`.
+    pub fn access_keys_of<'r>(&'r self, user: &'r str) -> impl Iterator<Item = &'r AccessKeyRecord> + 'r {
+        self.access_keys
+            .values()
+            .filter(move |record| self.access_key_user(&record.access_key_id).eq_ignore_ascii_case(user))
+    }
+
+    /// A key's policy, if it has one other than the default.
+    pub fn key_policy(&self, key_id: &KeyId) -> Option<&str> {
+        self.key_policies.get(key_id).map(String::as_str)
+    }
+
+    /// The grant with this id.
+    pub fn grant(&self, grant_id: &str) -> Option<&GrantRecord> {
+        self.grants.get(grant_id)
+    }
+
+    /// Every grant, by id.
+    pub fn all_grants(&self) -> impl Iterator<Item = &GrantRecord> {
+        self.grants.values()
+    }
+
+    /// The grants on `key_id`, by grant id.
+    pub fn grants_of(&self, key_id: KeyId) -> impl Iterator<Item = &GrantRecord> {
+        let from = (key_id, String::new());
+        self.grants_by_key
+            .range(from..)
+            .take_while(move |(key, _)| *key == key_id)
+            .filter_map(|(_, grant_id)| self.grants.get(grant_id))
+    }
+
+    /// The grants on `key_id` for `grantee`, by grant id.
+    pub fn grants_for<'r>(
+        &'r self,
+        key_id: KeyId,
+        grantee: &'r str,
+    ) -> impl Iterator<Item = &'r GrantRecord> + 'r {
+        let from = (key_id, grantee.to_owned(), String::new());
+        self.grants_by_grantee
+            .range(from..)
+            .take_while(move |(key, principal, _)| *key == key_id && principal == grantee)
+            .filter_map(|(_, _, grant_id)| self.grants.get(grant_id))
     }
 
     /// The key with this id.

@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::RowChange;
 use crate::codec::{decode, decode_payload, decode_snapshot_payload, encode, encode_at, split, Format};
+use crate::command::KeyId;
 use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
 use crate::features::ClusterFeatures;
-use crate::registry::{AccessKeyRecord, AliasRecord, DedupRecord, KeyRecord, Registry};
+use crate::registry::{
+    AccessKeyRecord, AliasRecord, DedupRecord, GrantRecord, KeyRecord, Registry, UserRecord,
+};
 use crate::sealed::{SealedKeyring, UnsealSplits};
 
 /// The single keyring row, from format 1 (versioned).
@@ -35,6 +38,51 @@ pub(crate) struct RegistryRows {
     pub(crate) access_keys: Vec<AccessKeyRecord>,
     pub(crate) unseal_splits: Option<UnsealSplits>,
     pub(crate) features: ClusterFeatures,
+    /// From format 2.
+    pub(crate) access: AccessRows,
+}
+
+/// Who may use which key (feature level 2): users, the owners of their access keys, key
+/// policies and grants.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct AccessRows {
+    pub(crate) users: Vec<UserRecord>,
+    pub(crate) access_key_owners: Vec<(String, String)>,
+    pub(crate) key_policies: Vec<(KeyId, String)>,
+    pub(crate) grants: Vec<GrantRecord>,
+}
+
+impl AccessRows {
+    fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.access_key_owners.is_empty()
+            && self.key_policies.is_empty()
+            && self.grants.is_empty()
+    }
+}
+
+/// The format-1 snapshot payload: everything but [`AccessRows`], borrowed for encoding.
+#[derive(Serialize)]
+struct RowsV1Ref<'a> {
+    keys: &'a [KeyRecord],
+    aliases: &'a [AliasRecord],
+    dedup: &'a [(RequestId, DedupRecord)],
+    keyring: &'a Option<SealedKeyring>,
+    access_keys: &'a [AccessKeyRecord],
+    unseal_splits: &'a Option<UnsealSplits>,
+    features: &'a ClusterFeatures,
+}
+
+/// The format-1 snapshot payload, for decoding.
+#[derive(Deserialize)]
+struct RowsV1 {
+    keys: Vec<KeyRecord>,
+    aliases: Vec<AliasRecord>,
+    dedup: Vec<(RequestId, DedupRecord)>,
+    keyring: Option<SealedKeyring>,
+    access_keys: Vec<AccessKeyRecord>,
+    unseal_splits: Option<UnsealSplits>,
+    features: ClusterFeatures,
 }
 
 /// The format-0 snapshot payload before unseal splits were recorded: still read, so a snapshot a node
@@ -64,8 +112,26 @@ impl RegistryRows {
     /// recorded (so a node of a build before splits installs it), else the one with them; the
     /// feature level is 0 then and is not carried.
     pub(crate) fn encode_snapshot(&self, format: Format) -> Result<Vec<u8>, bincode::error::EncodeError> {
-        if format != Format::LEGACY {
+        if format >= Format::V2 {
             return encode_at(format, self);
+        }
+        if !self.access.is_empty() {
+            // Only a cluster at level 2 (format 2) has these; a lower format cannot carry them.
+            return Err(bincode::error::EncodeError::OtherString(format!(
+                "users, key policies and grants do not fit {format}"
+            )));
+        }
+        if format == Format::V1 {
+            let v1 = RowsV1Ref {
+                keys: &self.keys,
+                aliases: &self.aliases,
+                dedup: &self.dedup,
+                keyring: &self.keyring,
+                access_keys: &self.access_keys,
+                unseal_splits: &self.unseal_splits,
+                features: &self.features,
+            };
+            return encode_at(format, &v1);
         }
         let legacy = LegacyRowsRef {
             keys: &self.keys,
@@ -83,8 +149,21 @@ impl RegistryRows {
     /// Decodes a snapshot payload in any format this build reads.
     pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
         let (format, payload) = split(bytes)?;
-        if format != Format::LEGACY {
+        if format >= Format::V2 {
             return decode_snapshot_payload::<RegistryRows>(payload);
+        }
+        if format == Format::V1 {
+            let v1 = decode_snapshot_payload::<RowsV1>(payload)?;
+            return Ok(RegistryRows {
+                keys: v1.keys,
+                aliases: v1.aliases,
+                dedup: v1.dedup,
+                keyring: v1.keyring,
+                access_keys: v1.access_keys,
+                unseal_splits: v1.unseal_splits,
+                features: v1.features,
+                access: AccessRows::default(),
+            });
         }
         // With splits, the format-0 layout is the one without, then the splits.
         let (old, unseal_splits) =
@@ -103,6 +182,7 @@ impl RegistryRows {
             access_keys: old.access_keys,
             unseal_splits,
             features: ClusterFeatures::default(),
+            access: AccessRows::default(),
         })
     }
 
@@ -142,6 +222,10 @@ impl RegistryRows {
                 crate::MAX_DEDUP_ENTRIES + crate::apply::MAX_REQUESTS_PER_ENTRY,
             ),
             over("access keys", self.access_keys.len(), crate::MAX_ACCESS_KEYS),
+            over("users", self.access.users.len(), crate::MAX_USERS),
+            over("grants", self.access.grants.len(), crate::MAX_GRANTS),
+            over("key policies", self.access.key_policies.len(), crate::MAX_KEYS),
+            over("access key owners", self.access.access_key_owners.len(), crate::MAX_ACCESS_KEYS),
         ];
         match problems.into_iter().flatten().next() {
             Some(problem) => Err(problem),
@@ -159,6 +243,20 @@ impl RegistryRows {
             access_keys: registry.access_keys().cloned().collect(),
             unseal_splits: registry.unseal_splits().cloned(),
             features: registry.features(),
+            access: AccessRows {
+                users: registry.users().cloned().collect(),
+                access_key_owners: registry
+                    .access_key_owners
+                    .iter()
+                    .map(|(id, user)| (id.clone(), user.clone()))
+                    .collect(),
+                key_policies: registry
+                    .key_policies
+                    .iter()
+                    .map(|(id, policy)| (*id, policy.clone()))
+                    .collect(),
+                grants: registry.all_grants().cloned().collect(),
+            },
         }
     }
 
@@ -196,6 +294,25 @@ impl RegistryRows {
         if let Some(bytes) = disk.state_get(RowKind::Cluster, FEATURES)? {
             rows.features = decode(&bytes).map_err(corrupt("feature level row"))?;
         }
+        for row in disk.state_rows(RowKind::User) {
+            rows.access.users.push(decode(&row?.1).map_err(corrupt("user row"))?);
+        }
+        for row in disk.state_rows(RowKind::AccessKeyOwner) {
+            let (id, bytes) = row?;
+            let id = String::from_utf8(id).map_err(|_| invalid_row_id("access key owner"))?;
+            rows.access
+                .access_key_owners
+                .push((id, decode(&bytes).map_err(corrupt("access key owner row"))?));
+        }
+        for row in disk.state_rows(RowKind::KeyPolicy) {
+            let (id, bytes) = row?;
+            let id: [u8; 16] = id.as_slice().try_into().map_err(|_| invalid_row_id("key policy"))?;
+            let policy = decode(&bytes).map_err(corrupt("key policy row"))?;
+            rows.access.key_policies.push((KeyId(uuid::Uuid::from_bytes(id)), policy));
+        }
+        for row in disk.state_rows(RowKind::Grant) {
+            rows.access.grants.push(decode(&row?.1).map_err(corrupt("grant row"))?);
+        }
         Ok(rows)
     }
 
@@ -226,8 +343,27 @@ impl RegistryRows {
             batch.put(RowKind::Cluster, UNSEAL_SPLITS, encode(splits)?);
         }
         batch.put(RowKind::Cluster, FEATURES, encode(&self.features)?);
+        for user in &self.access.users {
+            batch.put(RowKind::User, crate::access::user_key(&user.name).as_bytes(), encode(user)?);
+        }
+        for (access_key_id, user) in &self.access.access_key_owners {
+            batch.put(RowKind::AccessKeyOwner, access_key_id.as_bytes(), encode(user)?);
+        }
+        for (key_id, policy) in &self.access.key_policies {
+            batch.put(RowKind::KeyPolicy, key_id.as_bytes(), encode(policy)?);
+        }
+        for grant in &self.access.grants {
+            batch.put(RowKind::Grant, grant.grant.grant_id.as_bytes(), encode(grant)?);
+        }
         Ok(batch)
     }
+}
+
+fn invalid_row_id(what: &str) -> OpenError {
+    OpenError::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("a {what} row id is malformed"),
+    ))
 }
 
 /// One of the single rows that moved to a new id in format 1: the new id, else the format-0 id.
@@ -286,6 +422,22 @@ pub(crate) fn touched_rows(
                 }
             }
             RowChange::Features => batch.put(RowKind::Cluster, FEATURES, encode(&registry.features())?),
+            RowChange::User(key) => match registry.users.get(key) {
+                Some(user) => batch.put(RowKind::User, key.as_bytes(), encode(user)?),
+                None => batch.remove(RowKind::User, key.as_bytes()),
+            },
+            RowChange::AccessKeyOwner(id) => match registry.access_key_owners.get(id) {
+                Some(user) => batch.put(RowKind::AccessKeyOwner, id.as_bytes(), encode(user)?),
+                None => batch.remove(RowKind::AccessKeyOwner, id.as_bytes()),
+            },
+            RowChange::KeyPolicy(key_id) => match registry.key_policy(key_id) {
+                Some(policy) => batch.put(RowKind::KeyPolicy, key_id.as_bytes(), encode(&policy)?),
+                None => batch.remove(RowKind::KeyPolicy, key_id.as_bytes()),
+            },
+            RowChange::Grant(grant_id) => match registry.grant(grant_id) {
+                Some(grant) => batch.put(RowKind::Grant, grant_id.as_bytes(), encode(grant)?),
+                None => batch.remove(RowKind::Grant, grant_id.as_bytes()),
+            },
         }
     }
     Ok(())

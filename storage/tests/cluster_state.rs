@@ -6,8 +6,6 @@
 mod common;
 
 use common::{rejection_code, request_id, Node, T0};
-use openraft::storage::RaftStateMachine;
-use openraft::RaftSnapshotBuilder;
 use trent_storage::sealed::{SealedKeyring, WrappedBarrierKey, WrappedSecret};
 use trent_storage::{AccessKeyRecord, Applied, Command, Request};
 use trent_wire::ErrorCode;
@@ -139,12 +137,7 @@ async fn cluster_state_survives_restart_and_travels_in_snapshots() {
     let mut node = node.reopen();
     assert_eq!(node.registry(), before);
 
-    let mut builder = node.sm.get_snapshot_builder().await;
-    let snapshot = builder.build_snapshot().await.expect("build");
-    let mut fresh = Node::new();
-    let mut buffer = fresh.sm.begin_receiving_snapshot().await.expect("begin");
-    buffer.get_mut().extend_from_slice(snapshot.snapshot.get_ref());
-    fresh.sm.install_snapshot(&snapshot.meta, buffer).await.expect("install");
+    let fresh = node.snapshot_into_fresh().await;
     assert_eq!(fresh.registry(), before);
     let fresh = fresh.reopen();
     assert_eq!(fresh.registry().keyring(), Some(&keyring(7, 2)));

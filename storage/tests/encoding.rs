@@ -90,6 +90,10 @@ fn error_code_positions_are_pinned() {
         ErrorCode::DryRunOperation,
         ErrorCode::KeyUnavailable,
         ErrorCode::Throttling,
+        ErrorCode::MalformedPolicyDocument,
+        ErrorCode::InvalidGrantId,
+        ErrorCode::InvalidGrantToken,
+        ErrorCode::DeleteConflict,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

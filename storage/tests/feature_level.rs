@@ -45,7 +45,7 @@ async fn retries_across_the_rise_match_their_first_attempt() {
         Command::DisableKey {
             key_id: match first {
                 Applied::Key(key) => key.key_id,
-                Applied::Done => panic!("a key"),
+                other => panic!("a key, not {other:?}"),
             },
         },
     );

@@ -241,6 +241,9 @@ pub struct CreateAccessKeyRequest {
     /// What it is for, 0–256 characters.
     #[serde(default)]
     pub description: String,
+    /// The user it acts as; `admin` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// The answer to `POST /v1/sys/access-keys`: the secret is shown this once.
@@ -252,6 +255,9 @@ pub struct CreateAccessKeyResponse {
     pub secret_access_key: String,
     /// Its description.
     pub description: String,
+    /// The user it acts as.
+    #[serde(default)]
+    pub user: String,
 }
 
 impl std::fmt::Debug for CreateAccessKeyResponse {
@@ -259,6 +265,7 @@ impl std::fmt::Debug for CreateAccessKeyResponse {
         f.debug_struct("CreateAccessKeyResponse")
             .field("access_key_id", &self.access_key_id)
             .field("description", &self.description)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
@@ -272,6 +279,9 @@ pub struct AccessKeyInfo {
     pub description: String,
     /// When it was created, epoch seconds.
     pub created: f64,
+    /// The user it acts as.
+    #[serde(default)]
+    pub user: String,
 }
 
 /// `GET /v1/sys/access-keys`.
@@ -313,4 +323,87 @@ impl std::fmt::Debug for RekeyResponse {
 pub struct RotateResponse {
     /// The new current barrier key version.
     pub barrier_version: u32,
+}
+
+/// `POST /v1/sys/users`: a new user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// 1–64 of `[A-Za-z0-9+=,.@_-]`.
+    pub name: String,
+    /// Its inline identity policy (an IAM policy document, as a JSON object or a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<serde_json::Value>,
+}
+
+/// A user, as `POST /v1/sys/users` and `GET /v1/sys/users/<name>` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// Its name.
+    pub user_name: String,
+    /// `arn:aws:iam::<account>:user/<name>`.
+    pub arn: String,
+    /// When it was created, epoch seconds.
+    pub create_date: f64,
+    /// Its access key ids.
+    #[serde(default)]
+    pub access_keys: Vec<String>,
+    /// Whether it has an inline identity policy.
+    #[serde(default)]
+    pub has_policy: bool,
+}
+
+/// `GET /v1/sys/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserList {
+    /// Every user, by name.
+    pub users: Vec<UserInfo>,
+}
+
+/// `GET /v1/sys/users/<name>/policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserPolicy {
+    /// The user.
+    pub user_name: String,
+    /// Its inline identity policy document.
+    pub policy: String,
+}
+
+/// `POST /v1/sys/authorize`: would this call be allowed, and why?
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// A user name or user ARN.
+    pub principal: String,
+    /// The action, `kms:Encrypt`.
+    pub action: String,
+    /// The key (id, ARN, alias), for a key action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Condition keys and their values (`kms:EncryptionContext:app`, `aws:SourceIp`, ...).
+    #[serde(default)]
+    pub context: std::collections::BTreeMap<String, ConditionValues>,
+}
+
+/// One condition key's value or values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConditionValues {
+    /// A single value.
+    One(String),
+    /// Several (a multi-valued key).
+    Many(Vec<String>),
+}
+
+/// The answer to `POST /v1/sys/authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeResponse {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// What decided: `key policy statement 2 (Sid "AllowUse")`, `grant <id>`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// One line for people: the decision and why.
+    pub explanation: String,
+    /// The `AccessDeniedException` message the call would get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }

@@ -64,6 +64,15 @@ pub enum ErrorCode {
     /// The node is shedding load (too many request bodies in flight, too many unseal resets):
     /// retry with backoff.
     Throttling,
+    /// A key policy or identity policy is not valid (the message says why).
+    MalformedPolicyDocument,
+    /// A grant id is malformed, or names no grant of the key.
+    InvalidGrantId,
+    /// A grant token is malformed.
+    InvalidGrantToken,
+    /// The entity cannot be deleted while something depends on it (IAM's
+    /// `DeleteConflictException`: a user that still has access keys).
+    DeleteConflict,
 }
 
 impl ErrorCode {
@@ -100,6 +109,10 @@ impl ErrorCode {
             ErrorCode::DryRunOperation => "DryRunOperationException",
             ErrorCode::KeyUnavailable => "KeyUnavailableException",
             ErrorCode::Throttling => "ThrottlingException",
+            ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocumentException",
+            ErrorCode::InvalidGrantId => "InvalidGrantIdException",
+            ErrorCode::InvalidGrantToken => "InvalidGrantTokenException",
+            ErrorCode::DeleteConflict => "DeleteConflictException",
         }
     }
 
@@ -118,6 +131,7 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable | ErrorCode::KeyUnavailable => 503,
             ErrorCode::DryRunOperation => 412,
             ErrorCode::DependencyTimeout => 500,
+            ErrorCode::DeleteConflict => 409,
             ErrorCode::Internal => 500,
             _ => 400,
         }
@@ -136,7 +150,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 28] = [
+const ALL_CODES: [ErrorCode; 32] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -166,6 +180,10 @@ const ALL_CODES: [ErrorCode; 28] = [
     ErrorCode::DryRunOperation,
     ErrorCode::KeyUnavailable,
     ErrorCode::Throttling,
+    ErrorCode::MalformedPolicyDocument,
+    ErrorCode::InvalidGrantId,
+    ErrorCode::InvalidGrantToken,
+    ErrorCode::DeleteConflict,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -6,6 +6,7 @@
 //! under `/v1/sys/` (`admin`), the domain enums both sides name (`model`), and every call typed
 //! (`operation`). It does no I/O.
 
+pub mod access;
 pub mod admin;
 pub mod blob;
 pub mod data_plane;

@@ -36,6 +36,8 @@ pub enum ResourceKind {
     Alias,
     /// An access key.
     AccessKey,
+    /// A user.
+    User,
     /// The cluster itself (seal, keyring, membership).
     Cluster,
     /// Nothing in particular (`*`): listing, creating, random bytes.
@@ -108,6 +110,14 @@ operations! {
     GenerateDataKey => Kms, "GenerateDataKey", "kms:GenerateDataKey", Read, Key;
     GenerateDataKeyWithoutPlaintext => Kms, "GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyWithoutPlaintext", Read, Key;
     GenerateRandom => Kms, "GenerateRandom", "kms:GenerateRandom", Read, None;
+    PutKeyPolicy => Kms, "PutKeyPolicy", "kms:PutKeyPolicy", Write, Key;
+    GetKeyPolicy => Kms, "GetKeyPolicy", "kms:GetKeyPolicy", Read, Key;
+    ListKeyPolicies => Kms, "ListKeyPolicies", "kms:ListKeyPolicies", Read, Key;
+    CreateGrant => Kms, "CreateGrant", "kms:CreateGrant", Write, Key;
+    ListGrants => Kms, "ListGrants", "kms:ListGrants", Read, Key;
+    ListRetirableGrants => Kms, "ListRetirableGrants", "kms:ListRetirableGrants", Read, None;
+    RetireGrant => Kms, "RetireGrant", "kms:RetireGrant", Write, Key;
+    RevokeGrant => Kms, "RevokeGrant", "kms:RevokeGrant", Write, Key;
     Health => Admin, "Health", "trent:Health", Read, Cluster;
     SealStatus => Admin, "SealStatus", "trent:SealStatus", Read, Cluster;
     Initialize => Admin, "Initialize", "trent:Initialize", Write, Cluster;
@@ -122,6 +132,14 @@ operations! {
     AddMember => Admin, "AddMember", "trent:ManageMembers", Write, Cluster;
     PromoteMember => Admin, "PromoteMember", "trent:ManageMembers", Write, Cluster;
     RemoveMember => Admin, "RemoveMember", "trent:ManageMembers", Write, Cluster;
+    CreateUser => Admin, "CreateUser", "iam:CreateUser", Write, User;
+    ListUsers => Admin, "ListUsers", "iam:ListUsers", Read, User;
+    GetUser => Admin, "GetUser", "iam:GetUser", Read, User;
+    DeleteUser => Admin, "DeleteUser", "iam:DeleteUser", Write, User;
+    PutUserPolicy => Admin, "PutUserPolicy", "iam:PutUserPolicy", Write, User;
+    GetUserPolicy => Admin, "GetUserPolicy", "iam:GetUserPolicy", Read, User;
+    DeleteUserPolicy => Admin, "DeleteUserPolicy", "iam:DeleteUserPolicy", Write, User;
+    ExplainAuthorization => Admin, "ExplainAuthorization", "iam:SimulatePrincipalPolicy", Read, None;
 }
 
 impl Operation {

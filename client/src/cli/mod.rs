@@ -1,10 +1,12 @@
 //! The `trent` command line: argument definitions (`args`), the human-readable rendering of
-//! answers (`render`), the operator's seal commands (`operator`), envelope encryption of files
-//! (`envelope`), and the line printers they share. Dispatch lives in `main.rs`; the logic lives
+//! answers (`render`), the operator's seal and access-key commands (`operator`), users and
+//! authorization questions (`identity`), envelope encryption of files (`envelope`), and the
+//! line printers they share. Dispatch lives in `main.rs`; the logic lives
 //! in the library.
 
 pub mod args;
 pub mod envelope;
+pub mod identity;
 pub mod operator;
 pub mod render;
 

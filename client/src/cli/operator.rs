@@ -1,5 +1,5 @@
 //! `trent operator`: initialise the cluster, unseal every node with each share typed once, seal,
-//! and show seal status per node.
+//! and show seal status per node; and `trent access-keys`.
 
 use std::io::BufRead;
 
@@ -91,8 +91,11 @@ pub enum AccessKeysCommand {
         /// What it is for.
         #[arg(long, default_value = "")]
         description: String,
+        /// The user it acts as (see `trent users`); `admin` when not given.
+        #[arg(long, value_name = "NAME", value_parser = super::args::parse_user_name)]
+        user: Option<String>,
     },
-    /// List access keys (never their secrets).
+    /// List access keys and the user each acts as (never their secrets).
     List,
     /// Delete an access key (the last one cannot be deleted).
     Delete {
@@ -104,13 +107,16 @@ pub enum AccessKeysCommand {
 /// Runs an access-key command.
 pub async fn access_keys(client: &TrentClient, json: bool, command: AccessKeysCommand) -> anyhow::Result<()> {
     match command {
-        AccessKeysCommand::Create { description } => {
-            let created = client.create_access_key(&description).await?;
+        AccessKeysCommand::Create { description, user } => {
+            let created = client.create_user_access_key(&description, user.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&created)?);
             } else {
                 println!("Access key id:      {}", created.access_key_id);
                 println!("Secret access key:  {}", created.secret_access_key);
+                if !created.user.is_empty() {
+                    println!("User:               {}", created.user);
+                }
                 println!("The secret is shown once and stored only sealed.");
             }
         }
@@ -119,9 +125,7 @@ pub async fn access_keys(client: &TrentClient, json: bool, command: AccessKeysCo
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                for key in &list.access_keys {
-                    println!("{}  {}", key.access_key_id, key.description);
-                }
+                println!("{}", super::render::access_key_list(&list.access_keys));
             }
         }
         AccessKeysCommand::Delete { access_key_id } => {

@@ -2,7 +2,10 @@
 //! Everything here is a pure function from a wire type to a `String`.
 
 use trent_client::envelope::EnvelopeSummary;
-use trent_client::wire::admin::{ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse};
+use trent_client::wire::admin::{
+    AccessKeyInfo, AuthorizeResponse, ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse,
+    UserInfo,
+};
 use trent_client::wire::kms::{AliasListEntry, KeyListEntry, KeyMetadata, ScheduleKeyDeletionResponse, Tag};
 
 /// Latest epoch second rendered as a date (9999-12-31T23:59:59Z); later values print as numbers.
@@ -146,6 +149,75 @@ pub fn health(rows: &[(String, Result<HealthResponse, String>)]) -> String {
     table(&["ENDPOINT", "NODE", "ROLE", "SEAL", "INIT", "LEADER", "TERM", "APPLIED"], rows)
 }
 
+/// The access keys of `GET /v1/sys/access-keys`, with the user each acts as (`-` from a server
+/// that does not say).
+pub fn access_key_list(keys: &[AccessKeyInfo]) -> String {
+    if keys.is_empty() {
+        return "no access keys".to_owned();
+    }
+    let rows = keys
+        .iter()
+        .map(|key| {
+            vec![
+                key.access_key_id.clone(),
+                or_dash(&key.user),
+                timestamp(key.created),
+                key.description.clone(),
+            ]
+        })
+        .collect();
+    table(&["ACCESS KEY ID", "USER", "CREATED", "DESCRIPTION"], rows)
+}
+
+/// The users of `GET /v1/sys/users`.
+pub fn user_list(users: &[UserInfo]) -> String {
+    if users.is_empty() {
+        return "no users".to_owned();
+    }
+    let rows = users
+        .iter()
+        .map(|user| {
+            vec![
+                user.user_name.clone(),
+                user.access_keys.len().to_string(),
+                if user.has_policy { "inline" } else { "-" }.to_owned(),
+                timestamp(user.create_date),
+                user.arn.clone(),
+            ]
+        })
+        .collect();
+    table(&["USER", "KEYS", "POLICY", "CREATED", "ARN"], rows)
+}
+
+/// A user as `Label: value` lines, then its inline policy document as stored, if it has one.
+pub fn user(user: &UserInfo, policy: Option<&str>) -> String {
+    let keys = if user.access_keys.is_empty() { "none".to_owned() } else { user.access_keys.join(", ") };
+    let lines = [
+        ("User", user.user_name.clone()),
+        ("Arn", user.arn.clone()),
+        ("Created", timestamp(user.create_date)),
+        ("Access keys", keys),
+        ("Policy", if policy.is_some() { "inline:" } else { "none" }.to_owned()),
+    ];
+    match policy {
+        Some(document) => format!("{}\n{}", labelled(&lines), document.trim_end()),
+        None => labelled(&lines),
+    }
+}
+
+/// The answer of `POST /v1/sys/authorize`: the decision, and the server's one-line reason.
+pub fn authorization(answer: &AuthorizeResponse) -> String {
+    labelled(&[("Decision", answer.decision.clone()), ("Explanation", answer.explanation.clone())])
+}
+
+fn or_dash(text: &str) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Left-aligned columns separated by two spaces; short rows are allowed (the last cell may
 /// then run past its column).
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -237,6 +309,64 @@ mod tests {
         summary.chunks = 2;
         assert!(
             envelope_summary("decrypted", &summary).ends_with("(2 chunks of up to 65536 bytes) under arn:k")
+        );
+    }
+
+    #[test]
+    fn users_and_access_keys_render_as_tables_and_blocks() {
+        assert_eq!(user_list(&[]), "no users");
+        assert_eq!(access_key_list(&[]), "no access keys");
+        let alice = UserInfo {
+            user_name: "alice".into(),
+            arn: "arn:aws:iam::111122223333:user/alice".into(),
+            create_date: 0.0,
+            access_keys: vec!["TRNTA".into(), "TRNTB".into()],
+            has_policy: true,
+        };
+        assert_eq!(
+            user_list(std::slice::from_ref(&alice)),
+            "USER   KEYS  POLICY  CREATED               ARN\n\
+             alice  2     inline  1970-01-01T00:00:00Z  arn:aws:iam::111122223333:user/alice"
+        );
+        let text = user(&alice, Some("{\"Version\": \"2012-10-17\"}\n"));
+        assert!(text.starts_with("User:        alice\nArn:"), "{text}");
+        assert!(text.contains("Access keys: TRNTA, TRNTB\n"), "{text}");
+        assert!(text.ends_with("Policy:      inline:\n{\"Version\": \"2012-10-17\"}"), "{text}");
+        let bare = UserInfo { access_keys: Vec::new(), has_policy: false, ..alice };
+        assert!(user(&bare, None).ends_with("Access keys: none\nPolicy:      none"));
+        let keys = [
+            AccessKeyInfo {
+                access_key_id: "TRNTA".into(),
+                description: "ci".into(),
+                created: 0.0,
+                user: "alice".into(),
+            },
+            AccessKeyInfo {
+                access_key_id: "TRNTOLD".into(),
+                description: String::new(),
+                created: 0.0,
+                user: String::new(),
+            },
+        ];
+        assert_eq!(
+            access_key_list(&keys),
+            "ACCESS KEY ID  USER   CREATED               DESCRIPTION\n\
+             TRNTA          alice  1970-01-01T00:00:00Z  ci\n\
+             TRNTOLD        -      1970-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn authorization_shows_the_decision_and_why() {
+        let answer = AuthorizeResponse {
+            decision: "deny".into(),
+            decided_by: None,
+            explanation: "denied: no policy allows kms:Encrypt".into(),
+            message: Some("User: ... is not authorized".into()),
+        };
+        assert_eq!(
+            authorization(&answer),
+            "Decision:    deny\nExplanation: denied: no policy allows kms:Encrypt"
         );
     }
 

@@ -24,6 +24,9 @@ pub struct Seen {
     pub content_type: Option<String>,
     pub request_id: Option<String>,
     pub body: serde_json::Value,
+    /// The body exactly as sent.
+    #[allow(dead_code)] // not every test binary reads it
+    pub text: String,
 }
 
 /// What the fake node answers.
@@ -103,7 +106,8 @@ async fn handle(
     let bytes = request.into_body().collect().await.unwrap().to_bytes();
     let body =
         if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-    let seen = Seen { method, path, target, content_type, request_id, body };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let seen = Seen { method, path, target, content_type, request_id, body, text };
     log.lock().unwrap().push(seen.clone());
     let reply = respond(&seen);
     if !reply.delay.is_zero() {

@@ -7,6 +7,9 @@
 //!   *invoked* after `t + bound` may succeed. (Invocation, not completion: a node may check the
 //!   key, be paused, and deliver its answer much later; the bound promises what a node decides
 //!   after `t + bound`, and a call invoked then is decided then or later.)
+//! - **access revocation bound** — once a RevokeGrant (or a PutKeyPolicy that drops the grantee)
+//!   is acknowledged at `t`, no Encrypt by the grantee under that key invoked after `t + bound`
+//!   may succeed;
 //! - **ciphertexts** — a Decrypt of an acknowledged blob must give its plaintext, and must not be
 //!   refused as if the blob or key were unknown (`InvalidCiphertext`, `IncorrectKey`, `NotFound`).
 //!
@@ -55,6 +58,9 @@ pub enum AnomalyKind {
     NotLinearizable,
     /// An Encrypt succeeded with a key disabled longer than the bound before it was invoked.
     RevocationLate,
+    /// An Encrypt by the grantee succeeded longer than the bound after its grant was revoked or
+    /// the key policy stopped naming it.
+    AccessRevocationLate,
     /// A Decrypt gave another plaintext than the one encrypted.
     WrongPlaintext,
     /// A Decrypt refused an acknowledged blob as if it or its key were unknown.
@@ -79,6 +85,7 @@ impl AnomalyKind {
         match self {
             AnomalyKind::NotLinearizable => "not-linearizable",
             AnomalyKind::RevocationLate => "revocation-late",
+            AnomalyKind::AccessRevocationLate => "access-revocation-late",
             AnomalyKind::WrongPlaintext => "wrong-plaintext",
             AnomalyKind::AckedBlobRefused => "acked-blob-refused",
             AnomalyKind::LostKey => "lost-key",
@@ -134,6 +141,8 @@ pub struct HistoryFindings {
     pub registers: RegisterSummary,
     /// The revocation numbers.
     pub revocation: RevocationSummary,
+    /// The access-revocation numbers (grants revoked, key policies tightened).
+    pub access_revocation: RevocationSummary,
     /// Decrypts of acknowledged blobs during the run.
     pub decrypts_checked: usize,
     /// Whether some part of the history could not be checked (see `notes`).
@@ -155,6 +164,7 @@ pub fn check_history(
     let mut findings = HistoryFindings::default();
     check_registers(&operations, keys, &mut findings);
     check_revocation(events, &operations, keys, bound, &mut findings);
+    check_access_revocation(events, &operations, keys, bound, &mut findings);
     check_decrypts(events, &operations, &mut findings);
     Ok(findings)
 }
@@ -215,52 +225,104 @@ fn check_revocation(
     bound: Duration,
     findings: &mut HistoryFindings,
 ) {
-    let limit_ns = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
     let revocation_keys: BTreeSet<&str> = keys.revocation.iter().map(String::as_str).collect();
-    // The first acknowledged DisableKey of each revocation key, by when it returned.
-    let mut disabled_at: BTreeMap<&str, u64> = BTreeMap::new();
-    for op in operations.iter().filter(|op| op.f == ops::DISABLE && revocation_keys.contains(op.key.as_str()))
-    {
-        if let Some(returned) = op.return_ns {
-            let entry = disabled_at.entry(op.key.as_str()).or_insert(returned);
-            *entry = (*entry).min(returned);
-        }
-    }
-    let summary = &mut findings.revocation;
-    summary.revoked_keys = disabled_at.len();
-    for op in operations.iter().filter(|op| op.f == ops::ENCRYPT) {
-        let Some(&acked) = disabled_at.get(op.key.as_str()) else {
-            continue;
-        };
-        if op.call_ns <= acked || op.is_indeterminate() {
-            continue;
-        }
-        let after_ms = (op.call_ns - acked) as f64 / 1e6;
-        summary.encrypts_after_ack += 1;
-        summary.latest_ok_invoked_after_ack_ms =
-            Some(summary.latest_ok_invoked_after_ack_ms.map_or(after_ms, |latest| latest.max(after_ms)));
-        if op.call_ns - acked > limit_ns {
-            findings.anomalies.push(Anomaly {
-                kind: AnomalyKind::RevocationLate,
-                key: op.key.clone(),
-                detail: format!("Encrypt invoked {after_ms:.1} ms after DisableKey was acknowledged succeeded (bound {} ms)", bound.as_millis()),
-            });
-        }
-    }
-    summary.refused_after_ack = count_refused_after(events, &disabled_at);
+    let revoked = Revoked {
+        revoke: ops::DISABLE,
+        by: ops::ENCRYPT,
+        refusal: ErrorCode::Disabled,
+        keys: revocation_keys,
+    };
+    let (summary, anomalies) = revoked.check(events, operations, bound, AnomalyKind::RevocationLate);
+    findings.revocation = summary;
+    findings.anomalies.extend(anomalies);
 }
 
-/// Encrypts refused as disabled after the acknowledgement (pairing drops failures, so they are
-/// counted from the completions).
-fn count_refused_after(events: &[Event], disabled_at: &BTreeMap<&str, u64>) -> usize {
-    events
-        .iter()
-        .filter(|event| event.f == ops::ENCRYPT && event.kind == EventType::Fail)
-        .filter(|event| disabled_at.get(event.key.as_str()).is_some_and(|acked| event.time_ns > *acked))
-        .filter(|event| {
-            event.value.get("error").and_then(Value::as_str) == Some(ErrorCode::Disabled.as_str())
-        })
-        .count()
+fn check_access_revocation(
+    events: &[Event],
+    operations: &[Operation],
+    keys: &Keys,
+    bound: Duration,
+    findings: &mut HistoryFindings,
+) {
+    let access_keys: BTreeSet<&str> = keys.access.iter().map(|access| access.key.as_str()).collect();
+    let revoked = Revoked {
+        revoke: ops::REVOKE_ACCESS,
+        by: ops::ACCESS_ENCRYPT,
+        refusal: ErrorCode::AccessDenied,
+        keys: access_keys,
+    };
+    let (summary, anomalies) = revoked.check(events, operations, bound, AnomalyKind::AccessRevocationLate);
+    findings.access_revocation = summary;
+    findings.anomalies.extend(anomalies);
+}
+
+/// One revocation promise: once `revoke` is acknowledged on a key of `keys`, no `by` on it
+/// invoked more than the bound later succeeds (refusals are counted by `refusal`).
+struct Revoked<'k> {
+    revoke: &'static str,
+    by: &'static str,
+    refusal: ErrorCode,
+    keys: BTreeSet<&'k str>,
+}
+
+impl Revoked<'_> {
+    fn check(
+        &self,
+        events: &[Event],
+        operations: &[Operation],
+        bound: Duration,
+        kind: AnomalyKind,
+    ) -> (RevocationSummary, Vec<Anomaly>) {
+        let limit_ns = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+        // The first acknowledged revocation of each key, by when it returned.
+        let mut disabled_at: BTreeMap<&str, u64> = BTreeMap::new();
+        for op in operations.iter().filter(|op| op.f == self.revoke && self.keys.contains(op.key.as_str())) {
+            if let Some(returned) = op.return_ns {
+                let entry = disabled_at.entry(op.key.as_str()).or_insert(returned);
+                *entry = (*entry).min(returned);
+            }
+        }
+        let mut anomalies = Vec::new();
+        let mut summary =
+            RevocationSummary { revoked_keys: disabled_at.len(), ..RevocationSummary::default() };
+        for op in operations.iter().filter(|op| op.f == self.by) {
+            let Some(&acked) = disabled_at.get(op.key.as_str()) else {
+                continue;
+            };
+            if op.call_ns <= acked || op.is_indeterminate() {
+                continue;
+            }
+            let after_ms = (op.call_ns - acked) as f64 / 1e6;
+            summary.encrypts_after_ack += 1;
+            summary.latest_ok_invoked_after_ack_ms =
+                Some(summary.latest_ok_invoked_after_ack_ms.map_or(after_ms, |latest| latest.max(after_ms)));
+            if op.call_ns - acked > limit_ns {
+                anomalies.push(Anomaly {
+                    kind,
+                    key: op.key.clone(),
+                    detail: format!(
+                        "{} invoked {after_ms:.1} ms after {} was acknowledged succeeded (bound {} ms)",
+                        self.by,
+                        self.revoke,
+                        bound.as_millis()
+                    ),
+                });
+            }
+        }
+        summary.refused_after_ack = self.count_refused_after(events, &disabled_at);
+        (summary, anomalies)
+    }
+
+    /// Calls refused with `refusal` after the acknowledgement (pairing drops failures, so they
+    /// are counted from the completions).
+    fn count_refused_after(&self, events: &[Event], disabled_at: &BTreeMap<&str, u64>) -> usize {
+        events
+            .iter()
+            .filter(|event| event.f == self.by && event.kind == EventType::Fail)
+            .filter(|event| disabled_at.get(event.key.as_str()).is_some_and(|acked| event.time_ns > *acked))
+            .filter(|event| event.value.get("error").and_then(Value::as_str) == Some(self.refusal.as_str()))
+            .count()
+    }
 }
 
 fn check_decrypts(events: &[Event], operations: &[Operation], findings: &mut HistoryFindings) {

@@ -82,6 +82,19 @@ impl Cluster {
         &self.op_clients[usize::from(id - 1)]
     }
 
+    /// One single-attempt client per node (index `node - 1`) signing as `signing`.
+    pub fn op_clients_signing_as(&self, signing: &Signing) -> Result<Vec<TrentClient>, HarnessError> {
+        let options = ClientOptions {
+            timeout: self.config.op_timeout,
+            signing: Some(signing.clone()),
+            ..self.options(false)
+        };
+        (1..=NODES)
+            .map(|id| TrentClient::with_options(vec![self.endpoint(id)], options.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(|error| HarnessError::client("cannot make a client", error))
+    }
+
     /// A client of node `id` that retries (8 attempts, backoff), for set-up and final reads.
     pub fn patient_client(&self, id: u8) -> Result<TrentClient, HarnessError> {
         let options = ClientOptions { timeout: self.config.op_timeout, ..self.options(true) };

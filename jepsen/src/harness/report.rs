@@ -192,6 +192,15 @@ impl RunReport {
             revocation.latest_ok_invoked_after_ack_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms")),
             revocation.refused_after_ack
         );
+        let access = &self.history.access_revocation;
+        let _ = writeln!(
+            out,
+            "- access revocation: {} grants revoked or key policies tightened; {} of the grantee's Encrypts succeeded after the acknowledgement, the latest invoked {} after it; {} refused as access denied",
+            access.revoked_keys,
+            access.encrypts_after_ack,
+            access.latest_ok_invoked_after_ack_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms")),
+            access.refused_after_ack
+        );
         let _ = writeln!(
             out,
             "- decrypts of acknowledged blobs during the run: {}",

@@ -83,7 +83,7 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     // let every node learn the new keys before the first call that needs them.
     tokio::time::sleep(Duration::from_millis(config.consistency_bound_ms) * 2).await;
     let recorder = Arc::new(Recorder::create(&config.dir.join("history.jsonl"))?);
-    let workload = Arc::new(Workload::new(&cluster, recorder.clone(), keys.clone(), plan));
+    let workload = Arc::new(Workload::new(&cluster, recorder.clone(), keys.clone(), plan)?);
     let nemesis_plan = NemesisPlan {
         kinds: config.nemeses.clone(),
         seed: config.seed,

@@ -8,6 +8,10 @@
 //!   register slot so each key's history stays small enough for the linearizability search;
 //! - **revocation**: one key per revocation cycle, encrypted under by every worker until — and
 //!   after — a revoker disables it a third of the way into its cycle;
+//! - **access revocation**: one key per revocation cycle that a user without an identity policy
+//!   may use through a grant (even cycles) or because the key policy names it (odd cycles); the
+//!   workers encrypt under it as that user, and a third of the way into the cycle the revoker
+//!   revokes the grant or puts a key policy that no longer names the user;
 //! - **split brain** is judged from the same blobs and, at the end, across nodes.
 //!
 //! How a call ended: `ok`; `fail` when it certainly changed nothing (a read, a call refused with
@@ -26,7 +30,7 @@ use serde_json::{json, Value};
 use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
 use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
 use trent_client::wire::Blob;
-use trent_client::{ClientError, TrentClient};
+use trent_client::{ClientError, Signing, TrentClient};
 
 use super::cluster::{Cluster, NODES};
 use super::recorder::Recorder;
@@ -41,6 +45,8 @@ pub const CIPHER_KEYS: usize = 4;
 pub const REVOKE_RETRY: Duration = Duration::from_secs(1);
 /// The `key` of key-set operations.
 pub const KEYSET: &str = "keyset";
+/// The user of the access-revocation workload.
+pub const GRANTEE: &str = "jepsen-grantee";
 
 /// How the clients behave.
 #[derive(Debug, Clone)]
@@ -75,6 +81,40 @@ pub struct Keys {
     pub registers: Vec<Vec<String>>,
     /// Revocation keys, one per cycle.
     pub revocation: Vec<String>,
+    /// Access-revocation keys, one per cycle, and how the grantee's access to each is revoked.
+    pub access: Vec<AccessKey>,
+    /// The grantee's credentials and ARN.
+    pub grantee: Option<(Signing, String)>,
+}
+
+/// A key the grantee may use until the revoker takes the right away.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    /// The key id.
+    pub key: String,
+    /// How the grantee's access is revoked.
+    pub revocation: AccessRevocation,
+}
+
+/// How an access-revocation key's use is revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessRevocation {
+    /// RevokeGrant of this grant.
+    Grant(String),
+    /// PutKeyPolicy with a policy that names only the account.
+    Policy,
+}
+
+/// A key policy that lets the account's identity policies decide (the grantee has none), and
+/// `grantee` Encrypt, when given.
+pub fn access_policy(account_root: &str, grantee: Option<&str>) -> String {
+    let mut statements = vec![
+        json!({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": account_root}, "Action": "kms:*", "Resource": "*"}),
+    ];
+    if let Some(grantee) = grantee {
+        statements.push(json!({"Sid": "Grantee", "Effect": "Allow", "Principal": {"AWS": grantee}, "Action": "kms:Encrypt", "Resource": "*"}));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 impl Keys {
@@ -116,7 +156,39 @@ impl Keys {
         for _ in 0..plan.slots(plan.revocation_cycle) {
             keys.revocation.push(create("revocation").await?);
         }
+        let admin = &clients[0];
+        let setup = |what: &'static str| move |error| HarnessError::client(what, error);
+        let user = admin.create_user(GRANTEE, None).await.map_err(setup("creating the grantee"))?;
+        let access_key = admin
+            .create_user_access_key("jepsen grantee", Some(GRANTEE))
+            .await
+            .map_err(setup("creating the grantee's access key"))?;
+        let root = user.arn.split(":user/").next().map(|prefix| format!("{prefix}:root")).unwrap_or_default();
+        for cycle in 0..plan.slots(plan.revocation_cycle) {
+            let key = create("access revocation").await?;
+            let client = &clients[cycle % clients.len()];
+            let revocation = if cycle % 2 == 0 {
+                let grant = json!({"KeyId": key, "GranteePrincipal": user.arn, "Operations": ["Encrypt"]});
+                let answer: Value =
+                    client.call("CreateGrant", &grant).await.map_err(setup("creating a grant"))?;
+                let grant_id = answer.get("GrantId").and_then(Value::as_str).unwrap_or_default().to_owned();
+                AccessRevocation::Grant(grant_id)
+            } else {
+                let policy = json!({"KeyId": key, "Policy": access_policy(&root, Some(&user.arn))});
+                let _: Value =
+                    client.call("PutKeyPolicy", &policy).await.map_err(setup("putting a key policy"))?;
+                AccessRevocation::Policy
+            };
+            keys.access.push(AccessKey { key, revocation });
+        }
+        let signing = Signing::new(access_key.access_key_id, access_key.secret_access_key, "us-east-1");
+        keys.grantee = Some((signing, root));
         Ok(keys)
+    }
+
+    /// The access-revocation key with id `key`.
+    pub fn access_key(&self, key: &str) -> Option<&AccessKey> {
+        self.access.iter().find(|access| access.key == key)
     }
 }
 
@@ -134,6 +206,10 @@ pub mod ops {
     pub const DISABLE: &str = "disable";
     /// DescribeKey.
     pub const DESCRIBE: &str = "describe";
+    /// Encrypt as the grantee, under an access-revocation key.
+    pub const ACCESS_ENCRYPT: &str = "access-encrypt";
+    /// RevokeGrant, or PutKeyPolicy without the grantee, on an access-revocation key.
+    pub const REVOKE_ACCESS: &str = "revoke-access";
 }
 
 /// One call a worker makes.
@@ -151,6 +227,10 @@ pub enum Call {
     Disable(String),
     /// DescribeKey, reading the key state.
     Describe(String),
+    /// Encrypt `plaintext` under `key` as the grantee.
+    AccessEncrypt { key: String, plaintext: Vec<u8> },
+    /// Revoke the grantee's access to `key` (the account's root ARN for the new policy).
+    RevokeAccess { access: AccessKey, root: String },
 }
 
 impl Call {
@@ -163,6 +243,8 @@ impl Call {
             Call::Enable(_) => ops::ENABLE,
             Call::Disable(_) => ops::DISABLE,
             Call::Describe(_) => ops::DESCRIBE,
+            Call::AccessEncrypt { .. } => ops::ACCESS_ENCRYPT,
+            Call::RevokeAccess { .. } => ops::REVOKE_ACCESS,
         }
     }
 
@@ -170,19 +252,22 @@ impl Call {
     pub fn key(&self) -> &str {
         match self {
             Call::Create => KEYSET,
-            Call::Encrypt { key, .. } | Call::Decrypt { key, .. } => key,
+            Call::Encrypt { key, .. } | Call::Decrypt { key, .. } | Call::AccessEncrypt { key, .. } => key,
             Call::Enable(key) | Call::Disable(key) | Call::Describe(key) => key,
+            Call::RevokeAccess { access, .. } => &access.key,
         }
     }
 
     /// Whether the call can change the cluster's state.
     pub fn is_write(&self) -> bool {
-        matches!(self, Call::Create | Call::Enable(_) | Call::Disable(_))
+        matches!(self, Call::Create | Call::Enable(_) | Call::Disable(_) | Call::RevokeAccess { .. })
     }
 
     fn input(&self, node: u8) -> Value {
         match self {
-            Call::Encrypt { plaintext, .. } => json!({ "node": node, "plaintext": BASE64.encode(plaintext) }),
+            Call::Encrypt { plaintext, .. } | Call::AccessEncrypt { plaintext, .. } => {
+                json!({ "node": node, "plaintext": BASE64.encode(plaintext) })
+            }
             Call::Decrypt { blob, plaintext, .. } => {
                 json!({ "node": node, "blob": BASE64.encode(blob), "plaintext": BASE64.encode(plaintext) })
             }
@@ -201,7 +286,7 @@ impl Call {
                 };
                 Ok(Value::String(client.create_key(&request).await?.key_metadata.key_id))
             }
-            Call::Encrypt { key, plaintext } => {
+            Call::Encrypt { key, plaintext } | Call::AccessEncrypt { key, plaintext } => {
                 let request = EncryptRequest {
                     key_id: key.clone(),
                     plaintext: Blob(plaintext.clone()),
@@ -224,6 +309,17 @@ impl Call {
             Call::Describe(key) => {
                 let metadata = client.describe_key(&key_request(key)).await?.key_metadata;
                 Ok(serde_json::to_value(metadata.key_state).unwrap_or(Value::Null))
+            }
+            Call::RevokeAccess { access, root } => {
+                let (operation, body) = match &access.revocation {
+                    AccessRevocation::Grant(grant_id) => {
+                        ("RevokeGrant", json!({"KeyId": access.key, "GrantId": grant_id}))
+                    }
+                    AccessRevocation::Policy => {
+                        ("PutKeyPolicy", json!({"KeyId": access.key, "Policy": access_policy(root, None)}))
+                    }
+                };
+                client.call::<_, Value>(operation, &body).await.map(|_| Value::Null)
             }
         }
     }
@@ -270,6 +366,8 @@ pub struct AckedBlob {
 pub struct Workload {
     recorder: Arc<Recorder>,
     clients: Vec<TrentClient>,
+    /// One single-attempt client per node signing as the grantee.
+    grantee_clients: Vec<TrentClient>,
     keys: Arc<Keys>,
     plan: WorkloadPlan,
     blobs: Mutex<Vec<AckedBlob>>,
@@ -278,9 +376,26 @@ pub struct Workload {
 
 impl Workload {
     /// Clients over `cluster`'s nodes, recording to `recorder`.
-    pub fn new(cluster: &Cluster, recorder: Arc<Recorder>, keys: Arc<Keys>, plan: WorkloadPlan) -> Workload {
+    pub fn new(
+        cluster: &Cluster,
+        recorder: Arc<Recorder>,
+        keys: Arc<Keys>,
+        plan: WorkloadPlan,
+    ) -> Result<Workload, HarnessError> {
         let clients = (1..=NODES).map(|id| cluster.op_client(id).clone()).collect();
-        Workload { recorder, clients, keys, plan, blobs: Mutex::new(Vec::new()), started: Instant::now() }
+        let grantee_clients = match &keys.grantee {
+            Some((signing, _)) => cluster.op_clients_signing_as(signing)?,
+            None => Vec::new(),
+        };
+        Ok(Workload {
+            recorder,
+            clients,
+            grantee_clients,
+            keys,
+            plan,
+            blobs: Mutex::new(Vec::new()),
+            started: Instant::now(),
+        })
     }
 
     /// Runs the workers and the revoker for the plan's duration.
@@ -334,7 +449,11 @@ impl Workload {
                 break;
             }
             tokio::time::sleep((cycle_start + cycle / 3).saturating_sub(self.elapsed())).await;
-            revocations.spawn(self.clone().revoke(key.clone(), rng.random_range(1..=NODES)));
+            revocations.spawn(self.clone().revoke(Call::Disable(key.clone()), rng.random_range(1..=NODES)));
+            if let (Some(access), Some((_, root))) = (self.keys.access.get(index), &self.keys.grantee) {
+                let call = Call::RevokeAccess { access: access.clone(), root: root.clone() };
+                revocations.spawn(self.clone().revoke(call, rng.random_range(1..=NODES)));
+            }
         }
         while let Some(revocation) = revocations.join_next().await {
             revocation.map_err(HarnessError::panicked)??;
@@ -342,15 +461,16 @@ impl Workload {
         Ok(())
     }
 
-    /// Sends DisableKey for `key` to `node`. A node cut off from the leader holds the call until
+    /// Sends `call` (DisableKey, or a revocation of access) to `node`. A node cut off from the
+    /// leader holds the call until
     /// the partition heals, so an attempt not answered within [`REVOKE_RETRY`] is followed by
     /// another to the next node (each attempt its own process), until one is acknowledged or the
     /// run ends; attempts still out are waited for.
-    async fn revoke(self: Arc<Self>, key: String, mut node: u8) -> Result<(), HarnessError> {
+    async fn revoke(self: Arc<Self>, revocation: Call, mut node: u8) -> Result<(), HarnessError> {
         let mut attempts = tokio::task::JoinSet::new();
         let mut acknowledged = false;
         while !acknowledged && self.elapsed() < self.plan.duration {
-            let (workload, call) = (self.clone(), Call::Disable(key.clone()));
+            let (workload, call) = (self.clone(), revocation.clone());
             attempts.spawn(async move {
                 let process = workload.recorder.new_process();
                 workload.call(process, node, &call).await
@@ -402,9 +522,17 @@ impl Workload {
                 _ => Call::Describe(key),
             };
         }
-        let mut cycle = slot_index(elapsed, self.plan.revocation_cycle, self.keys.revocation.len());
+        let access = roll >= 88 && !self.keys.access.is_empty() && !self.grantee_clients.is_empty();
+        let count = if access { self.keys.access.len() } else { self.keys.revocation.len() };
+        let mut cycle = slot_index(elapsed, self.plan.revocation_cycle, count);
         if cycle > 0 && rng.random_range(0..10) < 3 {
             cycle -= 1;
+        }
+        if access {
+            return Call::AccessEncrypt {
+                key: self.keys.access[cycle].key.clone(),
+                plaintext: random_plaintext(rng),
+            };
         }
         Call::Encrypt { key: self.keys.revocation[cycle].clone(), plaintext: random_plaintext(rng) }
     }
@@ -413,7 +541,9 @@ impl Workload {
     async fn call(&self, process: u64, node: u8, call: &Call) -> Result<EventType, HarnessError> {
         let (f, key) = (call.f(), call.key());
         self.recorder.invoke(process, f, key, call.input(node))?;
-        let client = &self.clients[usize::from(node - 1)];
+        let clients =
+            if matches!(call, Call::AccessEncrypt { .. }) { &self.grantee_clients } else { &self.clients };
+        let client = &clients[usize::from(node - 1)];
         let (kind, value) = match call.perform(client).await {
             Ok(output) => (EventType::Ok, output),
             Err(error) => (call.outcome_of(&error), json!({ "error": error_name(&error) })),

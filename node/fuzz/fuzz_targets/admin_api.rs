@@ -186,7 +186,7 @@ fn fixture() -> &'static Fixture {
         let live = LiveNode::start("admin");
         let node = live.node();
         let spare = live
-            .block_on(trent_node::admin::access_keys::create_access_key(node, "fuzz spare".into()))
+            .block_on(trent_node::admin::access_keys::create_access_key(node, "fuzz spare".into(), None))
             .expect("create the spare access key");
         let fixture = Fixture {
             admin_access_key: live.init.access_key_id.clone(),
@@ -541,7 +541,7 @@ impl Fixture {
         if node.registry.read().access_key(&spare).is_none() {
             let created = self
                 .live
-                .block_on(trent_node::admin::access_keys::create_access_key(node, "fuzz spare".into()))
+                .block_on(trent_node::admin::access_keys::create_access_key(node, "fuzz spare".into(), None))
                 .unwrap_or_else(|error| panic!("cannot recreate the spare access key: {error:?}"));
             self.state.lock().unwrap().spare_access_key = created.access_key_id;
             self.restored("spare access key");

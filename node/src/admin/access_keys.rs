@@ -1,7 +1,7 @@
-//! Access keys, the API's principals: create (the secret is shown once), list, delete (never
-//! the last).
+//! Access keys, the API's credentials: create for a user (the secret is shown once), list with
+//! the user each acts as, delete (never the last).
 
-use trent_storage::{AccessKeyRecord, Command};
+use trent_storage::{AccessKeyRecord, Command, ADMIN_USER};
 use trent_wire::admin::{AccessKeyInfo, AccessKeyList, CreateAccessKeyResponse};
 use trent_wire::{ErrorCode, KmsError};
 
@@ -18,11 +18,30 @@ fn internal(what: &str) -> KmsError {
     KmsError::new(ErrorCode::Internal, format!("{what} failed"))
 }
 
-/// Creates an access key; the secret is returned this once.
+/// Creates an access key that acts as `user` (`admin` when `None`); the secret is returned
+/// this once.
 pub async fn create_access_key(
     node: &Node,
     description: String,
+    user: Option<String>,
 ) -> Result<CreateAccessKeyResponse, KmsError> {
+    let user = match user {
+        Some(user) => {
+            trent_storage::check_user_name(&user)?;
+            let registry = node.registry.read();
+            match registry.user(&user) {
+                Some(record) => record.name.clone(),
+                None if user.eq_ignore_ascii_case(ADMIN_USER) => ADMIN_USER.to_owned(),
+                None => {
+                    return Err(KmsError::new(
+                        ErrorCode::NotFound,
+                        format!("The user with name {user} cannot be found."),
+                    ))
+                }
+            }
+        }
+        None => ADMIN_USER.to_owned(),
+    };
     let (access_key_id, secret_access_key) =
         generate_credentials().map_err(|_| internal("the random source"))?;
     let secret = node
@@ -42,11 +61,18 @@ pub async fn create_access_key(
         description,
     };
     let description = record.description.clone();
-    node.write_proposal(Proposal::Command(Command::CreateAccessKey(record))).await?;
+    // An admin key is made as before users existed, so it works at every feature level.
+    let command = if user == ADMIN_USER {
+        Command::CreateAccessKey(record)
+    } else {
+        Command::CreateUserAccessKey { user: user.clone(), record }
+    };
+    node.write_proposal(Proposal::Command(command)).await?;
     Ok(CreateAccessKeyResponse {
         access_key_id,
         secret_access_key: secret_access_key.to_string(),
         description,
+        user,
     })
 }
 
@@ -60,6 +86,7 @@ pub async fn list_access_keys(node: &Node) -> Result<AccessKeyList, KmsError> {
             access_key_id: record.access_key_id.clone(),
             description: record.description.clone(),
             created: record.created_at_ms as f64 / 1000.0,
+            user: registry.access_key_user(&record.access_key_id).to_owned(),
         })
         .collect();
     Ok(AccessKeyList { access_keys })

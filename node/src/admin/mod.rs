@@ -1,9 +1,12 @@
-//! The admin API under `/v1/sys/`: health (see [`crate::health`]), seal status, init, unseal and seal, cluster view and
-//! membership changes. JSON in, JSON out, curl-able.
+//! The admin API under `/v1/sys/`: health (see [`crate::health`]), seal status, init, unseal and seal, cluster view,
+//! membership changes, access keys, users and the authorization explainer. JSON in, JSON out,
+//! curl-able.
 
 pub mod access_keys;
+pub mod explain;
 pub mod init;
 pub mod root_key;
+pub mod users;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -43,6 +46,14 @@ pub fn resolve<'p>(method: &Method, path: &'p str) -> Option<(Operation, Option<
         (&Method::POST, ["members"]) => (Operation::AddMember, None),
         (&Method::POST, ["members", id, "promote"]) => (Operation::PromoteMember, Some(*id)),
         (&Method::DELETE, ["members", id]) => (Operation::RemoveMember, Some(*id)),
+        (&Method::POST, ["users"]) => (Operation::CreateUser, None),
+        (&Method::GET, ["users"]) => (Operation::ListUsers, None),
+        (&Method::GET, ["users", name]) => (Operation::GetUser, Some(*name)),
+        (&Method::DELETE, ["users", name]) => (Operation::DeleteUser, Some(*name)),
+        (&Method::PUT, ["users", name, "policy"]) => (Operation::PutUserPolicy, Some(*name)),
+        (&Method::GET, ["users", name, "policy"]) => (Operation::GetUserPolicy, Some(*name)),
+        (&Method::DELETE, ["users", name, "policy"]) => (Operation::DeleteUserPolicy, Some(*name)),
+        (&Method::POST, ["authorize"]) => (Operation::ExplainAuthorization, None),
         _ => return None,
     };
     Some(found)
@@ -80,7 +91,7 @@ pub async fn run(
         Operation::DescribeCluster => Ok(response::json(StatusCode::OK, &cluster(node), JSON)),
         Operation::CreateAccessKey => {
             let request = parse_json::<CreateAccessKeyRequest>(body)?;
-            access_keys::create_access_key(node, request.description)
+            access_keys::create_access_key(node, request.description, request.user)
                 .await
                 .map(|created| response::json(StatusCode::OK, &created, JSON))
         }
@@ -105,6 +116,33 @@ pub async fn run(
         }
         Operation::RemoveMember => {
             membership_change(node, LeaderOp::Remove { node_id: parse_id(id()?)? }).await
+        }
+        Operation::CreateUser => {
+            let user = users::create_user(node, parse_json(body)?).await?;
+            Ok(response::json(StatusCode::OK, &user, JSON))
+        }
+        Operation::ListUsers => Ok(response::json(StatusCode::OK, &users::list_users(node).await?, JSON)),
+        Operation::GetUser => Ok(response::json(StatusCode::OK, &users::get_user(node, id()?).await?, JSON)),
+        Operation::DeleteUser => {
+            users::delete_user(node, id()?).await?;
+            Ok(response::json(StatusCode::OK, &serde_json::json!({}), JSON))
+        }
+        Operation::PutUserPolicy => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| KmsError::new(ErrorCode::MalformedPolicyDocument, "The policy is not UTF-8"))?;
+            let policy = users::checked_identity_policy(node, text.trim())?;
+            users::put_user_policy(node, id()?, Some(policy)).await?;
+            Ok(response::json(StatusCode::OK, &serde_json::json!({}), JSON))
+        }
+        Operation::GetUserPolicy => {
+            Ok(response::json(StatusCode::OK, &users::get_user_policy(node, id()?).await?, JSON))
+        }
+        Operation::DeleteUserPolicy => {
+            users::put_user_policy(node, id()?, None).await?;
+            Ok(response::json(StatusCode::OK, &serde_json::json!({}), JSON))
+        }
+        Operation::ExplainAuthorization => {
+            Ok(response::json(StatusCode::OK, &explain::authorize(node, parse_json(body)?).await?, JSON))
         }
         kms => {
             Err(KmsError::new(ErrorCode::NotFound, format!("{kms} is a KMS operation, not an admin call")))

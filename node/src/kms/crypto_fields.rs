@@ -40,7 +40,7 @@ pub fn encryption_context(context: Option<EncryptionContext>) -> Result<Encrypti
     Ok(context)
 }
 
-/// Grant tokens: at most 10, each 1–8192 characters. Accepted without effect until grants exist.
+/// Grant tokens: at most 10, each 1–8192 characters (what they mean: `authorization::grant_token`).
 pub fn check_grant_tokens(tokens: Option<&[String]>) -> Result<(), KmsError> {
     let tokens = tokens.unwrap_or_default();
     if tokens.len() > MAX_GRANT_TOKENS {

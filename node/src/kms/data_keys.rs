@@ -39,7 +39,10 @@ pub async fn generate_data_key_without_plaintext(
 }
 
 /// `GenerateRandom`.
-pub fn generate_random(request: GenerateRandomRequest) -> Result<GenerateRandomResponse, KmsError> {
+pub async fn generate_random(
+    _call: &Call<'_>,
+    request: GenerateRandomRequest,
+) -> Result<GenerateRandomResponse, KmsError> {
     if request.custom_key_store_id.is_some() {
         return Err(KmsError::new(ErrorCode::UnsupportedOperation, "Custom key stores are not supported"));
     }

@@ -8,7 +8,7 @@ use trent_wire::kms::{
     UpdateKeyDescriptionRequest,
 };
 use trent_wire::limits::{
-    DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_PENDING_WINDOW_DAYS, MAX_POLICY_BYTES, MIN_PENDING_WINDOW_DAYS,
+    DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_PENDING_WINDOW_DAYS, MIN_PENDING_WINDOW_DAYS,
 };
 use trent_wire::model::{KeySpec, KeyUsage, Origin};
 use trent_wire::{ErrorCode, KmsError};
@@ -72,23 +72,22 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
     if request.custom_key_store_id.is_some() {
         return Err(KmsError::new(ErrorCode::UnsupportedOperation, "Custom key stores are not supported"));
     }
-    if let Some(policy) = &request.policy {
-        if policy.is_empty() || policy.len() > MAX_POLICY_BYTES {
-            return Err(constraint(
-                "policy",
-                "…",
-                &format!("Member must have length between 1 and {MAX_POLICY_BYTES}, inclusive"),
-            ));
+    let policy = match &request.policy {
+        Some(policy) => {
+            let bypass = request.bypass_policy_lockout_safety_check.unwrap_or(false);
+            // The new key's id is the leader's to pick; key policies name keys by `*`.
+            let arn = key_arn(call.scope(), KeyId(uuid::Uuid::nil()));
+            Some(super::key_policies::checked_policy(call, policy, &arn, bypass)?)
         }
-        // Accepting a policy and dropping it would leave the caller believing it is enforced.
-        return Err(KmsError::new(
-            ErrorCode::UnsupportedOperation,
-            "Key policies are not supported yet: the key would not enforce this one. Omit Policy; every access key may use every key until key policies arrive",
-        ));
-    }
+        None => None,
+    };
     let tags = check_tags(request.tags.as_deref().unwrap_or_default())?;
     let draft = KeyDraft { description, spec, usage, origin, tags };
-    let record = written_key(call.write(crate::write_path::Proposal::CreateKey(draft)).await?)?;
+    let proposal = match policy {
+        Some(policy) => crate::write_path::Proposal::CreateKeyWithPolicy { draft, policy },
+        None => crate::write_path::Proposal::CreateKey(draft),
+    };
+    let record = written_key(call.write(proposal).await?)?;
     Ok(KeyMetadataResponse { key_metadata: key_metadata(&record, call.scope()) })
 }
 
@@ -97,6 +96,7 @@ pub async fn describe_key(call: &Call<'_>, request: KeyIdRequest) -> Result<KeyM
     let reference = parse_key_ref(&request.key_id, "keyId", call.scope(), AliasUse::Allowed)?;
     let registry = call.linearizable_registry().await?;
     let key = resolve(&registry, &reference, call.scope())?;
+    call.confirm_authorized(key.key_id)?;
     Ok(KeyMetadataResponse { key_metadata: key_metadata(key, call.scope()) })
 }
 
@@ -190,6 +190,8 @@ fn command(command: Command) -> crate::write_path::Proposal {
 fn written_key(applied: Applied) -> Result<KeyRecord, KmsError> {
     match applied {
         Applied::Key(record) => Ok(*record),
-        Applied::Done => Err(KmsError::new(ErrorCode::Internal, "write applied without a key record")),
+        Applied::Done | Applied::Grant { .. } => {
+            Err(KmsError::new(ErrorCode::Internal, "write applied without a key record"))
+        }
     }
 }

@@ -8,7 +8,9 @@ pub mod ciphertext;
 pub mod crypto_fields;
 pub mod data_keys;
 pub mod encryption;
+pub mod grants;
 pub mod identifiers;
+pub mod key_policies;
 pub mod keys;
 pub mod metadata;
 pub mod tags;
@@ -23,6 +25,7 @@ use trent_wire::kms::TARGET_PREFIX;
 use trent_wire::{ErrorCode, KmsError, Operation};
 
 use crate::authentication::Principal;
+use crate::authorization::{Authorize, AuthorizedKeys, Origin};
 use crate::config::ArnScope;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
@@ -39,6 +42,10 @@ pub struct Call<'a> {
     pub principal: Principal,
     /// What it asks for.
     pub operation: Operation,
+    /// Where it came from.
+    pub origin: Origin,
+    /// The keys it was authorized for, once it was.
+    authorized: std::sync::OnceLock<AuthorizedKeys>,
 }
 
 impl<'a> Call<'a> {
@@ -49,7 +56,52 @@ impl<'a> Call<'a> {
         principal: Principal,
         operation: Operation,
     ) -> Call<'a> {
-        Call { node, request_id, principal, operation }
+        Call {
+            node,
+            request_id,
+            principal,
+            operation,
+            origin: Origin::default(),
+            authorized: Default::default(),
+        }
+    }
+
+    /// The same call, from `origin`.
+    pub fn from_origin(self, origin: Origin) -> Call<'a> {
+        Call { origin, ..self }
+    }
+
+    /// Authorizes the call for `request` (see [`crate::authorization`]); every operation runs
+    /// only after this allowed it.
+    pub async fn authorize(&self, request: &impl Authorize) -> Result<(), KmsError> {
+        let keys = crate::authorization::authorize_kms(
+            self.node,
+            &self.principal,
+            self.operation,
+            self.origin,
+            request,
+        )
+        .await?;
+        // Set once, by dispatch: a second authorization of one call would be a bug.
+        let _ = self.authorized.set(keys);
+        Ok(())
+    }
+
+    /// Refuses a key the call was not authorized for: an alias resolved again after the
+    /// decision may name another key by now.
+    pub fn confirm_authorized(&self, key_id: trent_storage::KeyId) -> Result<(), KmsError> {
+        match self.authorized.get() {
+            Some(keys) if keys.0.contains(&key_id) => Ok(()),
+            _ => Err(KmsError::new(
+                ErrorCode::InvalidState,
+                "The alias named another key while the call was being authorized; retry",
+            )),
+        }
+    }
+
+    /// The node serving the call.
+    pub(crate) fn node(&self) -> &'a Node {
+        self.node
     }
 
     /// The cluster's ARN region and account.
@@ -108,32 +160,49 @@ pub fn resolve_target(target: Option<&str>) -> Result<Operation, KmsError> {
     })
 }
 
+/// Parses the body into the operation's request, authorizes it, runs it.
+macro_rules! serve {
+    ($call:expr, $body:expr, $operation:path) => {{
+        let request = parse($body)?;
+        $call.authorize(&request).await?;
+        reply($operation($call, request).await)
+    }};
+}
+
 /// Runs the call's operation on `body`; returns the JSON response body.
 pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
     match call.operation {
-        Operation::CreateKey => reply(keys::create_key(call, parse(body)?).await),
-        Operation::DescribeKey => reply(keys::describe_key(call, parse(body)?).await),
-        Operation::ListKeys => reply(keys::list_keys(call, parse(body)?).await),
-        Operation::EnableKey => reply(keys::enable_key(call, parse(body)?).await),
-        Operation::DisableKey => reply(keys::disable_key(call, parse(body)?).await),
-        Operation::UpdateKeyDescription => reply(keys::update_key_description(call, parse(body)?).await),
-        Operation::ScheduleKeyDeletion => reply(keys::schedule_key_deletion(call, parse(body)?).await),
-        Operation::CancelKeyDeletion => reply(keys::cancel_key_deletion(call, parse(body)?).await),
-        Operation::CreateAlias => reply(aliases::create_alias(call, parse(body)?).await),
-        Operation::UpdateAlias => reply(aliases::update_alias(call, parse(body)?).await),
-        Operation::DeleteAlias => reply(aliases::delete_alias(call, parse(body)?).await),
-        Operation::ListAliases => reply(aliases::list_aliases(call, parse(body)?).await),
-        Operation::TagResource => reply(tags::tag_resource(call, parse(body)?).await),
-        Operation::UntagResource => reply(tags::untag_resource(call, parse(body)?).await),
-        Operation::ListResourceTags => reply(tags::list_resource_tags(call, parse(body)?).await),
-        Operation::Encrypt => reply(encryption::encrypt(call, parse(body)?).await),
-        Operation::Decrypt => reply(encryption::decrypt(call, parse(body)?).await),
-        Operation::ReEncrypt => reply(encryption::re_encrypt(call, parse(body)?).await),
-        Operation::GenerateDataKey => reply(data_keys::generate_data_key(call, parse(body)?).await),
+        Operation::CreateKey => serve!(call, body, keys::create_key),
+        Operation::DescribeKey => serve!(call, body, keys::describe_key),
+        Operation::ListKeys => serve!(call, body, keys::list_keys),
+        Operation::EnableKey => serve!(call, body, keys::enable_key),
+        Operation::DisableKey => serve!(call, body, keys::disable_key),
+        Operation::UpdateKeyDescription => serve!(call, body, keys::update_key_description),
+        Operation::ScheduleKeyDeletion => serve!(call, body, keys::schedule_key_deletion),
+        Operation::CancelKeyDeletion => serve!(call, body, keys::cancel_key_deletion),
+        Operation::CreateAlias => serve!(call, body, aliases::create_alias),
+        Operation::UpdateAlias => serve!(call, body, aliases::update_alias),
+        Operation::DeleteAlias => serve!(call, body, aliases::delete_alias),
+        Operation::ListAliases => serve!(call, body, aliases::list_aliases),
+        Operation::TagResource => serve!(call, body, tags::tag_resource),
+        Operation::UntagResource => serve!(call, body, tags::untag_resource),
+        Operation::ListResourceTags => serve!(call, body, tags::list_resource_tags),
+        Operation::Encrypt => serve!(call, body, encryption::encrypt),
+        Operation::Decrypt => serve!(call, body, encryption::decrypt),
+        Operation::ReEncrypt => serve!(call, body, encryption::re_encrypt),
+        Operation::GenerateDataKey => serve!(call, body, data_keys::generate_data_key),
         Operation::GenerateDataKeyWithoutPlaintext => {
-            reply(data_keys::generate_data_key_without_plaintext(call, parse(body)?).await)
+            serve!(call, body, data_keys::generate_data_key_without_plaintext)
         }
-        Operation::GenerateRandom => reply(data_keys::generate_random(parse(body)?)),
+        Operation::GenerateRandom => serve!(call, body, data_keys::generate_random),
+        Operation::PutKeyPolicy => serve!(call, body, key_policies::put_key_policy),
+        Operation::GetKeyPolicy => serve!(call, body, key_policies::get_key_policy),
+        Operation::ListKeyPolicies => serve!(call, body, key_policies::list_key_policies),
+        Operation::CreateGrant => serve!(call, body, grants::create_grant),
+        Operation::ListGrants => serve!(call, body, grants::list_grants),
+        Operation::ListRetirableGrants => serve!(call, body, grants::list_retirable_grants),
+        Operation::RetireGrant => serve!(call, body, grants::retire_grant),
+        Operation::RevokeGrant => serve!(call, body, grants::revoke_grant),
         admin => Err(KmsError::new(
             ErrorCode::UnknownOperation,
             format!("{admin} is an admin call, not a KMS operation"),

@@ -42,6 +42,7 @@ pub async fn symmetric_key(
     let (key_id, spec, arn, material_version, sealed) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
+        call.confirm_authorized(key.key_id)?;
         let arn = key_arn(call.scope(), key.key_id);
         check_usable(key, &arn, call.operation)?;
         require_symmetric_algorithm(algorithm, &arn)?;

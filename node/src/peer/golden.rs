@@ -196,6 +196,20 @@ pub(crate) fn samples(format: Format) -> Vec<(String, Vec<u8>, Check)> {
     if format != Format::LEGACY {
         samples.push(("feature-report", e.encode(&FeatureReport { supported_level: 1 })));
     }
+    if format >= Format::V2 {
+        let policy = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}"#;
+        let forwarded = vec![ForwardedProposal {
+            request_id: RequestId(Uuid::from_bytes([0x43; 16])),
+            proposal: Proposal::CreateKeyWithPolicy { draft: draft(), policy: policy.to_owned() },
+        }];
+        samples.push(("leader-op-write-key-with-policy", e.encode(&LeaderOp::WriteBatch(forwarded))));
+        let granted = LeaderReply::Written {
+            results: vec![Ok(Applied::Grant { grant_id: "ab".repeat(32), log_index: 48 })],
+            commit_index: Some(48),
+        };
+        samples.push(("leader-reply-written-grant", e.encode(&granted)));
+        samples.push(("feature-report-level-two", e.encode(&FeatureReport { supported_level: 2 })));
+    }
     samples.into_iter().map(|(name, (bytes, check))| (name.to_owned(), bytes, check)).collect()
 }
 
@@ -208,7 +222,7 @@ mod tests {
     use super::*;
 
     /// Every peer format this build sends or reads; each has its fixture.
-    const FORMATS: [Format; 2] = [Format::LEGACY, Format::V1];
+    const FORMATS: [Format; 3] = [Format::LEGACY, Format::V1, Format::V2];
 
     #[test]
     fn every_golden_peer_fixture_decodes_and_this_build_writes_it_byte_for_byte() {

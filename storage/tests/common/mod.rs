@@ -86,6 +86,18 @@ impl Node {
         self.sm.registry().read().clone()
     }
 
+    /// A fresh node that installed a snapshot this node built of its current state.
+    pub async fn snapshot_into_fresh(&mut self) -> Node {
+        use openraft::RaftSnapshotBuilder;
+        let mut builder = self.sm.get_snapshot_builder().await;
+        let snapshot = builder.build_snapshot().await.expect("build");
+        let mut fresh = Node::new();
+        let mut buffer = fresh.sm.begin_receiving_snapshot().await.expect("begin");
+        buffer.get_mut().extend_from_slice(snapshot.snapshot.get_ref());
+        fresh.sm.install_snapshot(&snapshot.meta, buffer).await.expect("install");
+        fresh
+    }
+
     /// The key, which must exist.
     pub fn key(&self, key_id: KeyId) -> KeyRecord {
         self.sm.registry().read().key(&key_id).cloned().unwrap_or_else(|| panic!("key {key_id} missing"))
