@@ -388,7 +388,13 @@ def test_encryption_algorithm(kms, raw_kms):
 
 def test_grant_tokens_are_accepted_and_checked(kms, raw_kms):
     key_id = new_key(kms)["KeyId"]
-    tokens = [f"grant-token-{i}" for i in range(9)] + ["t" * 8192]
+    # Ten tokens (AWS's most) that this cluster issued; one it did not is InvalidGrantTokenException.
+    token = kms.create_grant(
+        KeyId=key_id, GranteePrincipal=f"arn:aws:iam::{ACCOUNT_ID}:user/admin", Operations=["Encrypt"]
+    )["GrantToken"]
+    tokens = [token] * 10
+    with pytest.raises(kms.exceptions.InvalidGrantTokenException):
+        kms.encrypt(KeyId=key_id, Plaintext=b"x", GrantTokens=["t" * 8192])
     blob = kms.encrypt(KeyId=key_id, Plaintext=b"granted", GrantTokens=tokens)["CiphertextBlob"]
     assert kms.decrypt(CiphertextBlob=blob, GrantTokens=tokens)["Plaintext"] == b"granted"
     assert kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key_id, GrantTokens=tokens)["KeyId"]

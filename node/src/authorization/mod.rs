@@ -127,9 +127,10 @@ pub fn decide(
         Target::Key(reference) => Some((resolve(registry, reference, scope)?, reference)),
         Target::Blob(key_id) => {
             blob_reference = KeyRef::Id(*key_id);
-            // A blob naming a key that does not exist is a forged blob.
-            let key = registry.key(key_id).ok_or_else(crate::kms::usable_key::invalid_ciphertext)?;
-            Some((key, &blob_reference))
+            // A blob naming a key that does not exist is a forged blob: decided on no key here,
+            // so the operation's own checks answer it (InvalidCiphertext, or a bad field first);
+            // it cannot open anything with a key it was not authorized for.
+            registry.key(key_id).map(|key| (key, &blob_reference))
         }
     };
     let resource = key.map(|(key, _)| key_arn(scope, key.key_id));
