@@ -46,6 +46,21 @@ pub fn script(
          \x20   errors = errors + 1\n\
          \x20   if errors <= 3 then io.stderr:write(\"HTTP \" .. status .. \": \" .. body .. \"\\n\") end\n\
          \x20 end\n\
+         end\n\
+         \n\
+         -- With TRENT_WRK_JSON set, the run's totals and latency percentiles (microseconds) go\n\
+         -- there as JSON, for bench/run-suite.\n\
+         done = function(summary, latency, requests)\n\
+         \x20 local path = os.getenv(\"TRENT_WRK_JSON\")\n\
+         \x20 if path == nil then return end\n\
+         \x20 local file = assert(io.open(path, \"w\"))\n\
+         \x20 local e = summary.errors\n\
+         \x20 file:write(string.format('{{\"requests\": %d, \"duration_us\": %d, \"non_2xx\": %d, ' ..\n\
+         \x20   '\"socket_errors\": %d, \"latency_us\": {{\"p50\": %d, \"p90\": %d, \"p99\": %d, ' ..\n\
+         \x20   '\"p999\": %d, \"max\": %d}}}}\\n', summary.requests, summary.duration, e.status,\n\
+         \x20   e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(90),\n\
+         \x20   latency:percentile(99), latency:percentile(99.9), latency.max))\n\
+         \x20 file:close()\n\
          end\n",
         body = lua_string(&body),
         host = lua_string(authority),

@@ -1,6 +1,7 @@
 //! The `Condition` element: operators, set qualifiers, `IfExists`, policy variables, and how a
 //! condition holds for a request (IAM's documented semantics).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::context::RequestContext;
@@ -225,9 +226,23 @@ pub struct Condition {
     pub key: String,
     /// The policy values (any of which may match), policy variables unexpanded.
     pub values: Vec<String>,
+    /// `key` in the request context's lookup form, made once when the policy is parsed.
+    lookup_key: String,
 }
 
 impl Condition {
+    /// The condition `qualifier` `operator` (`if_exists`) on `key` with the policy's `values`.
+    pub fn new(
+        qualifier: Option<SetQualifier>,
+        operator: Operator,
+        if_exists: bool,
+        key: String,
+        values: Vec<String>,
+    ) -> Condition {
+        let lookup_key = crate::context::lookup_key(&key).into_owned();
+        Condition { qualifier, operator, if_exists, key, values, lookup_key }
+    }
+
     /// Parses an operator name as written (`ForAnyValue:StringLikeIfExists`).
     pub fn parse_operator(name: &str) -> Result<(Option<SetQualifier>, Operator, bool), PolicyError> {
         let unknown = || PolicyError::new(format!("Unknown condition operator {name}"));
@@ -268,7 +283,7 @@ impl Condition {
 
     /// Whether the condition holds for `context`.
     pub fn holds(&self, context: &RequestContext) -> bool {
-        let actual = context.values(&self.key).filter(|values| !values.is_empty());
+        let actual = context.values_by_lookup_key(&self.lookup_key).filter(|values| !values.is_empty());
         if self.operator == Operator::Null {
             let wants_absent = self.values.iter().any(|value| value.eq_ignore_ascii_case("true"));
             return wants_absent == actual.is_none();
@@ -276,8 +291,11 @@ impl Condition {
         // A policy variable the request cannot fill makes the condition false, whatever the
         // operator and whether or not the request has the key (dropping the value would make a
         // negated operator hold).
-        let Some(expected) =
-            self.values.iter().map(|value| expand_variables(value, context)).collect::<Option<Vec<String>>>()
+        let Some(expected) = self
+            .values
+            .iter()
+            .map(|value| expand_variables(value, context))
+            .collect::<Option<Vec<Cow<str>>>>()
         else {
             return false;
         };
@@ -322,9 +340,9 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 /// Expands `${key}` policy variables from the request (`${*}`, `${?}`, `${$}` are the literal
 /// characters); `None` when a variable's key is not in the request (the value then matches
 /// nothing).
-pub(crate) fn expand_variables(value: &str, context: &RequestContext) -> Option<String> {
+pub(crate) fn expand_variables<'v>(value: &'v str, context: &RequestContext) -> Option<Cow<'v, str>> {
     if !value.contains("${") {
-        return Some(value.to_owned());
+        return Some(Cow::Borrowed(value));
     }
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
@@ -340,5 +358,5 @@ pub(crate) fn expand_variables(value: &str, context: &RequestContext) -> Option<
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Some(out)
+    Some(Cow::Owned(out))
 }

@@ -301,7 +301,7 @@ fn parse_conditions(operators: &Map<String, Value>) -> Result<Vec<Condition>, Po
                 Value::Array(list) => list.iter().map(one).collect::<Result<Vec<_>, _>>()?,
                 other => vec![one(other)?],
             };
-            let condition = Condition { qualifier, operator, if_exists, key: key.clone(), values };
+            let condition = Condition::new(qualifier, operator, if_exists, key.clone(), values);
             condition.check()?;
             conditions.push(condition);
         }
@@ -316,7 +316,7 @@ impl Statement {
         let Some((not, principals)) = &self.principal else {
             return PrincipalMatch::Caller;
         };
-        let root = format!("arn:aws:iam::{}:root", context.account);
+        let is_root = |arn: &String| is_root_of(arn, &context.account);
         if *not {
             // NotPrincipal (Deny only): the statement applies to everyone it does not exempt.
             // As in AWS, a user is exempt only if both its own ARN and its account's are
@@ -325,8 +325,8 @@ impl Statement {
             let exempt = match principals {
                 Principals::Anyone => true,
                 Principals::Arns(arns) => {
-                    arns.contains(&root)
-                        && (context.principal_arn == root || arns.contains(&context.principal_arn))
+                    arns.iter().any(is_root)
+                        && (is_root(&context.principal_arn) || arns.contains(&context.principal_arn))
                 }
             };
             return if exempt { PrincipalMatch::No } else { PrincipalMatch::Caller };
@@ -334,7 +334,7 @@ impl Statement {
         match principals {
             Principals::Anyone => PrincipalMatch::Caller,
             Principals::Arns(arns) if arns.contains(&context.principal_arn) => PrincipalMatch::Caller,
-            Principals::Arns(arns) if arns.contains(&root) => PrincipalMatch::Account,
+            Principals::Arns(arns) if arns.iter().any(is_root) => PrincipalMatch::Account,
             Principals::Arns(_) => PrincipalMatch::No,
         }
     }
@@ -349,19 +349,21 @@ impl Statement {
         let resource = context.resource.as_deref().unwrap_or("*");
         // A pattern whose policy variable the request cannot fill makes the statement not apply
         // (for Resource and NotResource alike, for Allow and Deny alike).
-        let Some(patterns) = self
-            .resources
-            .patterns
-            .iter()
-            .map(|pattern| expand_variables(pattern, context))
-            .collect::<Option<Vec<String>>>()
-        else {
-            return false;
-        };
-        let matched = patterns.iter().any(|pattern| wildcard::matches(pattern, resource, false));
+        let mut matched = false;
+        for pattern in &self.resources.patterns {
+            let Some(pattern) = expand_variables(pattern, context) else {
+                return false;
+            };
+            matched = matched || wildcard::matches(&pattern, resource, false);
+        }
         if matched == self.resources.not {
             return false;
         }
         self.conditions.iter().all(|condition| condition.holds(context))
     }
+}
+
+/// Whether `arn` is `arn:aws:iam::<account>:root`, without building that ARN.
+fn is_root_of(arn: &str, account: &str) -> bool {
+    arn.strip_prefix("arn:aws:iam::").and_then(|rest| rest.strip_suffix(":root")) == Some(account)
 }

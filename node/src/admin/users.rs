@@ -21,7 +21,7 @@ pub fn identity_policy(node: &Node, policy: &serde_json::Value) -> Result<String
 /// An identity policy's text, validated.
 pub fn checked_identity_policy(node: &Node, text: &str) -> Result<String, KmsError> {
     node.policies
-        .identity_policy(text)
+        .parse_identity_policy(text)
         .map_err(|error| KmsError::new(ErrorCode::MalformedPolicyDocument, error.reason))?;
     Ok(text.to_owned())
 }

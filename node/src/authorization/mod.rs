@@ -65,9 +65,9 @@ impl Caller {
     pub fn named(node: &Node, registry: &Registry, name: &str) -> Result<Caller, KmsError> {
         let policies = &node.policies;
         let (user_name, policy) = match registry.user(name) {
-            Some(user) => (user.name.clone(), user.policy.clone()),
+            Some(user) => (user.name.as_str(), user.policy.as_deref()),
             None if name.eq_ignore_ascii_case(ADMIN_USER) && registry.features().level < 2 => {
-                (ADMIN_USER.to_owned(), Some(ADMIN_POLICY.to_owned()))
+                (ADMIN_USER, Some(ADMIN_POLICY))
             }
             None => {
                 return Err(KmsError::new(
@@ -77,7 +77,7 @@ impl Caller {
             }
         };
         let identity = match policy {
-            Some(text) => match policies.identity_policy(&text) {
+            Some(text) => match policies.identity_policy(user_name, text) {
                 Ok(policy) => Some(policy),
                 Err(error) => {
                     // Validated when it was stored; a policy this build reads differently
@@ -88,8 +88,8 @@ impl Caller {
             },
             None => None,
         };
-        let arn = user_arn(policies.account(), &user_name);
-        Ok(Caller { user_name, arn, identity })
+        let arn = user_arn(policies.account(), user_name);
+        Ok(Caller { user_name: user_name.to_owned(), arn, identity })
     }
 
     fn identity(&self) -> Vec<&Policy> {
@@ -181,7 +181,7 @@ pub fn key_policy(node: &Node, registry: &Registry, key_id: KeyId) -> Arc<Policy
     let Some(text) = registry.key_policy(&key_id) else {
         return node.policies.default_key_policy();
     };
-    node.policies.key_policy(text).unwrap_or_else(|error| {
+    node.policies.key_policy(key_id, text).unwrap_or_else(|error| {
         tracing::error!(%key_id, %error, "a stored key policy does not parse; it allows nothing");
         Arc::new(Policy { statements: Vec::new() })
     })

@@ -40,7 +40,7 @@ pub fn checked_policy(call: &Call<'_>, text: &str, key_arn: &str, bypass: bool) 
     let policy = call
         .node()
         .policies
-        .key_policy(text)
+        .parse_key_policy(text)
         .map_err(|error| KmsError::new(ErrorCode::MalformedPolicyDocument, error.reason))?;
     if !bypass {
         let caller = {
