@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod asymmetric;
 pub mod certs;
 mod client;
 mod data_plane;

@@ -358,12 +358,19 @@ impl Node {
     async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
         match op {
             LeaderOp::WriteBatch(batch) => {
+                // Private keys are made on blocking threads, all of the batch's at once: an
+                // RSA-4096 generation must not hold up heartbeats.
+                let materials =
+                    futures::future::join_all(batch.iter().map(ForwardedProposal::prepare_material)).await;
                 let now_ms = self.now_ms();
                 let level = self.feature_level();
                 // A write the leader cannot stamp (a CreateKey while sealed) is answered on its
                 // own; the rest still go out together.
-                let stamped: Vec<Result<trent_storage::Request, KmsError>> =
-                    batch.into_iter().map(|proposal| proposal.stamp(now_ms, &self.seal, level)).collect();
+                let stamped: Vec<Result<trent_storage::Request, KmsError>> = batch
+                    .into_iter()
+                    .zip(materials)
+                    .map(|(proposal, material)| proposal.stamp(now_ms, &self.seal, level, material?))
+                    .collect();
                 let requests: Vec<trent_storage::Request> =
                     stamped.iter().filter_map(|stamp| stamp.as_ref().ok().cloned()).collect();
                 let mut applied = if requests.is_empty() {

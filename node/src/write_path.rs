@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::seal::material;
 use crate::seal::state::Seal;
@@ -36,7 +37,9 @@ impl Proposal {
     /// supports the new level.
     pub fn check_feature_level(&self, level: u32) -> Result<(), KmsError> {
         let (name, required) = match self {
+            Proposal::CreateKey(draft) if draft.needs_level_3() => (draft.spec.as_str(), 3),
             Proposal::CreateKey(_) => return Ok(()),
+            Proposal::CreateKeyWithPolicy { draft, .. } if draft.needs_level_3() => (draft.spec.as_str(), 3),
             Proposal::CreateKeyWithPolicy { .. } => ("CreateKeyWithPolicy", 2),
             Proposal::Command(Command::RaiseFeatureLevel { .. }) => return Ok(()),
             Proposal::Command(command) => (command.name(), command.required_level()),
@@ -63,16 +66,43 @@ pub struct ForwardedProposal {
 }
 
 impl ForwardedProposal {
+    /// The private material a new key of a spec other than SYMMETRIC_DEFAULT needs, made on a
+    /// blocking thread (RSA-4096 takes a second or more); `None` for every other write.
+    pub async fn prepare_material(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
+        let draft = match &self.proposal {
+            Proposal::CreateKey(draft) | Proposal::CreateKeyWithPolicy { draft, .. } => draft,
+            Proposal::Command(_) => return Ok(None),
+        };
+        if !draft.needs_level_3() {
+            return Ok(None);
+        }
+        let spec = draft.spec;
+        let made = tokio::task::spawn_blocking(move || material::generate_private(spec))
+            .await
+            .map_err(|_| KmsError::new(ErrorCode::Internal, "key generation stopped"))?;
+        made.map(Some)
+            .map_err(|error| KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}")))
+    }
+
     /// Makes the leader's decisions — a new key's id and sealed material, the time `now_ms` —
     /// and returns the request to replicate. Material needs the keyring: a sealed leader
     /// cannot create keys.
     /// A command that needs a higher cluster feature level than `level` is refused.
-    pub fn stamp(self, now_ms: u64, seal: &Seal, level: u32) -> Result<Request, KmsError> {
+    pub fn stamp(
+        self,
+        now_ms: u64,
+        seal: &Seal,
+        level: u32,
+        private_material: Option<Zeroizing<Vec<u8>>>,
+    ) -> Result<Request, KmsError> {
         self.proposal.check_feature_level(level)?;
         let new_key = |draft: KeyDraft| -> Result<NewKey, KmsError> {
             let key_id = KeyId(Uuid::new_v4());
             let material = seal
-                .with_keyring(|keyring| material::generate(keyring, &key_id, 1))
+                .with_keyring(|keyring| match &private_material {
+                    Some(private) => material::seal_private(keyring, &key_id, 1, private),
+                    None => material::generate(keyring, &key_id, 1),
+                })
                 .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
                 .map_err(|error| {
                     KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))

@@ -132,11 +132,16 @@ async fn create_key_rejects_key_spec_together_with_customer_master_key_spec() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_key_refuses_specs_and_options_not_supported_yet() {
+async fn create_key_refuses_sm2_and_options_not_supported_yet() {
     let (node, client) = start().await;
-    for spec in ["RSA_2048", "ECC_NIST_P256", "HMAC_256"] {
-        let request = CreateKeyRequest { key_spec: Some(spec.into()), ..CreateKeyRequest::default() };
-        refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
+    for field in ["KeySpec", "CustomerMasterKeySpec"] {
+        let request = if field == "KeySpec" {
+            CreateKeyRequest { key_spec: Some("SM2".into()), ..CreateKeyRequest::default() }
+        } else {
+            CreateKeyRequest { customer_master_key_spec: Some("SM2".into()), ..CreateKeyRequest::default() }
+        };
+        let error = refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
+        assert!(error.message.contains("China"), "says why: {}", error.message);
     }
     let request = CreateKeyRequest { origin: Some("EXTERNAL".into()), ..CreateKeyRequest::default() };
     refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
@@ -146,6 +151,48 @@ async fn create_key_refuses_specs_and_options_not_supported_yet() {
         CreateKeyRequest { custom_key_store_id: Some("cks-1".into()), ..CreateKeyRequest::default() };
     refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
     assert!(client.list_all_keys().await.expect("ListKeys").is_empty(), "no key was created");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_key_makes_every_spec_with_its_usages_and_algorithm_lists() {
+    let (node, client) = start().await;
+    let cases: [(&str, &str, &str); 7] = [
+        ("RSA_2048", "ENCRYPT_DECRYPT", "RSAES_OAEP_SHA_1"),
+        ("RSA_3072", "SIGN_VERIFY", "RSASSA_PKCS1_V1_5_SHA_512"),
+        ("ECC_NIST_P521", "KEY_AGREEMENT", "ECDH"),
+        ("ECC_SECG_P256K1", "SIGN_VERIFY", "ECDSA_SHA_256"),
+        ("ML_DSA_87", "SIGN_VERIFY", "ML_DSA_SHAKE_256"),
+        ("ML_KEM_1024", "ENCAPSULATE_DECAPSULATE", "ML_KEM"),
+        ("HMAC_384", "GENERATE_VERIFY_MAC", "HMAC_SHA_384"),
+    ];
+    for (spec, usage, algorithm) in cases {
+        let request = CreateKeyRequest {
+            key_spec: Some(spec.into()),
+            key_usage: Some(usage.into()),
+            ..CreateKeyRequest::default()
+        };
+        let created =
+            client.create_key(&request).await.unwrap_or_else(|error| panic!("{spec}: {error}")).key_metadata;
+        assert_eq!((created.key_spec.as_str(), created.key_usage.as_str()), (spec, usage));
+        let lists = [
+            &created.encryption_algorithms,
+            &created.signing_algorithms,
+            &created.mac_algorithms,
+            &created.key_agreement_algorithms,
+            &created.encapsulation_algorithms,
+        ];
+        let listed: Vec<&Vec<String>> = lists.iter().filter_map(|list| list.as_ref()).collect();
+        assert_eq!(listed.len(), 1, "{spec}: one list, for its usage");
+        assert!(listed[0].iter().any(|name| name == algorithm), "{spec}: {:?}", listed[0]);
+    }
+    // A usage the spec does not have is AWS's ValidationException.
+    let request = CreateKeyRequest {
+        key_spec: Some("ECC_SECG_P256K1".into()),
+        key_usage: Some("KEY_AGREEMENT".into()),
+        ..CreateKeyRequest::default()
+    };
+    refused(client.create_key(&request).await, ErrorCode::Validation);
     node.stop().await;
 }
 

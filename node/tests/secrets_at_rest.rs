@@ -51,9 +51,16 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
         trent_client::Signing::new(init.access_key_id.clone(), init.secret_access_key.clone(), "us-east-1");
     let client = InProcessNode::client_for(&endpoint, Some(signing));
     let mut key_ids = Vec::new();
+    // Symmetric keys, and private keys of the other families (their PKCS#8 or seeds must not
+    // reach the disk either).
+    let specs = ["RSA_2048", "ECC_NIST_P256", "ECC_NIST_EDWARDS25519", "ML_DSA_44", "ML_KEM_512", "HMAC_256"];
     for i in 0..40 {
-        let request =
-            CreateKeyRequest { description: Some(format!("secret-scan {i}")), ..Default::default() };
+        let key_spec = specs.get(i).map(|spec| spec.to_string());
+        let request = CreateKeyRequest {
+            description: Some(format!("secret-scan {i}")),
+            key_spec,
+            ..Default::default()
+        };
         key_ids.push(client.create_key(&request).await.expect("create").key_metadata.key_id);
     }
     node.raft.trigger().snapshot().await.expect("snapshot");
@@ -69,9 +76,13 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
             let id = trent_storage::KeyId::parse(key_id).expect("uuid");
             let record = registry.key(&id).expect("key").clone();
             let sealed = &record.materials[0].sealed;
-            let material =
-                node.seal.material(&id, record.spec, 1, sealed).expect("unsealed").expect("unwrap");
-            secrets.push((format!("material of {key_id}"), material.expose().to_vec()));
+            let context = trent_node::seal::material::material_context(&id, 1);
+            let material = node
+                .seal
+                .with_keyring(|keyring| keyring.unwrap(&context, sealed))
+                .expect("unsealed")
+                .expect("unwrap");
+            secrets.push((format!("{} material of {key_id}", record.spec), material.to_vec()));
         }
     }
     for (n, share) in init.shares.iter().enumerate() {

@@ -56,6 +56,13 @@ pub struct KeyDraft {
     pub tags: Vec<(String, String)>,
 }
 
+impl KeyDraft {
+    /// Whether the key needs cluster feature level 3 (asymmetric, HMAC and post-quantum keys).
+    pub fn needs_level_3(&self) -> bool {
+        self.spec != KeySpec::SymmetricDefault
+    }
+}
+
 /// A new key as the leader built it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewKey {
@@ -357,6 +364,13 @@ impl Command {
             Command::RecordUnsealSplit { .. }
             | Command::ConfirmUnsealSplit { .. }
             | Command::RaiseFeatureLevel { .. } => 1,
+            // A key that is not SYMMETRIC_DEFAULT needs a build that can use it (and, for the
+            // ML-KEM specs and usage, decode it).
+            Command::CreateKey(key) | Command::CreateKeyWithPolicy { key, .. }
+                if key.draft.needs_level_3() =>
+            {
+                3
+            }
             Command::CreateUser { .. }
             | Command::DeleteUser { .. }
             | Command::PutUserPolicy { .. }

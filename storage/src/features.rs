@@ -13,7 +13,9 @@ use crate::codec::Format;
 /// The highest level this build supports. Level 0: every build before levels existed. Level 1:
 /// versioned peer messages and snapshots, unseal split records, canonical write fingerprints.
 /// Level 2: users, key policies and grants (their commands, and the snapshot payload of format 2).
-pub const SUPPORTED_LEVEL: u32 = 2;
+/// Level 3: keys of every spec but SYMMETRIC_DEFAULT (asymmetric, HMAC and post-quantum), whose
+/// new spec and usage values older builds do not decode; formats stay those of level 2.
+pub const SUPPORTED_LEVEL: u32 = 3;
 
 /// The replicated feature state of the cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,6 +38,9 @@ fn key_spec_positions_are_pinned() {
             "ML_DSA_44",
             "ML_DSA_65",
             "ML_DSA_87",
+            "ML_KEM_512",
+            "ML_KEM_768",
+            "ML_KEM_1024",
         ]
     );
     assert_eq!(positions(KeySpec::ALL), expected(KeySpec::ALL.len()));
@@ -46,7 +49,10 @@ fn key_spec_positions_are_pinned() {
 #[test]
 fn key_usage_state_and_origin_positions_are_pinned() {
     let usages: Vec<&str> = KeyUsage::ALL.iter().map(|usage| usage.as_str()).collect();
-    assert_eq!(usages, ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]);
+    assert_eq!(
+        usages,
+        ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"]
+    );
     assert_eq!(positions(KeyUsage::ALL), expected(KeyUsage::ALL.len()));
 
     let states: Vec<&str> = KeyState::ALL.iter().map(|state| state.as_str()).collect();
@@ -94,6 +100,8 @@ fn error_code_positions_are_pinned() {
         ErrorCode::InvalidGrantId,
         ErrorCode::InvalidGrantToken,
         ErrorCode::DeleteConflict,
+        ErrorCode::KmsInvalidSignature,
+        ErrorCode::KmsInvalidMac,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
 }

@@ -73,6 +73,10 @@ pub enum ErrorCode {
     /// The entity cannot be deleted while something depends on it (IAM's
     /// `DeleteConflictException`: a user that still has access keys).
     DeleteConflict,
+    /// Verify: the signature does not verify with the key, algorithm and message given.
+    KmsInvalidSignature,
+    /// VerifyMac: the MAC does not match the key, algorithm and message given.
+    KmsInvalidMac,
 }
 
 impl ErrorCode {
@@ -113,6 +117,8 @@ impl ErrorCode {
             ErrorCode::InvalidGrantId => "InvalidGrantIdException",
             ErrorCode::InvalidGrantToken => "InvalidGrantTokenException",
             ErrorCode::DeleteConflict => "DeleteConflictException",
+            ErrorCode::KmsInvalidSignature => "KMSInvalidSignatureException",
+            ErrorCode::KmsInvalidMac => "KMSInvalidMacException",
         }
     }
 
@@ -150,7 +156,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 32] = [
+const ALL_CODES: [ErrorCode; 34] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -184,6 +190,8 @@ const ALL_CODES: [ErrorCode; 32] = [
     ErrorCode::InvalidGrantId,
     ErrorCode::InvalidGrantToken,
     ErrorCode::DeleteConflict,
+    ErrorCode::KmsInvalidSignature,
+    ErrorCode::KmsInvalidMac,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -67,6 +67,12 @@ pub struct KeyMetadata {
     /// MAC algorithms of a `GENERATE_VERIFY_MAC` key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_algorithms: Option<Vec<String>>,
+    /// Key agreement algorithms of a `KEY_AGREEMENT` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<String>>,
+    /// Encapsulation algorithms of an `ENCAPSULATE_DECAPSULATE` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<String>>,
     /// Always false: Trent has no multi-region keys.
     pub multi_region: bool,
 }
@@ -342,6 +348,8 @@ mod tests {
             encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT".into()]),
             signing_algorithms: None,
             mac_algorithms: None,
+            key_agreement_algorithms: None,
+            encapsulation_algorithms: None,
             multi_region: false,
         };
         let json = serde_json::to_value(&metadata).unwrap();

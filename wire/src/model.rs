@@ -1,5 +1,6 @@
 //! Domain enums named on the wire and kept in the replicated state: key spec, usage, state,
-//! origin. Each serialises as the exact string AWS KMS uses.
+//! origin, and the algorithms and data-key specs requests name. Each serialises as the exact
+//! string AWS KMS uses.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +77,12 @@ aws_string_enum! {
         MlDsa65 = "ML_DSA_65",
         /// ML-DSA-87.
         MlDsa87 = "ML_DSA_87",
+        /// ML-KEM-512 (FIPS 203).
+        MlKem512 = "ML_KEM_512",
+        /// ML-KEM-768 (FIPS 203).
+        MlKem768 = "ML_KEM_768",
+        /// ML-KEM-1024 (FIPS 203).
+        MlKem1024 = "ML_KEM_1024",
     }
 }
 
@@ -90,6 +97,8 @@ aws_string_enum! {
         GenerateVerifyMac = "GENERATE_VERIFY_MAC",
         /// Derive shared secrets (ECDH).
         KeyAgreement = "KEY_AGREEMENT",
+        /// Encapsulate and decapsulate shared secrets (ML-KEM).
+        EncapsulateDecapsulate = "ENCAPSULATE_DECAPSULATE",
     }
 }
 
@@ -138,6 +147,106 @@ aws_string_enum! {
 }
 
 aws_string_enum! {
+    /// A signing algorithm (AWS `SigningAlgorithmSpec`).
+    SigningAlgorithm {
+        /// RSASSA-PSS with SHA-256 (salt the digest's length, MGF1 with SHA-256).
+        RsassaPssSha256 = "RSASSA_PSS_SHA_256",
+        /// RSASSA-PSS with SHA-384 (salt the digest's length, MGF1 with SHA-384).
+        RsassaPssSha384 = "RSASSA_PSS_SHA_384",
+        /// RSASSA-PSS with SHA-512 (salt the digest's length, MGF1 with SHA-512).
+        RsassaPssSha512 = "RSASSA_PSS_SHA_512",
+        /// RSASSA-PKCS1-v1_5 with SHA-256.
+        RsassaPkcs1V15Sha256 = "RSASSA_PKCS1_V1_5_SHA_256",
+        /// RSASSA-PKCS1-v1_5 with SHA-384.
+        RsassaPkcs1V15Sha384 = "RSASSA_PKCS1_V1_5_SHA_384",
+        /// RSASSA-PKCS1-v1_5 with SHA-512.
+        RsassaPkcs1V15Sha512 = "RSASSA_PKCS1_V1_5_SHA_512",
+        /// ECDSA with SHA-256 (P-256 and secp256k1), DER-encoded signature.
+        EcdsaSha256 = "ECDSA_SHA_256",
+        /// ECDSA with SHA-384 (P-384), DER-encoded signature.
+        EcdsaSha384 = "ECDSA_SHA_384",
+        /// ECDSA with SHA-512 (P-521), DER-encoded signature.
+        EcdsaSha512 = "ECDSA_SHA_512",
+        /// ML-DSA (FIPS 204), whose internal hash is SHAKE256.
+        MlDsaShake256 = "ML_DSA_SHAKE_256",
+        /// Pure Ed25519 (RFC 8032), over the raw message.
+        Ed25519Sha512 = "ED25519_SHA_512",
+        /// Ed25519ph (RFC 8032), over a SHA-512 digest of the message.
+        Ed25519PhSha512 = "ED25519_PH_SHA_512",
+    }
+}
+
+aws_string_enum! {
+    /// What a Sign or Verify message is (AWS `MessageType`).
+    MessageType {
+        /// The message itself; the algorithm hashes it.
+        Raw = "RAW",
+        /// The message's digest, already computed with the algorithm's hash.
+        Digest = "DIGEST",
+        /// The 64-byte ML-DSA message representative μ (FIPS 204, external mu).
+        ExternalMu = "EXTERNAL_MU",
+    }
+}
+
+aws_string_enum! {
+    /// A MAC algorithm (AWS `MacAlgorithmSpec`).
+    MacAlgorithm {
+        /// HMAC with SHA-224.
+        HmacSha224 = "HMAC_SHA_224",
+        /// HMAC with SHA-256.
+        HmacSha256 = "HMAC_SHA_256",
+        /// HMAC with SHA-384.
+        HmacSha384 = "HMAC_SHA_384",
+        /// HMAC with SHA-512.
+        HmacSha512 = "HMAC_SHA_512",
+    }
+}
+
+aws_string_enum! {
+    /// A key agreement algorithm (AWS `KeyAgreementAlgorithmSpec`).
+    KeyAgreementAlgorithm {
+        /// Elliptic-curve Diffie-Hellman; the shared secret is the raw x-coordinate.
+        Ecdh = "ECDH",
+    }
+}
+
+aws_string_enum! {
+    /// A key encapsulation algorithm (AWS `KeyEncapsulationAlgorithmSpec`).
+    EncapsulationAlgorithm {
+        /// ML-KEM (FIPS 203).
+        MlKem = "ML_KEM",
+    }
+}
+
+aws_string_enum! {
+    /// The type of a data key pair (AWS `DataKeyPairSpec`).
+    DataKeyPairSpec {
+        /// RSA 2048-bit.
+        Rsa2048 = "RSA_2048",
+        /// RSA 3072-bit.
+        Rsa3072 = "RSA_3072",
+        /// RSA 4096-bit.
+        Rsa4096 = "RSA_4096",
+        /// An elliptic-curve key on P-256.
+        EccNistP256 = "ECC_NIST_P256",
+        /// An elliptic-curve key on P-384.
+        EccNistP384 = "ECC_NIST_P384",
+        /// An elliptic-curve key on P-521.
+        EccNistP521 = "ECC_NIST_P521",
+        /// An elliptic-curve key on secp256k1.
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        /// An Ed25519 key.
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        /// An ML-KEM-512 key.
+        MlKem512 = "ML_KEM_512",
+        /// An ML-KEM-768 key.
+        MlKem768 = "ML_KEM_768",
+        /// An ML-KEM-1024 key.
+        MlKem1024 = "ML_KEM_1024",
+    }
+}
+
+aws_string_enum! {
     /// What a dry run leaves out (AWS `DryRunModifierType`).
     DryRunModifier {
         /// Check the request without a ciphertext (authorization only).
@@ -177,6 +286,7 @@ impl KeySpec {
             EccSecgP256k1 | EccNistEdwards25519 => &[SignVerify],
             Hmac224 | Hmac256 | Hmac384 | Hmac512 => &[GenerateVerifyMac],
             MlDsa44 | MlDsa65 | MlDsa87 => &[SignVerify],
+            MlKem512 | MlKem768 | MlKem1024 => &[EncapsulateDecapsulate],
         }
     }
 
@@ -199,6 +309,49 @@ mod tests {
         }
         assert_eq!(KeyState::parse("PendingDeletion"), Some(KeyState::PendingDeletion));
         assert_eq!(KeyUsage::parse("encrypt_decrypt"), None);
+    }
+
+    #[test]
+    fn appended_variants_keep_the_stored_indices_of_the_old_ones() {
+        // bincode stores the variant index: new variants go at the end, never in between.
+        assert_eq!(KeySpec::ALL.iter().position(|s| *s == KeySpec::MlDsa87), Some(15));
+        assert_eq!(KeySpec::ALL.iter().position(|s| *s == KeySpec::MlKem512), Some(16));
+        assert_eq!(KeyUsage::ALL.iter().position(|u| *u == KeyUsage::KeyAgreement), Some(3));
+        assert_eq!(KeyUsage::ALL.last(), Some(&KeyUsage::EncapsulateDecapsulate));
+    }
+
+    #[test]
+    fn algorithm_names_round_trip_through_parse_and_serde() {
+        fn round_trip<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize,
+        {
+            for value in all {
+                assert_eq!(parse(as_str(*value)), Some(*value));
+                assert_eq!(serde_json::to_string(value).unwrap(), format!("\"{}\"", as_str(*value)));
+            }
+        }
+        round_trip(SigningAlgorithm::ALL, SigningAlgorithm::as_str, SigningAlgorithm::parse);
+        round_trip(MessageType::ALL, MessageType::as_str, MessageType::parse);
+        round_trip(MacAlgorithm::ALL, MacAlgorithm::as_str, MacAlgorithm::parse);
+        round_trip(KeyAgreementAlgorithm::ALL, KeyAgreementAlgorithm::as_str, KeyAgreementAlgorithm::parse);
+        round_trip(
+            EncapsulationAlgorithm::ALL,
+            EncapsulationAlgorithm::as_str,
+            EncapsulationAlgorithm::parse,
+        );
+        round_trip(DataKeyPairSpec::ALL, DataKeyPairSpec::as_str, DataKeyPairSpec::parse);
+        assert_eq!(SigningAlgorithm::ALL.len(), 12);
+        assert_eq!(SigningAlgorithm::parse("SM2DSA"), None);
+        assert_eq!(DataKeyPairSpec::parse("SM2"), None);
+        assert_eq!(KeySpec::parse("SM2"), None);
+    }
+
+    #[test]
+    fn ml_kem_keys_only_encapsulate() {
+        for spec in [KeySpec::MlKem512, KeySpec::MlKem768, KeySpec::MlKem1024] {
+            assert_eq!(spec.allowed_usages(), &[KeyUsage::EncapsulateDecapsulate]);
+        }
     }
 
     #[test]

@@ -118,6 +118,16 @@ operations! {
     ListRetirableGrants => Kms, "ListRetirableGrants", "kms:ListRetirableGrants", Read, None;
     RetireGrant => Kms, "RetireGrant", "kms:RetireGrant", Write, Key;
     RevokeGrant => Kms, "RevokeGrant", "kms:RevokeGrant", Write, Key;
+    Sign => Kms, "Sign", "kms:Sign", Read, Key;
+    Verify => Kms, "Verify", "kms:Verify", Read, Key;
+    GetPublicKey => Kms, "GetPublicKey", "kms:GetPublicKey", Read, Key;
+    GenerateMac => Kms, "GenerateMac", "kms:GenerateMac", Read, Key;
+    VerifyMac => Kms, "VerifyMac", "kms:VerifyMac", Read, Key;
+    DeriveSharedSecret => Kms, "DeriveSharedSecret", "kms:DeriveSharedSecret", Read, Key;
+    Encapsulate => Kms, "Encapsulate", "kms:Encapsulate", Read, Key;
+    Decapsulate => Kms, "Decapsulate", "kms:Decapsulate", Read, Key;
+    GenerateDataKeyPair => Kms, "GenerateDataKeyPair", "kms:GenerateDataKeyPair", Read, Key;
+    GenerateDataKeyPairWithoutPlaintext => Kms, "GenerateDataKeyPairWithoutPlaintext", "kms:GenerateDataKeyPairWithoutPlaintext", Read, Key;
     Health => Admin, "Health", "trent:Health", Read, Cluster;
     SealStatus => Admin, "SealStatus", "trent:SealStatus", Read, Cluster;
     Initialize => Admin, "Initialize", "trent:Initialize", Write, Cluster;
@@ -161,16 +171,23 @@ impl Operation {
     /// Whether a key of `spec` and `usage` can perform it: the one table of what each kind of
     /// key is for. Operations that do not use a key's material are not in it.
     pub fn allowed_for(self, spec: KeySpec, usage: KeyUsage) -> bool {
+        use Operation::*;
         match (spec, usage) {
             (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt) => matches!(
                 self,
-                Operation::Encrypt
-                    | Operation::Decrypt
-                    | Operation::ReEncrypt
-                    | Operation::GenerateDataKey
-                    | Operation::GenerateDataKeyWithoutPlaintext
+                Encrypt
+                    | Decrypt
+                    | ReEncrypt
+                    | GenerateDataKey
+                    | GenerateDataKeyWithoutPlaintext
+                    | GenerateDataKeyPair
+                    | GenerateDataKeyPairWithoutPlaintext
             ),
-            _ => false,
+            (_, KeyUsage::EncryptDecrypt) => matches!(self, Encrypt | Decrypt | ReEncrypt | GetPublicKey),
+            (_, KeyUsage::SignVerify) => matches!(self, Sign | Verify | GetPublicKey),
+            (_, KeyUsage::GenerateVerifyMac) => matches!(self, GenerateMac | VerifyMac),
+            (_, KeyUsage::KeyAgreement) => matches!(self, DeriveSharedSecret | GetPublicKey),
+            (_, KeyUsage::EncapsulateDecapsulate) => matches!(self, Encapsulate | Decapsulate | GetPublicKey),
         }
     }
 }
@@ -210,5 +227,31 @@ mod tests {
         assert!(symmetric(Operation::Encrypt) && symmetric(Operation::ReEncrypt));
         assert!(!symmetric(Operation::DescribeKey) && !symmetric(Operation::GenerateRandom));
         assert!(!Operation::Encrypt.allowed_for(KeySpec::Hmac256, KeyUsage::GenerateVerifyMac));
+        assert!(!symmetric(Operation::Sign) && !symmetric(Operation::GetPublicKey));
+        assert!(symmetric(Operation::GenerateDataKeyPair));
+    }
+
+    #[test]
+    fn each_usage_allows_its_own_operations() {
+        use Operation::*;
+        let rsa_sign = |operation: Operation| operation.allowed_for(KeySpec::Rsa2048, KeyUsage::SignVerify);
+        assert!(rsa_sign(Sign) && rsa_sign(Verify) && rsa_sign(GetPublicKey) && !rsa_sign(Encrypt));
+        let rsa_encrypt =
+            |operation: Operation| operation.allowed_for(KeySpec::Rsa2048, KeyUsage::EncryptDecrypt);
+        assert!(
+            rsa_encrypt(Encrypt)
+                && rsa_encrypt(Decrypt)
+                && !rsa_encrypt(GenerateDataKey)
+                && !rsa_encrypt(Sign)
+        );
+        assert!(!rsa_encrypt(GenerateDataKeyPair), "a data key pair is wrapped under a symmetric key");
+        let hmac =
+            |operation: Operation| operation.allowed_for(KeySpec::Hmac256, KeyUsage::GenerateVerifyMac);
+        assert!(hmac(GenerateMac) && hmac(VerifyMac) && !hmac(GetPublicKey));
+        let ecdh = |operation: Operation| operation.allowed_for(KeySpec::EccNistP256, KeyUsage::KeyAgreement);
+        assert!(ecdh(DeriveSharedSecret) && ecdh(GetPublicKey) && !ecdh(Sign));
+        let kem =
+            |operation: Operation| operation.allowed_for(KeySpec::MlKem768, KeyUsage::EncapsulateDecapsulate);
+        assert!(kem(Encapsulate) && kem(Decapsulate) && !kem(Encrypt));
     }
 }

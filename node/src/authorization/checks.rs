@@ -7,6 +7,10 @@ use trent_wire::access::{
     CreateGrantRequest, GetKeyPolicyRequest, ListGrantsRequest, ListKeyPoliciesRequest,
     ListRetirableGrantsRequest, PutKeyPolicyRequest, RetireGrantRequest, RevokeGrantRequest,
 };
+use trent_wire::asymmetric::{
+    DecapsulateRequest, DeriveSharedSecretRequest, EncapsulateRequest, GenerateDataKeyPairRequest,
+    GenerateMacRequest, GetPublicKeyRequest, SignRequest, VerifyMacRequest, VerifyRequest,
+};
 use trent_wire::data_plane::{
     DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest, GenerateRandomRequest,
     ReEncryptRequest,
@@ -262,8 +266,12 @@ fn blob_target(
 impl Authorize for DecryptRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let blob = self.ciphertext_blob.as_ref().map(|blob| blob.as_bytes());
-        let target = blob_target(blob, self.key_id.as_deref(), "keyId", scope)?;
         let algorithm = self.encryption_algorithm.as_deref().unwrap_or("SYMMETRIC_DEFAULT");
+        let target = match (&self.key_id, algorithm) {
+            // An RSA ciphertext names no key: the one the caller names decides.
+            (Some(named), algorithm) if algorithm != "SYMMETRIC_DEFAULT" => key(named, "keyId", scope)?,
+            _ => blob_target(blob, self.key_id.as_deref(), "keyId", scope)?,
+        };
         let check = Check::new(operation.action(), target)
             .with("kms:EncryptionAlgorithm", algorithm)
             .with_context(self.encryption_context.as_ref());
@@ -279,7 +287,12 @@ impl Authorize for ReEncryptRequest {
     /// `kms:ReEncryptFrom` on the key that opens the blob, `kms:ReEncryptTo` on the destination.
     fn checks(&self, _: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let blob = self.ciphertext_blob.as_ref().map(|blob| blob.as_bytes());
-        let source = blob_target(blob, self.source_key_id.as_deref(), "sourceKeyId", scope)?;
+        let source = match (&self.source_key_id, self.source_encryption_algorithm.as_deref()) {
+            (Some(named), Some(algorithm)) if algorithm != "SYMMETRIC_DEFAULT" => {
+                key(named, "sourceKeyId", scope)?
+            }
+            _ => blob_target(blob, self.source_key_id.as_deref(), "sourceKeyId", scope)?,
+        };
         let from = Check::new("kms:ReEncryptFrom", source)
             .with("kms:ReEncryptOnSameKey", "false")
             .with_context(self.source_encryption_context.as_ref());
@@ -296,6 +309,54 @@ impl Authorize for ReEncryptRequest {
 impl Authorize for GenerateDataKeyRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with_context(self.encryption_context.as_ref());
+        Ok(vec![check])
+    }
+
+    fn grant_tokens(&self) -> &[String] {
+        tokens(&self.grant_tokens)
+    }
+}
+
+/// Implements [`Authorize`] for requests that act on their `key_id` alone, with the condition
+/// keys their fields supply, and present `grant_tokens`.
+macro_rules! on_own_key {
+    ($($request:ty => |$r:ident| [$(($name:literal, $value:expr)),*];)+) => {$(
+        impl Authorize for $request {
+            fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+                let $r = self;
+                let check = Check::new(operation.action(), key(&$r.key_id, "keyId", scope)?)$(.with($name, $value))*;
+                Ok(vec![check])
+            }
+
+            fn grant_tokens(&self) -> &[String] {
+                tokens(&self.grant_tokens)
+            }
+        }
+    )+};
+}
+
+on_own_key! {
+    SignRequest => |r| [
+        ("kms:SigningAlgorithm", r.signing_algorithm.as_str()),
+        ("kms:MessageType", r.message_type.as_deref().unwrap_or("RAW"))
+    ];
+    VerifyRequest => |r| [
+        ("kms:SigningAlgorithm", r.signing_algorithm.as_str()),
+        ("kms:MessageType", r.message_type.as_deref().unwrap_or("RAW"))
+    ];
+    GetPublicKeyRequest => |r| [];
+    GenerateMacRequest => |r| [("kms:MacAlgorithm", r.mac_algorithm.as_str())];
+    VerifyMacRequest => |r| [("kms:MacAlgorithm", r.mac_algorithm.as_str())];
+    DeriveSharedSecretRequest => |r| [("kms:KeyAgreementAlgorithm", r.key_agreement_algorithm.as_str())];
+    EncapsulateRequest => |r| [];
+    DecapsulateRequest => |r| [];
+}
+
+impl Authorize for GenerateDataKeyPairRequest {
+    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+        let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with("kms:DataKeyPairSpec", self.key_pair_spec.clone())
             .with_context(self.encryption_context.as_ref());
         Ok(vec![check])
     }

@@ -1,4 +1,5 @@
-//! Encrypt, Decrypt and ReEncrypt under symmetric keys, served from this node's own state.
+//! Encrypt, Decrypt and ReEncrypt under symmetric keys (and, through `asymmetric`, RSA-OAEP
+//! keys), served from this node's own state.
 
 use trent_wire::data_plane::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext, ReEncryptRequest,
@@ -9,6 +10,7 @@ use trent_wire::model::EncryptionAlgorithm;
 use trent_wire::{Blob, ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
+use super::asymmetric::{rsa_decrypt, rsa_encrypt};
 use super::ciphertext::{self, BlobHeader};
 use super::crypto_fields::{
     check_blob_length, check_grant_tokens, ciphertext_to_open, dry_run_succeeded, encryption_algorithm,
@@ -25,6 +27,12 @@ pub async fn encrypt(call: &Call<'_>, request: EncryptRequest) -> Result<Encrypt
     let context = encryption_context(request.encryption_context)?;
     check_grant_tokens(request.grant_tokens.as_deref())?;
     let algorithm = encryption_algorithm("encryptionAlgorithm", request.encryption_algorithm.as_deref())?;
+    if algorithm != EncryptionAlgorithm::SymmetricDefault {
+        let plaintext = request.plaintext.as_bytes();
+        let (key_id, blob) = rsa_encrypt(call, &reference, algorithm, !context.is_empty(), plaintext).await?;
+        finish_dry_run(request.dry_run)?;
+        return Ok(EncryptResponse { ciphertext_blob: Blob(blob), key_id, encryption_algorithm: algorithm });
+    }
     let key = symmetric_key(call, &reference, MaterialVersion::Current, algorithm).await?;
     finish_dry_run(request.dry_run)?;
     let blob = seal_with(&key, &context, request.plaintext.as_bytes())?;
@@ -43,11 +51,11 @@ pub async fn decrypt(call: &Call<'_>, request: DecryptRequest) -> Result<Decrypt
     let Some(blob) = blob else {
         return dry_run_without_ciphertext(call, &[(named.as_ref(), algorithm)]).await;
     };
-    let opened = open_blob(call, blob.as_bytes(), &context, named.as_ref(), algorithm).await?;
+    let opened = open_any(call, blob.as_bytes(), &context, named.as_ref(), algorithm).await?;
     finish_dry_run(request.dry_run)?;
     Ok(DecryptResponse {
-        key_id: opened.key.arn,
-        plaintext: Blob(opened.plaintext.to_vec()),
+        key_id: opened.0,
+        plaintext: Blob(opened.1.to_vec()),
         encryption_algorithm: algorithm,
     })
 }
@@ -73,15 +81,25 @@ pub async fn re_encrypt(call: &Call<'_>, request: ReEncryptRequest) -> Result<Re
         let keys = [(source.as_ref(), source_algorithm), (Some(&destination), destination_algorithm)];
         return dry_run_without_ciphertext(call, &keys).await;
     };
-    let opened = open_blob(call, blob.as_bytes(), &source_context, source.as_ref(), source_algorithm).await?;
-    let destination_key =
-        symmetric_key(call, &destination, MaterialVersion::Current, destination_algorithm).await?;
-    finish_dry_run(request.dry_run)?;
-    let blob = seal_with(&destination_key, &destination_context, &opened.plaintext)?;
+    let (source_key_id, plaintext) =
+        open_any(call, blob.as_bytes(), &source_context, source.as_ref(), source_algorithm).await?;
+    let (key_id, blob) = if destination_algorithm == EncryptionAlgorithm::SymmetricDefault {
+        let destination_key =
+            symmetric_key(call, &destination, MaterialVersion::Current, destination_algorithm).await?;
+        finish_dry_run(request.dry_run)?;
+        let blob = seal_with(&destination_key, &destination_context, &plaintext)?;
+        (destination_key.arn, blob)
+    } else {
+        let context_given = !destination_context.is_empty();
+        let sealed =
+            rsa_encrypt(call, &destination, destination_algorithm, context_given, &plaintext).await?;
+        finish_dry_run(request.dry_run)?;
+        sealed
+    };
     Ok(ReEncryptResponse {
         ciphertext_blob: Blob(blob),
-        source_key_id: opened.key.arn,
-        key_id: destination_key.arn,
+        source_key_id,
+        key_id,
         source_encryption_algorithm: source_algorithm,
         destination_encryption_algorithm: destination_algorithm,
     })
@@ -104,6 +122,29 @@ async fn dry_run_without_ciphertext<T>(
 /// An optional key argument.
 fn optional_key_ref(call: &Call<'_>, key_id: Option<&str>, field: &str) -> Result<Option<KeyRef>, KmsError> {
     key_id.map(|key_id| parse_key_ref(key_id, field, call.scope(), AliasUse::Allowed)).transpose()
+}
+
+/// Opens `blob`: with RSA-OAEP under the key the caller named for an RSA algorithm (the blob is
+/// raw OAEP output and names no key, so AWS requires the KeyId then), else as a Trent symmetric
+/// blob. Returns the ARN of the key that opened it and the plaintext.
+async fn open_any(
+    call: &Call<'_>,
+    blob: &[u8],
+    context: &EncryptionContext,
+    named: Option<&KeyRef>,
+    algorithm: EncryptionAlgorithm,
+) -> Result<(String, Zeroizing<Vec<u8>>), KmsError> {
+    match named {
+        Some(named) if algorithm != EncryptionAlgorithm::SymmetricDefault => {
+            rsa_decrypt(call, named, algorithm, !context.is_empty(), blob).await
+        }
+        // Without a key to name, the blob must name its own: a symmetric blob (whose key then
+        // refuses an RSA algorithm with InvalidKeyUsageException).
+        _ => {
+            let opened = open_blob(call, blob, context, named, algorithm).await?;
+            Ok((opened.key.arn, opened.plaintext))
+        }
+    }
 }
 
 /// A blob opened: the key that opened it and the plaintext.

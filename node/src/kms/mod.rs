@@ -4,12 +4,14 @@
 //! wire request type and runs it; each operation module validates its fields with AWS's error names and wording.
 
 pub mod aliases;
+pub mod asymmetric;
 pub mod ciphertext;
 pub mod crypto_fields;
 pub mod data_keys;
 pub mod encryption;
 pub mod grants;
 pub mod identifiers;
+pub mod key_pairs;
 pub mod key_policies;
 pub mod keys;
 pub mod metadata;
@@ -203,6 +205,18 @@ pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError>
         Operation::ListRetirableGrants => serve!(call, body, grants::list_retirable_grants),
         Operation::RetireGrant => serve!(call, body, grants::retire_grant),
         Operation::RevokeGrant => serve!(call, body, grants::revoke_grant),
+        Operation::Sign => serve!(call, body, asymmetric::sign),
+        Operation::Verify => serve!(call, body, asymmetric::verify),
+        Operation::GetPublicKey => serve!(call, body, asymmetric::get_public_key),
+        Operation::GenerateMac => serve!(call, body, asymmetric::generate_mac),
+        Operation::VerifyMac => serve!(call, body, asymmetric::verify_mac),
+        Operation::DeriveSharedSecret => serve!(call, body, asymmetric::derive_shared_secret),
+        Operation::Encapsulate => serve!(call, body, asymmetric::encapsulate),
+        Operation::Decapsulate => serve!(call, body, asymmetric::decapsulate),
+        Operation::GenerateDataKeyPair => serve!(call, body, key_pairs::generate_data_key_pair),
+        Operation::GenerateDataKeyPairWithoutPlaintext => {
+            serve!(call, body, key_pairs::generate_data_key_pair_without_plaintext)
+        }
         admin => Err(KmsError::new(
             ErrorCode::UnknownOperation,
             format!("{admin} is an admin call, not a KMS operation"),

@@ -2,14 +2,18 @@
 //! freshness check of the consistency bound), checked for state and usage as AWS checks them,
 //! and its material unwrapped from the cache.
 
+use std::sync::Arc;
+
+use trent_keys::PrivateKey;
 use trent_storage::{KeyId, KeyLifecycle, KeyRecord};
-use trent_wire::model::EncryptionAlgorithm;
+use trent_wire::model::{EncryptionAlgorithm, KeySpec, Origin};
 use trent_wire::Operation;
 use trent_wire::{ErrorCode, KmsError};
 
 use super::identifiers::{key_arn, resolve, KeyRef};
 use super::Call;
 use crate::crypto::SecretKey;
+use crate::seal::key_secret::KeySecret;
 
 /// Which material version an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +43,94 @@ pub async fn symmetric_key(
     version: MaterialVersion,
     algorithm: EncryptionAlgorithm,
 ) -> Result<SymmetricKey, KmsError> {
-    let (key_id, spec, arn, material_version, sealed) = {
+    let opened = open_key(call, reference, version, |key, arn| {
+        if key.spec != KeySpec::SymmetricDefault {
+            let offered: Vec<&str> =
+                trent_keys::encryption_algorithms(key.spec).iter().map(|algorithm| algorithm.as_str()).collect();
+            return Err(KmsError::new(
+                ErrorCode::InvalidKeyUsage,
+                format!(
+                    "{arn} has KeySpec {}, which does not support {algorithm}; its encryption algorithms are [{}]",
+                    key.spec,
+                    offered.join(", ")
+                ),
+            ));
+        }
+        require_symmetric_algorithm(algorithm, arn)
+    })
+    .await?;
+    // `check_usable` let only symmetric specs through, whose material is symmetric.
+    let material = opened.material.symmetric().cloned().ok_or_else(|| {
+        tracing::error!(key_id = %opened.key_id, "a symmetric key's material is not symmetric");
+        KmsError::new(ErrorCode::Internal, "The key material could not be opened")
+    })?;
+    Ok(SymmetricKey {
+        key_id: opened.key_id,
+        arn: opened.arn,
+        material_version: opened.material_version,
+        material,
+    })
+}
+
+/// A key of a spec other than SYMMETRIC_DEFAULT, ready for its operation.
+pub struct PrivateKeyInUse {
+    /// Its ARN, as responses name it.
+    pub arn: String,
+    /// Its spec.
+    pub spec: KeySpec,
+    /// Where its material came from.
+    pub origin: Origin,
+    /// The parsed private key (or HMAC key).
+    pub key: Arc<PrivateKey>,
+}
+
+/// Finds `reference` for the call's operation (which its usage must allow) and its current
+/// material, parsed. A symmetric key asked for an operation it cannot do is refused by the
+/// same usage check.
+pub async fn private_key(call: &Call<'_>, reference: &KeyRef) -> Result<PrivateKeyInUse, KmsError> {
+    let opened = open_key(call, reference, MaterialVersion::Current, |key, arn| {
+        if key.spec == KeySpec::SymmetricDefault {
+            // Encrypt and Decrypt with an RSA algorithm reach here with a symmetric key.
+            return Err(KmsError::new(
+                ErrorCode::InvalidKeyUsage,
+                format!("{arn} is a symmetric key; its only encryption algorithm is SYMMETRIC_DEFAULT"),
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    let key = opened.material.private().cloned().ok_or_else(|| {
+        tracing::error!(key_id = %opened.key_id, "an asymmetric key's material is symmetric");
+        KmsError::new(ErrorCode::Internal, "The key material could not be opened")
+    })?;
+    Ok(PrivateKeyInUse { arn: opened.arn, spec: opened.spec, origin: opened.origin, key })
+}
+
+/// A key found, checked and its material unwrapped.
+struct OpenedKey {
+    key_id: KeyId,
+    arn: String,
+    spec: KeySpec,
+    origin: Origin,
+    material_version: u32,
+    material: KeySecret,
+}
+
+/// Resolves `reference` in the fresh registry, confirms the call was authorized for it, checks
+/// its state and usage (and `check`), and unwraps material `version` from the cache.
+async fn open_key(
+    call: &Call<'_>,
+    reference: &KeyRef,
+    version: MaterialVersion,
+    check: impl FnOnce(&KeyRecord, &str) -> Result<(), KmsError>,
+) -> Result<OpenedKey, KmsError> {
+    let (key_id, spec, origin, arn, material_version, sealed) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         call.confirm_authorized(key.key_id)?;
         let arn = key_arn(call.scope(), key.key_id);
         check_usable(key, &arn, call.operation)?;
-        require_symmetric_algorithm(algorithm, &arn)?;
+        check(key, &arn)?;
         let material = match version {
             MaterialVersion::Current => key.materials.last().ok_or_else(|| {
                 tracing::error!(key_id = %key.key_id, "an enabled key has no material");
@@ -55,7 +140,7 @@ pub async fn symmetric_key(
                 key.materials.iter().find(|m| m.version == wanted).ok_or_else(invalid_ciphertext)?
             }
         };
-        (key.key_id, key.spec, arn, material.version, material.sealed.clone())
+        (key.key_id, key.spec, key.origin, arn, material.version, material.sealed.clone())
     };
     let material = call
         .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
@@ -64,12 +149,7 @@ pub async fn symmetric_key(
             tracing::error!(%key_id, material_version, %error, "key material does not open");
             KmsError::new(ErrorCode::Internal, "The key material could not be opened")
         })?;
-    // `check_usable` let only symmetric specs through, whose material is symmetric.
-    let material = material.symmetric().cloned().ok_or_else(|| {
-        tracing::error!(%key_id, "a symmetric key's material is not symmetric");
-        KmsError::new(ErrorCode::Internal, "The key material could not be opened")
-    })?;
-    Ok(SymmetricKey { key_id, arn, material_version, material })
+    Ok(OpenedKey { key_id, arn, spec, origin, material_version, material })
 }
 
 /// AWS's answer for a key that cannot do `operation` now: disabled, pending deletion, or made

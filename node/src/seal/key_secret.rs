@@ -1,125 +1,75 @@
-//! Unwrapped key material, typed by key family: what a key's sealed material opens to. Each
-//! family holds its secret in its own form, zeroized when dropped and never printed; which one
-//! a key has follows from its key spec, so a symmetric operation can never be handed an RSA key
-//! (or the reverse) by mistake.
+//! Unwrapped key material, typed by what it opens to: an AES-256-GCM key for SYMMETRIC_DEFAULT,
+//! or, for every other spec (RSA, elliptic curves, Ed25519, ML-DSA, ML-KEM, HMAC), a private key
+//! parsed once by `trent_keys` and shared, so a Sign does not re-parse PKCS#8 on every call.
+//! Which one a key has follows from its key spec, so a symmetric operation can never be handed
+//! an RSA key (or the reverse) by mistake. Both zeroize when dropped and never print.
 
+use std::sync::Arc;
+
+use trent_keys::PrivateKey;
 use trent_wire::model::KeySpec;
 use zeroize::Zeroizing;
 
 use super::keyring::KeyringError;
 use crate::crypto::SecretKey;
 
-/// The families of key material, one per kind of secret a key spec implies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KeyFamily {
-    /// AES-256-GCM (`SYMMETRIC_DEFAULT`).
-    Symmetric,
-    /// HMAC keys (`HMAC_224` … `HMAC_512`).
-    Hmac,
-    /// RSA private keys (`RSA_2048` … `RSA_4096`).
-    Rsa,
-    /// Elliptic-curve private keys on the NIST and SECG curves.
-    Ec,
-    /// Ed25519 private keys.
-    Edwards,
-    /// ML-DSA private keys (as their seed).
-    MlDsa,
-    /// ML-KEM decapsulation keys (as their seed): the `ML_KEM_*` specs the post-quantum issue
-    /// adds to `KeySpec`.
-    MlKem,
-}
-
-impl KeyFamily {
-    /// The family of a key spec.
-    pub fn of(spec: KeySpec) -> KeyFamily {
-        match spec {
-            KeySpec::SymmetricDefault => KeyFamily::Symmetric,
-            KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => KeyFamily::Hmac,
-            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => KeyFamily::Rsa,
-            KeySpec::EccNistP256 | KeySpec::EccNistP384 | KeySpec::EccNistP521 | KeySpec::EccSecgP256k1 => {
-                KeyFamily::Ec
-            }
-            KeySpec::EccNistEdwards25519 => KeyFamily::Edwards,
-            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => KeyFamily::MlDsa,
-        }
-    }
-}
-
-/// A key's unwrapped material. Only the symmetric family is generated today; the others are
-/// the forms the asymmetric, HMAC and post-quantum specs keep (their key-spec crypto fills them).
-#[derive(Clone, PartialEq, Eq)]
+/// A key's unwrapped material.
+#[derive(Clone)]
 pub enum KeySecret {
     /// A 256-bit AES key.
     Symmetric(SecretKey),
-    /// An HMAC key of the spec's length.
-    Hmac(Zeroizing<Vec<u8>>),
-    /// A PKCS#8 DER RSA private key.
-    Rsa(Zeroizing<Vec<u8>>),
-    /// A PKCS#8 DER EC private key.
-    Ec(Zeroizing<Vec<u8>>),
-    /// A PKCS#8 DER Ed25519 private key.
-    Edwards(Zeroizing<Vec<u8>>),
-    /// An ML-DSA seed.
-    MlDsa(Zeroizing<Vec<u8>>),
-    /// An ML-KEM seed.
-    MlKem(Zeroizing<Vec<u8>>),
+    /// The private key (or HMAC key) of any other spec, parsed.
+    Private(Arc<PrivateKey>),
 }
 
 impl KeySecret {
     /// Reads the unwrapped bytes of a key of `spec`; refuses bytes of the wrong form (forged or
     /// misfiled material).
     pub fn from_unwrapped(spec: KeySpec, bytes: Zeroizing<Vec<u8>>) -> Result<KeySecret, KeyringError> {
-        Ok(match KeyFamily::of(spec) {
-            KeyFamily::Symmetric => {
-                KeySecret::Symmetric(SecretKey::from_slice(&bytes).map_err(|_| KeyringError::Forged)?)
-            }
-            KeyFamily::Hmac => KeySecret::Hmac(bytes),
-            KeyFamily::Rsa => KeySecret::Rsa(bytes),
-            KeyFamily::Ec => KeySecret::Ec(bytes),
-            KeyFamily::Edwards => KeySecret::Edwards(bytes),
-            KeyFamily::MlDsa => KeySecret::MlDsa(bytes),
-            KeyFamily::MlKem => KeySecret::MlKem(bytes),
-        })
-    }
-
-    /// Its family.
-    pub fn family(&self) -> KeyFamily {
-        match self {
-            KeySecret::Symmetric(_) => KeyFamily::Symmetric,
-            KeySecret::Hmac(_) => KeyFamily::Hmac,
-            KeySecret::Rsa(_) => KeyFamily::Rsa,
-            KeySecret::Ec(_) => KeyFamily::Ec,
-            KeySecret::Edwards(_) => KeyFamily::Edwards,
-            KeySecret::MlDsa(_) => KeyFamily::MlDsa,
-            KeySecret::MlKem(_) => KeyFamily::MlKem,
+        if spec == KeySpec::SymmetricDefault {
+            return SecretKey::from_slice(&bytes).map(KeySecret::Symmetric).map_err(|_| KeyringError::Forged);
         }
+        PrivateKey::from_material(spec, &bytes).map(|key| KeySecret::Private(Arc::new(key))).map_err(
+            |error| {
+                tracing::error!(%spec, %error, "unwrapped key material does not parse as its spec");
+                KeyringError::Forged
+            },
+        )
     }
 
     /// The AES key, if this is symmetric material.
     pub fn symmetric(&self) -> Option<&SecretKey> {
         match self {
             KeySecret::Symmetric(key) => Some(key),
-            _ => None,
+            KeySecret::Private(_) => None,
         }
     }
 
-    /// The bytes to seal under the barrier.
-    pub fn expose(&self) -> &[u8] {
+    /// The private key, if this is material of a spec other than SYMMETRIC_DEFAULT.
+    pub fn private(&self) -> Option<&Arc<PrivateKey>> {
         match self {
-            KeySecret::Symmetric(key) => key.expose(),
-            KeySecret::Hmac(bytes)
-            | KeySecret::Rsa(bytes)
-            | KeySecret::Ec(bytes)
-            | KeySecret::Edwards(bytes)
-            | KeySecret::MlDsa(bytes)
-            | KeySecret::MlKem(bytes) => bytes,
+            KeySecret::Private(key) => Some(key),
+            KeySecret::Symmetric(_) => None,
+        }
+    }
+}
+
+impl PartialEq for KeySecret {
+    fn eq(&self, other: &KeySecret) -> bool {
+        match (self, other) {
+            (KeySecret::Symmetric(a), KeySecret::Symmetric(b)) => a == b,
+            (KeySecret::Private(a), KeySecret::Private(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 }
 
 impl std::fmt::Debug for KeySecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeySecret::{:?}(..)", self.family())
+        match self {
+            KeySecret::Symmetric(_) => f.write_str("KeySecret::Symmetric(..)"),
+            KeySecret::Private(key) => write!(f, "KeySecret::Private({})", key.spec()),
+        }
     }
 }
 
@@ -128,7 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn material_opens_as_its_spec_s_family_and_never_prints() {
+    fn material_opens_as_its_spec_and_never_prints() {
         let key = SecretKey::generate().unwrap();
         let symmetric =
             KeySecret::from_unwrapped(KeySpec::SymmetricDefault, Zeroizing::new(key.expose().to_vec()))
@@ -141,9 +91,14 @@ mod tests {
             KeyringError::Forged
         );
         let hmac = KeySecret::from_unwrapped(KeySpec::Hmac256, Zeroizing::new(vec![2u8; 32])).unwrap();
-        assert_eq!((hmac.family(), hmac.symmetric()), (KeyFamily::Hmac, None));
-        for spec in KeySpec::ALL {
-            let _ = KeyFamily::of(*spec);
-        }
+        assert!(hmac.symmetric().is_none());
+        assert_eq!(hmac.private().map(|key| key.spec()), Some(KeySpec::Hmac256));
+        assert_eq!(format!("{hmac:?}"), "KeySecret::Private(HMAC_256)");
+        let p256 = trent_keys::generate(KeySpec::EccNistP256).unwrap();
+        assert_eq!(
+            KeySecret::from_unwrapped(KeySpec::Rsa2048, p256).unwrap_err(),
+            KeyringError::Forged,
+            "material of another spec is refused"
+        );
     }
 }

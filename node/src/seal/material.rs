@@ -19,8 +19,25 @@ pub fn material_context(key_id: &KeyId, version: u32) -> SealContext<'_> {
 
 /// Generates a new 256-bit symmetric material version and seals it under `keyring`.
 pub fn generate(keyring: &Keyring, key_id: &KeyId, version: u32) -> Result<WrappedSecret, KeyringError> {
-    let material = KeySecret::Symmetric(SecretKey::generate().map_err(KeyringError::Crypto)?);
+    let material = SecretKey::generate().map_err(KeyringError::Crypto)?;
     keyring.wrap(&material_context(key_id, version), material.expose())
+}
+
+/// Seals material of a spec other than SYMMETRIC_DEFAULT (made by [`generate_private`] off the
+/// async runtime) under `keyring`.
+pub fn seal_private(
+    keyring: &Keyring,
+    key_id: &KeyId,
+    version: u32,
+    material: &[u8],
+) -> Result<WrappedSecret, KeyringError> {
+    keyring.wrap(&material_context(key_id, version), material)
+}
+
+/// New private material of `spec` (anything but SYMMETRIC_DEFAULT), in the form `trent_keys`
+/// stores. An RSA-4096 key takes a second or more: call it on a blocking thread.
+pub fn generate_private(spec: KeySpec) -> Result<zeroize::Zeroizing<Vec<u8>>, trent_keys::KeysError> {
+    trent_keys::generate(spec)
 }
 
 /// Unwrapped material by (key, version), zeroized when evicted or dropped.
