@@ -4,7 +4,8 @@
 # crashes. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      # default: every target (ciphertext_blob kms_dispatch
-#                                              # admin_api peer_protocol policy_evaluation)
+#                                              # admin_api peer_protocol policy_evaluation
+#                                              # key_spec_inputs)
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Environment:
 #   FUZZ_NICE=10        niceness of the fuzzing process (0 to disable)
@@ -26,7 +27,7 @@ seconds=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(ciphertext_blob kms_dispatch admin_api peer_protocol policy_evaluation)
+  targets=(ciphertext_blob kms_dispatch admin_api peer_protocol policy_evaluation key_spec_inputs)
 fi
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
   echo "usage: $0 [SECONDS] [TARGET...]" >&2

@@ -9,7 +9,7 @@ python=${TRENT_PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-if ! .venv/bin/python -c 'import boto3, pytest, awscli' 2>/dev/null; then
+if ! .venv/bin/python -c 'import boto3, pytest, awscli, cryptography, dilithium_py, kyber_py' 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/wire/requirements.txt
 fi
 

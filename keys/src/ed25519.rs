@@ -126,14 +126,8 @@ mod tests {
         assert!(
             public_key.ends_with(&hex("ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf"))
         );
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, b"abc");
-        let input = signing_input(
-            KeySpec::EccNistEdwards25519,
-            SigningAlgorithm::Ed25519PhSha512,
-            MessageType::Digest,
-            digest.as_ref(),
-        )
-        .unwrap();
+        // Ed25519ph of "abc": its prehash is SHA-512("abc").
+        let input = SigningInput::Digest(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, b"abc"));
         let signature = key.sign(&input).unwrap();
         let expected = hex(
             "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae4131f85042463c2a355a2003d062adf5aa
@@ -143,5 +137,30 @@ mod tests {
         assert!(verify(&public_key, &input, &signature).unwrap());
         // An Ed25519ph signature is not a plain Ed25519 signature of the same bytes.
         assert!(!verify(&public_key, &SigningInput::Raw(b"abc"), &signature).unwrap());
+    }
+
+    #[test]
+    fn a_digest_message_is_hashed_once_more_as_aws_does() {
+        // AWS signs ED25519_PH_SHA_512 + DIGEST as Ed25519ph over the 64 bytes given (whose
+        // prehash is their SHA-512), not with those bytes as the prehash.
+        let (key, public_key) =
+            key_from_seed("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42");
+        let given = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, b"a document");
+        let input = signing_input(
+            KeySpec::EccNistEdwards25519,
+            SigningAlgorithm::Ed25519PhSha512,
+            MessageType::Digest,
+            given.as_ref(),
+        )
+        .unwrap();
+        let signature = key.sign(&input).unwrap();
+        let prehash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, given.as_ref());
+        assert!(verify(&public_key, &SigningInput::Digest(prehash), &signature).unwrap());
+        let as_prehash =
+            SigningInput::Digest(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, b"a document"));
+        assert!(
+            !verify(&public_key, &as_prehash, &signature).unwrap(),
+            "the given digest is not the prehash"
+        );
     }
 }

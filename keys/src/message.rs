@@ -49,6 +49,12 @@ pub(crate) fn signing_input(
         MessageType::Digest => {
             let hash = digest_algorithm(algorithm).ok_or(refused)?;
             check_length(LengthRule::Exactly(hash.output_len()), message)?;
+            if algorithm == SigningAlgorithm::Ed25519PhSha512 {
+                // AWS: with ED25519_PH_SHA_512 and DIGEST, KMS "still performs the SHA-512
+                // prehash" of FIPS 186-5 §7.8.1: the caller's digest is hashed once more, and
+                // that is the prehash Ed25519ph signs.
+                return Ok(SigningInput::Digest(aws_lc_rs::digest::digest(hash, message)));
+            }
             Ok(SigningInput::Digest(Digest::import_less_safe(message, hash)?))
         }
         MessageType::ExternalMu => {

@@ -102,7 +102,7 @@ def test_create_key_refusals(kms):
     assert error_code(excinfo) == "ValidationException"
 
     with pytest.raises(kms.exceptions.UnsupportedOperationException):
-        kms.create_key(KeySpec="RSA_2048")
+        kms.create_key(KeySpec="SM2")
 
     with pytest.raises(kms.exceptions.TagException):
         kms.create_key(Tags=[{"TagKey": "aws:owner", "TagValue": "x"}])

@@ -13,9 +13,9 @@ use trent_wire::access::{
     RevokeGrantRequest,
 };
 use trent_wire::kms::EmptyResponse;
-use trent_wire::model::KeySpec;
+use trent_wire::model::{KeySpec, KeyUsage};
 use trent_wire::validation::{check_length, check_marker, constraint, page_limit};
-use trent_wire::{ErrorCode, KmsError};
+use trent_wire::{ErrorCode, KmsError, Operation};
 
 use super::crypto_fields::finish_dry_run;
 use super::identifiers::{key_arn, parse_key_id};
@@ -26,7 +26,7 @@ use crate::authorization::Caller;
 use crate::write_path::Proposal;
 
 /// Every grant operation AWS has.
-const GRANT_OPERATIONS: [&str; 17] = [
+const GRANT_OPERATIONS: [&str; 19] = [
     "Decrypt",
     "Encrypt",
     "GenerateDataKey",
@@ -44,22 +44,23 @@ const GRANT_OPERATIONS: [&str; 17] = [
     "GenerateMac",
     "VerifyMac",
     "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
 ];
 
-/// The grant operations a symmetric encryption key supports.
-const SYMMETRIC_OPERATIONS: [&str; 11] = [
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "CreateGrant",
-    "RetireGrant",
-    "DescribeKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-];
+/// Whether a grant may allow `operation` on a key of `spec` and `usage`: the grant operations
+/// every key has, and the ones its usage can perform (AWS refuses the rest with
+/// ValidationException).
+fn suits_key(operation: &str, spec: KeySpec, usage: KeyUsage) -> bool {
+    match operation {
+        "CreateGrant" | "RetireGrant" | "DescribeKey" => true,
+        "ReEncryptFrom" | "ReEncryptTo" => Operation::ReEncrypt.allowed_for(spec, usage),
+        name => Operation::ALL
+            .iter()
+            .find(|candidate| candidate.name() == name)
+            .is_some_and(|candidate| candidate.allowed_for(spec, usage)),
+    }
+}
 
 /// Default and largest page of grants (AWS's).
 const DEFAULT_GRANT_PAGE: i64 = 50;
@@ -87,18 +88,16 @@ pub async fn create_grant(
     }
     let operations = check_operations(&request.operations)?;
     let constraints = request.constraints.map(constraints_of).transpose()?;
-    let (caller, spec) = {
+    let (caller, spec, usage) = {
         let registry = call.fresh_registry().await?;
         let key = registry.key(&key_id).ok_or_else(|| key_not_found(call, key_id))?;
-        (Caller::of(call.node(), &registry, call.principal.access_key_id())?, key.spec)
+        (Caller::of(call.node(), &registry, call.principal.access_key_id())?, key.spec, key.usage)
     };
-    if spec == KeySpec::SymmetricDefault {
-        if let Some(unsupported) = operations.iter().find(|op| !SYMMETRIC_OPERATIONS.contains(&op.as_str())) {
-            return Err(KmsError::new(
-                ErrorCode::Validation,
-                format!("{unsupported} is not a valid grant operation for a symmetric encryption key"),
-            ));
-        }
+    if let Some(unsupported) = operations.iter().find(|op| !suits_key(op, spec, usage)) {
+        return Err(KmsError::new(
+            ErrorCode::Validation,
+            format!("{unsupported} is not a valid grant operation for a key with KeySpec {spec} and KeyUsage {usage}"),
+        ));
     }
     finish_dry_run(request.dry_run)?;
     let mut id = [0u8; 32];
