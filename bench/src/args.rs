@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use trent_wire::model::{KeySpec, KeyUsage};
+
 use crate::runner::{Pacing, Plan};
+use crate::target::key_kind::{parse_key_spec, parse_key_usage, KeyKind};
 use crate::target::kms::MAX_KEYS;
 use crate::target::TargetKind;
 use crate::workload::{Mix, Op};
@@ -79,6 +82,15 @@ pub struct RunArgs {
     /// Reuse the key ids in this file (one per line) and append the ones this run makes.
     #[arg(long, value_name = "FILE")]
     pub keys_file: Option<PathBuf>,
+    /// The spec of the keys the run makes, as AWS spells it (ECC_NIST_P256, RSA_2048, HMAC_256,
+    /// ML_KEM_768, …); sign, verify, generate-mac, derive-shared-secret and encapsulate need one
+    /// that serves them.
+    #[arg(long, value_name = "SPEC", value_parser = parse_key_spec, default_value = "SYMMETRIC_DEFAULT")]
+    pub key_spec: KeySpec,
+    /// The usage of the keys the run makes (default: what the operations need, else the spec's
+    /// default), e.g. KEY_AGREEMENT.
+    #[arg(long, value_name = "USAGE", value_parser = parse_key_usage)]
+    pub key_usage: Option<KeyUsage>,
     /// Closed loop: calls in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -100,7 +112,8 @@ pub struct RunArgs {
     /// Per-call timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub timeout: u64,
-    /// Plaintext size of encrypt-like calls, bytes (1–4096).
+    /// Plaintext size of encrypt-like calls, and message size of sign, verify and generate-mac,
+    /// bytes (1–4096).
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub plaintext_bytes: usize,
     /// A name for the run in the table, JSON and plots.
@@ -131,6 +144,12 @@ impl RunArgs {
             (None, Some(op)) => Ok(Mix::single(op)),
             (None, None) => Ok(Mix::single(Op::Encrypt)),
         }
+    }
+
+    /// The kind of key the run makes, checked to serve every operation of the mix.
+    pub fn key_kind(&self, mix: &Mix) -> anyhow::Result<KeyKind> {
+        let ops: Vec<Op> = mix.ops().collect();
+        KeyKind::for_ops(self.key_spec, self.key_usage, &ops).map_err(anyhow::Error::msg)
     }
 
     /// The run's plan, with every number checked against its bound.
@@ -236,9 +255,30 @@ mod tests {
             };
             assert!(refused, "{argv:?}");
         }
-        assert!(parse(&["--op", "sign"]).is_err());
+        assert!(parse(&["--op", "frobnicate"]).is_err());
+        assert!(parse(&["--key-spec", "AES_256"]).is_err());
         assert!(parse(&["--op", "encrypt", "--mix", "decrypt"]).is_err(), "one of --op and --mix");
         assert!(parse(&["--mix", "encrypt=0"]).unwrap().run.mix().is_err());
+    }
+
+    #[test]
+    fn the_key_spec_chooses_the_keys_and_the_usage_follows_the_operation() {
+        let default = parse(&[]).unwrap().run;
+        assert!(default.key_kind(&default.mix().unwrap()).unwrap().is_default());
+        let sign = parse(&["--op", "sign", "--key-spec", "ECC_NIST_P256"]).unwrap().run;
+        assert_eq!(sign.key_kind(&sign.mix().unwrap()).unwrap().usage(), KeyUsage::SignVerify);
+        let wrong = parse(&[
+            "--op",
+            "derive-shared-secret",
+            "--key-spec",
+            "ECC_NIST_P256",
+            "--key-usage",
+            "SIGN_VERIFY",
+        ])
+        .unwrap()
+        .run;
+        assert!(wrong.key_kind(&wrong.mix().unwrap()).is_err());
+        assert!(parse(&["--op", "sign"]).unwrap().run.key_kind(&Mix::single(Op::Sign)).is_err());
     }
 
     #[test]

@@ -43,6 +43,7 @@ async fn main() -> ExitCode {
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let plan = args.plan()?;
     let mix = args.mix()?;
+    let key_kind = args.key_kind(&mix)?;
     let ops: Vec<_> = mix.ops().collect();
     let timeout = Duration::from_secs(args.timeout);
     let kms_client = || -> anyhow::Result<TrentClient> {
@@ -63,6 +64,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 client,
                 &setup,
                 &ops,
+                key_kind,
                 args.keys,
                 args.keys_file.as_deref(),
                 args.plaintext_bytes,

@@ -12,7 +12,7 @@ const MAX_WEIGHT: u32 = 1_000_000;
 /// An operation, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Op {
-    /// `CreateKey` of a symmetric key: a replicated write (etcd: a put of a fresh key).
+    /// `CreateKey` of a `--key-spec` key: a replicated write (etcd: a put of a fresh key).
     CreateKey,
     /// `DescribeKey`: a linearizable management read (etcd: a range read).
     DescribeKey,
@@ -26,6 +26,16 @@ pub enum Op {
     ReEncrypt,
     /// `GenerateRandom` of 32 bytes: no key, no state.
     GenerateRandom,
+    /// `Sign` of a `--plaintext-bytes` RAW message with the key spec's algorithm.
+    Sign,
+    /// `Verify` of a signature made by one `Sign` of the same message per key.
+    Verify,
+    /// `GenerateMac` of a `--plaintext-bytes` message with an HMAC key's algorithm.
+    GenerateMac,
+    /// `DeriveSharedSecret` (ECDH) with one peer public key made before the run.
+    DeriveSharedSecret,
+    /// `Encapsulate` (ML-KEM).
+    Encapsulate,
 }
 
 impl Op {
@@ -39,6 +49,11 @@ impl Op {
             Op::GenerateDataKey => "generate-data-key",
             Op::ReEncrypt => "re-encrypt",
             Op::GenerateRandom => "generate-random",
+            Op::Sign => "sign",
+            Op::Verify => "verify",
+            Op::GenerateMac => "generate-mac",
+            Op::DeriveSharedSecret => "derive-shared-secret",
+            Op::Encapsulate => "encapsulate",
         }
     }
 
@@ -52,12 +67,22 @@ impl Op {
             Op::GenerateDataKey => "GenerateDataKey",
             Op::ReEncrypt => "ReEncrypt",
             Op::GenerateRandom => "GenerateRandom",
+            Op::Sign => "Sign",
+            Op::Verify => "Verify",
+            Op::GenerateMac => "GenerateMac",
+            Op::DeriveSharedSecret => "DeriveSharedSecret",
+            Op::Encapsulate => "Encapsulate",
         }
     }
 
     /// Whether the operation needs ciphertexts made before the run.
     pub fn needs_ciphertexts(self) -> bool {
         matches!(self, Op::Decrypt | Op::ReEncrypt)
+    }
+
+    /// Whether the operation needs signatures made before the run.
+    pub fn needs_signatures(self) -> bool {
+        self == Op::Verify
     }
 }
 
@@ -155,11 +180,21 @@ mod tests {
         assert!((68_000..72_000).contains(&encrypts), "{encrypts}");
         assert_eq!(mix.pick(12345), mix.pick(12345), "reproducible");
         assert_eq!(Mix::parse("create-key").unwrap(), Mix::single(Op::CreateKey));
+        assert_eq!(Mix::parse("derive-shared-secret").unwrap(), Mix::single(Op::DeriveSharedSecret));
+        assert_eq!(Mix::parse("sign=3,verify=1").unwrap().describe(), "sign=3,verify=1");
     }
 
     #[test]
     fn a_mix_refuses_nonsense() {
-        for bad in ["", "sign=1", "encrypt=0", "encrypt=x", "encrypt=1,encrypt=2", "encrypt=2000000"] {
+        for bad in [
+            "",
+            "frobnicate=1",
+            "sign-mac=1",
+            "encrypt=0",
+            "encrypt=x",
+            "encrypt=1,encrypt=2",
+            "encrypt=2000000",
+        ] {
             assert!(Mix::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use trent_wire::model::KeySpec;
+
+use crate::target::KeyKind;
 use crate::workload::Mix;
 
 /// Longest soak accepted, seconds (one day).
@@ -224,7 +227,7 @@ impl SoakArgs {
             self.signed_rate > 0.0 && self.signed_rate <= 100_000.0,
             "--signed-rate must be above 0 and at most 100000"
         );
-        Mix::parse(&self.signed_mix).map_err(|error| anyhow::anyhow!("--signed-mix: {error}"))?;
+        self.signed_key_kind()?;
         anyhow::ensure!((1..=10_000).contains(&self.keys), "--keys must be 1 to 10000");
         anyhow::ensure!(self.signed_timeout_ms >= 100, "--signed-timeout-ms must be at least 100");
         anyhow::ensure!((0.0..=100.0).contains(&self.min_success_pct), "--min-success-pct must be 0 to 100");
@@ -302,6 +305,16 @@ impl SoakArgs {
         needed
     }
 
+    /// The mix of signed calls and the kind of key they use: symmetric keys, so a mix they cannot
+    /// serve (sign, generate-mac, …) is refused.
+    pub fn signed_key_kind(&self) -> anyhow::Result<(Mix, KeyKind)> {
+        let mix = Mix::parse(&self.signed_mix).map_err(|error| anyhow::anyhow!("--signed-mix: {error}"))?;
+        let ops: Vec<_> = mix.ops().collect();
+        let kind = KeyKind::for_ops(KeySpec::SymmetricDefault, None, &ops)
+            .map_err(|error| anyhow::anyhow!("--signed-mix: {error}"))?;
+        Ok((mix, kind))
+    }
+
     /// The run's length.
     pub fn run_time(&self) -> Duration {
         Duration::from_secs(self.duration)
@@ -336,7 +349,8 @@ mod tests {
         for bad in [
             vec!["--duration", "0"],
             vec!["--idle-node", "4"],
-            vec!["--signed-mix", "sign=1"],
+            vec!["--signed-mix", "frobnicate=1"],
+            vec!["--signed-mix", "encrypt=1,sign=1"],
             vec!["--abort-rss-mib", "100"],
         ] {
             let args = SoakArgs::parse_from(std::iter::once("trent-soak").chain(bad.iter().copied()));

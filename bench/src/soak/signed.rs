@@ -86,13 +86,13 @@ pub fn client_options(credentials: &DevCredentials, timeout: Duration) -> Client
 impl Signed {
     /// Makes the keys and ciphertexts the calls use (with retries: the run has not begun).
     pub async fn prepare(credentials: &DevCredentials, args: &SoakArgs) -> anyhow::Result<Signed> {
-        let mix = Mix::parse(&args.signed_mix).map_err(anyhow::Error::msg)?;
+        let (mix, kind) = args.signed_key_kind()?;
         let options = client_options(credentials, Duration::from_millis(args.signed_timeout_ms));
         let pooled = TrentClient::with_options(credentials.endpoints.clone(), options.clone())?;
         let setup = pooled.with_retry_policy(RetryPolicy::default());
         let ops: Vec<Op> = mix.ops().collect();
         let target =
-            KmsTarget::prepare(pooled.clone(), &setup, &ops, args.keys, None, PLAINTEXT_BYTES).await?;
+            KmsTarget::prepare(pooled.clone(), &setup, &ops, kind, args.keys, None, PLAINTEXT_BYTES).await?;
         Ok(Signed {
             target: Arc::new(target),
             pooled,

@@ -1,6 +1,8 @@
 //! The AWS KMS JSON protocol with SigV4, through trent-client: Trent, AWS KMS itself, or any
-//! compatible server (moto). Before the run it makes the key set (1 to 1,000,000 keys, or reuses
-//! the ids in a keys file) and, for Decrypt and ReEncrypt, one ciphertext per key.
+//! compatible server (moto). Before the run it makes the key set (1 to 1,000,000 keys of one
+//! [`KeyKind`], or reuses the ids in a keys file), and what the operations send back: for Decrypt
+//! and ReEncrypt one ciphertext per key, for Verify one signature per key, for DeriveSharedSecret
+//! one peer public key.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,13 +15,15 @@ use serde::Serialize;
 use serde_json::Value;
 use trent_client::TrentClient;
 
+use super::KeyKind;
 use crate::workload::{scramble, Op};
 
 /// Description given to keys the bench creates, so they can be found and cleaned up.
 const BENCH_KEY_DESCRIPTION: &str = "created by trent-bench";
 /// Most keys a run spreads over.
 pub const MAX_KEYS: usize = 1_000_000;
-/// Most ciphertexts made before a run: Decrypt and ReEncrypt with more keys reuse these.
+/// Most ciphertexts (and signatures) made before a run: Decrypt, ReEncrypt and Verify with more
+/// keys reuse these.
 const MAX_CIPHERTEXTS: usize = 100_000;
 /// Calls in flight while making keys and ciphertexts.
 const SETUP_CONCURRENCY: usize = 32;
@@ -29,8 +33,13 @@ const VISIBILITY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// What the KMS target sends.
 pub struct KmsTarget {
     client: TrentClient,
+    kind: KeyKind,
     keys: Vec<String>,
     ciphertexts: Vec<String>,
+    /// Signature `i` is of `plaintext` by key `i`.
+    signatures: Vec<String>,
+    /// Base64 DER SPKI on the keys' curve, for DeriveSharedSecret.
+    peer_public_key: String,
     plaintext: String,
 }
 
@@ -45,12 +54,33 @@ enum Request<'a> {
     DataKey(DataKeyBody<'a>),
     Decrypt(DecryptBody<'a>),
     ReEncrypt(ReEncryptBody<'a>),
+    Sign(SignBody<'a>),
+    Verify(VerifyBody<'a>),
+    Mac(MacBody<'a>),
+    Derive(DeriveBody<'a>),
+    Encapsulate(EncapsulateBody<'a>),
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct CreateKeyBody {
     description: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_spec: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_usage: Option<&'static str>,
+}
+
+impl CreateKeyBody {
+    /// A key of `kind`; the default kind names neither spec nor usage, as AWS clients do.
+    fn of(kind: KeyKind) -> CreateKeyBody {
+        let named = !kind.is_default();
+        CreateKeyBody {
+            description: BENCH_KEY_DESCRIPTION,
+            key_spec: named.then(|| kind.spec().as_str()),
+            key_usage: named.then(|| kind.usage().as_str()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -92,39 +122,107 @@ struct ReEncryptBody<'a> {
     destination_key_id: &'a str,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignBody<'a> {
+    key_id: &'a str,
+    message: &'a str,
+    message_type: &'static str,
+    signing_algorithm: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VerifyBody<'a> {
+    key_id: &'a str,
+    message: &'a str,
+    message_type: &'static str,
+    signature: &'a str,
+    signing_algorithm: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MacBody<'a> {
+    key_id: &'a str,
+    message: &'a str,
+    mac_algorithm: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeriveBody<'a> {
+    key_id: &'a str,
+    key_agreement_algorithm: &'static str,
+    public_key: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EncapsulateBody<'a> {
+    key_id: &'a str,
+    encapsulation_algorithm: &'static str,
+}
+
 impl KmsTarget {
-    /// Prepares `ops` over `key_count` keys (read from and appended to `keys_file` when given),
-    /// with `setup` (a client that retries) doing the preparation.
+    /// Prepares `ops` over `key_count` keys of `kind` (read from and appended to `keys_file`
+    /// when given), with `setup` (a client that retries) doing the preparation.
     pub async fn prepare(
         client: TrentClient,
         setup: &TrentClient,
         ops: &[Op],
+        kind: KeyKind,
         key_count: usize,
         keys_file: Option<&Path>,
         plaintext_bytes: usize,
     ) -> anyhow::Result<KmsTarget> {
         let plaintext = STANDARD.encode(vec![0x5a; plaintext_bytes]);
         let needs_keys = ops.iter().any(|op| !matches!(op, Op::CreateKey | Op::GenerateRandom));
-        let keys = if needs_keys { key_set(setup, key_count, keys_file).await? } else { Vec::new() };
-        let ciphertexts = if ops.iter().any(|op| op.needs_ciphertexts()) {
-            let count = keys.len().min(MAX_CIPHERTEXTS);
-            let made = run_setup(count, |index| {
-                let (setup, key_id, plaintext) = (setup.clone(), keys[index].clone(), plaintext.clone());
-                async move {
-                    let answer = encrypt_once_visible(&setup, &key_id, &plaintext).await?;
-                    answer
-                        .get("CiphertextBlob")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .context("Encrypt answer has no CiphertextBlob")
-                }
-            })
-            .await?;
-            made
-        } else {
-            Vec::new()
+        let mut target = KmsTarget {
+            client,
+            kind,
+            keys: if needs_keys { key_set(setup, kind, key_count, keys_file).await? } else { Vec::new() },
+            ciphertexts: Vec::new(),
+            signatures: Vec::new(),
+            peer_public_key: String::new(),
+            plaintext,
         };
-        Ok(KmsTarget { client, keys, ciphertexts, plaintext })
+        let per_key = target.keys.len().min(MAX_CIPHERTEXTS);
+        if ops.iter().any(|op| op.needs_ciphertexts()) {
+            target.ciphertexts = target.made_per_key(setup, per_key, Op::Encrypt, "CiphertextBlob").await?;
+        }
+        if ops.iter().any(|op| op.needs_signatures()) {
+            target.signatures = target.made_per_key(setup, per_key, Op::Sign, "Signature").await?;
+        }
+        if ops.contains(&Op::DeriveSharedSecret) {
+            target.peer_public_key = STANDARD.encode(kind.peer_public_key()?);
+        }
+        Ok(target)
+    }
+
+    /// Field `field` of the answer to one `op` on each of the first `count` keys, in key order.
+    async fn made_per_key(
+        &self,
+        setup: &TrentClient,
+        count: usize,
+        op: Op,
+        field: &'static str,
+    ) -> anyhow::Result<Vec<String>> {
+        let bodies = (0..count)
+            .map(|index| serde_json::to_value(self.request(op, index)))
+            .collect::<Result<Vec<_>, _>>()?;
+        run_setup(count, |index| {
+            let (setup, body) = (setup.clone(), bodies[index].clone());
+            async move {
+                let answer = call_once_visible(&setup, op.target(), &body).await?;
+                answer
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .with_context(|| format!("{} answer has no {field}", op.target()))
+            }
+        })
+        .await
     }
 
     /// How many keys the calls spread over.
@@ -156,12 +254,18 @@ impl KmsTarget {
 
     /// The body of `op` on the key (and ciphertext) that `pick` draws. Ciphertext `i` was made
     /// under key `i`, so ReEncrypt sends a blob back to the key that made it.
+    ///
+    /// Signature `i` too was made by key `i`, so Verify sends it to that key. An algorithm the
+    /// keys lack is sent empty (the server refuses it); [`KeyKind::for_ops`] keeps that from
+    /// happening in a run.
     fn request(&self, op: Op, pick: usize) -> Request<'_> {
         let key = self.keys.get(pick % self.keys.len().max(1)).map_or("", String::as_str);
         let blob_index = pick % self.ciphertexts.len().max(1);
         let ciphertext = self.ciphertexts.get(blob_index).map_or("", String::as_str);
+        let signature_index = pick % self.signatures.len().max(1);
+        let signing_algorithm = self.kind.signing_algorithm().map_or("", |algorithm| algorithm.as_str());
         match op {
-            Op::CreateKey => Request::CreateKey(CreateKeyBody { description: BENCH_KEY_DESCRIPTION }),
+            Op::CreateKey => Request::CreateKey(CreateKeyBody::of(self.kind)),
             Op::GenerateRandom => Request::Random(RandomBody { number_of_bytes: 32 }),
             Op::DescribeKey => Request::Key(KeyBody { key_id: key }),
             Op::Encrypt => Request::Encrypt(EncryptBody { key_id: key, plaintext: &self.plaintext }),
@@ -171,13 +275,48 @@ impl KmsTarget {
                 ciphertext_blob: ciphertext,
                 destination_key_id: self.keys.get(blob_index).map_or("", String::as_str),
             }),
+            Op::Sign => Request::Sign(SignBody {
+                key_id: key,
+                message: &self.plaintext,
+                message_type: "RAW",
+                signing_algorithm,
+            }),
+            Op::Verify => Request::Verify(VerifyBody {
+                key_id: self.keys.get(signature_index).map_or("", String::as_str),
+                message: &self.plaintext,
+                message_type: "RAW",
+                signature: self.signatures.get(signature_index).map_or("", String::as_str),
+                signing_algorithm,
+            }),
+            Op::GenerateMac => Request::Mac(MacBody {
+                key_id: key,
+                message: &self.plaintext,
+                mac_algorithm: self.kind.mac_algorithm().map_or("", |algorithm| algorithm.as_str()),
+            }),
+            Op::DeriveSharedSecret => Request::Derive(DeriveBody {
+                key_id: key,
+                key_agreement_algorithm: self
+                    .kind
+                    .agreement_algorithm()
+                    .map_or("", |algorithm| algorithm.as_str()),
+                public_key: &self.peer_public_key,
+            }),
+            Op::Encapsulate => Request::Encapsulate(EncapsulateBody {
+                key_id: key,
+                encapsulation_algorithm: self
+                    .kind
+                    .encapsulation_algorithm()
+                    .map_or("", |algorithm| algorithm.as_str()),
+            }),
         }
     }
 }
 
-/// `key_count` key ids: those in `keys_file` first (one per line), then new ones, appended to it.
+/// `key_count` key ids of `kind`: those in `keys_file` first (one per line), then new ones,
+/// appended to it.
 async fn key_set(
     setup: &TrentClient,
+    kind: KeyKind,
     key_count: usize,
     keys_file: Option<&Path>,
 ) -> anyhow::Result<Vec<String>> {
@@ -194,19 +333,30 @@ async fn key_set(
         _ => Vec::new(),
     };
     if let Some(first) = keys.first() {
-        // A keys file from another cluster would make every call NotFound: check one.
-        setup
-            .call::<_, IgnoredAny>("DescribeKey", &KeyBody { key_id: first })
+        // A keys file from another cluster would make every call NotFound, and one of keys of
+        // another kind every call a failure: check one.
+        let described: Value = setup
+            .call("DescribeKey", &KeyBody { key_id: first })
             .await
             .with_context(|| format!("key {first} from the keys file is not usable on this target"))?;
+        let field = |name: &str| described.pointer(&format!("/KeyMetadata/{name}")).and_then(Value::as_str);
+        // A server that leaves the fields out (an old moto) is given the benefit of the doubt.
+        let spec =
+            field("KeySpec").or_else(|| field("CustomerMasterKeySpec")).unwrap_or(kind.spec().as_str());
+        let usage = field("KeyUsage").unwrap_or(kind.usage().as_str());
+        anyhow::ensure!(
+            (spec, usage) == (kind.spec().as_str(), kind.usage().as_str()),
+            "key {first} from the keys file is {spec} {usage}, not {} {}",
+            kind.spec(),
+            kind.usage()
+        );
     }
     let missing = key_count - keys.len();
     if missing > 0 {
         let made = run_setup(missing, |_| {
             let setup = setup.clone();
             async move {
-                let created: Value =
-                    setup.call("CreateKey", &CreateKeyBody { description: BENCH_KEY_DESCRIPTION }).await?;
+                let created: Value = setup.call("CreateKey", &CreateKeyBody::of(kind)).await?;
                 created
                     .pointer("/KeyMetadata/KeyId")
                     .and_then(Value::as_str)
@@ -236,13 +386,13 @@ async fn key_set(
     Ok(keys)
 }
 
-/// Encrypt under a key just made. A node serves Encrypt from its own state, so a node that has not
-/// yet applied the CreateKey the leader acknowledged answers NotFoundException for a moment: such
-/// an answer is retried for up to [`VISIBILITY_WAIT`].
-async fn encrypt_once_visible(setup: &TrentClient, key_id: &str, plaintext: &str) -> anyhow::Result<Value> {
+/// `operation` (Encrypt, Sign) with `body` under a key just made. A node serves these from its own
+/// state, so a node that has not yet applied the CreateKey the leader acknowledged answers
+/// NotFoundException for a moment: such an answer is retried for up to [`VISIBILITY_WAIT`].
+async fn call_once_visible(setup: &TrentClient, operation: &str, body: &Value) -> anyhow::Result<Value> {
     let deadline = std::time::Instant::now() + VISIBILITY_WAIT;
     loop {
-        match setup.call("Encrypt", &EncryptBody { key_id, plaintext }).await {
+        match setup.call(operation, body).await {
             Err(error)
                 if error.error_type() == "NotFoundException" && std::time::Instant::now() < deadline =>
             {
@@ -276,4 +426,24 @@ where
         }
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use trent_wire::model::KeySpec;
+
+    use super::*;
+
+    #[test]
+    fn create_key_names_the_spec_and_usage_only_of_keys_that_are_not_the_default() {
+        let plain = serde_json::to_value(CreateKeyBody::of(KeyKind::default())).unwrap();
+        assert_eq!(plain, json!({ "Description": BENCH_KEY_DESCRIPTION }));
+        let ecdh = KeyKind::for_ops(KeySpec::EccNistP256, None, &[Op::DeriveSharedSecret]).unwrap();
+        let named = serde_json::to_value(CreateKeyBody::of(ecdh)).unwrap();
+        assert_eq!(
+            named,
+            json!({ "Description": BENCH_KEY_DESCRIPTION, "KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT" })
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod echo;
 mod etcd;
 mod http;
+pub mod key_kind;
 pub mod kms;
 mod local_aes;
 mod transit;
@@ -13,6 +14,7 @@ use clap::ValueEnum;
 
 pub use echo::EchoTarget;
 pub use etcd::EtcdTarget;
+pub use key_kind::KeyKind;
 pub use kms::KmsTarget;
 pub use local_aes::LocalAes;
 pub use transit::TransitTarget;
