@@ -18,6 +18,7 @@ pub mod freshness;
 pub mod health;
 pub mod healthcheck;
 pub mod http;
+pub mod key_generation;
 pub mod kms;
 pub mod log_budget;
 pub mod network;

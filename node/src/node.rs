@@ -77,6 +77,8 @@ pub struct Node {
     pub(crate) membership_gate: tokio::sync::Mutex<()>,
     /// Key and identity policies, kept parsed.
     pub policies: crate::authorization::policies::PolicyCache,
+    /// Private keys of new keys, made by the leader before their writes join a batch.
+    pub(crate) key_generation: crate::key_generation::KeyGeneration,
 }
 
 impl Node {
@@ -124,7 +126,17 @@ impl Node {
         // Checked here too, not only on the leader: a leader of an older build could not even
         // decode the batch that carried it.
         proposal.proposal.check_feature_level(self.feature_level())?;
+        self.prepare_on_leader(&proposal).await?;
         self.proposer.propose(proposal).await
+    }
+
+    /// On the leader, makes a new key's private material before its write joins a batch
+    /// ([`crate::key_generation`]); a follower forwards the write and the leader makes it.
+    async fn prepare_on_leader(&self, proposal: &ForwardedProposal) -> Result<(), KmsError> {
+        if self.role() == NodeRole::Leader && proposal.needs_private_material() {
+            self.key_generation.prepare(proposal).await?;
+        }
+        Ok(())
     }
 
     /// [`Node::write`] with a fresh request id, for writes no client will retry.
@@ -343,7 +355,11 @@ impl Node {
                 if self.role() != NodeRole::Leader {
                     return LeaderReply::NotLeader(self.current_leader());
                 }
-                let writes = batch.into_iter().map(|proposal| self.proposer.propose(proposal));
+                let writes = batch.into_iter().map(|proposal| async move {
+                    proposal.proposal.check_feature_level(self.feature_level())?;
+                    self.prepare_on_leader(&proposal).await?;
+                    self.proposer.propose(proposal).await
+                });
                 let results = futures::future::join_all(writes).await;
                 LeaderReply::Written {
                     results: results.into_iter().map(|result| result.map_err(Rejection::from)).collect(),
@@ -358,10 +374,16 @@ impl Node {
     async fn execute_as_leader(&self, op: LeaderOp) -> LeaderReply {
         match op {
             LeaderOp::WriteBatch(batch) => {
-                // Private keys are made on blocking threads, all of the batch's at once: an
-                // RSA-4096 generation must not hold up heartbeats.
-                let materials =
-                    futures::future::join_all(batch.iter().map(ForwardedProposal::prepare_material)).await;
+                // Private keys were made before the batch (`key_generation`); a write that
+                // arrives without one (leadership moved) has it made now, on a blocking thread.
+                let materials = futures::future::join_all(batch.iter().map(|proposal| async move {
+                    if proposal.needs_private_material() {
+                        self.key_generation.take_or_make(proposal).await
+                    } else {
+                        Ok(None)
+                    }
+                }))
+                .await;
                 let now_ms = self.now_ms();
                 let level = self.feature_level();
                 // A write the leader cannot stamp (a CreateKey while sealed) is answered on its

@@ -131,6 +131,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         init_token,
         membership_gate: tokio::sync::Mutex::new(()),
         policies,
+        key_generation: Default::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

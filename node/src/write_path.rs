@@ -66,17 +66,28 @@ pub struct ForwardedProposal {
 }
 
 impl ForwardedProposal {
+    /// Whether the write creates a key whose private material the leader must make first.
+    pub fn needs_private_material(&self) -> bool {
+        self.private_material_spec().is_some()
+    }
+
+    fn private_material_spec(&self) -> Option<trent_wire::model::KeySpec> {
+        match &self.proposal {
+            Proposal::CreateKey(draft) | Proposal::CreateKeyWithPolicy { draft, .. }
+                if draft.needs_level_3() =>
+            {
+                Some(draft.spec)
+            }
+            _ => None,
+        }
+    }
+
     /// The private material a new key of a spec other than SYMMETRIC_DEFAULT needs, made on a
     /// blocking thread (RSA-4096 takes a second or more); `None` for every other write.
     pub async fn prepare_material(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
-        let draft = match &self.proposal {
-            Proposal::CreateKey(draft) | Proposal::CreateKeyWithPolicy { draft, .. } => draft,
-            Proposal::Command(_) => return Ok(None),
-        };
-        if !draft.needs_level_3() {
+        let Some(spec) = self.private_material_spec() else {
             return Ok(None);
-        }
-        let spec = draft.spec;
+        };
         let made = tokio::task::spawn_blocking(move || material::generate_private(spec))
             .await
             .map_err(|_| KmsError::new(ErrorCode::Internal, "key generation stopped"))?;

@@ -1674,3 +1674,74 @@ def test_dry_run(keys, kms):
     refused(
         "InvalidKeyUsageException", kms.sign, KeyId=mac_key, Message=b"m", SigningAlgorithm="ECDSA_SHA_256", DryRun=True
     )
+
+
+def test_dry_run_without_a_ciphertext_checks_an_rsa_key(keys, kms):
+    """DryRun with IGNORE_CIPHERTEXT names the RSA key and algorithm and needs no ciphertext: the
+    key is checked as the real call would check it."""
+    rsa_key = keys("RSA_2048", "ENCRYPT_DECRYPT")["KeyId"]
+    refused(
+        "DryRunOperationException",
+        kms.decrypt,
+        status=412,
+        KeyId=rsa_key,
+        EncryptionAlgorithm="RSAES_OAEP_SHA_256",
+        DryRun=True,
+        DryRunModifiers=["IGNORE_CIPHERTEXT"],
+    )
+    refused(
+        "DryRunOperationException",
+        kms.re_encrypt,
+        status=412,
+        SourceKeyId=rsa_key,
+        SourceEncryptionAlgorithm="RSAES_OAEP_SHA_1",
+        DestinationKeyId=keys.symmetric()["KeyId"],
+        DryRun=True,
+        DryRunModifiers=["IGNORE_CIPHERTEXT"],
+    )
+    # A symmetric key named with an RSA algorithm is still refused for its usage.
+    refused(
+        "InvalidKeyUsageException",
+        kms.decrypt,
+        KeyId=keys.symmetric()["KeyId"],
+        EncryptionAlgorithm="RSAES_OAEP_SHA_256",
+        DryRun=True,
+        DryRunModifiers=["IGNORE_CIPHERTEXT"],
+    )
+
+
+def test_policies_see_the_algorithm_of_each_side_of_a_reencrypt(endpoint, keys):
+    """kms:EncryptionAlgorithm reaches ReEncryptFrom and ReEncryptTo: a Deny on RSAES_OAEP_SHA_1
+    stops a ReEncrypt out of an RSA ciphertext with SHA-1, not one with SHA-256."""
+    from test_authorization import denied, new_user
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "kms:ReEncrypt*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_1"}},
+            },
+        ],
+    }
+    _, client, _ = new_user(endpoint, policy)
+    rsa_key = keys("RSA_2048", "ENCRYPT_DECRYPT")["KeyId"]
+    destination = keys.symmetric()["KeyId"]
+    for algorithm, allowed in (("RSAES_OAEP_SHA_256", True), ("RSAES_OAEP_SHA_1", False)):
+        blob = client.encrypt(KeyId=rsa_key, Plaintext=b"moving", EncryptionAlgorithm=algorithm)["CiphertextBlob"]
+        request = {
+            "CiphertextBlob": blob,
+            "SourceKeyId": rsa_key,
+            "SourceEncryptionAlgorithm": algorithm,
+            "DestinationKeyId": destination,
+        }
+        if allowed:
+            moved = client.re_encrypt(**request)["CiphertextBlob"]
+            assert client.decrypt(CiphertextBlob=moved)["Plaintext"] == b"moving"
+        else:
+            with denied() as excinfo:
+                client.re_encrypt(**request)
+            assert "kms:ReEncryptFrom" in excinfo.value.response["Error"]["Message"]

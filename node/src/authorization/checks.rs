@@ -125,8 +125,16 @@ impl Authorize for CreateKeyRequest {
         let mut check = Check::new(operation.action(), Target::Nothing);
         let spec = self.key_spec.as_deref().or(self.customer_master_key_spec.as_deref());
         check = check.with("kms:KeySpec", spec.unwrap_or("SYMMETRIC_DEFAULT"));
-        if let Some(usage) = &self.key_usage {
-            check = check.with("kms:KeyUsage", usage.clone());
+        // Without KeyUsage the key gets its spec's default usage, which a policy must see.
+        let default_usage = || {
+            trent_wire::model::KeySpec::parse(spec.unwrap_or("SYMMETRIC_DEFAULT"))
+                .map(|spec| spec.default_usage())
+        };
+        match (&self.key_usage, default_usage()) {
+            (Some(usage), _) => check = check.with("kms:KeyUsage", usage.clone()),
+            (None, Some(usage)) => check = check.with("kms:KeyUsage", usage.as_str()),
+            // An unknown spec: CreateKey refuses it.
+            (None, None) => {}
         }
         check = check.with("kms:KeyOrigin", self.origin.as_deref().unwrap_or("AWS_KMS"));
         check = check.with("kms:MultiRegion", if self.multi_region == Some(true) { "true" } else { "false" });
@@ -293,10 +301,15 @@ impl Authorize for ReEncryptRequest {
             }
             _ => blob_target(blob, self.source_key_id.as_deref(), "sourceKeyId", scope)?,
         };
+        let source_algorithm = self.source_encryption_algorithm.as_deref().unwrap_or("SYMMETRIC_DEFAULT");
+        let destination_algorithm =
+            self.destination_encryption_algorithm.as_deref().unwrap_or("SYMMETRIC_DEFAULT");
         let from = Check::new("kms:ReEncryptFrom", source)
             .with("kms:ReEncryptOnSameKey", "false")
+            .with("kms:EncryptionAlgorithm", source_algorithm)
             .with_context(self.source_encryption_context.as_ref());
         let to = Check::new("kms:ReEncryptTo", key(&self.destination_key_id, "destinationKeyId", scope)?)
+            .with("kms:EncryptionAlgorithm", destination_algorithm)
             .with_context(self.destination_encryption_context.as_ref());
         Ok(vec![from, to])
     }
@@ -309,6 +322,7 @@ impl Authorize for ReEncryptRequest {
 impl Authorize for GenerateDataKeyRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
             .with_context(self.encryption_context.as_ref());
         Ok(vec![check])
     }
@@ -357,6 +371,7 @@ impl Authorize for GenerateDataKeyPairRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
             .with("kms:DataKeyPairSpec", self.key_pair_spec.clone())
+            .with("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
             .with_context(self.encryption_context.as_ref());
         Ok(vec![check])
     }

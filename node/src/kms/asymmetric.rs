@@ -85,17 +85,15 @@ pub async fn get_public_key(
         _ => error,
     })?;
     let public_key = key.key.public_key_der().map_err(|error| keys_error(&key, error))?.to_vec();
-    let record = {
-        let registry = call.applied_registry();
-        super::identifiers::resolve(&registry, &reference, call.scope())?.clone()
-    };
-    let offered = trent_keys::KeyAlgorithms::of(record.spec, record.usage);
+    // The spec and usage of the key just opened (and authorized), not of a second lookup an
+    // alias could have moved in between.
+    let offered = trent_keys::KeyAlgorithms::of(key.spec, key.usage);
     Ok(GetPublicKeyResponse {
         key_id: key.arn,
         public_key: Blob(public_key),
-        key_spec: record.spec,
-        customer_master_key_spec: record.spec,
-        key_usage: record.usage,
+        key_spec: key.spec,
+        customer_master_key_spec: key.spec,
+        key_usage: key.usage,
         encryption_algorithms: listed(offered.encryption),
         signing_algorithms: listed(offered.signing),
         key_agreement_algorithms: listed(offered.key_agreement),
@@ -239,6 +237,17 @@ pub async fn rsa_encrypt(
     require(&key, trent_keys::encryption_algorithms(key.spec).contains(&algorithm), algorithm.as_str())?;
     let ciphertext = key.key.encrypt(algorithm, plaintext).map_err(|error| keys_error(&key, error))?;
     Ok((key.arn, ciphertext))
+}
+
+/// Checks that `reference` is an RSA key offering `algorithm`, for a dry run without a
+/// ciphertext.
+pub async fn rsa_key_check(
+    call: &Call<'_>,
+    reference: &KeyRef,
+    algorithm: EncryptionAlgorithm,
+) -> Result<(), KmsError> {
+    let key = private_key(call, reference).await?;
+    require(&key, trent_keys::encryption_algorithms(key.spec).contains(&algorithm), algorithm.as_str())
 }
 
 /// RSA-OAEP Decrypt under `reference`; any failure is `InvalidCiphertextException`.

@@ -10,7 +10,7 @@ use trent_wire::model::EncryptionAlgorithm;
 use trent_wire::{Blob, ErrorCode, KmsError};
 use zeroize::Zeroizing;
 
-use super::asymmetric::{rsa_decrypt, rsa_encrypt};
+use super::asymmetric::{rsa_decrypt, rsa_encrypt, rsa_key_check};
 use super::ciphertext::{self, BlobHeader};
 use super::crypto_fields::{
     check_blob_length, check_grant_tokens, ciphertext_to_open, dry_run_succeeded, encryption_algorithm,
@@ -112,8 +112,14 @@ async fn dry_run_without_ciphertext<T>(
     keys: &[(Option<&KeyRef>, EncryptionAlgorithm)],
 ) -> Result<T, KmsError> {
     for (reference, algorithm) in keys {
-        if let Some(reference) = reference {
-            symmetric_key(call, reference, MaterialVersion::Current, *algorithm).await?;
+        match reference {
+            Some(reference) if *algorithm != EncryptionAlgorithm::SymmetricDefault => {
+                rsa_key_check(call, reference, *algorithm).await?;
+            }
+            Some(reference) => {
+                symmetric_key(call, reference, MaterialVersion::Current, *algorithm).await?;
+            }
+            None => {}
         }
     }
     Err(dry_run_succeeded())

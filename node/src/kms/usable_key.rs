@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use trent_keys::PrivateKey;
 use trent_storage::{KeyId, KeyLifecycle, KeyRecord};
-use trent_wire::model::{EncryptionAlgorithm, KeySpec, Origin};
+use trent_wire::model::{EncryptionAlgorithm, KeySpec, KeyUsage, Origin};
 use trent_wire::Operation;
 use trent_wire::{ErrorCode, KmsError};
 
@@ -78,6 +78,8 @@ pub struct PrivateKeyInUse {
     pub arn: String,
     /// Its spec.
     pub spec: KeySpec,
+    /// What it is for.
+    pub usage: KeyUsage,
     /// Where its material came from.
     pub origin: Origin,
     /// The parsed private key (or HMAC key).
@@ -103,7 +105,13 @@ pub async fn private_key(call: &Call<'_>, reference: &KeyRef) -> Result<PrivateK
         tracing::error!(key_id = %opened.key_id, "an asymmetric key's material is symmetric");
         KmsError::new(ErrorCode::Internal, "The key material could not be opened")
     })?;
-    Ok(PrivateKeyInUse { arn: opened.arn, spec: opened.spec, origin: opened.origin, key })
+    Ok(PrivateKeyInUse {
+        arn: opened.arn,
+        spec: opened.spec,
+        usage: opened.usage,
+        origin: opened.origin,
+        key,
+    })
 }
 
 /// A key found, checked and its material unwrapped.
@@ -111,6 +119,7 @@ struct OpenedKey {
     key_id: KeyId,
     arn: String,
     spec: KeySpec,
+    usage: KeyUsage,
     origin: Origin,
     material_version: u32,
     material: KeySecret,
@@ -124,7 +133,7 @@ async fn open_key(
     version: MaterialVersion,
     check: impl FnOnce(&KeyRecord, &str) -> Result<(), KmsError>,
 ) -> Result<OpenedKey, KmsError> {
-    let (key_id, spec, origin, arn, material_version, sealed) = {
+    let (key_id, spec, usage, origin, arn, material_version, sealed) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         call.confirm_authorized(key.key_id)?;
@@ -140,7 +149,7 @@ async fn open_key(
                 key.materials.iter().find(|m| m.version == wanted).ok_or_else(invalid_ciphertext)?
             }
         };
-        (key.key_id, key.spec, key.origin, arn, material.version, material.sealed.clone())
+        (key.key_id, key.spec, key.usage, key.origin, arn, material.version, material.sealed.clone())
     };
     let material = call
         .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
@@ -149,7 +158,7 @@ async fn open_key(
             tracing::error!(%key_id, material_version, %error, "key material does not open");
             KmsError::new(ErrorCode::Internal, "The key material could not be opened")
         })?;
-    Ok(OpenedKey { key_id, arn, spec, origin, material_version, material })
+    Ok(OpenedKey { key_id, arn, spec, usage, origin, material_version, material })
 }
 
 /// AWS's answer for a key that cannot do `operation` now: disabled, pending deletion, or made
