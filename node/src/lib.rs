@@ -27,6 +27,7 @@ pub mod peer;
 #[cfg(feature = "jepsen-planted-bug")]
 pub mod planted_bug;
 pub mod private_files;
+pub mod promotion;
 pub mod proposer;
 pub mod seal;
 pub mod secret_file;

@@ -19,6 +19,7 @@ use trent_wire::{ErrorCode, KmsError};
 use crate::config::NodeConfig;
 use crate::peer::protocol::{LeaderOp, LeaderReply, LEADER_OP};
 use crate::peer::PeerClient;
+use crate::promotion::{bounded_membership_change, membership_reply};
 use crate::proposer::Proposer;
 use crate::seal::keyring::KeyringError;
 use crate::seal::state::Sealed;
@@ -32,10 +33,6 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long adding a learner waits for it to catch up before answering (it stays a learner and
 /// goes on catching up either way). Every membership call answers within a client's 10 s.
 const ADD_LEARNER_TIMEOUT: Duration = Duration::from_secs(8);
-/// How long the leader waits for a learner to acknowledge a fresh entry before promoting it.
-const PROMOTE_CATCH_UP_WAIT: Duration = Duration::from_secs(3);
-/// Longest a promotion or removal may take to commit on the leader.
-const MEMBERSHIP_CHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Timeout of a forwarded membership call: the leader's own bound, plus slack.
 const MEMBERSHIP_FORWARD_TIMEOUT: Duration = Duration::from_secs(9);
 /// How long a forwarded write waits for this node to apply it before acknowledging anyway.
@@ -131,9 +128,12 @@ impl Node {
     }
 
     /// On the leader, makes a new key's private material before its write joins a batch
-    /// ([`crate::key_generation`]); a follower forwards the write and the leader makes it.
+    /// ([`crate::key_generation`]); a follower forwards the write and the leader makes it. The
+    /// feature level is checked first, so no key is made for a write the stamp would refuse.
+    /// Every other write passes straight through.
     async fn prepare_on_leader(&self, proposal: &ForwardedProposal) -> Result<(), KmsError> {
-        if self.role() == NodeRole::Leader && proposal.needs_private_material() {
+        if proposal.needs_private_material() && self.role() == NodeRole::Leader {
+            proposal.proposal.check_feature_level(self.feature_level())?;
             self.key_generation.prepare(proposal).await?;
         }
         Ok(())
@@ -356,7 +356,6 @@ impl Node {
                     return LeaderReply::NotLeader(self.current_leader());
                 }
                 let writes = batch.into_iter().map(|proposal| async move {
-                    proposal.proposal.check_feature_level(self.feature_level())?;
                     self.prepare_on_leader(&proposal).await?;
                     self.proposer.propose(proposal).await
                 });
@@ -482,92 +481,10 @@ impl Node {
     }
 }
 
-impl Node {
-    /// Refuses to promote anything but a live learner that has caught up: promoting a node that
-    /// cannot acknowledge (nothing listens at its address, it is down, it lags far behind) makes
-    /// it a voter the quorum then waits for — one more failure and the cluster cannot commit,
-    /// not even the removal that would undo it. The proof is a fresh, empty entry the learner
-    /// must acknowledge within [`PROMOTE_CATCH_UP_WAIT`].
-    async fn learner_is_caught_up(&self, node_id: NodeId) -> Result<(), KmsError> {
-        let (is_voter, is_member) = {
-            let metrics = self.raft.metrics();
-            let metrics = metrics.borrow();
-            let membership = metrics.membership_config.membership();
-            (membership.voter_ids().any(|id| id == node_id), membership.get_node(&node_id).is_some())
-        };
-        if !is_member {
-            return Err(KmsError::new(
-                ErrorCode::NotFound,
-                format!("Node {node_id} is not a member; add it as a learner first"),
-            ));
-        }
-        if is_voter {
-            return Err(KmsError::new(
-                ErrorCode::AlreadyExists,
-                format!("Node {node_id} is already a voter"),
-            ));
-        }
-        let probe_write = self.raft.client_write(RequestBatch { requests: Vec::new() });
-        let probe = match tokio::time::timeout(PROMOTE_CATCH_UP_WAIT, probe_write).await {
-            Ok(Ok(response)) => response.log_id.index,
-            Ok(Err(error)) => {
-                return Err(match write_error_reply(error) {
-                    LeaderReply::Failed(error) => error,
-                    _ => KmsError::new(ErrorCode::ServiceUnavailable, "This node stopped being the leader"),
-                })
-            }
-            Err(_) => return Err(KmsError::new(
-                ErrorCode::DependencyTimeout,
-                "The leader could not commit an entry: the cluster has no quorum to promote anything with",
-            )),
-        };
-        let caught_up = self
-            .raft
-            .wait(Some(PROMOTE_CATCH_UP_WAIT))
-            .metrics(
-                |metrics| {
-                    metrics
-                        .replication
-                        .as_ref()
-                        .and_then(|replication| replication.get(&node_id).cloned().flatten())
-                        .is_some_and(|matched| matched.index >= probe)
-                },
-                "learner acknowledges the probe",
-            )
-            .await;
-        if caught_up.is_err() {
-            return Err(KmsError::new(
-                ErrorCode::InvalidState,
-                format!(
-                    "Node {node_id} has not caught up with the leader (it did not acknowledge log index {probe} within {}s): a voter that cannot acknowledge would leave the cluster one failure from losing its quorum. Check that it runs and reaches its peers, then promote it again",
-                    PROMOTE_CATCH_UP_WAIT.as_secs()
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Runs a membership change for at most [`MEMBERSHIP_CHANGE_TIMEOUT`].
-async fn bounded_membership_change(
-    change: impl std::future::Future<Output = Result<openraft::raft::ClientWriteResponse<TypeConfig>, WriteError>>,
-) -> LeaderReply {
-    match tokio::time::timeout(MEMBERSHIP_CHANGE_TIMEOUT, change).await {
-        Ok(result) => membership_reply(result),
-        Err(_) => LeaderReply::Failed(KmsError::new(
-            ErrorCode::DependencyTimeout,
-            format!(
-                "The membership change did not commit within {}s: a quorum of the new configuration is not reachable. It completes on its own once enough members are back (see docs/operations.md, \"A stuck membership change\")",
-                MEMBERSHIP_CHANGE_TIMEOUT.as_secs()
-            ),
-        )),
-    }
-}
-
-type WriteError = RaftError<NodeId, ClientWriteError<NodeId, TrentNode>>;
+pub(crate) type WriteError = RaftError<NodeId, ClientWriteError<NodeId, TrentNode>>;
 
 /// The leader reply for a failed Raft write.
-fn write_error_reply(error: WriteError) -> LeaderReply {
+pub(crate) fn write_error_reply(error: WriteError) -> LeaderReply {
     match error {
         RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
             LeaderReply::NotLeader(forward.leader_id)
@@ -584,15 +501,6 @@ fn write_error_reply(error: WriteError) -> LeaderReply {
             LeaderReply::Failed(KmsError::new(ErrorCode::Validation, error.to_string()))
         }
         RaftError::Fatal(fatal) => unavailable(fatal.to_string()),
-    }
-}
-
-fn membership_reply(
-    result: Result<openraft::raft::ClientWriteResponse<TypeConfig>, WriteError>,
-) -> LeaderReply {
-    match result {
-        Ok(response) => LeaderReply::MembershipChanged { log_index: response.log_id.index },
-        Err(error) => write_error_reply(error),
     }
 }
 
