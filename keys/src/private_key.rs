@@ -125,6 +125,12 @@ impl PrivateKey {
         }
     }
 
+    /// The public half, for an operation with `algorithm`; a key without one (HMAC) does not
+    /// offer the algorithm.
+    fn public_half(&self, algorithm: &'static str) -> Result<&PublicKey, KeysError> {
+        self.public_key.as_ref().ok_or(KeysError::UnsupportedAlgorithm { spec: self.spec, algorithm })
+    }
+
     /// Verifies with the public half; see [`PublicKey::verify`].
     pub fn verify(
         &self,
@@ -133,18 +139,12 @@ impl PrivateKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<bool, KeysError> {
-        match &self.public_key {
-            Some(public_key) => public_key.verify(algorithm, message_type, message, signature),
-            None => Err(KeysError::UnsupportedAlgorithm { spec: self.spec, algorithm: algorithm.as_str() }),
-        }
+        self.public_half(algorithm.as_str())?.verify(algorithm, message_type, message, signature)
     }
 
     /// Encrypts with the public half; see [`PublicKey::encrypt`].
     pub fn encrypt(&self, algorithm: EncryptionAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>, KeysError> {
-        match &self.public_key {
-            Some(public_key) => public_key.encrypt(algorithm, plaintext),
-            None => Err(KeysError::UnsupportedAlgorithm { spec: self.spec, algorithm: algorithm.as_str() }),
-        }
+        self.public_half(algorithm.as_str())?.encrypt(algorithm, plaintext)
     }
 
     /// Decrypts a raw RSA-OAEP ciphertext (MGF1 with the algorithm's hash, empty label). A
@@ -171,10 +171,7 @@ impl PrivateKey {
 
     /// Encapsulates with the public half; see [`PublicKey::encapsulate`].
     pub fn encapsulate(&self) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KeysError> {
-        match &self.public_key {
-            Some(public_key) => public_key.encapsulate(),
-            None => Err(KeysError::UnsupportedAlgorithm { spec: self.spec, algorithm: "ML_KEM" }),
-        }
+        self.public_half("ML_KEM")?.encapsulate()
     }
 
     /// The ML-KEM shared secret of `ciphertext`; a ciphertext of the wrong length is
