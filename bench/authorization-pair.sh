@@ -24,34 +24,27 @@ read -r uk us <<<"$(.venv/bin/python bench/policy-setup.py $endpoint "$out/keys-
 target/release/trent-bench --endpoints $endpoint --op encrypt --keys 1 --wrk-script "$out/default.lua" >/dev/null
 AWS_ACCESS_KEY_ID=$uk AWS_SECRET_ACCESS_KEY=$us target/release/trent-bench --endpoints $endpoint --op encrypt \
   --keys-file "$out/keys-policy.txt" --wrk-script "$out/policy.lua" >/dev/null
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-measure() { # NAME ROUND
-  wrk -t2 -c64 -d2s -s "$out/$1.lua" "$endpoint/" >/dev/null
-  local before after
-  before=$(cpu)
-  TRENT_WRK_JSON="$out/$1-$2.json" wrk -t2 -c64 -d"${seconds}s" -s "$out/$1.lua" "$endpoint/" >"$out/$1-$2.txt"
-  after=$(cpu)
-  echo "$((after - before))" >"$out/$1-$2.ticks"
-}
+# wrk_bench (bench/wrk-run.sh) writes each round to $results/NAME.json with the node's CPU per call.
+results=$out warmup=2 duration=$seconds
+fail() { echo "FAILED: $*" >&2; exit 1; }
+. bench/wrk-run.sh
 for round in $(seq "$rounds"); do
-  measure default "$round"
-  measure policy "$round"
+  wrk_bench "default-$round" "admin + default policy, round $round" "$out/default.lua" "$endpoint/" "$pid"
+  wrk_bench "policy-$round" "user + 5-statement policy, round $round" "$out/policy.lua" "$endpoint/" "$pid"
 done
-python3 - "$out" "$rounds" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$out" "$rounds" <<'PY'
 import json, sys
-out, rounds, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, rounds = sys.argv[1], int(sys.argv[2])
 def load(name, r):
     w = json.load(open(f"{out}/{name}-{r}.json"))
-    ticks = int(open(f"{out}/{name}-{r}.ticks").read())
-    ops = w["requests"] / (w["duration_us"] / 1e6)
-    return ops, w["latency_us"]["p99"] / 1000, ticks * 1e6 / hz / w["requests"], w["non_2xx"]
+    return w["ops_per_sec"], w["latency_us"]["p99"] / 1000, w["server_cpu_us_per_op"], w["errors_total"]
 sums = {"default": [0, 0], "policy": [0, 0]}
 for r in range(1, rounds + 1):
     d, p = load("default", r), load("policy", r)
     for name, v in (("default", d), ("policy", p)):
         sums[name][0] += v[0]; sums[name][1] += v[2]
-    print(f"round {r}: default {d[0]:,.0f} ops/s p99 {d[1]:.2f} ms {d[2]:.1f} us CPU/call (non-2xx {d[3]}) | "
-          f"policy {p[0]:,.0f} ops/s p99 {p[1]:.2f} ms {p[2]:.1f} us CPU/call (non-2xx {p[3]}) | "
+    print(f"round {r}: default {d[0]:,.0f} ops/s p99 {d[1]:.2f} ms {d[2]:.1f} us CPU/call (errors {d[3]}) | "
+          f"policy {p[0]:,.0f} ops/s p99 {p[1]:.2f} ms {p[2]:.1f} us CPU/call (errors {p[3]}) | "
           f"ops ratio {p[0] / d[0]:.3f}, CPU ratio {d[2] / p[2]:.3f}")
 (do, dc), (po, pc) = sums["default"], sums["policy"]
 print(f"mean: ops/s policy/default {po / do:.3f}; CPU per call default/policy {dc / pc:.3f} "
