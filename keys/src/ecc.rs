@@ -8,6 +8,7 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, EcdsaSigningAlgorithm, EcdsaVerif
 use trent_wire::model::KeySpec;
 use zeroize::Zeroizing;
 
+use crate::ffi::EvpKey;
 use crate::message::SigningInput;
 use crate::KeysError;
 
@@ -89,7 +90,7 @@ impl EcKey {
 
     /// The ECDH shared secret (the x-coordinate) with a peer's DER SPKI public key on the
     /// same curve. A key of another curve or type, an invalid point, or an encoding other than
-    /// SPKI is `InvalidPublicKey`.
+    /// named-curve, uncompressed DER SPKI (see [`require_named_curve_der`]) is `InvalidPublicKey`.
     pub(crate) fn derive_shared_secret(
         &self,
         spec: KeySpec,
@@ -98,6 +99,7 @@ impl EcKey {
         let (Some(key), Some(algorithm)) = (&self.agreement, curve(spec)?.agreement) else {
             return Err(KeysError::UnsupportedAlgorithm { spec, algorithm: "ECDH" });
         };
+        require_named_curve_der(peer_public_key)?;
         let peer = ParsedPublicKey::try_from(&agreement::UnparsedPublicKey::new(algorithm, peer_public_key))
             .map_err(|_| KeysError::InvalidPublicKey)?;
         if peer.format() != ParsedPublicKeyFormat::X509 {
@@ -122,9 +124,24 @@ pub(crate) fn verify(
     })
 }
 
-/// Checks an SPKI public key is a valid point on the spec's curve.
+/// Checks an SPKI public key is a valid point on the spec's curve, in named-curve DER.
 pub(crate) fn check_public_key(spec: KeySpec, public_key: &[u8]) -> Result<(), KeysError> {
     signature::ParsedPublicKey::new(curve(spec)?.verification, public_key)
-        .map(|_| ())
-        .map_err(|_| KeysError::InvalidPublicKey)
+        .map_err(|_| KeysError::InvalidPublicKey)?;
+    require_named_curve_der(public_key)
+}
+
+/// Refuses an SPKI other than the DER aws-lc writes back for the key it reads from it: a
+/// named curve and an uncompressed point, what GetPublicKey returns. aws-lc reads more than RFC
+/// 5480 allows: it maps explicit curve parameters equal to a named curve's onto that curve (even
+/// without the cofactor RFC 3279 requires), where RFC 5480 allows only `namedCurve`, and
+/// aws-lc-rs's ECDH parser ignores bytes after the SPKI (both found by the Wycheproof vectors).
+/// Compressed points, which RFC 5480 leaves optional, are refused with them.
+fn require_named_curve_der(public_key: &[u8]) -> Result<(), KeysError> {
+    let canonical = EvpKey::parse_spki(public_key)?.spki_der().map_err(|_| KeysError::InvalidPublicKey)?;
+    if canonical == public_key {
+        Ok(())
+    } else {
+        Err(KeysError::InvalidPublicKey)
+    }
 }
