@@ -10,7 +10,8 @@
 #                            linearizability violation, stale-crypto (no freshness check) as a
 #                            late revocation, ignores-revocation (allow decisions remembered) as
 #                            a late access revocation (a revoked grant or tightened key policy
-#                            still honoured)
+#                            still honoured), signs-while-disabled (Sign skips the key-state
+#                            check) as a late signing revocation
 #   scripts/jepsen.sh long   ten 5-minute schedules with every nemesis (seeds 101–110)
 #   scripts/jepsen.sh run …  trent-jepsen with your own flags (see trent-jepsen --help)
 #
@@ -32,9 +33,9 @@ case "$mode" in
     # Planted bugs are only allowed in a debug build (compile_error! in release).
     cargo clippy --quiet -p trent-node --features jepsen-planted-bug --target-dir target/planted -- -D warnings
     cargo build --quiet -p trent-node --bin trentd --features jepsen-planted-bug --target-dir target/planted
-    expect_caught() { # <bug> <anomaly kind the report must name> <nemeses>
-      local bug=$1 kind=$2 nemeses=$3 status=0 report=results/planted-$1.md
-      TRENT_JEPSEN_PLANTED_BUG=$bug "$jepsen" --trentd target/planted/debug/trentd --seed 7 --duration 60 \
+    expect_caught() { # <bug> <anomaly kind the report must name> <nemeses> [<seconds>]
+      local bug=$1 kind=$2 nemeses=$3 duration=${4:-60} status=0 report=results/planted-$1.md
+      TRENT_JEPSEN_PLANTED_BUG=$bug "$jepsen" --trentd target/planted/debug/trentd --seed 7 --duration "$duration" \
         --nemesis "$nemeses" --split-brain-sample 50 --results "results/planted-$bug" > "$report" || status=$?
       if [ "$status" -ne 1 ] || ! grep -q "^- $kind: " "$report"; then
         echo "jepsen: planted bug $bug was NOT caught as $kind (exit $status; expected 1)" >&2
@@ -46,6 +47,8 @@ case "$mode" in
     expect_caught early-ack not-linearizable partition,kill
     expect_caught stale-crypto revocation-late partition
     expect_caught ignores-revocation access-revocation-late pause
+    # Every cycle's signing key shows this one, so a short run is enough.
+    expect_caught signs-while-disabled signing-revocation-late pause 30
     ;;
   long)
     "$jepsen" --seed 101 --schedules 10 --duration 300 --results results/long "$@"

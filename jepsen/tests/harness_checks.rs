@@ -50,6 +50,7 @@ fn keys() -> Keys {
         cipher: vec!["cipher".into()],
         registers: vec![vec!["register".into()]],
         revocation: vec!["revoked".into()],
+        signing: vec!["signer".into()],
         access: vec![AccessKey {
             key: "granted".into(),
             revocation: AccessRevocation::Grant("ab".repeat(32)),
@@ -70,8 +71,33 @@ fn an_encrypt_invoked_past_the_bound_after_a_disable_is_an_anomaly() {
     history.op(3, "encrypt", "revoked", json!({}), (1_600, 1_601), (EventType::Ok, json!({"blob": "y"})));
     let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
     assert_eq!(kinds(&findings), ["revocation-late"]);
-    assert_eq!(findings.revocation.encrypts_after_ack, 2);
+    assert_eq!(findings.revocation.succeeded_after_ack, 2);
     assert_eq!(findings.revocation.latest_ok_invoked_after_ack_ms, Some(590.0));
+}
+
+#[test]
+fn a_sign_invoked_past_the_bound_after_a_disable_is_an_anomaly_of_its_own() {
+    let mut history = History::default();
+    history.op(1, "disable", "signer", Value::Null, (1_000, 1_010), (EventType::Ok, Value::Null));
+    history.op(2, "sign", "signer", json!({}), (1_300, 1_301), (EventType::Ok, json!({"signature": "x"})));
+    history.op(3, "sign", "signer", json!({}), (1_700, 1_701), (EventType::Ok, json!({"signature": "y"})));
+    // An Encrypt under a signing key is not a Sign, and a Sign under a revocation key is not
+    // watched: each promise is checked on its own keys.
+    history.op(4, "encrypt", "signer", json!({}), (1_800, 1_801), (EventType::Ok, json!({"blob": "z"})));
+    history.op(
+        5,
+        "sign",
+        "signer",
+        json!({}),
+        (1_900, 1_901),
+        (EventType::Fail, json!({"error": "DisabledException"})),
+    );
+    let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
+    assert_eq!(kinds(&findings), ["signing-revocation-late"]);
+    assert_eq!(findings.signing_revocation.revoked_keys, 1);
+    assert_eq!(findings.signing_revocation.succeeded_after_ack, 2);
+    assert_eq!(findings.signing_revocation.refused_after_ack, 1);
+    assert_eq!(findings.revocation.revoked_keys, 0);
 }
 
 #[test]
@@ -129,9 +155,9 @@ fn a_grantee_encrypt_invoked_past_the_bound_after_a_revocation_is_an_anomaly() {
     let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
     assert_eq!(kinds(&findings), ["access-revocation-late"]);
     assert_eq!(findings.access_revocation.revoked_keys, 1);
-    assert_eq!(findings.access_revocation.encrypts_after_ack, 2);
+    assert_eq!(findings.access_revocation.succeeded_after_ack, 2);
     assert_eq!(findings.access_revocation.refused_after_ack, 1);
-    assert!(findings.revocation.revoked_keys == 0 && findings.revocation.encrypts_after_ack == 0);
+    assert!(findings.revocation.revoked_keys == 0 && findings.revocation.succeeded_after_ack == 0);
 }
 
 #[test]

@@ -9,7 +9,10 @@
 //!   freshness check — a node cut off from the leader keeps honouring a revoked key;
 //! - `ignores-revocation`: authorization remembers every call it allowed (caller, key, action)
 //!   and allows it again without deciding — a revoked grant or a tightened key policy keeps
-//!   being honoured, on every node, forever.
+//!   being honoured, on every node, forever;
+//! - `signs-while-disabled`: Sign checks the key's usage but not its state — a disabled
+//!   signing key keeps signing, on every node (the asymmetric path's own check, which the
+//!   symmetric workloads never reach).
 
 use std::sync::OnceLock;
 
@@ -29,6 +32,8 @@ pub enum PlantedBug {
     StaleCrypto,
     /// Allow decisions cached without invalidation.
     IgnoresRevocation,
+    /// Sign served by a disabled key.
+    SignsWhileDisabled,
 }
 
 /// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once); `None` for a name it does not know,
@@ -38,6 +43,7 @@ pub fn active() -> Option<PlantedBug> {
     *ACTIVE.get_or_init(|| match std::env::var("TRENT_JEPSEN_PLANTED_BUG").as_deref() {
         Ok("stale-crypto") => Some(PlantedBug::StaleCrypto),
         Ok("ignores-revocation") => Some(PlantedBug::IgnoresRevocation),
+        Ok("signs-while-disabled") => Some(PlantedBug::SignsWhileDisabled),
         Ok("early-ack") | Err(std::env::VarError::NotPresent) => Some(PlantedBug::EarlyAck),
         _ => None,
     })
@@ -50,6 +56,11 @@ pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
             proposal.proposal,
             Proposal::Command(Command::EnableKey { .. } | Command::DisableKey { .. })
         )
+}
+
+/// Whether `operation` on a disabled key is served as if the key were enabled.
+pub fn signs_while_disabled(operation: trent_wire::Operation) -> bool {
+    active() == Some(PlantedBug::SignsWhileDisabled) && operation == trent_wire::Operation::Sign
 }
 
 /// Whether crypto skips the freshness check.

@@ -10,6 +10,8 @@
 //! - **access revocation bound** — once a RevokeGrant (or a PutKeyPolicy that drops the grantee)
 //!   is acknowledged at `t`, no Encrypt by the grantee under that key invoked after `t + bound`
 //!   may succeed;
+//! - **signing revocation bound** — the same for Sign with an ECDSA signing key: once its
+//!   DisableKey is acknowledged at `t`, no Sign invoked after `t + bound` may succeed;
 //! - **ciphertexts** — a Decrypt of an acknowledged blob must give its plaintext, and must not be
 //!   refused as if the blob or key were unknown (`InvalidCiphertext`, `IncorrectKey`, `NotFound`).
 //!
@@ -58,6 +60,8 @@ pub enum AnomalyKind {
     NotLinearizable,
     /// An Encrypt succeeded with a key disabled longer than the bound before it was invoked.
     RevocationLate,
+    /// A Sign succeeded longer than the bound after its key's DisableKey was acknowledged.
+    SigningRevocationLate,
     /// An Encrypt by the grantee succeeded longer than the bound after its grant was revoked or
     /// the key policy stopped naming it.
     AccessRevocationLate,
@@ -85,6 +89,7 @@ impl AnomalyKind {
         match self {
             AnomalyKind::NotLinearizable => "not-linearizable",
             AnomalyKind::RevocationLate => "revocation-late",
+            AnomalyKind::SigningRevocationLate => "signing-revocation-late",
             AnomalyKind::AccessRevocationLate => "access-revocation-late",
             AnomalyKind::WrongPlaintext => "wrong-plaintext",
             AnomalyKind::AckedBlobRefused => "acked-blob-refused",
@@ -126,8 +131,8 @@ pub struct RegisterSummary {
 pub struct RevocationSummary {
     /// Keys whose DisableKey was acknowledged.
     pub revoked_keys: usize,
-    /// Successful Encrypts invoked after a key's DisableKey was acknowledged.
-    pub encrypts_after_ack: usize,
+    /// Successful uses (Encrypt, Sign) invoked after the revocation was acknowledged.
+    pub succeeded_after_ack: usize,
     /// Of those, the latest invocation after the acknowledgement, ms (must stay under the bound).
     pub latest_ok_invoked_after_ack_ms: Option<f64>,
     /// Encrypts refused after the acknowledgement.
@@ -141,6 +146,8 @@ pub struct HistoryFindings {
     pub registers: RegisterSummary,
     /// The revocation numbers.
     pub revocation: RevocationSummary,
+    /// The signing-revocation numbers (Sign after DisableKey).
+    pub signing_revocation: RevocationSummary,
     /// The access-revocation numbers (grants revoked, key policies tightened).
     pub access_revocation: RevocationSummary,
     /// Decrypts of acknowledged blobs during the run.
@@ -235,6 +242,12 @@ fn check_revocation(
     let (summary, anomalies) = revoked.check(events, operations, bound, AnomalyKind::RevocationLate);
     findings.revocation = summary;
     findings.anomalies.extend(anomalies);
+    let signing_keys: BTreeSet<&str> = keys.signing.iter().map(String::as_str).collect();
+    let revoked =
+        Revoked { revoke: ops::DISABLE, by: ops::SIGN, refusal: ErrorCode::Disabled, keys: signing_keys };
+    let (summary, anomalies) = revoked.check(events, operations, bound, AnomalyKind::SigningRevocationLate);
+    findings.signing_revocation = summary;
+    findings.anomalies.extend(anomalies);
 }
 
 fn check_access_revocation(
@@ -293,7 +306,7 @@ impl Revoked<'_> {
                 continue;
             }
             let after_ms = (op.call_ns - acked) as f64 / 1e6;
-            summary.encrypts_after_ack += 1;
+            summary.succeeded_after_ack += 1;
             summary.latest_ok_invoked_after_ack_ms =
                 Some(summary.latest_ok_invoked_after_ack_ms.map_or(after_ms, |latest| latest.max(after_ms)));
             if op.call_ns - acked > limit_ns {

@@ -188,16 +188,25 @@ impl RunReport {
             out,
             "- revocation: {} keys disabled; {} Encrypts succeeded after the acknowledgement, the latest invoked {} after it; {} refused as disabled",
             revocation.revoked_keys,
-            revocation.encrypts_after_ack,
+            revocation.succeeded_after_ack,
             revocation.latest_ok_invoked_after_ack_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms")),
             revocation.refused_after_ack
+        );
+        let signing = &self.history.signing_revocation;
+        let _ = writeln!(
+            out,
+            "- signing revocation: {} ECDSA keys disabled; {} Signs succeeded after the acknowledgement, the latest invoked {} after it; {} refused as disabled",
+            signing.revoked_keys,
+            signing.succeeded_after_ack,
+            signing.latest_ok_invoked_after_ack_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms")),
+            signing.refused_after_ack
         );
         let access = &self.history.access_revocation;
         let _ = writeln!(
             out,
             "- access revocation: {} grants revoked or key policies tightened; {} of the grantee's Encrypts succeeded after the acknowledgement, the latest invoked {} after it; {} refused as access denied",
             access.revoked_keys,
-            access.encrypts_after_ack,
+            access.succeeded_after_ack,
             access.latest_ok_invoked_after_ack_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms")),
             access.refused_after_ack
         );

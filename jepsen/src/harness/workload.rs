@@ -1,6 +1,6 @@
 //! The workloads: concurrent clients calling random nodes, every call recorded.
 //!
-//! All five run at once, each on its own keys, so one history serves every checker:
+//! All six run at once, each on its own keys, so one history serves every checker:
 //! - **key set**: `create` (CreateKey), key `"keyset"`, output the new key id;
 //! - **ciphertexts**: `encrypt` under one of a few long-lived keys (output the blob) and
 //!   `decrypt` of a blob acknowledged earlier (input the blob and the plaintext it must give);
@@ -8,6 +8,8 @@
 //!   register slot so each key's history stays small enough for the linearizability search;
 //! - **revocation**: one key per revocation cycle, encrypted under by every worker until — and
 //!   after — a revoker disables it a third of the way into its cycle;
+//! - **signing revocation**: the same, with one ECDSA P-256 signing key per cycle that every
+//!   worker signs with until — and after — the revoker disables it with the cycle's key;
 //! - **access revocation**: one key per revocation cycle that a user without an identity policy
 //!   may use through a grant (even cycles) or because the key policy names it (odd cycles); the
 //!   workers encrypt under it as that user, and a third of the way into the cycle the revoker
@@ -27,6 +29,7 @@ use base64::Engine as _;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
+use trent_client::wire::asymmetric::SignRequest;
 use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
 use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
 use trent_client::wire::Blob;
@@ -45,6 +48,10 @@ pub const CIPHER_KEYS: usize = 4;
 pub const REVOKE_RETRY: Duration = Duration::from_secs(1);
 /// The `key` of key-set operations.
 pub const KEYSET: &str = "keyset";
+/// The key spec of the signing-revocation keys.
+pub const SIGNING_KEY_SPEC: &str = "ECC_NIST_P256";
+/// Their signing algorithm.
+pub const SIGNING_ALGORITHM: &str = "ECDSA_SHA_256";
 /// The user of the access-revocation workload.
 pub const GRANTEE: &str = "jepsen-grantee";
 
@@ -81,6 +88,8 @@ pub struct Keys {
     pub registers: Vec<Vec<String>>,
     /// Revocation keys, one per cycle.
     pub revocation: Vec<String>,
+    /// Signing-revocation keys (ECC_NIST_P256, SIGN_VERIFY), one per cycle.
+    pub signing: Vec<String>,
     /// Access-revocation keys, one per cycle, and how the grantee's access to each is revoked.
     pub access: Vec<AccessKey>,
     /// The grantee's credentials and ARN.
@@ -128,13 +137,17 @@ impl Keys {
         let clients: Vec<TrentClient> =
             (1..=NODES).map(|id| cluster.patient_client(id)).collect::<Result<_, _>>()?;
         let mut made = 0usize;
-        let mut create = |purpose: &str| {
+        let mut create = |purpose: &str, signing: bool| {
             made += 1;
             let client = clients[made % clients.len()].clone();
             let description = format!("jepsen {purpose}");
             async move {
-                let request =
+                let mut request =
                     CreateKeyRequest { description: Some(description), ..CreateKeyRequest::default() };
+                if signing {
+                    request.key_spec = Some(SIGNING_KEY_SPEC.to_owned());
+                    request.key_usage = Some("SIGN_VERIFY".to_owned());
+                }
                 let answer = client
                     .create_key(&request)
                     .await
@@ -144,17 +157,18 @@ impl Keys {
         };
         let mut keys = Keys::default();
         for _ in 0..CIPHER_KEYS {
-            keys.cipher.push(create("ciphertexts").await?);
+            keys.cipher.push(create("ciphertexts", false).await?);
         }
         for _ in 0..plan.slots(plan.register_slot) {
             let mut group = Vec::with_capacity(REGISTER_KEYS_PER_SLOT);
             for _ in 0..REGISTER_KEYS_PER_SLOT {
-                group.push(create("register").await?);
+                group.push(create("register", false).await?);
             }
             keys.registers.push(group);
         }
         for _ in 0..plan.slots(plan.revocation_cycle) {
-            keys.revocation.push(create("revocation").await?);
+            keys.revocation.push(create("revocation", false).await?);
+            keys.signing.push(create("signing revocation", true).await?);
         }
         let admin = &clients[0];
         let setup = |what: &'static str| move |error| HarnessError::client(what, error);
@@ -165,7 +179,7 @@ impl Keys {
             .map_err(setup("creating the grantee's access key"))?;
         let root = user.arn.split(":user/").next().map(|prefix| format!("{prefix}:root")).unwrap_or_default();
         for cycle in 0..plan.slots(plan.revocation_cycle) {
-            let key = create("access revocation").await?;
+            let key = create("access revocation", false).await?;
             let client = &clients[cycle % clients.len()];
             let revocation = if cycle % 2 == 0 {
                 let grant = json!({"KeyId": key, "GranteePrincipal": user.arn, "Operations": ["Encrypt"]});
@@ -206,6 +220,8 @@ pub mod ops {
     pub const DISABLE: &str = "disable";
     /// DescribeKey.
     pub const DESCRIBE: &str = "describe";
+    /// Sign (ECDSA P-256, RAW) under a signing-revocation key.
+    pub const SIGN: &str = "sign";
     /// Encrypt as the grantee, under an access-revocation key.
     pub const ACCESS_ENCRYPT: &str = "access-encrypt";
     /// RevokeGrant, or PutKeyPolicy without the grantee, on an access-revocation key.
@@ -227,6 +243,8 @@ pub enum Call {
     Disable(String),
     /// DescribeKey, reading the key state.
     Describe(String),
+    /// Sign `message` with `key`.
+    Sign { key: String, message: Vec<u8> },
     /// Encrypt `plaintext` under `key` as the grantee.
     AccessEncrypt { key: String, plaintext: Vec<u8> },
     /// Revoke the grantee's access to `key` (the account's root ARN for the new policy).
@@ -240,6 +258,7 @@ impl Call {
             Call::Create => ops::CREATE,
             Call::Encrypt { .. } => ops::ENCRYPT,
             Call::Decrypt { .. } => ops::DECRYPT,
+            Call::Sign { .. } => ops::SIGN,
             Call::Enable(_) => ops::ENABLE,
             Call::Disable(_) => ops::DISABLE,
             Call::Describe(_) => ops::DESCRIBE,
@@ -253,6 +272,7 @@ impl Call {
         match self {
             Call::Create => KEYSET,
             Call::Encrypt { key, .. } | Call::Decrypt { key, .. } | Call::AccessEncrypt { key, .. } => key,
+            Call::Sign { key, .. } => key,
             Call::Enable(key) | Call::Disable(key) | Call::Describe(key) => key,
             Call::RevokeAccess { access, .. } => &access.key,
         }
@@ -268,6 +288,7 @@ impl Call {
             Call::Encrypt { plaintext, .. } | Call::AccessEncrypt { plaintext, .. } => {
                 json!({ "node": node, "plaintext": BASE64.encode(plaintext) })
             }
+            Call::Sign { message, .. } => json!({ "node": node, "message": BASE64.encode(message) }),
             Call::Decrypt { blob, plaintext, .. } => {
                 json!({ "node": node, "blob": BASE64.encode(blob), "plaintext": BASE64.encode(plaintext) })
             }
@@ -303,6 +324,16 @@ impl Call {
                 };
                 let answer = client.decrypt(&request).await?;
                 Ok(json!({ "plaintext": BASE64.encode(answer.plaintext.as_bytes()) }))
+            }
+            Call::Sign { key, message } => {
+                let request = SignRequest {
+                    key_id: key.clone(),
+                    message: Blob(message.clone()),
+                    signing_algorithm: SIGNING_ALGORITHM.to_owned(),
+                    ..SignRequest::default()
+                };
+                let answer = client.sign(&request).await?;
+                Ok(json!({ "signature": BASE64.encode(answer.signature.as_bytes()) }))
             }
             Call::Enable(key) => client.enable_key(&key_request(key)).await.map(|_| Value::Null),
             Call::Disable(key) => client.disable_key(&key_request(key)).await.map(|_| Value::Null),
@@ -450,6 +481,9 @@ impl Workload {
             }
             tokio::time::sleep((cycle_start + cycle / 3).saturating_sub(self.elapsed())).await;
             revocations.spawn(self.clone().revoke(Call::Disable(key.clone()), rng.random_range(1..=NODES)));
+            if let Some(signing) = self.keys.signing.get(index) {
+                revocations.spawn(self.clone().revoke(Call::Disable(signing.clone()), rng.random_range(1..=NODES)));
+            }
             if let (Some(access), Some((_, root))) = (self.keys.access.get(index), &self.keys.grantee) {
                 let call = Call::RevokeAccess { access: access.clone(), root: root.clone() };
                 revocations.spawn(self.clone().revoke(call, rng.random_range(1..=NODES)));
@@ -533,6 +567,10 @@ impl Workload {
                 key: self.keys.access[cycle].key.clone(),
                 plaintext: random_plaintext(rng),
             };
+        }
+        if roll >= 82 && !self.keys.signing.is_empty() {
+            let cycle = cycle.min(self.keys.signing.len() - 1);
+            return Call::Sign { key: self.keys.signing[cycle].clone(), message: random_plaintext(rng) };
         }
         Call::Encrypt { key: self.keys.revocation[cycle].clone(), plaintext: random_plaintext(rng) }
     }

@@ -166,6 +166,8 @@ async fn open_key(
 fn check_usable(key: &KeyRecord, arn: &str, operation: Operation) -> Result<(), KmsError> {
     match key.lifecycle {
         KeyLifecycle::Enabled => {}
+        #[cfg(feature = "jepsen-planted-bug")]
+        KeyLifecycle::Disabled if crate::planted_bug::signs_while_disabled(operation) => {}
         KeyLifecycle::Disabled => {
             return Err(KmsError::new(ErrorCode::Disabled, format!("{arn} is disabled.")))
         }
