@@ -482,7 +482,8 @@ impl Workload {
             tokio::time::sleep((cycle_start + cycle / 3).saturating_sub(self.elapsed())).await;
             revocations.spawn(self.clone().revoke(Call::Disable(key.clone()), rng.random_range(1..=NODES)));
             if let Some(signing) = self.keys.signing.get(index) {
-                revocations.spawn(self.clone().revoke(Call::Disable(signing.clone()), rng.random_range(1..=NODES)));
+                revocations
+                    .spawn(self.clone().revoke(Call::Disable(signing.clone()), rng.random_range(1..=NODES)));
             }
             if let (Some(access), Some((_, root))) = (self.keys.access.get(index), &self.keys.grantee) {
                 let call = Call::RevokeAccess { access: access.clone(), root: root.clone() };
