@@ -1,6 +1,6 @@
 //! `trent-bench`: a load harness for AWS-KMS-compatible servers and their peers. It drives one
 //! target (Trent or any AWS KMS protocol server, OpenBao transit, etcd, the bare-HTTP and
-//! in-process AES-GCM ceilings) with an operation mix over a key set, in a closed or open loop,
+//! in-process crypto ceilings) with an operation mix over a key set, in a closed or open loop,
 //! records latencies in an HDR histogram, and reports a table, JSON and an SVG percentile plot.
 //! `trent-bench plot` overlays the spectra of several JSON reports in one SVG.
 
@@ -22,7 +22,7 @@ use trent_client::{ClientOptions, RetryPolicy, TrentClient};
 use args::{Cli, Command, PlotArgs, RunArgs};
 use report::{Report, Setup};
 use runner::{Live, Pacing};
-use target::{EchoTarget, EtcdTarget, KmsTarget, LocalAes, Target, TargetKind, TransitTarget};
+use target::{EchoTarget, EtcdTarget, KmsTarget, LocalCrypto, Target, TargetKind, TransitTarget};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -101,7 +101,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         TargetKind::Etcd => Target::Etcd(EtcdTarget::new(&args.endpoints, args.plaintext_bytes, timeout)?),
         TargetKind::Echo => Target::Echo(EchoTarget::new(kms_client()?, args.plaintext_bytes)),
-        TargetKind::LocalAes => Target::LocalAes(LocalAes::new(args.plaintext_bytes)?),
+        TargetKind::Local => Target::Local(LocalCrypto::new(key_kind, args.plaintext_bytes)?),
     };
     let target = Arc::new(target);
     let setup = Setup {
@@ -109,7 +109,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         target: args.target.name().to_owned(),
         mix: mix.describe(),
         endpoints: match args.target {
-            TargetKind::LocalAes => vec!["(in process)".to_owned()],
+            TargetKind::Local => vec!["(in process)".to_owned()],
             _ => args.endpoints.clone(),
         },
         pacing: match plan.pacing {

@@ -1,13 +1,13 @@
 //! The servers the harness can load, each behind a small protocol adapter with one `call`: the
 //! AWS KMS protocol (Trent, moto, AWS), Vault's transit API (OpenBao), etcd's JSON gateway, the
-//! bare-HTTP ceiling (`trent-echo`) and the in-process AES-GCM ceiling.
+//! bare-HTTP ceiling (`trent-echo`) and the in-process crypto ceiling.
 
 mod echo;
 mod etcd;
 mod http;
 pub mod key_kind;
 pub mod kms;
-mod local_aes;
+mod local;
 mod transit;
 
 use clap::ValueEnum;
@@ -16,7 +16,7 @@ pub use echo::EchoTarget;
 pub use etcd::EtcdTarget;
 pub use key_kind::KeyKind;
 pub use kms::KmsTarget;
-pub use local_aes::LocalAes;
+pub use local::LocalCrypto;
 pub use transit::TransitTarget;
 
 use crate::workload::Op;
@@ -33,8 +33,11 @@ pub enum TargetKind {
     /// A server that answers every request without work (`trent-echo`), sent the same signed
     /// request as a KMS run: the HTTP ceiling.
     Echo,
-    /// AES-256-GCM in this process with aws-lc-rs: the crypto ceiling (encrypt, decrypt).
-    LocalAes,
+    /// The operation's cryptography in this process, as the server does it (AES-256-GCM with
+    /// aws-lc-rs; sign, verify, generate-mac, derive-shared-secret, encapsulate and create-key
+    /// with trent-keys on `--key-spec` keys): the crypto ceiling. Also `local-aes`.
+    #[value(alias = "local-aes")]
+    Local,
 }
 
 impl TargetKind {
@@ -45,7 +48,7 @@ impl TargetKind {
             TargetKind::Transit => "transit",
             TargetKind::Etcd => "etcd",
             TargetKind::Echo => "echo",
-            TargetKind::LocalAes => "local-aes",
+            TargetKind::Local => "local",
         }
     }
 }
@@ -61,7 +64,7 @@ pub enum Target {
     /// HTTP ceiling.
     Echo(EchoTarget),
     /// Crypto ceiling.
-    LocalAes(LocalAes),
+    Local(LocalCrypto),
 }
 
 impl Target {
@@ -72,7 +75,7 @@ impl Target {
             Target::Transit(target) => target.call(op, sequence).await,
             Target::Etcd(target) => target.call(op, sequence).await,
             Target::Echo(target) => target.call(op).await,
-            Target::LocalAes(target) => target.call(op),
+            Target::Local(target) => target.call(op),
         }
     }
 
