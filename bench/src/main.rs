@@ -92,6 +92,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     &args.endpoints,
                     token,
                     &ops,
+                    key_kind,
                     args.keys,
                     args.plaintext_bytes,
                     timeout,
