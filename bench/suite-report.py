@@ -69,6 +69,12 @@ def target_rows(runs):
         ratio_row("Encrypt 1 KiB, 3 nodes ÷ OpenBao 3 nodes transit", "t3-encrypt-1k", "bao-encrypt-1k", "≥ 3", lambda v: v >= 3.0),
         ratio_row("Sign ECDSA P-256, 1 node ÷ bare-hyper ceiling", "t1-sign-p256", "echo-1k", "≥ 0.5", lambda v: v >= 0.5),
     ]
+    for label, name, bao in ASYMMETRIC:
+        label = f"{label}, 3 nodes ÷ OpenBao 3 nodes transit"
+        if bao is None:
+            rows.append((label, "no OpenBao counterpart: transit has no key agreement (ECDH)", "≥ 3", "—"))
+        else:
+            rows.append(ratio_row(label, f"t3-{name}", bao, "≥ 3", lambda v: v >= 3.0))
     half = runs.get("t1-open-50")
     if half:
         p99 = half["latency_us"]["p99"]
@@ -78,6 +84,76 @@ def target_rows(runs):
     rows.append(ratio_row("CreateKey, 3 nodes ÷ etcd 3 members put", "t3-create-key", "etcd-put", "> 1", lambda v: v > 1.0))
     rows += wrk_rows(runs)
     return rows
+
+
+# The operations on keys of other specs: (label, run name after `t1-`, `t3-` and `local-`, the
+# OpenBao 3-node run on a transit key of the same type, or None where transit has no counterpart).
+ASYMMETRIC = [
+    ("Sign ECDSA P-256", "sign-p256", "bao-sign-p256"),
+    ("Verify ECDSA P-256", "verify-p256", "bao-verify-p256"),
+    ("Sign RSASSA-PSS RSA 2048", "sign-rsa2048", "bao-sign-rsa2048"),
+    ("Verify RSASSA-PSS RSA 2048", "verify-rsa2048", "bao-verify-rsa2048"),
+    ("GenerateMac HMAC_256", "generate-mac", "bao-hmac256"),
+    ("DeriveSharedSecret P-256 ECDH", "derive-shared-secret", None),
+]
+
+
+def ceiling_lines(runs):
+    """Each operation on one node against its cryptography alone, in process (informational)."""
+    lines = [
+        "### One node against the crypto ceiling (informational)",
+        "",
+        "The same cryptography in process on 2 threads (`--target local`: the trent-keys and aws-lc-rs "
+        "calls the server makes, no HTTP, no SigV4, no lookup), so the ratio is the share of the ceiling "
+        "a node reaches with the load generator on the same cores.",
+        "",
+        "| operation | 1 node ops/s | in process ops/s | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    pairs = [("Encrypt 1 KiB (AES-256-GCM)", "t1-encrypt-1k", "aes-1k")]
+    pairs += [(label, f"t1-{name}", f"local-{name}") for label, name, _ in ASYMMETRIC]
+    for label, trent, local in pairs:
+        if trent not in runs or local not in runs or not runs[local]["ops_per_sec"]:
+            lines.append(f"| {label} | not measured (a run is missing) | | |")
+            continue
+        a, b = runs[trent]["ops_per_sec"], runs[local]["ops_per_sec"]
+        lines.append(f"| {label} | {a:,.0f} | {b:,.0f} | {a / b:.3f} |")
+    return lines
+
+
+def rsa4096_lines(runs):
+    """CreateKey RSA_4096's latency, and open-loop Encrypt's with and without RSA_4096 keys being
+    made on the same node."""
+    create, local = runs.get("t1-create-key-rsa4096"), runs.get("local-create-key-rsa4096")
+    alone, busy = runs.get("t1-open-25-alone"), runs.get("t1-open-25-rsa4096")
+    background = runs.get("t1-create-key-rsa4096-background")
+    if not (create or alone or busy):
+        return []
+    lines = ["### CreateKey RSA_4096, and what it does to concurrent Encrypt", ""]
+    if create:
+        l = create["latency_us"]
+        lines.append(f"CreateKey RSA_4096 (SIGN_VERIFY), 1 node, 2 connections: p50 {ms(l['p50'])} ms, p99 {ms(l['p99'])} ms, "
+                     f"max {ms(l['max'])} ms ({create['ops_per_sec']:,.1f} keys/s, {create['ok']:,} calls).")
+    if local:
+        l = local["latency_us"]
+        lines.append(f"The key generation alone, in process (2 threads): p50 {ms(l['p50'])} ms, p99 {ms(l['p99'])} ms.")
+    if alone and busy:
+        a, b = alone["latency_us"], busy["latency_us"]
+        rate = alone["setup"].get("offered_rate") or 0
+        made = f", while one connection made {background['ok']:,} RSA_4096 keys" if background else ""
+        lines += [
+            "",
+            f"Open-loop Encrypt 1 KiB at 25% of the 1-node peak ({rate:,.0f} calls/s, at most 64 in flight){made}:",
+            "",
+            "| Encrypt 1 KiB | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for label, run in (("alone", alone), ("RSA_4096 keys made meanwhile", busy)):
+            l = run["latency_us"]
+            lines.append(f"| {label} | {ms(l['p50'])} | {ms(l['p90'])} | {ms(l['p99'])} | {ms(l['p999'])} | {ms(l['max'])} |")
+        if a["p99"]:
+            lines += ["", f"p99 while RSA_4096 keys are made ÷ alone: {b['p99'] / a['p99']:.2f}."]
+    return [""] + lines
 
 
 def wrk_rows(runs):
@@ -127,6 +203,8 @@ def report(results, duration, smoke):
     ]
     for row in target_rows(runs):
         lines.append("| " + " | ".join(row) + " |")
+    lines += [""] + ceiling_lines(runs)
+    lines += rsa4096_lines(runs)
     lines += ["", "### Every run", "", "| run | ops/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     for name, run in runs.items():
         latency = run["latency_us"]
@@ -157,6 +235,8 @@ def report(results, duration, smoke):
         "![One key and many](bench/keys.svg)",
         "![Replicated writes](bench/writes.svg)",
         "![Sign, Verify, GenerateMac, DeriveSharedSecret](bench/asymmetric.svg)",
+        "![Sign, Verify, HMAC beside OpenBao](bench/asymmetric-peers.svg)",
+        "![Encrypt while RSA_4096 keys are made](bench/rsa4096-encrypt.svg)",
         "",
         END,
     ]
