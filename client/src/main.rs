@@ -40,8 +40,7 @@ struct Output {
 impl Output {
     /// Prints `value` as pretty JSON, or `text()` for people.
     fn show<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-        let rendered = if self.json { serde_json::to_string_pretty(value)? } else { text() };
-        cli::print_line(&rendered)
+        cli::show(self.json, value, text)
     }
 }
 
@@ -77,6 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(command) => cli::identity::policy(&client, out.json, command).await?,
         Command::Encrypt(args) => cli::envelope::encrypt(&client, out.json, args).await?,
         Command::Decrypt(args) => cli::envelope::decrypt(&client, out.json, args).await?,
+        Command::Asymmetric(command) => cli::asymmetric::run(&client, out.json, command).await?,
         Command::Operator(command) => {
             let all_ok = cli::operator::run(&client, out.json, command).await?;
             return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

@@ -1,8 +1,10 @@
-//! The `trent` CLI against a real three-node TLS cluster, configured from the environment
+//! The `trent` CLI against a real TLS cluster, configured from the environment
 //! (`TRENT_ENDPOINTS`, `TRENT_CA_CERT`, `AWS_*`): key, alias, tag and operator commands with human
 //! and `--json` output and clear errors; `trent encrypt` / `trent decrypt` (the envelope helper)
 //! round-trip a file larger than 100 MiB through a peak resident set a small fraction of its size,
-//! and tampered, reordered and truncated envelopes are refused without leaving output.
+//! and tampered, reordered and truncated envelopes are refused without leaving output; `trent sign`,
+//! `verify`, `get-public-key`, `generate-mac` and `verify-mac` against one node, the signature also
+//! checked by `openssl`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -337,4 +339,79 @@ async fn key_alias_tag_and_operator_commands_answer_in_text_and_json() {
         assert!(run.stderr.starts_with("error: NotFoundException"), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked") && !run.stderr.contains("backtrace"), "{}", run.stderr);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_verify_get_public_key_and_mac_commands_agree_with_openssl() {
+    let cluster = ProcessCluster::start(1, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let run = |args: &[&str]| trent(&cluster, args, dir.path());
+    let ok = |args: &[&str]| {
+        let done = run(args);
+        assert_eq!(done.code, Some(0), "trent {args:?}: {}", done.stderr);
+        done.stdout
+    };
+    let create = |spec: &str, usage: &str| -> String {
+        let created = ok(&["--json", "keys", "create", "--key-spec", spec, "--key-usage", usage]);
+        let created: serde_json::Value = serde_json::from_str(&created).expect("JSON");
+        created["KeyMetadata"]["KeyId"].as_str().expect("key id").to_owned()
+    };
+    let signing_key = create("ECC_NIST_P256", "SIGN_VERIFY");
+    let mac_key = create("HMAC_256", "GENERATE_VERIFY_MAC");
+    std::fs::write(path("message"), "attack at dawn").expect("write");
+    std::fs::write(path("tampered"), "attack at dusk").expect("write");
+    let with_message = |command: &str, key: &str, algorithm: &str, message: &str, rest: &[&str]| {
+        let message = path(message);
+        let args = [command, "--key-id", key, "--algorithm", algorithm, "--message", &message];
+        run(&[&args[..], rest].concat())
+    };
+
+    // `command` with `proof` accepts the message (exit 0, `valid` on stdout) and refuses the
+    // tampered one (exit 1, the AWS error `refusal` on stderr).
+    let checks = |command: &str, key: &str, algorithm: &str, proof: [&str; 2], valid: &str, refusal: &str| {
+        let accepted = with_message(command, key, algorithm, "message", &proof);
+        assert_eq!(accepted.code, Some(0), "trent {command}: {}", accepted.stderr);
+        assert!(accepted.stdout.starts_with(valid), "trent {command}: {}", accepted.stdout);
+        let refused = with_message(command, key, algorithm, "tampered", &proof);
+        assert_eq!(refused.code, Some(1), "trent {command} of a tampered message: {}", refused.stdout);
+        assert!(refused.stderr.starts_with(refusal), "trent {command}: {}", refused.stderr);
+    };
+
+    let signed = with_message("sign", &signing_key, "ECDSA_SHA_256", "message", &["--out", &path("sig")]);
+    assert_eq!(signed.code, Some(0), "{}", signed.stderr);
+    assert!(signed.stdout.starts_with("wrote the signature ("), "{}", signed.stdout);
+    let valid = "signature valid (ECDSA_SHA_256";
+    let refusal = "error: KMSInvalidSignatureException";
+    checks("verify", &signing_key, "ECDSA_SHA_256", ["--signature", &path("sig")], valid, refusal);
+    let base64_signature = with_message("sign", &signing_key, "ECDSA_SHA_256", "message", &[]);
+    assert_eq!(base64_signature.code, Some(0), "{}", base64_signature.stderr);
+    assert!(base64_signature.stdout.trim().len() > 80, "a base64 DER signature: {}", base64_signature.stdout);
+    let guessed = run(&["sign", "--key-id", &signing_key, "--message", &path("message")]);
+    assert_eq!(guessed.code, Some(2), "--algorithm is required: {}", guessed.stderr);
+
+    // The public key, as PEM on stdout and as DER in a file, verifies the signature in openssl.
+    let public_pem = ok(&["get-public-key", "--key-id", &signing_key]);
+    assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public_pem}");
+    std::fs::write(path("pub.pem"), &public_pem).expect("write");
+    ok(&["get-public-key", "--key-id", &signing_key, "--out", &path("pub.der")]);
+    let openssl = |args: &[&str]| {
+        let done = Command::new("openssl").args(args).output().expect("run openssl");
+        (done.status.success(), String::from_utf8_lossy(&done.stdout).into_owned())
+    };
+    let (converted, der_as_pem) = openssl(&["pkey", "-pubin", "-inform", "DER", "-in", &path("pub.der")]);
+    assert!(converted, "openssl reads the DER public key");
+    assert_eq!(der_as_pem, public_pem, "the DER file and the PEM are the same key");
+    let dgst = |message: &str| {
+        openssl(&["dgst", "-sha256", "-verify", &path("pub.pem"), "-signature", &path("sig"), &path(message)])
+    };
+    let (valid, said) = dgst("message");
+    assert!(valid && said.contains("Verified OK"), "openssl: {said}");
+    assert!(!dgst("tampered").0, "openssl refuses the tampered message");
+
+    let made = with_message("generate-mac", &mac_key, "HMAC_SHA_256", "message", &["--out", &path("mac")]);
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    assert_eq!(std::fs::read(path("mac")).expect("mac").len(), 32);
+    let (valid, refusal) = ("MAC valid (HMAC_SHA_256", "error: KMSInvalidMacException");
+    checks("verify-mac", &mac_key, "HMAC_SHA_256", ["--mac", &path("mac")], valid, refusal);
 }

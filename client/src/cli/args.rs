@@ -3,6 +3,7 @@
 //! shorthand values they accept (`KEY=VALUE`, `-`, sizes, names) in [`values`].
 
 mod aliases_tags;
+mod asymmetric;
 mod cluster;
 mod envelope;
 mod identity;
@@ -12,6 +13,7 @@ mod values;
 use clap::{Parser, Subcommand};
 
 pub use aliases_tags::{AliasesCommand, TagsCommand};
+pub use asymmetric::*;
 pub use cluster::{ClusterCommand, MembersCommand};
 pub use envelope::{DecryptArgs, EncryptArgs};
 pub use identity::{PolicyCommand, UsersCommand};
@@ -102,6 +104,9 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt an envelope made by `trent encrypt`, verifying every chunk (streamed).
     Decrypt(DecryptArgs),
+    /// Sign, verify, MAC, key agreement, ML-KEM and data key pairs: one command per operation.
+    #[command(flatten)]
+    Asymmetric(AsymmetricCommand),
 }
 
 impl Cli {

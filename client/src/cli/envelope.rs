@@ -39,7 +39,7 @@ pub async fn decrypt(client: &TrentClient, json: bool, args: DecryptArgs) -> any
 }
 
 /// The context from `--context` entries; a key given twice is a mistake, not an override.
-fn context_from_entries(entries: Vec<(String, String)>) -> anyhow::Result<EncryptionContext> {
+pub(super) fn context_from_entries(entries: Vec<(String, String)>) -> anyhow::Result<EncryptionContext> {
     let mut context = EncryptionContext::new();
     for (key, value) in entries {
         if context.contains_key(&key) {
@@ -86,10 +86,10 @@ async fn open_input(path: &DataPath) -> anyhow::Result<Input> {
 }
 
 /// Where the data goes: stdout, or a temporary file that becomes `target` on [`commit`] and is
-/// removed if dropped before.
+/// removed if dropped before. The key commands (`trent sign`, ...) write their files with it too.
 ///
 /// [`commit`]: Output::commit
-enum Output {
+pub(super) enum Output {
     Stdout(tokio::io::Stdout),
     File { file: tokio::fs::File, temporary: tempfile::TempPath, target: PathBuf },
 }
@@ -97,7 +97,7 @@ enum Output {
 impl Output {
     /// Opens the destination: for a file, a new temporary file in the target's directory (so
     /// the final rename stays on one filesystem and is atomic), readable by its owner only.
-    async fn create(path: &DataPath) -> anyhow::Result<Output> {
+    pub(super) async fn create(path: &DataPath) -> anyhow::Result<Output> {
         let target = match path {
             DataPath::Standard => return Ok(Output::Stdout(tokio::io::stdout())),
             DataPath::File(target) => target.clone(),
@@ -117,7 +117,7 @@ impl Output {
         Ok(Output::File { file: tokio::fs::File::from_std(file), temporary, target })
     }
 
-    fn writer(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send) {
+    pub(super) fn writer(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send) {
         match self {
             Output::Stdout(stdout) => stdout,
             Output::File { file, .. } => file,
@@ -126,7 +126,7 @@ impl Output {
 
     /// Makes the output final: flushes stdout, or syncs the temporary file, renames it over the
     /// target and syncs the directory, so the target is either absent, the old file, or complete.
-    async fn commit(self) -> anyhow::Result<()> {
+    pub(super) async fn commit(self) -> anyhow::Result<()> {
         match self {
             Output::Stdout(mut stdout) => stdout.flush().await.context("cannot flush stdout"),
             Output::File { mut file, temporary, target } => {

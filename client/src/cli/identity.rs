@@ -4,13 +4,12 @@
 use std::io::Read;
 
 use anyhow::Context;
-use serde::Serialize;
 use serde_json::Value;
 use trent_client::wire::ErrorCode;
 use trent_client::TrentClient;
 
 use super::args::{DataPath, PolicyCommand, UsersCommand};
-use super::render;
+use super::{render, show};
 
 /// Largest policy file the CLI reads; the server's own limit on a document is far lower.
 const MAX_POLICY_FILE_BYTES: u64 = 1024 * 1024;
@@ -62,12 +61,6 @@ pub async fn policy(client: &TrentClient, json: bool, command: PolicyCommand) ->
             show(json, &answer, || render::authorization(&answer))
         }
     }
-}
-
-/// Prints `value` as pretty JSON, or `text()` for people.
-fn show<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-    let rendered = if json { serde_json::to_string_pretty(value)? } else { text() };
-    super::print_line(&rendered)
 }
 
 /// The user's inline policy; `None` when it has none (also when it was removed since the user
