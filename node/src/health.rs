@@ -64,13 +64,14 @@ pub async fn health(node: &Node) -> HealthResponse {
 }
 
 /// Resolves with the reason once Raft has stopped on its own (a fatal storage error, a panic in
-/// its core), or never if it stops because `shutdown` asked it to. Logs the reason as an error.
-pub async fn raft_failure(node: &Node, mut shutdown: watch::Receiver<bool>) -> String {
+/// its core), or with `None` once `shutdown` asks the node to stop (the shutdown waits for this
+/// task, so it must end rather than wait forever). Logs the reason as an error.
+pub async fn raft_failure(node: &Node, mut shutdown: watch::Receiver<bool>) -> Option<String> {
     let mut metrics = node.raft.metrics();
     loop {
         let fatal = metrics.borrow().running_state.clone().err();
         match fatal {
-            Some(Fatal::Stopped) | None if *shutdown.borrow() => return std::future::pending().await,
+            Some(Fatal::Stopped) | None if *shutdown.borrow() => return None,
             Some(fatal) => {
                 let reason = describe(&fatal);
                 tracing::error!(
@@ -78,7 +79,7 @@ pub async fn raft_failure(node: &Node, mut shutdown: watch::Receiver<bool>) -> S
                     reason = %reason,
                     "Raft has stopped: this node is out of service (health answers 503) and must be restarted"
                 );
-                return reason;
+                return Some(reason);
             }
             None => {}
         }
@@ -88,16 +89,16 @@ pub async fn raft_failure(node: &Node, mut shutdown: watch::Receiver<bool>) -> S
                     // The metrics sender is gone with Raft itself.
                     let reason = "Raft has stopped".to_owned();
                     if *shutdown.borrow() {
-                        return std::future::pending().await;
+                        return None;
                     }
                     tracing::error!(node_id = node.id(), "Raft has stopped: this node is out of service");
-                    return reason;
+                    return Some(reason);
                 }
             }
             changed = shutdown.changed() => {
                 // The sender is gone: whoever started this node is stopping it.
                 if changed.is_err() {
-                    return std::future::pending().await;
+                    return None;
                 }
             }
         }

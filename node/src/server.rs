@@ -166,8 +166,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let (failed, failure) = watch::channel(None);
     let watched = node.clone();
     tasks.push(tokio::spawn(async move {
-        let reason = crate::health::raft_failure(&watched, shutdown_rx).await;
-        let _ = failed.send(Some(reason));
+        if let Some(reason) = crate::health::raft_failure(&watched, shutdown_rx).await {
+            let _ = failed.send(Some(reason));
+        }
     }));
 
     if bootstrap {
