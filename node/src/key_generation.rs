@@ -2,10 +2,10 @@
 //! write joins a batch. An RSA-4096 key takes seconds: made inside a batch it would hold one of
 //! the proposer's two in-flight slots, and every write of the cluster — a RevokeGrant, a
 //! DisableKey — would wait behind it, past the consistency bound. So the leader makes the
-//! material first, on a blocking thread (at most [`MAX_CONCURRENT`] at once), keeps it here under
-//! the write's request id, and the batch's stamp takes it. Material never leaves the leader in
-//! plaintext and is zeroized when taken or dropped. A write whose material is not here when it
-//! is stamped (leadership moved in between) has it made then.
+//! material first, on a low-priority thread (`cpu_pool`; at most [`MAX_CONCURRENT`] at once),
+//! keeps it here under the write's request id, and the batch's stamp takes it. Material never
+//! leaves the leader in plaintext and is zeroized when taken or dropped. A write whose material
+//! is not here when it is stamped (leadership moved in between) has it made then.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::write_path::ForwardedProposal;
 
-/// Key generations running at once; more wait (each takes a blocking thread and a core).
+/// Key generations running at once; more wait (each takes a thread and, when the node is idle, a core).
 pub const MAX_CONCURRENT: usize = 2;
 /// Materials kept waiting for their stamp; past this the oldest are dropped (their writes then
 /// make material when stamped).

@@ -11,6 +11,7 @@ pub mod authentication;
 pub mod authorization;
 pub mod cli;
 pub mod config;
+pub mod cpu_pool;
 pub mod crypto;
 pub mod dev;
 pub mod feature_level;

@@ -83,12 +83,13 @@ impl ForwardedProposal {
     }
 
     /// The private material a new key of a spec other than SYMMETRIC_DEFAULT needs, made on a
-    /// blocking thread (RSA-4096 takes a second or more); `None` for every other write.
+    /// low-priority thread (RSA-4096 takes a second or more); `None` for every other write.
     pub async fn prepare_material(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
         let Some(spec) = self.private_material_spec() else {
             return Ok(None);
         };
-        let made = tokio::task::spawn_blocking(move || material::generate_private(spec))
+        let made = crate::cpu_pool::key_generation()
+            .run(move || material::generate_private(spec))
             .await
             .map_err(|_| KmsError::new(ErrorCode::Internal, "key generation stopped"))?;
         made.map(Some)

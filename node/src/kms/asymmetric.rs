@@ -3,7 +3,9 @@
 //! and VerifyMac; DeriveSharedSecret; Encapsulate and Decapsulate; and RSA-OAEP Encrypt and
 //! Decrypt, which `encryption` calls for an RSA algorithm.
 
-use trent_keys::KeysError;
+use std::sync::Arc;
+
+use trent_keys::{KeysError, PrivateKey};
 use trent_wire::asymmetric::{
     DecapsulateRequest, DecapsulateResponse, DeriveSharedSecretRequest, DeriveSharedSecretResponse,
     EncapsulateRequest, EncapsulateResponse, GenerateMacRequest, GenerateMacResponse, GetPublicKeyRequest,
@@ -38,8 +40,10 @@ pub async fn sign(call: &Call<'_>, request: SignRequest) -> Result<SignResponse,
         dry_run: request.dry_run,
     };
     let (key, message_type, algorithm) = signing_key(call, fields).await?;
+    let message = request.message;
     let signature =
-        private_key_work(&key, || key.key.sign(algorithm, message_type, request.message.as_bytes()))
+        private_key_work(&key, move |private| private.sign(algorithm, message_type, message.as_bytes()))
+            .await?
             .map_err(|error| keys_error(&key, error))?;
     Ok(SignResponse { key_id: key.arn, signature: Blob(signature), signing_algorithm: algorithm })
 }
@@ -261,7 +265,9 @@ pub async fn rsa_decrypt(
     refuse_context(context_given)?;
     let key = private_key(call, reference).await?;
     require(&key, trent_keys::encryption_algorithms(key.spec).contains(&algorithm), algorithm.as_str())?;
-    let plaintext = private_key_work(&key, || key.key.decrypt(algorithm, ciphertext))
+    let ciphertext = ciphertext.to_vec();
+    let plaintext = private_key_work(&key, move |private| private.decrypt(algorithm, &ciphertext))
+        .await?
         .map_err(|_| invalid_ciphertext())?;
     Ok((key.arn, plaintext))
 }
@@ -269,17 +275,20 @@ pub async fn rsa_decrypt(
 /// Runs a private-key operation of `key`. An RSA private-key operation takes about a millisecond
 /// (RSA-4096: several): run inline it would hold a runtime worker, and with both workers
 /// signing, Raft's heartbeats would wait and the followers fall out of the consistency bound.
-/// So RSA work tells the runtime first (`block_in_place` hands the worker's other tasks to
-/// another thread); the rest, tens of microseconds, runs inline.
-fn private_key_work<T>(key: &PrivateKeyInUse, work: impl FnOnce() -> T) -> T {
-    let slow = matches!(key.spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096);
-    let multi_threaded = tokio::runtime::Handle::try_current()
-        .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if slow && multi_threaded {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
+/// So RSA work goes to the private-key pool (`cpu_pool`: one thread per core, callers beyond
+/// that wait without holding a thread); the rest, tens of microseconds, runs inline.
+async fn private_key_work<T: Send + 'static>(
+    key: &PrivateKeyInUse,
+    work: impl FnOnce(&PrivateKey) -> T + Send + 'static,
+) -> Result<T, KmsError> {
+    if !matches!(key.spec, KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096) {
+        return Ok(work(&key.key));
     }
+    let private = Arc::clone(&key.key);
+    crate::cpu_pool::private_key_operations()
+        .run(move || work(&private))
+        .await
+        .map_err(|_| KmsError::new(ErrorCode::Internal, "The private-key operation stopped"))
 }
 
 /// A list GetPublicKey shows only for the key's usage: `None` when empty.

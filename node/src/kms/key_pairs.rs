@@ -51,15 +51,15 @@ async fn key_pair(
         symmetric_key(call, &reference, MaterialVersion::Current, EncryptionAlgorithm::SymmetricDefault)
             .await?;
     finish_dry_run(request.dry_run)?;
-    // RSA-4096 takes a second or more: not on the async runtime.
-    let (private_key, public_key) =
-        tokio::task::spawn_blocking(move || trent_keys::generate_data_key_pair(spec))
-            .await
-            .map_err(|_| KmsError::new(ErrorCode::Internal, "key pair generation stopped"))?
-            .map_err(|error| {
-                tracing::error!(%spec, %error, "data key pair generation failed");
-                KmsError::new(ErrorCode::Internal, "The key pair could not be generated")
-            })?;
+    // RSA-4096 takes a second or more: not on the async runtime, and below request handling.
+    let (private_key, public_key) = crate::cpu_pool::key_generation()
+        .run(move || trent_keys::generate_data_key_pair(spec))
+        .await
+        .map_err(|_| KmsError::new(ErrorCode::Internal, "key pair generation stopped"))?
+        .map_err(|error| {
+            tracing::error!(%spec, %error, "data key pair generation failed");
+            KmsError::new(ErrorCode::Internal, "The key pair could not be generated")
+        })?;
     let blob = seal_with(&key, &context, &private_key)?;
     Ok(GenerateDataKeyPairResponse {
         private_key_ciphertext_blob: Blob(blob),
