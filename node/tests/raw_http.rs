@@ -283,6 +283,104 @@ async fn a_missing_required_field_is_a_validation_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_and_import_operations_check_their_requests_then_answer_not_implemented_yet() {
+    let node = Node::start().await;
+    let created = node.kms("CreateKey", "{}").await.json();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let id = |body: &str| body.replace("@id", &key_id);
+    let material_id = "ab".repeat(32);
+    let well_formed = [
+        ("EnableKeyRotation", id(r#"{"KeyId": "@id"}"#)),
+        ("EnableKeyRotation", id(r#"{"KeyId": "@id", "RotationPeriodInDays": 90}"#)),
+        ("DisableKeyRotation", id(r#"{"KeyId": "@id"}"#)),
+        ("GetKeyRotationStatus", id(r#"{"KeyId": "@id"}"#)),
+        ("RotateKeyOnDemand", id(r#"{"KeyId": "@id"}"#)),
+        (
+            "ListKeyRotations",
+            id(r#"{"KeyId": "@id", "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 1000}"#),
+        ),
+        (
+            "GetParametersForImport",
+            id(
+                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_4096"}"#,
+            ),
+        ),
+        (
+            "ImportKeyMaterial",
+            id(r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==",
+                   "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "KeyMaterialDescription": "hsm 1"}"#),
+        ),
+        (
+            "DeleteImportedKeyMaterial",
+            id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
+        ),
+    ];
+    for (operation, body) in &well_formed {
+        let response = node.kms(operation, body).await;
+        assert_error(&response, 400, "UnsupportedOperationException");
+        let message = response.json()["message"].as_str().unwrap().to_owned();
+        assert_eq!(message, format!("{operation} is not implemented yet in this version of Trent"));
+        // Refused before the operation would run, as every other operation refuses them.
+        assert_error(&node.kms(operation, "{}").await, 400, "ValidationException");
+        assert_error(&node.kms(operation, "not json").await, 400, "SerializationException");
+        let unknown_key = body.replace(&key_id, &uuid::Uuid::new_v4().to_string());
+        assert_error(&node.kms(operation, &unknown_key).await, 400, "NotFoundException");
+    }
+    let alias = id(r#"{"AliasName": "alias/app", "TargetKeyId": "@id"}"#);
+    assert_eq!(node.kms("CreateAlias", &alias).await.status, 200);
+    let invalid = [
+        (
+            "EnableKeyRotation",
+            id(r#"{"KeyId": "@id", "RotationPeriodInDays": 89}"#),
+            "'rotationPeriodInDays'",
+        ),
+        (
+            "EnableKeyRotation",
+            id(r#"{"KeyId": "@id", "RotationPeriodInDays": 2561}"#),
+            "'rotationPeriodInDays'",
+        ),
+        ("ListKeyRotations", id(r#"{"KeyId": "@id", "Limit": 0}"#), "'limit'"),
+        ("ListKeyRotations", id(r#"{"KeyId": "@id", "IncludeKeyMaterial": "ALL"}"#), "'includeKeyMaterial'"),
+        ("ListKeyRotations", id(r#"{"KeyId": "@id", "Marker": ""}"#), "'marker'"),
+        (
+            "GetParametersForImport",
+            id(
+                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSAES_OAEP_SHA_512", "WrappingKeySpec": "RSA_2048"}"#,
+            ),
+            "'wrappingAlgorithm'",
+        ),
+        (
+            "GetParametersForImport",
+            id(r#"{"KeyId": "@id", "WrappingAlgorithm": "RSAES_OAEP_SHA_256"}"#),
+            "'wrappingKeySpec'",
+        ),
+        (
+            "ImportKeyMaterial",
+            id(r#"{"KeyId": "@id", "ImportToken": "", "EncryptedKeyMaterial": "d3JhcHBlZA=="}"#),
+            "'importToken'",
+        ),
+        (
+            "ImportKeyMaterial",
+            id(
+                r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==", "ImportType": "NEW"}"#,
+            ),
+            "'importType'",
+        ),
+        ("DeleteImportedKeyMaterial", id(r#"{"KeyId": "@id", "KeyMaterialId": "ABC"}"#), "'keyMaterialId'"),
+        ("RotateKeyOnDemand", r#"{"KeyId": "alias/app"}"#.to_owned(), "alias"),
+    ];
+    for (operation, body, field) in &invalid {
+        let response = node.kms(operation, body).await;
+        assert_error(&response, 400, "ValidationException");
+        let message = response.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(field), "{operation} {body}: {message}");
+    }
+    let wrong_type = id(r#"{"KeyId": "@id", "RotationPeriodInDays": "ninety"}"#);
+    assert_error(&node.kms("EnableKeyRotation", &wrong_type).await, 400, "SerializationException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_body_reads_as_an_empty_object() {
     let node = Node::start().await;
     let response = node.kms("ListKeys", "").await;

@@ -77,6 +77,15 @@ pub enum ErrorCode {
     KmsInvalidSignature,
     /// VerifyMac: the MAC does not match the key, algorithm and message given.
     KmsInvalidMac,
+    /// ImportKeyMaterial: the material is not the key's (another key's, or not the material
+    /// being reimported), or new material the key already has.
+    IncorrectKeyMaterial,
+    /// ImportKeyMaterial: the import token has expired (GetParametersForImport anew).
+    ExpiredImportToken,
+    /// ImportKeyMaterial: the import token is malformed or belongs to another key.
+    InvalidImportToken,
+    /// RotateKeyOnDemand: an automatic rotation of the key is in progress or due within 20 minutes.
+    Conflict,
 }
 
 impl ErrorCode {
@@ -119,6 +128,10 @@ impl ErrorCode {
             ErrorCode::DeleteConflict => "DeleteConflictException",
             ErrorCode::KmsInvalidSignature => "KMSInvalidSignatureException",
             ErrorCode::KmsInvalidMac => "KMSInvalidMacException",
+            ErrorCode::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
+            ErrorCode::ExpiredImportToken => "ExpiredImportTokenException",
+            ErrorCode::InvalidImportToken => "InvalidImportTokenException",
+            ErrorCode::Conflict => "ConflictException",
         }
     }
 
@@ -156,7 +169,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 34] = [
+const ALL_CODES: [ErrorCode; 38] = [
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
     ErrorCode::Validation,
@@ -192,6 +205,10 @@ const ALL_CODES: [ErrorCode; 34] = [
     ErrorCode::DeleteConflict,
     ErrorCode::KmsInvalidSignature,
     ErrorCode::KmsInvalidMac,
+    ErrorCode::IncorrectKeyMaterial,
+    ErrorCode::ExpiredImportToken,
+    ErrorCode::InvalidImportToken,
+    ErrorCode::Conflict,
 ];
 
 impl std::fmt::Display for ErrorCode {
@@ -245,6 +262,20 @@ mod tests {
         }
         assert_eq!(ErrorCode::parse("com.amazonaws.kms#NotFoundException"), Some(ErrorCode::NotFound));
         assert_eq!(ErrorCode::parse("NoSuchThing"), None);
+    }
+
+    #[test]
+    fn import_and_rotation_errors_are_client_errors_with_aws_names() {
+        // botocore gives these no HTTP status of their own: 400, as every KMS client error.
+        for (code, name) in [
+            (ErrorCode::IncorrectKeyMaterial, "IncorrectKeyMaterialException"),
+            (ErrorCode::ExpiredImportToken, "ExpiredImportTokenException"),
+            (ErrorCode::InvalidImportToken, "InvalidImportTokenException"),
+            (ErrorCode::Conflict, "ConflictException"),
+            (ErrorCode::LimitExceeded, "LimitExceededException"),
+        ] {
+            assert_eq!((code.as_str(), code.http_status(), code.is_retryable()), (name, 400, false));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{KeySpec, KeyState, KeyUsage, Origin};
+use crate::model::{ExpirationModel, KeySpec, KeyState, KeyUsage, Origin};
 
 /// The target prefix of every KMS operation.
 pub const TARGET_PREFIX: &str = "TrentService.";
@@ -50,8 +50,15 @@ pub struct KeyMetadata {
     /// The pending window of a key pending deletion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_deletion_window_in_days: Option<i64>,
+    /// When the first of the key's expiring imported materials expires, epoch seconds:
+    /// `EXTERNAL` keys whose material expires only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<f64>,
     /// Where the key material came from.
     pub origin: Origin,
+    /// Whether the imported material expires: `EXTERNAL` keys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<ExpirationModel>,
     /// Always `CUSTOMER`: every key in Trent is a customer managed key.
     pub key_manager: String,
     /// The deprecated twin of `KeySpec`, still read by older SDKs.
@@ -75,6 +82,9 @@ pub struct KeyMetadata {
     pub encapsulation_algorithms: Option<Vec<String>>,
     /// Always false: Trent has no multi-region keys.
     pub multi_region: bool,
+    /// The id of the material the key encrypts with now: symmetric encryption keys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
 }
 
 /// `CreateKey` request.
@@ -122,7 +132,7 @@ pub struct KeyMetadataResponse {
 }
 
 /// A request that names one key and nothing else (`DescribeKey`, `EnableKey`, `DisableKey`,
-/// `CancelKeyDeletion`).
+/// `CancelKeyDeletion`, `DisableKeyRotation`, `GetKeyRotationStatus`, `RotateKeyOnDemand`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdRequest {
@@ -133,7 +143,7 @@ pub struct KeyIdRequest {
     pub grant_tokens: Option<Vec<String>>,
 }
 
-/// Response that names one key (`CancelKeyDeletion`).
+/// Response that names one key (`CancelKeyDeletion`, `RotateKeyOnDemand`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdResponse {
@@ -351,12 +361,30 @@ mod tests {
             key_agreement_algorithms: None,
             encapsulation_algorithms: None,
             multi_region: false,
+            valid_to: None,
+            expiration_model: None,
+            current_key_material_id: None,
         };
         let json = serde_json::to_value(&metadata).unwrap();
         assert_eq!(json["AWSAccountId"], "111122223333");
         assert_eq!(json["KeySpec"], "SYMMETRIC_DEFAULT");
         assert_eq!(json["KeyState"], "Enabled");
-        assert!(json.get("DeletionDate").is_none());
+        for absent in ["DeletionDate", "ValidTo", "ExpirationModel", "CurrentKeyMaterialId"] {
+            assert!(json.get(absent).is_none(), "{absent}");
+        }
+
+        let imported = KeyMetadata {
+            origin: Origin::External,
+            valid_to: Some(1_700_000_000.0),
+            expiration_model: Some(ExpirationModel::KeyMaterialExpires),
+            current_key_material_id: Some("ab".repeat(32)),
+            ..metadata
+        };
+        let json = serde_json::to_value(&imported).unwrap();
+        assert_eq!(json["ValidTo"], 1_700_000_000.0);
+        assert_eq!(json["ExpirationModel"], "KEY_MATERIAL_EXPIRES");
+        assert_eq!(json["CurrentKeyMaterialId"], "ab".repeat(32));
+        assert_eq!(serde_json::from_value::<KeyMetadata>(json).unwrap(), imported);
     }
 
     #[test]

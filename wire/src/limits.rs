@@ -14,9 +14,9 @@ pub const MAX_ADMIN_REQUEST_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_UNSIGNED_REQUEST_BODY_BYTES: usize = 4 * 1024;
 /// Description of a key: 0–8192 characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 8192;
-/// ListKeys `Limit`: 1–1000.
+/// ListKeys and ListKeyRotations `Limit`: 1–1000.
 pub const MAX_LIST_LIMIT: i64 = 1000;
-/// Default page size of ListKeys.
+/// Default page size of ListKeys and ListKeyRotations.
 pub const DEFAULT_LIST_LIMIT: i64 = 100;
 /// ListAliases `Limit`: 1–100.
 pub const MAX_ALIAS_LIST_LIMIT: i64 = 100;
@@ -44,7 +44,8 @@ pub const MAX_MARKER_CHARS: usize = 1024;
 pub const MAX_POLICY_BYTES: usize = 32 * 1024;
 /// Plaintext of Encrypt: 1–4096 bytes.
 pub const MAX_PLAINTEXT_BYTES: usize = 4096;
-/// Ciphertext blob of Decrypt and ReEncrypt: 1–6144 bytes.
+/// Ciphertext blob of Decrypt and ReEncrypt, and every other AWS `CiphertextType` field
+/// (ImportKeyMaterial's `ImportToken` and `EncryptedKeyMaterial`): 1–6144 bytes.
 pub const MAX_CIPHERTEXT_BYTES: usize = 6144;
 /// `NumberOfBytes` of GenerateDataKey and GenerateRandom: 1–1024.
 pub const MAX_GENERATED_BYTES: i64 = 1024;
@@ -56,3 +57,19 @@ pub const MAX_GRANT_TOKEN_CHARS: usize = 8192;
 /// number; this bounds the work a request can ask for and matches what the AWS Encryption SDK
 /// serialises comfortably.
 pub const MAX_ENCRYPTION_CONTEXT_BYTES: usize = 8192;
+/// EnableKeyRotation `RotationPeriodInDays`: 90–2560 days.
+pub const MIN_ROTATION_PERIOD_DAYS: i64 = 90;
+/// Upper bound of `RotationPeriodInDays`.
+pub const MAX_ROTATION_PERIOD_DAYS: i64 = 2560;
+/// The rotation period when EnableKeyRotation names none.
+pub const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
+/// RotateKeyOnDemand calls a key may have in its lifetime (AWS's quota).
+pub const MAX_ON_DEMAND_ROTATIONS: u32 = 25;
+/// How long GetParametersForImport's wrapping key and import token can be used, in hours.
+pub const IMPORT_PARAMETERS_VALID_HOURS: u64 = 24;
+/// ImportKeyMaterial `ValidTo`: at most this many days after the request.
+pub const MAX_IMPORTED_MATERIAL_VALID_DAYS: u64 = 365;
+/// `KeyMaterialDescription`: 0–256 characters.
+pub const MAX_KEY_MATERIAL_DESCRIPTION_CHARS: usize = 256;
+/// `KeyMaterialId`: exactly 64 lowercase hex digits.
+pub const KEY_MATERIAL_ID_CHARS: usize = 64;

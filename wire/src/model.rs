@@ -1,6 +1,6 @@
 //! Domain enums named on the wire and kept in the replicated state: key spec, usage, state,
-//! origin, and the algorithms and data-key specs requests name. Each serialises as the exact
-//! string AWS KMS uses.
+//! origin, the algorithms and data-key specs requests name, and those of key rotation and
+//! import. Each serialises as the exact string AWS KMS uses.
 
 use serde::{Deserialize, Serialize};
 
@@ -264,6 +264,103 @@ aws_string_enum! {
     }
 }
 
+aws_string_enum! {
+    /// How key material to import is wrapped (AWS `AlgorithmSpec` of GetParametersForImport).
+    WrappingAlgorithm {
+        /// RSAES-PKCS1-v1_5: AWS no longer offers it (since 2023-10-10); refused.
+        RsaesPkcs1V15 = "RSAES_PKCS1_V1_5",
+        /// RSAES-OAEP with SHA-1 (and MGF1 with SHA-1).
+        RsaesOaepSha1 = "RSAES_OAEP_SHA_1",
+        /// RSAES-OAEP with SHA-256 (and MGF1 with SHA-256).
+        RsaesOaepSha256 = "RSAES_OAEP_SHA_256",
+        /// An ephemeral AES key under RSAES-OAEP with SHA-1, then the material under AES key
+        /// wrap with padding (RFC 5649): for material longer than OAEP can carry.
+        RsaAesKeyWrapSha1 = "RSA_AES_KEY_WRAP_SHA_1",
+        /// As `RSA_AES_KEY_WRAP_SHA_1`, with SHA-256.
+        RsaAesKeyWrapSha256 = "RSA_AES_KEY_WRAP_SHA_256",
+        /// SM2 public key encryption (China regions only); refused.
+        Sm2Pke = "SM2PKE",
+    }
+}
+
+aws_string_enum! {
+    /// The public key GetParametersForImport returns to wrap material under (AWS `WrappingKeySpec`).
+    WrappingKeySpec {
+        /// RSA 2048-bit.
+        Rsa2048 = "RSA_2048",
+        /// RSA 3072-bit.
+        Rsa3072 = "RSA_3072",
+        /// RSA 4096-bit.
+        Rsa4096 = "RSA_4096",
+        /// SM2 (China regions only); refused.
+        Sm2 = "SM2",
+    }
+}
+
+aws_string_enum! {
+    /// Whether imported key material expires (AWS `ExpirationModelType`).
+    ExpirationModel {
+        /// The material is deleted at its `ValidTo` (the default of ImportKeyMaterial).
+        KeyMaterialExpires = "KEY_MATERIAL_EXPIRES",
+        /// The material stays until DeleteImportedKeyMaterial.
+        KeyMaterialDoesNotExpire = "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    }
+}
+
+aws_string_enum! {
+    /// Whether ImportKeyMaterial brings new material or material the key had before (AWS `ImportType`).
+    ImportType {
+        /// Material the key has never had: a new version, pending rotation once the key has one.
+        NewKeyMaterial = "NEW_KEY_MATERIAL",
+        /// Material the key had before (reimported after it expired or was deleted).
+        ExistingKeyMaterial = "EXISTING_KEY_MATERIAL",
+    }
+}
+
+aws_string_enum! {
+    /// Which materials ListKeyRotations lists (AWS `IncludeKeyMaterial`).
+    IncludeKeyMaterial {
+        /// Every material, the first and any pending rotation included.
+        AllKeyMaterial = "ALL_KEY_MATERIAL",
+        /// Only materials a rotation made current (the default).
+        RotationsOnly = "ROTATIONS_ONLY",
+    }
+}
+
+aws_string_enum! {
+    /// Where one key material stands in its key's rotations (AWS `KeyMaterialState`).
+    KeyMaterialState {
+        /// Decrypts what it encrypted; no longer encrypts.
+        NonCurrent = "NON_CURRENT",
+        /// Encrypts and decrypts.
+        Current = "CURRENT",
+        /// Imported, waiting for RotateKeyOnDemand to make it current.
+        PendingRotation = "PENDING_ROTATION",
+        /// Multi-Region keys only; never produced by Trent.
+        PendingMultiRegionImportAndRotation = "PENDING_MULTI_REGION_IMPORT_AND_ROTATION",
+    }
+}
+
+aws_string_enum! {
+    /// Whether the bytes of one imported key material are present (AWS `ImportState`).
+    ImportState {
+        /// Present: usable.
+        Imported = "IMPORTED",
+        /// Deleted or expired: the same material must be imported again.
+        PendingImport = "PENDING_IMPORT",
+    }
+}
+
+aws_string_enum! {
+    /// What made a key material current (AWS `RotationType`).
+    RotationType {
+        /// The key's rotation schedule.
+        Automatic = "AUTOMATIC",
+        /// RotateKeyOnDemand.
+        OnDemand = "ON_DEMAND",
+    }
+}
+
 impl DataKeySpec {
     /// The key's length in bytes.
     pub fn bytes(self) -> usize {
@@ -341,10 +438,38 @@ mod tests {
             EncapsulationAlgorithm::parse,
         );
         round_trip(DataKeyPairSpec::ALL, DataKeyPairSpec::as_str, DataKeyPairSpec::parse);
+        round_trip(WrappingAlgorithm::ALL, WrappingAlgorithm::as_str, WrappingAlgorithm::parse);
+        round_trip(WrappingKeySpec::ALL, WrappingKeySpec::as_str, WrappingKeySpec::parse);
+        round_trip(ExpirationModel::ALL, ExpirationModel::as_str, ExpirationModel::parse);
+        round_trip(ImportType::ALL, ImportType::as_str, ImportType::parse);
+        round_trip(IncludeKeyMaterial::ALL, IncludeKeyMaterial::as_str, IncludeKeyMaterial::parse);
+        round_trip(KeyMaterialState::ALL, KeyMaterialState::as_str, KeyMaterialState::parse);
+        round_trip(ImportState::ALL, ImportState::as_str, ImportState::parse);
+        round_trip(RotationType::ALL, RotationType::as_str, RotationType::parse);
         assert_eq!(SigningAlgorithm::ALL.len(), 12);
         assert_eq!(SigningAlgorithm::parse("SM2DSA"), None);
         assert_eq!(DataKeyPairSpec::parse("SM2"), None);
         assert_eq!(KeySpec::parse("SM2"), None);
+    }
+
+    #[test]
+    fn rotation_and_import_enums_list_what_aws_lists_in_its_order() {
+        // botocore kms/2014-11-01, in the model's order (the order is stored, see above).
+        assert_eq!(
+            WrappingAlgorithm::allowed_values(),
+            "[RSAES_PKCS1_V1_5, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256, SM2PKE]"
+        );
+        assert_eq!(WrappingKeySpec::allowed_values(), "[RSA_2048, RSA_3072, RSA_4096, SM2]");
+        assert_eq!(ExpirationModel::allowed_values(), "[KEY_MATERIAL_EXPIRES, KEY_MATERIAL_DOES_NOT_EXPIRE]");
+        assert_eq!(ImportType::allowed_values(), "[NEW_KEY_MATERIAL, EXISTING_KEY_MATERIAL]");
+        assert_eq!(IncludeKeyMaterial::allowed_values(), "[ALL_KEY_MATERIAL, ROTATIONS_ONLY]");
+        assert_eq!(
+            KeyMaterialState::allowed_values(),
+            "[NON_CURRENT, CURRENT, PENDING_ROTATION, PENDING_MULTI_REGION_IMPORT_AND_ROTATION]"
+        );
+        assert_eq!(ImportState::allowed_values(), "[IMPORTED, PENDING_IMPORT]");
+        assert_eq!(RotationType::allowed_values(), "[AUTOMATIC, ON_DEMAND]");
+        assert_eq!(WrappingAlgorithm::parse("rsaes_oaep_sha_256"), None);
     }
 
     #[test]

@@ -128,6 +128,14 @@ operations! {
     Decapsulate => Kms, "Decapsulate", "kms:Decapsulate", Read, Key;
     GenerateDataKeyPair => Kms, "GenerateDataKeyPair", "kms:GenerateDataKeyPair", Read, Key;
     GenerateDataKeyPairWithoutPlaintext => Kms, "GenerateDataKeyPairWithoutPlaintext", "kms:GenerateDataKeyPairWithoutPlaintext", Read, Key;
+    EnableKeyRotation => Kms, "EnableKeyRotation", "kms:EnableKeyRotation", Write, Key;
+    DisableKeyRotation => Kms, "DisableKeyRotation", "kms:DisableKeyRotation", Write, Key;
+    GetKeyRotationStatus => Kms, "GetKeyRotationStatus", "kms:GetKeyRotationStatus", Read, Key;
+    RotateKeyOnDemand => Kms, "RotateKeyOnDemand", "kms:RotateKeyOnDemand", Write, Key;
+    ListKeyRotations => Kms, "ListKeyRotations", "kms:ListKeyRotations", Read, Key;
+    GetParametersForImport => Kms, "GetParametersForImport", "kms:GetParametersForImport", Write, Key;
+    ImportKeyMaterial => Kms, "ImportKeyMaterial", "kms:ImportKeyMaterial", Write, Key;
+    DeleteImportedKeyMaterial => Kms, "DeleteImportedKeyMaterial", "kms:DeleteImportedKeyMaterial", Write, Key;
     Health => Admin, "Health", "trent:Health", Read, Cluster;
     SealStatus => Admin, "SealStatus", "trent:SealStatus", Read, Cluster;
     Initialize => Admin, "Initialize", "trent:Initialize", Write, Cluster;
@@ -218,6 +226,31 @@ mod tests {
         }
         assert_eq!(Operation::from_target("TrentService.Nope"), None);
         assert_eq!(Operation::from_target("Encrypt"), None);
+    }
+
+    #[test]
+    fn rotation_and_import_operations_act_on_a_key_and_only_their_reads_are_reads() {
+        use Operation::*;
+        let operations = [
+            EnableKeyRotation,
+            DisableKeyRotation,
+            GetKeyRotationStatus,
+            RotateKeyOnDemand,
+            ListKeyRotations,
+            GetParametersForImport,
+            ImportKeyMaterial,
+            DeleteImportedKeyMaterial,
+        ];
+        for operation in operations {
+            assert_eq!(
+                (operation.service(), operation.resource()),
+                (Service::Kms, ResourceKind::Key),
+                "{operation}"
+            );
+            let read = matches!(operation, GetKeyRotationStatus | ListKeyRotations);
+            assert_eq!(operation.access(), if read { Access::Read } else { Access::Write }, "{operation}");
+            assert!(KeySpec::ALL.iter().all(|spec| !operation.allowed_for(*spec, spec.default_usage())));
+        }
     }
 
     #[test]

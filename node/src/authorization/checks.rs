@@ -15,11 +15,16 @@ use trent_wire::data_plane::{
     DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest, GenerateRandomRequest,
     ReEncryptRequest,
 };
+use trent_wire::import::{
+    DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, ImportKeyMaterialRequest,
+};
 use trent_wire::kms::{
     AliasTargetRequest, CreateKeyRequest, DeleteAliasRequest, KeyIdRequest, ListAliasesRequest,
     ListKeysRequest, ListResourceTagsRequest, ScheduleKeyDeletionRequest, TagResourceRequest,
     UntagResourceRequest, UpdateKeyDescriptionRequest,
 };
+use trent_wire::limits::DEFAULT_ROTATION_PERIOD_DAYS;
+use trent_wire::rotation::{EnableKeyRotationRequest, ListKeyRotationsRequest};
 use trent_wire::validation::check_alias_name;
 use trent_wire::{KmsError, Operation};
 
@@ -120,6 +125,28 @@ fn tokens(tokens: &Option<Vec<String>>) -> &[String] {
     tokens.as_deref().unwrap_or_default()
 }
 
+/// Implements [`Authorize`] for requests whose one check is their action on their `key_id`.
+macro_rules! on_key_alone {
+    ($($request:ty),+ $(,)?) => {$(
+        impl Authorize for $request {
+            fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+                on_key(operation, &self.key_id, scope)
+            }
+        }
+    )+};
+}
+
+on_key_alone! {
+    UpdateKeyDescriptionRequest,
+    ListResourceTagsRequest,
+    GetKeyPolicyRequest,
+    ListKeyPoliciesRequest,
+    ListGrantsRequest,
+    RevokeGrantRequest,
+    ListKeyRotationsRequest,
+    DeleteImportedKeyMaterialRequest,
+}
+
 impl Authorize for CreateKeyRequest {
     fn checks(&self, operation: Operation, _: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let mut check = Check::new(operation.action(), Target::Nothing);
@@ -180,12 +207,6 @@ impl Authorize for ListRetirableGrantsRequest {
     }
 }
 
-impl Authorize for UpdateKeyDescriptionRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
-    }
-}
-
 impl Authorize for ScheduleKeyDeletionRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let window = self.pending_window_in_days.unwrap_or(trent_wire::limits::MAX_PENDING_WINDOW_DAYS);
@@ -231,12 +252,6 @@ impl Authorize for UntagResourceRequest {
         let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
             .with_all("aws:TagKeys", self.tag_keys.clone());
         Ok(vec![check])
-    }
-}
-
-impl Authorize for ListResourceTagsRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
     }
 }
 
@@ -390,18 +405,6 @@ impl Authorize for PutKeyPolicyRequest {
     }
 }
 
-impl Authorize for GetKeyPolicyRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
-    }
-}
-
-impl Authorize for ListKeyPoliciesRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
-    }
-}
-
 impl Authorize for CreateGrantRequest {
     fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
         let mut check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
@@ -430,18 +433,6 @@ impl Authorize for CreateGrantRequest {
     }
 }
 
-impl Authorize for ListGrantsRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
-    }
-}
-
-impl Authorize for RevokeGrantRequest {
-    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
-        on_key(operation, &self.key_id, scope)
-    }
-}
-
 impl Authorize for RetireGrantRequest {
     /// None: as AWS, who may retire a grant is said by the grant (its retiring principal, or
     /// its grantee when it allows RetireGrant), not by policies; the operation checks it.
@@ -451,6 +442,38 @@ impl Authorize for RetireGrantRequest {
 
     fn grant_tokens(&self) -> &[String] {
         self.grant_token.as_slice()
+    }
+}
+
+impl Authorize for EnableKeyRotationRequest {
+    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+        // A condition key sees the default when the request leaves the period out, as AWS's do.
+        let days = self.rotation_period_in_days.unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS);
+        let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with("kms:RotationPeriodInDays", days.to_string());
+        Ok(vec![check])
+    }
+}
+
+impl Authorize for GetParametersForImportRequest {
+    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+        let check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with("kms:WrappingAlgorithm", self.wrapping_algorithm.clone())
+            .with("kms:WrappingKeySpec", self.wrapping_key_spec.clone());
+        Ok(vec![check])
+    }
+}
+
+impl Authorize for ImportKeyMaterialRequest {
+    fn checks(&self, operation: Operation, scope: &ArnScope) -> Result<Vec<Check>, KmsError> {
+        let expiration = self.expiration_model.as_deref().unwrap_or("KEY_MATERIAL_EXPIRES");
+        let mut check = Check::new(operation.action(), key(&self.key_id, "keyId", scope)?)
+            .with("kms:ExpirationModel", expiration);
+        if let Some(valid_to) = self.valid_to {
+            // Epoch seconds, which the Date operators read.
+            check = check.with("kms:ValidTo", (valid_to.floor() as i64).to_string());
+        }
+        Ok(vec![check])
     }
 }
 

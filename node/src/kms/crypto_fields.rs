@@ -6,24 +6,9 @@ use trent_wire::limits::{
     MAX_CIPHERTEXT_BYTES, MAX_ENCRYPTION_CONTEXT_BYTES, MAX_GRANT_TOKENS, MAX_GRANT_TOKEN_CHARS,
 };
 use trent_wire::model::{DryRunModifier, EncryptionAlgorithm};
-use trent_wire::validation::{check_length, enum_value};
+pub use trent_wire::validation::check_blob_length;
+use trent_wire::validation::{check_length, enum_value, enum_value_or};
 use trent_wire::{Blob, ErrorCode, KmsError};
-
-/// A binary field's length, `min..=max` bytes. The value is secret or opaque, so the message
-/// never shows it.
-pub fn check_blob_length(field: &str, blob: &Blob, min: usize, max: usize) -> Result<(), KmsError> {
-    let constraint = if blob.len() < min {
-        format!("Member must have length greater than or equal to {min}")
-    } else if blob.len() > max {
-        format!("Member must have length less than or equal to {max}")
-    } else {
-        return Ok(());
-    };
-    Err(KmsError::new(
-        ErrorCode::Validation,
-        format!("1 validation error detected: Value at '{field}' failed to satisfy constraint: {constraint}"),
-    ))
-}
 
 /// The encryption context, empty if absent, within its size limit.
 pub fn encryption_context(context: Option<EncryptionContext>) -> Result<EncryptionContext, KmsError> {
@@ -57,12 +42,13 @@ pub fn check_grant_tokens(tokens: Option<&[String]>) -> Result<(), KmsError> {
 
 /// An `EncryptionAlgorithm`-style field, `SYMMETRIC_DEFAULT` when absent.
 pub fn encryption_algorithm(field: &str, value: Option<&str>) -> Result<EncryptionAlgorithm, KmsError> {
-    match value {
-        None => Ok(EncryptionAlgorithm::SymmetricDefault),
-        Some(value) => {
-            enum_value(field, value, EncryptionAlgorithm::parse, EncryptionAlgorithm::allowed_values)
-        }
-    }
+    enum_value_or(
+        field,
+        value,
+        EncryptionAlgorithm::SymmetricDefault,
+        EncryptionAlgorithm::parse,
+        EncryptionAlgorithm::allowed_values,
+    )
 }
 
 /// `Recipient` (Nitro Enclaves attestation) is not supported.

@@ -41,6 +41,10 @@ pub fn key_metadata(key: &KeyRecord, scope: &ArnScope) -> KeyMetadata {
         key_agreement_algorithms: names(offered.key_agreement, |algorithm| algorithm.as_str()),
         encapsulation_algorithms: names(offered.encapsulation, |algorithm| algorithm.as_str()),
         multi_region: false,
+        // Filled once keys have rotations and imported material (issue 16).
+        valid_to: None,
+        expiration_model: None,
+        current_key_material_id: None,
     }
 }
 
