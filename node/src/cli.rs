@@ -138,6 +138,13 @@ pub struct ServerArgs {
     /// Shift this node's clock (fault injection for tests; keep unset).
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: Option<i64>,
+    /// Add the millisecond offset in this file to the clock on every reading (tests move the
+    /// date with it; keep unset).
+    #[arg(long, hide = true)]
+    pub test_clock_file: Option<PathBuf>,
+    /// How often the leader sweeps for due keys, ms (default 1000; tests shorten it).
+    #[arg(long, hide = true)]
+    pub sweep_interval_ms: Option<u64>,
     /// Support cluster feature levels up to this one only, as an older build would (rolling
     /// upgrade tests; keep unset).
     #[arg(long, hide = true)]
@@ -180,6 +187,8 @@ impl ServerArgs {
         overlay(&mut config.limits.max_connections_per_address, self.max_connections_per_address);
         overlay(&mut config.limits.max_request_memory_mib, self.max_request_memory_mib);
         overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
+        overlay(&mut config.sweep_interval_ms, self.sweep_interval_ms);
+        config.test_clock_file = self.test_clock_file.or(config.test_clock_file);
         if let Some(cap) = self.feature_level_cap {
             config.feature_level_cap = Some(cap);
         }

@@ -181,6 +181,13 @@ pub struct NodeConfig {
     /// Added to this node's wall clock: a fault-injection seam for clock-skew tests. Keep 0.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// A file whose millisecond offset is added to this node's clock on every reading (`clock`):
+    /// tests move the date of a running cluster with it. Keep unset.
+    #[serde(default)]
+    pub test_clock_file: Option<PathBuf>,
+    /// How often the leader looks for keys whose deletion date has passed, ms (tests shorten it).
+    #[serde(default = "default_sweep_interval_ms")]
+    pub sweep_interval_ms: u64,
     /// TLS on the client API and mutual TLS between peers; required unless `insecure_plaintext`.
     #[serde(default)]
     pub tls: Option<TlsFiles>,
@@ -246,6 +253,10 @@ fn default_flush_deadline_ms() -> u64 {
     trent_storage::DEFAULT_FLUSH_DEADLINE.as_millis() as u64
 }
 
+fn default_sweep_interval_ms() -> u64 {
+    1_000
+}
+
 impl NodeConfig {
     /// A node with these identity and addresses and every other setting at its default: no
     /// peers, no bootstrap, TLS required (neither TLS files nor plain HTTP chosen yet).
@@ -264,6 +275,8 @@ impl NodeConfig {
             sled_cache_mib: default_cache_mib(),
             flush_deadline_ms: default_flush_deadline_ms(),
             clock_offset_ms: 0,
+            test_clock_file: None,
+            sweep_interval_ms: default_sweep_interval_ms(),
             tls: None,
             insecure_plaintext: false,
             peer_secret_file: None,

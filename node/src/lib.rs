@@ -10,6 +10,7 @@ pub mod api;
 pub mod authentication;
 pub mod authorization;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod cpu_pool;
 pub mod crypto;

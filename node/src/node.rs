@@ -76,6 +76,8 @@ pub struct Node {
     pub policies: crate::authorization::policies::PolicyCache,
     /// Private keys of new keys, made by the leader before their writes join a batch.
     pub(crate) key_generation: crate::key_generation::KeyGeneration,
+    /// What "now" is for this node's decisions.
+    pub(crate) clock: crate::clock::Clock,
 }
 
 impl Node {
@@ -84,9 +86,9 @@ impl Node {
         self.config.node_id
     }
 
-    /// This node's clock in ms since the epoch, including the configured fault-injection offset.
+    /// This node's clock in ms since the epoch (`clock`: the wall clock and its test seams).
     pub fn now_ms(&self) -> u64 {
-        crate::write_path::wall_clock_ms(self.config.clock_offset_ms)
+        self.clock.now_ms()
     }
 
     /// The leader this node knows of.

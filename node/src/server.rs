@@ -113,6 +113,10 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     let client_gate = ConnectionGate::new(config.limits.connections());
     let peer_gate = ConnectionGate::new(ConnectionLimits::PEER);
     let policies = crate::authorization::policies::PolicyCache::new(&config.arn.account_id);
+    let clock = crate::clock::Clock::new(config.clock_offset_ms, config.test_clock_file.clone());
+    if config.test_clock_file.is_some() {
+        tracing::warn!("started with a test clock file: this node's date is whatever the file says");
+    }
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -132,6 +136,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         membership_gate: tokio::sync::Mutex::new(()),
         policies,
         key_generation: Default::default(),
+        clock,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -13,14 +13,13 @@ use uuid::Uuid;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
 
-/// How often the leader looks for due keys.
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Most keys deleted per sweep, so a backlog cannot monopolise the log.
 pub const MAX_DELETIONS_PER_SWEEP: usize = 100;
 
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
+    // How often the leader looks for due keys (`sweep_interval_ms`, 1 s unless a test shortens it).
+    let mut ticker = tokio::time::interval(Duration::from_millis(node.config.sweep_interval_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

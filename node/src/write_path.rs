@@ -4,8 +4,6 @@
 //! Any node validates a write and builds a [`Proposal`]; the leader alone stamps it (picks key
 //! ids and the timestamp) so that applying it on every node needs no clock or randomness.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId};
 use trent_wire::{ErrorCode, KmsError};
@@ -130,10 +128,4 @@ impl ForwardedProposal {
         };
         Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
     }
-}
-
-/// The wall clock in ms since the Unix epoch, shifted by `offset_ms` (0 if before the epoch).
-pub fn wall_clock_ms(offset_ms: i64) -> u64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64);
-    now.saturating_add_signed(offset_ms)
 }
