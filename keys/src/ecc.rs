@@ -51,10 +51,23 @@ pub(crate) struct EcKey {
     agreement: Option<agreement::PrivateKey>,
 }
 
-/// New PKCS#8 v1 DER for an EC spec.
+/// New private material for an EC spec, in its stored form.
 pub(crate) fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeysError> {
-    let pkcs8 = EcdsaKeyPair::generate(curve(spec)?.signing)?.to_pkcs8v1()?;
-    Ok(Zeroizing::new(pkcs8.as_ref().to_vec()))
+    stored_form(&EcdsaKeyPair::generate(curve(spec)?.signing)?)
+}
+
+/// The stored form of an EC key, whether generated or imported: PKCS#8 v1 DER as aws-lc writes
+/// it (named curve, with the public point).
+fn stored_form(key: &EcdsaKeyPair) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    Ok(Zeroizing::new(key.to_pkcs8v1()?.as_ref().to_vec()))
+}
+
+/// The stored form of imported PKCS#8 DER (v1, or v2 without the optional public key) of a key
+/// on `spec`'s curve; anything else is `MalformedMaterial`.
+pub(crate) fn canonical_pkcs8(spec: KeySpec, pkcs8: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    let key = EcdsaKeyPair::from_pkcs8(curve(spec)?.signing, pkcs8)
+        .map_err(|_| KeysError::MalformedMaterial(spec))?;
+    stored_form(&key)
 }
 
 impl EcKey {

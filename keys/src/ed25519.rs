@@ -17,10 +17,23 @@ pub(crate) struct EdKey {
     prehash: Ed25519PrehashKey,
 }
 
-/// New PKCS#8 v1 DER for an Ed25519 key.
+/// New private material for an Ed25519 key, in its stored form.
 pub(crate) fn generate() -> Result<Zeroizing<Vec<u8>>, KeysError> {
-    let pkcs8 = Ed25519KeyPair::generate()?.to_pkcs8v1()?;
-    Ok(Zeroizing::new(pkcs8.as_ref().to_vec()))
+    stored_form(&Ed25519KeyPair::generate()?)
+}
+
+/// The stored form of an Ed25519 key, whether generated or imported: PKCS#8 v1 DER (the seed
+/// alone).
+fn stored_form(key: &Ed25519KeyPair) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    Ok(Zeroizing::new(key.to_pkcs8v1()?.as_ref().to_vec()))
+}
+
+/// The stored form of imported PKCS#8 DER, v1 or v2 (whose public key must be the private
+/// key's); anything else is `MalformedMaterial`.
+pub(crate) fn canonical_pkcs8(pkcs8: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    let key = Ed25519KeyPair::from_pkcs8(pkcs8)
+        .map_err(|_| KeysError::MalformedMaterial(KeySpec::EccNistEdwards25519))?;
+    stored_form(&key)
 }
 
 impl EdKey {

@@ -1,7 +1,7 @@
 //! The aws-lc primitives aws-lc-rs does not wrap, behind safe functions: Ed25519ph over a
-//! SHA-512 digest (RFC 8032), ML-DSA signing and verification of an external μ (FIPS 204), and
-//! ML-KEM keys read from PKCS#8 and written as SPKI and PKCS#8, with encapsulation and
-//! decapsulation (FIPS 203).
+//! SHA-512 digest (RFC 8032), ML-DSA signing and verification of an external μ and the seed of
+//! an ML-DSA key read from PKCS#8 (FIPS 204), and ML-KEM keys read from PKCS#8 and written as
+//! SPKI and PKCS#8, with encapsulation and decapsulation (FIPS 203).
 //! This is the crate's only `unsafe` code: every length is fixed by the argument's type or
 //! checked before the call, and every block says why it is sound.
 
@@ -93,6 +93,10 @@ pub(crate) fn ed25519ph_verify_digest(
     verified == 1
 }
 
+/// An aws-lc function that copies one representation of a key (`EVP_PKEY_get_raw_public_key`,
+/// `_private_key`, `EVP_PKEY_get_private_seed`): with a null output it writes only the length.
+type RawGetter = unsafe extern "C" fn(*const sys::EVP_PKEY, *mut u8, *mut usize) -> c_int;
+
 /// An owned aws-lc `EVP_PKEY`, freed on drop.
 pub(crate) struct EvpKey(NonNull<sys::EVP_PKEY>);
 
@@ -174,20 +178,32 @@ impl EvpKey {
         marshal(|cbb| unsafe { sys::EVP_marshal_private_key(cbb, self.0.as_ptr()) })
     }
 
-    /// The raw public key bytes.
-    pub(crate) fn raw_public_key(&self) -> Result<Vec<u8>, KeysError> {
+    /// One representation of the key, copied out by an aws-lc getter of the
+    /// `EVP_PKEY_get_raw_public_key` kind, in a buffer zeroized on drop.
+    fn raw(&self, get: RawGetter) -> Result<Zeroizing<Vec<u8>>, KeysError> {
         let mut len = 0usize;
-        // SAFETY: with a null output aws-lc only writes the length.
-        if unsafe { sys::EVP_PKEY_get_raw_public_key(self.0.as_ptr(), ptr::null_mut(), &mut len) } != 1 {
+        // SAFETY: the key is live and only read; with a null output the getter only writes
+        // the length.
+        if unsafe { get(self.0.as_ptr(), ptr::null_mut(), &mut len) } != 1 {
             return Err(KeysError::Crypto);
         }
-        let mut raw = vec![0u8; len];
-        // SAFETY: `raw` has the `len` bytes aws-lc asked for and writes at most.
-        if unsafe { sys::EVP_PKEY_get_raw_public_key(self.0.as_ptr(), raw.as_mut_ptr(), &mut len) } != 1 {
+        let mut raw = Zeroizing::new(vec![0u8; len]);
+        // SAFETY: `raw` has the `len` bytes the getter asked for, and it writes at most `len`.
+        if unsafe { get(self.0.as_ptr(), raw.as_mut_ptr(), &mut len) } != 1 {
             return Err(KeysError::Crypto);
         }
         raw.truncate(len);
         Ok(raw)
+    }
+
+    /// The raw public key bytes.
+    pub(crate) fn raw_public_key(&self) -> Result<Vec<u8>, KeysError> {
+        Ok(self.raw(sys::EVP_PKEY_get_raw_public_key)?.to_vec())
+    }
+
+    /// The raw private key bytes (for ML-DSA, FIPS 204's expanded private key).
+    pub(crate) fn raw_private_key(&self) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+        self.raw(sys::EVP_PKEY_get_raw_private_key)
     }
 
     /// The 32-byte RFC 8032 seed of this (private) Ed25519 key.
@@ -201,6 +217,21 @@ impl EvpKey {
         let copied =
             unsafe { sys::EVP_PKEY_get_raw_private_key(self.0.as_ptr(), seed.as_mut_ptr(), &mut len) };
         if copied == 1 && len == ED25519_SEED_LEN {
+            Ok(seed)
+        } else {
+            Err(KeysError::Crypto)
+        }
+    }
+
+    /// The 32-byte seed ξ of this (private) ML-DSA key. A key read from PKCS#8 that held only
+    /// the expanded private key has no seed, and neither has any other kind of key.
+    pub(crate) fn ml_dsa_seed(&self) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+        // SAFETY: the getter only reads the live key.
+        if unsafe { sys::EVP_PKEY_id(self.0.as_ptr()) } != sys::EVP_PKEY_PQDSA {
+            return Err(KeysError::Crypto);
+        }
+        let seed = self.raw(sys::EVP_PKEY_get_private_seed)?;
+        if seed.len() == ML_DSA_SEED_LEN {
             Ok(seed)
         } else {
             Err(KeysError::Crypto)

@@ -1,5 +1,8 @@
 //! HMAC keys (`HMAC_224` … `HMAC_512`): random key bytes as long as the spec's hash output,
-//! tags over messages of 1 to 4096 bytes, and verification in constant time.
+//! imported keys from that length up to the hash's block length, tags over messages of 1 to 4096
+//! bytes, and verification in constant time.
+
+use std::ops::RangeInclusive;
 
 use aws_lc_rs::hmac;
 use trent_wire::model::{KeySpec, MacAlgorithm};
@@ -14,15 +17,25 @@ pub(crate) struct HmacKey {
     key: Box<hmac::Key>,
 }
 
-/// The key length in bytes (AWS: 224, 256, 384 or 512 bits) and the algorithm of an HMAC spec.
-fn parameters(spec: KeySpec) -> Result<(usize, MacAlgorithm), KeysError> {
-    match spec {
-        KeySpec::Hmac224 => Ok((28, MacAlgorithm::HmacSha224)),
-        KeySpec::Hmac256 => Ok((32, MacAlgorithm::HmacSha256)),
-        KeySpec::Hmac384 => Ok((48, MacAlgorithm::HmacSha384)),
-        KeySpec::Hmac512 => Ok((64, MacAlgorithm::HmacSha512)),
-        _ => Err(KeysError::UnsupportedSpec(spec)),
-    }
+/// What an HMAC spec is made of.
+struct Parameters {
+    /// The length of a generated key: the hash's output (AWS: 224, 256, 384 or 512 bits).
+    generated: usize,
+    /// The lengths a key may have: AWS imports keys from the hash's output length up to its
+    /// block length (a longer key would be hashed down by HMAC itself).
+    admitted: RangeInclusive<usize>,
+    mac: MacAlgorithm,
+}
+
+fn parameters(spec: KeySpec) -> Result<Parameters, KeysError> {
+    let (generated, block, mac) = match spec {
+        KeySpec::Hmac224 => (28, 64, MacAlgorithm::HmacSha224),
+        KeySpec::Hmac256 => (32, 64, MacAlgorithm::HmacSha256),
+        KeySpec::Hmac384 => (48, 128, MacAlgorithm::HmacSha384),
+        KeySpec::Hmac512 => (64, 128, MacAlgorithm::HmacSha512),
+        _ => return Err(KeysError::UnsupportedSpec(spec)),
+    };
+    Ok(Parameters { generated, admitted: generated..=block, mac })
 }
 
 fn algorithm(algorithm: MacAlgorithm) -> hmac::Algorithm {
@@ -36,20 +49,19 @@ fn algorithm(algorithm: MacAlgorithm) -> hmac::Algorithm {
 
 /// New random key bytes for an HMAC spec.
 pub(crate) fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeysError> {
-    let (len, _) = parameters(spec)?;
-    let mut key = Zeroizing::new(vec![0u8; len]);
+    let mut key = Zeroizing::new(vec![0u8; parameters(spec)?.generated]);
     aws_lc_rs::rand::fill(&mut key)?;
     Ok(key)
 }
 
 impl HmacKey {
-    /// Reads key bytes of exactly the spec's length.
+    /// Reads key bytes of a length the spec admits (generated or imported).
     pub(crate) fn from_bytes(spec: KeySpec, bytes: &[u8]) -> Result<HmacKey, KeysError> {
-        let (len, mac) = parameters(spec)?;
-        if bytes.len() != len {
+        let parameters = parameters(spec)?;
+        if !parameters.admitted.contains(&bytes.len()) {
             return Err(KeysError::MalformedMaterial(spec));
         }
-        Ok(HmacKey::new(mac, bytes))
+        Ok(HmacKey::new(parameters.mac, bytes))
     }
 
     fn new(mac: MacAlgorithm, bytes: &[u8]) -> HmacKey {
@@ -124,15 +136,23 @@ mod tests {
     }
 
     #[test]
-    fn key_lengths_are_the_specs_bits() {
-        for (spec, len) in
-            [(KeySpec::Hmac224, 28), (KeySpec::Hmac256, 32), (KeySpec::Hmac384, 48), (KeySpec::Hmac512, 64)]
-        {
+    fn generated_keys_are_the_specs_bits_and_imported_ones_reach_the_block_length() {
+        for (spec, len, block) in [
+            (KeySpec::Hmac224, 28, 64),
+            (KeySpec::Hmac256, 32, 64),
+            (KeySpec::Hmac384, 48, 128),
+            (KeySpec::Hmac512, 64, 128),
+        ] {
             assert_eq!(generate(spec).unwrap().len(), len);
-            assert_eq!(
-                HmacKey::from_bytes(spec, &vec![7; len + 1]).err(),
-                Some(KeysError::MalformedMaterial(spec))
-            );
+            for admitted in [len, block] {
+                assert!(HmacKey::from_bytes(spec, &vec![7; admitted]).is_ok(), "{spec} {admitted}");
+            }
+            for refused in [len - 1, block + 1] {
+                assert_eq!(
+                    HmacKey::from_bytes(spec, &vec![7; refused]).err(),
+                    Some(KeysError::MalformedMaterial(spec))
+                );
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! Key-spec cryptography for Trent, as pure functions of their inputs over aws-lc-rs: generate
 //! private material in its stored form, parse it once into a [`PrivateKey`], and sign, verify,
 //! RSA-OAEP encrypt and decrypt, ECDH, ML-KEM encapsulate and decapsulate, and HMAC exactly as
-//! AWS KMS defines those operations for each `KeySpec`.
+//! AWS KMS defines those operations for each `KeySpec`; and, in [`import`], the unwrapping and
+//! the accepted forms of imported key material, `SYMMETRIC_DEFAULT`'s included.
 //!
-//! Not here: symmetric (`SYMMETRIC_DEFAULT`) keys, key storage and wrapping, key state and
-//! usage checks, I/O. Secrets live in zeroizing buffers and never reach an error or `Debug`.
+//! Not here: symmetric (`SYMMETRIC_DEFAULT`) encryption, key storage and wrapping under the
+//! barrier, key state and usage checks, I/O. Secrets live in zeroizing buffers and never reach an error or `Debug`.
 //! The few primitives aws-lc-rs lacks (Ed25519ph, ML-DSA external μ, ML-KEM seeds and DER) are
 //! reached through aws-lc-sys in one module, `ffi`, the crate's only `unsafe` code.
 
@@ -15,6 +16,7 @@ mod ed25519;
 mod error;
 mod ffi;
 mod hmac;
+pub mod import;
 mod message;
 mod ml_dsa;
 mod ml_kem;

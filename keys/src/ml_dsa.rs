@@ -87,6 +87,33 @@ pub(crate) fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeysError> {
     Ok(seed)
 }
 
+/// The stored form, the seed, of imported material of `spec`: either the 32-byte seed itself,
+/// or PKCS#8 DER (v1 or v2) of the spec's parameter set whose private key is the `seed` or the
+/// `both` choice of draft-ietf-lamps-dilithium-certificates, whose expanded key must be the
+/// seed's. An `expandedKey`-only private key has no seed to store; it, and anything else, is
+/// `MalformedMaterial`.
+pub(crate) fn canonical_seed(spec: KeySpec, material: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    let parameters = parameter_set(spec)?;
+    if material.len() == ffi::ML_DSA_SEED_LEN {
+        return Ok(Zeroizing::new(material.to_vec()));
+    }
+    let malformed = KeysError::MalformedMaterial(spec);
+    let key = EvpKey::parse_pkcs8(material).map_err(|_| malformed)?;
+    if key.nid() != parameters.nid {
+        return Err(malformed);
+    }
+    let seed = key.ml_dsa_seed().map_err(|_| malformed)?;
+    // aws-lc checks that `both`'s halves give the same public key, not that they are the same
+    // private key: the expanded key's K (its signing randomness) may differ. The seed is what
+    // is stored, so the expanded key given must be exactly the seed's.
+    let seed_array: &[u8; ffi::ML_DSA_SEED_LEN] = seed.as_slice().try_into().map_err(|_| malformed)?;
+    let from_seed = EvpKey::ml_dsa_from_seed(parameters.nid, seed_array)?;
+    if from_seed.raw_private_key()? != key.raw_private_key()? {
+        return Err(malformed);
+    }
+    Ok(seed)
+}
+
 /// Whether `signature` is the signature of a checked input under the SPKI `public_key` of `spec`.
 pub(crate) fn verify(
     spec: KeySpec,

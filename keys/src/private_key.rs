@@ -155,7 +155,7 @@ impl PrivateKey {
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeysError> {
         match &self.family {
-            Family::Rsa(key) => key.decrypt(self.spec, algorithm, ciphertext),
+            Family::Rsa(key) => key.decrypt(algorithm, ciphertext),
             _ => Err(KeysError::UnsupportedAlgorithm { spec: self.spec, algorithm: algorithm.as_str() }),
         }
     }

