@@ -3,9 +3,14 @@
 //! Verify, RSA-OAEP ciphertexts for Decrypt, ML-KEM ciphertexts for Decapsulate and MACs for
 //! VerifyMac. Nothing may panic; an input must never verify under a key that did not sign it.
 //!
-//! Input layout: the first byte picks a key (one per spec, generated once), the second the
-//! operation and its algorithm or message type, the third splits the rest into two fields
-//! (a message and a signature, or a public key and nothing).
+//! Input layout: `[pick, operation, selector, split_hi, split_lo, rest @ ..]`. `pick` picks a
+//! key (one per spec, generated once); `operation` the operation and, by `operation / 6`, the
+//! spec (public keys) or signing algorithm (Verify); `selector` the message type (Verify), the
+//! OAEP algorithm (Decrypt) or the MAC algorithm (VerifyMac); and the big-endian `split_hi`,
+//! `split_lo` an exact byte offset into `rest` (capped at its length) where it splits into two
+//! fields: the message and the signature (Verify) or tag (VerifyMac). The other operations take
+//! the whole of `rest`. Selector and split are independent, so any field lengths can go with
+//! any selector.
 
 #![no_main]
 
@@ -41,11 +46,11 @@ fn keys() -> &'static [PrivateKey] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [pick, operation, split, rest @ ..] = data else {
+    let [pick, operation, selector, split_hi, split_lo, rest @ ..] = data else {
         return;
     };
     let key = &keys()[*pick as usize % keys().len()];
-    let at = (*split as usize * rest.len()) / 256;
+    let at = (u16::from_be_bytes([*split_hi, *split_lo]) as usize).min(rest.len());
     let (first, second) = rest.split_at(at);
     match operation % 6 {
         0 => {
@@ -60,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         }
         2 => {
             let algorithm = SigningAlgorithm::ALL[*operation as usize / 6 % SigningAlgorithm::ALL.len()];
-            let message_type = MessageType::ALL[*split as usize % MessageType::ALL.len()];
+            let message_type = MessageType::ALL[*selector as usize % MessageType::ALL.len()];
             // Nobody signed this: it must not verify (a forged signature over a random message
             // would be a break of the scheme).
             if let Ok(valid) = key.verify(algorithm, message_type, first, second) {
@@ -71,15 +76,15 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         3 => {
-            let algorithm =
-                [EncryptionAlgorithm::RsaesOaepSha1, EncryptionAlgorithm::RsaesOaepSha256][*split as usize % 2];
+            let algorithm = [EncryptionAlgorithm::RsaesOaepSha1, EncryptionAlgorithm::RsaesOaepSha256]
+                [*selector as usize % 2];
             let _ = key.decrypt(algorithm, rest);
         }
         4 => {
             let _ = key.decapsulate(rest);
         }
         _ => {
-            let algorithm = MacAlgorithm::ALL[*split as usize % MacAlgorithm::ALL.len()];
+            let algorithm = MacAlgorithm::ALL[*selector as usize % MacAlgorithm::ALL.len()];
             if let Ok(valid) = key.verify_mac(algorithm, first, second) {
                 if valid {
                     // Only the real MAC verifies.

@@ -11,13 +11,14 @@ fixed seed, and every step that is randomised elsewhere (RSA primes, PSS salt, O
 nonce, ML-DSA rnd, ML-KEM m) takes a fixed value, so a rerun writes the same bytes. It removes
 the `seed-*` files of OUT_DIR first and leaves any other file there alone.
 
-Input layout of the target: byte 0 picks the key (`% 9`, order `KEYS`), byte 1 the operation
-(`% 6`) and, by `byte1 / 6`, the spec (operation 0) or signing algorithm (operation 2); byte 2
-is the split point of the rest (`at = byte2 * len / 256`) and also picks the message type
-(`byte2 % 3`, operation 2), the OAEP hash (`byte2 % 2`, operation 3) or the MAC algorithm
-(`byte2 % 4`, operation 5). A (message, signature) pair therefore fits only where some byte 2
-gives both the wanted split and the wanted selector; `place` searches for one, and the layouts
-no byte 2 can express are printed at the end (see docs/fuzzing.md).
+Input layout of the target: `[pick, operation, selector, split_hi, split_lo, rest...]`. Byte 0
+picks the key (`% 9`, order `KEYS`); byte 1 the operation (`% 6`) and, by `byte1 / 6`, the spec
+(operation 0) or signing algorithm (operation 2); byte 2 the message type (`% 3`, operation 2),
+the OAEP hash (`% 2`, operation 3) or the MAC algorithm (`% 4`, operation 5); bytes 3 and 4,
+big-endian, the exact offset at which the rest splits (capped at its length) into the message
+and the signature (operation 2) or tag (operation 5). Operations 0, 1, 3 and 4 take the whole
+rest (their split is written as 0). Every (message, signature) pair is written at its true
+length, whatever its selector.
 
 None of these signatures or MACs can verify in the target: its keys are generated afresh in
 each process. They are real values of another key, so verification runs to the end.
@@ -290,7 +291,6 @@ def ecdsa_sign(key, hash_name, message, prehashed=False):
 # --- seeds -----------------------------------------------------------------------------------
 
 SEEDS = {}
-UNREACHABLE = []
 
 
 def add(name, data, what):
@@ -298,18 +298,10 @@ def add(name, data, what):
     SEEDS[name] = (data, what)
 
 
-def place(first_len, total_len, selector, modulus):
-    """The third byte that splits `total_len` bytes after `first_len` and whose value is
-    `selector` modulo `modulus`, or None."""
-    for split in range(256):
-        if split % modulus == selector and split * total_len // 256 == first_len:
-            return split
-    return None
-
-
-def seed(pick, operation, split, *fields):
-    assert 0 <= pick < 256 and 0 <= operation < 256 and 0 <= split < 256
-    return bytes([pick, operation, split]) + b"".join(fields)
+def seed(pick, operation, selector, split, *fields):
+    """An input: the three selector bytes, the split as a big-endian u16, then the fields."""
+    assert 0 <= pick < 256 and 0 <= operation < 256 and 0 <= selector < 256 and 0 <= split < 65536
+    return bytes([pick, operation, selector]) + split.to_bytes(2, "big") + b"".join(fields)
 
 
 def short(spec):
@@ -318,63 +310,20 @@ def short(spec):
 
 
 def public_key_seed(name, spec, der, what):
-    add(name, seed(0, 6 * KEY_SPECS.index(spec) + OP_PUBLIC_KEY, 0, der), f"public key as {spec}: {what}")
+    add(name, seed(0, 6 * KEY_SPECS.index(spec) + OP_PUBLIC_KEY, 0, 0, der), f"public key as {spec}: {what}")
 
 
-def verify_seed(name, key_name, algorithm, message_type, make, what, attempts=64, record=True):
-    """A Verify seed: `make(i)` gives the i-th (message, signature) candidate; the first that
-    the layout can express is written. If none can, the signature is trimmed (or padded) by the
-    fewest bytes that let the message keep its length, and the layout is recorded."""
-    selector = MESSAGE_TYPES.index(message_type)
+def verify_seed(name, key_name, algorithm, message_type, message, signature, what, split=None):
+    """A Verify seed: `message` then `signature`, split at the message's length (or at `split`)."""
     operation = 6 * SIGNING_ALGORITHMS.index(algorithm) + OP_VERIFY
-    pick = KEYS.index(key_name)
-    for i in range(attempts):
-        message, signature = make(i)
-        split = place(len(message), len(message) + len(signature), selector, 3)
-        if split is not None:
-            add(name, seed(pick, operation, split, message, signature),
-                f"Verify {key_name} {algorithm} {message_type}: {what} ({len(message)}+{len(signature)} bytes)")
-            return
-    message, signature = make(0)
-    if record:
-        UNREACHABLE.append(f"{key_name} {algorithm} {message_type}: {len(message)}-byte message with a "
-                           f"{len(signature)}-byte signature")
-    for delta in sorted(range(-1024, 1025), key=abs):
-        if delta == 0 or len(signature) + delta <= 0:
-            continue
-        candidate = signature[:len(signature) + delta] if delta < 0 else signature + b"\x00" * delta
-        split = place(len(message), len(message) + len(candidate), selector, 3)
-        if split is not None:
-            add(name, seed(pick, operation, split, message, candidate),
-                f"Verify {key_name} {algorithm} {message_type}: {what}, signature {delta:+d} bytes "
-                f"(the full length does not fit the layout)")
-            return
-    raise SystemExit(f"{name}: no layout")
+    add(name, seed(KEYS.index(key_name), operation, MESSAGE_TYPES.index(message_type),
+                   len(message) if split is None else split, message, signature),
+        f"Verify {key_name} {algorithm} {message_type}: {what} ({len(message)}+{len(signature)} bytes)")
 
 
-def raw_messages(base, sign):
-    """Candidates for a RAW message: `base` grown one byte at a time."""
-    def make(i):
-        message = base + bytes(range(65, 65 + i))  # "ABC…"
-        return message, sign(message)
-    return make
-
-
-def digests(hash_name, sign):
-    """Candidates for a DIGEST message: digests of different documents (ECDSA DER lengths vary)."""
-    def make(i):
-        digest = HASHLIB[hash_name](f"document {i}".encode()).digest()
-        return digest, sign(digest)
-    return make
-
-
-def mac_seed(name, message, tag, algorithm, what):
-    selector = MAC_ALGORITHMS.index(algorithm)
-    split = place(len(message), len(message) + len(tag), selector, 4)
-    if split is None:
-        raise SystemExit(f"{name}: no layout")
-    add(name, seed(KEYS.index("HMAC_256"), OP_MAC, split, message, tag),
-        f"VerifyMac HMAC_256 key, {algorithm}: {what} ({len(message)}+{len(tag)} bytes)")
+def mac_seed(name, message, tag, algorithm, what, key_name="HMAC_256"):
+    add(name, seed(KEYS.index(key_name), OP_MAC, MAC_ALGORITHMS.index(algorithm), len(message), message, tag),
+        f"VerifyMac {key_name} key, {algorithm}: {what} ({len(message)}+{len(tag)} bytes)")
 
 
 def ml_kem_encapsulation_key(scheme, label):
@@ -471,62 +420,68 @@ def main():
 
     # --- operation 1: DeriveSharedSecret with a peer SPKI ------------------------------------
     for spec in ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521"):
-        add(f"seed-ecdh-{short(spec)}", seed(KEYS.index(spec), OP_ECDH, 0, public_der(ec_peers[spec])),
+        add(f"seed-ecdh-{short(spec)}", seed(KEYS.index(spec), OP_ECDH, 0, 0, public_der(ec_peers[spec])),
             f"ECDH, {spec} key, a valid peer on its curve")
     peer = ec_peers["ECC_NIST_P256"].public_key()
     peer_point = peer.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     peer_compressed = peer.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
     p256_pick = KEYS.index("ECC_NIST_P256")
-    add("seed-ecdh-p256-compressed", seed(p256_pick, OP_ECDH, 0, ec_spki_named("ECC_NIST_P256", peer_compressed)),
+    add("seed-ecdh-p256-compressed", seed(p256_pick, OP_ECDH, 0, 0, ec_spki_named("ECC_NIST_P256", peer_compressed)),
         "ECDH, P-256, peer point compressed (refused)")
     add("seed-ecdh-p256-explicit",
-        seed(p256_pick, OP_ECDH, 0, spki(seq(oid(ID_EC_PUBLIC_KEY), p256_explicit_parameters(True)), peer_point)),
+        seed(p256_pick, OP_ECDH, 0, 0, spki(seq(oid(ID_EC_PUBLIC_KEY), p256_explicit_parameters(True)), peer_point)),
         "ECDH, P-256, peer with explicit curve parameters (refused)")
     add("seed-ecdh-p256-trailing-bytes",
-        seed(p256_pick, OP_ECDH, 0, public_der(ec_peers["ECC_NIST_P256"]) + b"\x00\x00"),
+        seed(p256_pick, OP_ECDH, 0, 0, public_der(ec_peers["ECC_NIST_P256"]) + b"\x00\x00"),
         "ECDH, P-256, peer SPKI and two bytes more (refused)")
     add("seed-ecdh-p256-off-curve",
-        seed(p256_pick, OP_ECDH, 0, ec_spki_named("ECC_NIST_P256", peer_point[:-1] + bytes([peer_point[-1] ^ 1]))),
+        seed(p256_pick, OP_ECDH, 0, 0, ec_spki_named("ECC_NIST_P256", peer_point[:-1] + bytes([peer_point[-1] ^ 1]))),
         "ECDH, P-256, peer point not on the curve (refused)")
-    add("seed-ecdh-p256-raw-point", seed(p256_pick, OP_ECDH, 0, peer_point),
+    add("seed-ecdh-p256-raw-point", seed(p256_pick, OP_ECDH, 0, 0, peer_point),
         "ECDH, P-256, a bare X9.62 point instead of an SPKI (refused)")
     add("seed-ecdh-p384-peer-on-p256",
-        seed(KEYS.index("ECC_NIST_P384"), OP_ECDH, 0, public_der(ec_peers["ECC_NIST_P256"])),
+        seed(KEYS.index("ECC_NIST_P384"), OP_ECDH, 0, 0, public_der(ec_peers["ECC_NIST_P256"])),
         "ECDH, P-384 key, P-256 peer (refused)")
     add("seed-ecdh-secp256k1-key",
-        seed(KEYS.index("ECC_SECG_P256K1"), OP_ECDH, 0, public_der(ec_peers["ECC_SECG_P256K1"])),
+        seed(KEYS.index("ECC_SECG_P256K1"), OP_ECDH, 0, 0, public_der(ec_peers["ECC_SECG_P256K1"])),
         "ECDH on secp256k1 (not a key agreement curve)")
-    add("seed-ecdh-ed25519-key", seed(KEYS.index("ECC_NIST_EDWARDS25519"), OP_ECDH, 0, public_der(x_key)),
+    add("seed-ecdh-ed25519-key", seed(KEYS.index("ECC_NIST_EDWARDS25519"), OP_ECDH, 0, 0, public_der(x_key)),
         "ECDH on an Ed25519 key with an X25519 peer")
 
     # --- operation 2: Verify ------------------------------------------------------------------
+    # Every signature at its full length; RAW messages of 7 bytes ("message") and of 4,096 (the
+    # longest AWS takes), DIGEST messages as long as their hash.
     signer = rsa_keys[2048]
-    for index, hash_name in enumerate(("SHA_256", "SHA_384", "SHA_512")):
-        verify_seed(f"seed-verify-rsa-pss-{hash_name[4:]}-raw", "RSA_2048", f"RSASSA_PSS_{hash_name}", "RAW",
-                    raw_messages(b"message", lambda m, h=hash_name: rsa_pss_sign(signer, h, m, f"pss {h} {m!r}")),
+    long_message = bytes(i % 251 for i in range(4096))
+    for hash_name in ("SHA_256", "SHA_384", "SHA_512"):
+        bits = hash_name[4:]
+        verify_seed(f"seed-verify-rsa-pss-{bits}-raw", "RSA_2048", f"RSASSA_PSS_{hash_name}", "RAW",
+                    b"message", rsa_pss_sign(signer, hash_name, b"message", f"pss {hash_name} raw"),
                     "PSS signature of another RSA-2048 key")
-        verify_seed(f"seed-verify-rsa-pkcs1-{hash_name[4:]}-raw", "RSA_2048", f"RSASSA_PKCS1_V1_5_{hash_name}", "RAW",
-                    raw_messages(b"message", lambda m, h=hash_name: rsa_pkcs1_sign(signer, h, m)),
+        verify_seed(f"seed-verify-rsa-pkcs1-{bits}-raw", "RSA_2048", f"RSASSA_PKCS1_V1_5_{hash_name}", "RAW",
+                    b"message", rsa_pkcs1_sign(signer, hash_name, b"message"),
                     "PKCS#1 v1.5 signature of another RSA-2048 key")
-    verify_seed("seed-verify-rsa-pss-256-digest", "RSA_2048", "RSASSA_PSS_SHA_256", "DIGEST",
-                lambda i: (hashlib.sha256(b"document").digest(),
-                           rsa_pss_sign(signer, "SHA_256", hashlib.sha256(b"document").digest(), "pss digest", True)),
-                "PSS signature of a SHA-256 digest")
-    verify_seed("seed-verify-rsa-pkcs1-512-digest", "RSA_2048", "RSASSA_PKCS1_V1_5_SHA_512", "DIGEST",
-                lambda i: (hashlib.sha512(b"document").digest(),
-                           rsa_pkcs1_sign(signer, "SHA_512", hashlib.sha512(b"document").digest(), True)),
-                "PKCS#1 v1.5 signature of a SHA-512 digest")
+        digest = HASHLIB[hash_name](b"document").digest()
+        verify_seed(f"seed-verify-rsa-pss-{bits}-digest", "RSA_2048", f"RSASSA_PSS_{hash_name}", "DIGEST",
+                    digest, rsa_pss_sign(signer, hash_name, digest, f"pss {hash_name} digest", True),
+                    f"PSS signature of a {hash_name} digest")
+        verify_seed(f"seed-verify-rsa-pkcs1-{bits}-digest", "RSA_2048", f"RSASSA_PKCS1_V1_5_{hash_name}", "DIGEST",
+                    digest, rsa_pkcs1_sign(signer, hash_name, digest, True),
+                    f"PKCS#1 v1.5 signature of a {hash_name} digest")
+    verify_seed("seed-verify-rsa-pss-256-raw-4096", "RSA_2048", "RSASSA_PSS_SHA_256", "RAW",
+                long_message, rsa_pss_sign(signer, "SHA_256", long_message, "pss SHA_256 raw 4096"),
+                "PSS signature of a 4,096-byte message")
     for spec, algorithm, hash_name in (("ECC_NIST_P256", "ECDSA_SHA_256", "SHA_256"),
                                        ("ECC_NIST_P384", "ECDSA_SHA_384", "SHA_384"),
                                        ("ECC_NIST_P521", "ECDSA_SHA_512", "SHA_512"),
                                        ("ECC_SECG_P256K1", "ECDSA_SHA_256", "SHA_256")):
         key = ec_keys[spec]
         verify_seed(f"seed-verify-{short(spec)}-raw", spec, algorithm, "RAW",
-                    raw_messages(b"message", lambda m, k=key, h=hash_name: ecdsa_sign(k, h, m)),
+                    b"message", ecdsa_sign(key, hash_name, b"message"),
                     "DER ECDSA signature (RFC 6979) of another key")
+        digest = HASHLIB[hash_name](b"document").digest()
         verify_seed(f"seed-verify-{short(spec)}-digest", spec, algorithm, "DIGEST",
-                    digests(hash_name, lambda d, k=key, h=hash_name: ecdsa_sign(k, h, d, True)),
-                    "DER ECDSA signature of a digest")
+                    digest, ecdsa_sign(key, hash_name, digest, True), "DER ECDSA signature of a digest")
     p256_key = ec_keys["ECC_NIST_P256"]
     n = P256["n"]
 
@@ -537,49 +492,57 @@ def main():
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
         return decode_dss_signature(signature)
 
+    p256_signature = ecdsa_sign(p256_key, "SHA_256", b"message")
+    r, s_value = decode_ecdsa(p256_signature)
+    verify_seed("seed-verify-p256-raw-4096", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
+                long_message, ecdsa_sign(p256_key, "SHA_256", long_message), "DER ECDSA signature, 4,096 bytes")
+    verify_seed("seed-verify-p256-raw-4097", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
+                long_message + b"!", ecdsa_sign(p256_key, "SHA_256", long_message + b"!"),
+                "a 4,097-byte message (refused)")
     verify_seed("seed-verify-p256-high-s", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: (lambda rs: ecdsa_der(rs[0], n - rs[1]))(
-                    decode_ecdsa(ecdsa_sign(p256_key, "SHA_256", m)))),
-                "the same signature with s replaced by n - s")
+                b"message", ecdsa_der(r, n - s_value), "the same signature with s replaced by n - s")
     verify_seed("seed-verify-p256-zero", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: ecdsa_der(0, 0)), "r = s = 0")
+                b"message", ecdsa_der(0, 0), "r = s = 0")
     verify_seed("seed-verify-p256-r-equals-n", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: ecdsa_der(n, 1)), "r = n, s = 1")
+                b"message", ecdsa_der(n, 1), "r = n, s = 1")
     verify_seed("seed-verify-p256-trailing-byte", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: ecdsa_sign(p256_key, "SHA_256", m) + b"\x00"),
-                "a DER signature and one byte more")
+                b"message", p256_signature + b"\x00", "a DER signature and one byte more")
     verify_seed("seed-verify-p256-raw-r-s", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: b"".join(
-                    v.to_bytes(32, "big") for v in decode_ecdsa(ecdsa_sign(p256_key, "SHA_256", m)))),
+                b"message", r.to_bytes(32, "big") + s_value.to_bytes(32, "big"),
                 "r ‖ s as 64 fixed-width bytes (IEEE P1363), not DER")
     verify_seed("seed-verify-p256-sha384", "ECC_NIST_P256", "ECDSA_SHA_384", "RAW",
-                raw_messages(b"message", lambda m: ecdsa_sign(p256_key, "SHA_384", m)),
-                "an algorithm of another spec (refused)")
+                b"message", ecdsa_sign(p256_key, "SHA_384", b"message"), "an algorithm of another spec (refused)")
+    verify_seed("seed-verify-p256-split-past-end", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
+                b"message" + p256_signature, b"", "split 0xffff, capped at the length: all message, an empty signature",
+                split=0xFFFF)
     verify_seed("seed-verify-ed25519-raw", "ECC_NIST_EDWARDS25519", "ED25519_SHA_512", "RAW",
-                raw_messages(b"message", ed_key.sign), "Ed25519 signature of another key")
+                b"message", ed_key.sign(b"message"), "Ed25519 signature of another key")
+    verify_seed("seed-verify-ed25519-raw-4096", "ECC_NIST_EDWARDS25519", "ED25519_SHA_512", "RAW",
+                long_message, ed_key.sign(long_message), "Ed25519 signature of a 4,096-byte message")
     # RFC 8032's Ed25519ph test vector ("abc"), as the digest message its SHA-512 prehash.
     rfc8032_ph = bytes.fromhex(
         "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41"
         "31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406")
     verify_seed("seed-verify-ed25519ph-digest", "ECC_NIST_EDWARDS25519", "ED25519_PH_SHA_512", "DIGEST",
-                lambda i: (hashlib.sha512(b"abc").digest(), rfc8032_ph), "RFC 8032 Ed25519ph signature")
+                hashlib.sha512(b"abc").digest(), rfc8032_ph, "RFC 8032 Ed25519ph signature")
+    verify_seed("seed-verify-ed25519ph-raw", "ECC_NIST_EDWARDS25519", "ED25519_PH_SHA_512", "RAW",
+                b"abc", rfc8032_ph, "Ed25519ph with a RAW message (refused)")
     scheme44, pk44, sk44, _ = ml_dsa["ML_DSA_44"]
     verify_seed("seed-verify-ml-dsa-44-raw", "ML_DSA_44", "ML_DSA_SHAKE_256", "RAW",
-                raw_messages(b"message", lambda m: scheme44.sign(sk44, m, deterministic=True)),
-                "ML-DSA-44 signature of another key")
+                b"message", scheme44.sign(sk44, b"message", deterministic=True), "ML-DSA-44 signature of another key")
+    verify_seed("seed-verify-ml-dsa-44-raw-4096", "ML_DSA_44", "ML_DSA_SHAKE_256", "RAW",
+                long_message, scheme44.sign(sk44, long_message, deterministic=True),
+                "ML-DSA-44 signature of a 4,096-byte message")
     mu = scheme44.prehash_external_mu(pk44, b"message")
     verify_seed("seed-verify-ml-dsa-44-external-mu", "ML_DSA_44", "ML_DSA_SHAKE_256", "EXTERNAL_MU",
-                lambda i: (mu, scheme44.sign_external_mu(sk44, mu, deterministic=True)),
-                "ML-DSA-44 signature of a μ")
+                mu, scheme44.sign_external_mu(sk44, mu, deterministic=True), "ML-DSA-44 signature of a μ")
     verify_seed("seed-verify-ml-dsa-44-digest", "ML_DSA_44", "ML_DSA_SHAKE_256", "DIGEST",
-                lambda i: (hashlib.sha256(b"m").digest(), scheme44.sign(sk44, b"m", deterministic=True)),
-                "a message type ML-DSA does not take (refused)", attempts=1, record=False)
+                hashlib.sha256(b"m").digest(), scheme44.sign(sk44, b"m", deterministic=True),
+                "a message type ML-DSA does not take (refused)")
     verify_seed("seed-verify-hmac-key", "HMAC_256", "ECDSA_SHA_256", "RAW",
-                raw_messages(b"message", lambda m: ecdsa_sign(p256_key, "SHA_256", m)),
-                "Verify on an HMAC key (refused)")
+                b"message", p256_signature, "Verify on an HMAC key (refused)")
     verify_seed("seed-verify-empty-message", "ECC_NIST_P256", "ECDSA_SHA_256", "RAW",
-                lambda i: (b"", ecdsa_sign(p256_key, "SHA_256", b"")), "an empty RAW message (refused)",
-                attempts=1, record=False)
+                b"", ecdsa_sign(p256_key, "SHA_256", b""), "an empty RAW message (refused)")
 
     # --- operation 3: Decrypt (RSA-OAEP) --------------------------------------------------------
     rsa_pick = KEYS.index("RSA_2048")
@@ -589,48 +552,48 @@ def main():
         algorithm = padding.OAEP(mgf=padding.MGF1({"SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256}[hash_name]()),
                                  algorithm={"SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256}[hash_name](), label=None)
         assert rsa_keys[2048].decrypt(ciphertext, algorithm) == b"sixteen byte key"
-        add(f"seed-decrypt-oaep-{hash_name.lower().replace('_', '')}", seed(rsa_pick, OP_DECRYPT, selector, ciphertext),
+        add(f"seed-decrypt-oaep-{hash_name.lower().replace('_', '')}",
+            seed(rsa_pick, OP_DECRYPT, selector, 0, ciphertext),
             f"Decrypt RSAES_OAEP_{hash_name}: an OAEP ciphertext for another RSA-2048 key")
     longest = rsa_oaep_encrypt(other, "SHA_256", b"L" * (256 - 2 * 32 - 2), "oaep longest")
-    add("seed-decrypt-oaep-sha256-longest", seed(rsa_pick, OP_DECRYPT, 1, longest),
+    add("seed-decrypt-oaep-sha256-longest", seed(rsa_pick, OP_DECRYPT, 1, 0, longest),
         "Decrypt RSAES_OAEP_SHA_256: the longest plaintext (190 bytes)")
-    add("seed-decrypt-zero", seed(rsa_pick, OP_DECRYPT, 0, b"\x00" * 256), "Decrypt: 256 zero bytes")
-    add("seed-decrypt-all-ones", seed(rsa_pick, OP_DECRYPT, 1, b"\xff" * 256), "Decrypt: 256 0xff bytes (above n)")
-    add("seed-decrypt-short", seed(rsa_pick, OP_DECRYPT, 0, longest[:255]), "Decrypt: 255 bytes (refused)")
+    add("seed-decrypt-zero", seed(rsa_pick, OP_DECRYPT, 0, 0, b"\x00" * 256), "Decrypt: 256 zero bytes")
+    add("seed-decrypt-all-ones", seed(rsa_pick, OP_DECRYPT, 1, 0, b"\xff" * 256), "Decrypt: 256 0xff bytes (above n)")
+    add("seed-decrypt-short", seed(rsa_pick, OP_DECRYPT, 0, 0, longest[:255]), "Decrypt: 255 bytes (refused)")
     oaep_4096 = rsa_oaep_encrypt(rsa_keys[4096].public_key(), "SHA_256", b"k", "oaep 4096")
-    add("seed-decrypt-rsa-4096-length", seed(rsa_pick, OP_DECRYPT, 1, oaep_4096),
+    add("seed-decrypt-rsa-4096-length", seed(rsa_pick, OP_DECRYPT, 1, 0, oaep_4096),
         "Decrypt: a 512-byte RSA-4096 ciphertext (refused)")
-    add("seed-decrypt-ec-key", seed(KEYS.index("ECC_NIST_P256"), OP_DECRYPT, 1, longest),
+    add("seed-decrypt-ec-key", seed(KEYS.index("ECC_NIST_P256"), OP_DECRYPT, 1, 0, longest),
         "Decrypt on a P-256 key (refused)")
 
     # --- operation 4: Decapsulate (ML-KEM) ------------------------------------------------------
     kem_pick = KEYS.index("ML_KEM_512")
     for spec, (scheme, ek, _) in ml_kem.items():
         _, ciphertext = scheme._encaps_internal(ek, label_bytes(f"trent key_spec_inputs m {spec}"))
-        add(f"seed-decapsulate-{short(spec)}", seed(kem_pick, OP_DECAPSULATE, 0, ciphertext),
+        add(f"seed-decapsulate-{short(spec)}", seed(kem_pick, OP_DECAPSULATE, 0, 0, ciphertext),
             f"Decapsulate on the ML-KEM-512 key: a {spec} ciphertext of another key ({len(ciphertext)} bytes)")
     _, c512 = ML_KEM_512._encaps_internal(ml_kem["ML_KEM_512"][1], label_bytes("trent key_spec_inputs m short"))
-    add("seed-decapsulate-767", seed(kem_pick, OP_DECAPSULATE, 0, c512[:767]), "Decapsulate: 767 bytes (refused)")
-    add("seed-decapsulate-zero", seed(kem_pick, OP_DECAPSULATE, 0, b"\x00" * 768), "Decapsulate: 768 zero bytes")
-    add("seed-decapsulate-empty", seed(kem_pick, OP_DECAPSULATE, 0), "Decapsulate: no ciphertext (refused)")
-    add("seed-decapsulate-rsa-key", seed(rsa_pick, OP_DECAPSULATE, 0, c512), "Decapsulate on an RSA key (refused)")
+    add("seed-decapsulate-767", seed(kem_pick, OP_DECAPSULATE, 0, 0, c512[:767]), "Decapsulate: 767 bytes (refused)")
+    add("seed-decapsulate-zero", seed(kem_pick, OP_DECAPSULATE, 0, 0, b"\x00" * 768), "Decapsulate: 768 zero bytes")
+    add("seed-decapsulate-empty", seed(kem_pick, OP_DECAPSULATE, 0, 0), "Decapsulate: no ciphertext (refused)")
+    add("seed-decapsulate-rsa-key", seed(rsa_pick, OP_DECAPSULATE, 0, 0, c512), "Decapsulate on an RSA key (refused)")
 
     # --- operation 5: VerifyMac -----------------------------------------------------------------
     mac_key = label_bytes("trent key_spec_inputs hmac 256")
     tag = lambda m, h=hashlib.sha256: hmac.new(mac_key, m, h).digest()  # noqa: E731
     mac_seed("seed-mac-sha256", b"message", tag(b"message"), "HMAC_SHA_256", "a tag of another key")
     mac_seed("seed-mac-sha256-one-byte", b"m", tag(b"m"), "HMAC_SHA_256", "a one-byte message")
-    message = bytes(i % 251 for i in range(2690))
-    mac_seed("seed-mac-sha256-long", message, tag(message), "HMAC_SHA_256",
-             "a 2,690-byte message (the longest with a 32-byte tag the layout allows is 2,698)")
+    mac_seed("seed-mac-sha256-4096", long_message, tag(long_message), "HMAC_SHA_256",
+             "a 4,096-byte message (the longest AWS takes)")
     mac_seed("seed-mac-sha256-short-tag", b"message", tag(b"message")[:31], "HMAC_SHA_256", "a truncated tag")
     mac_seed("seed-mac-sha256-empty-message", b"", tag(b""), "HMAC_SHA_256", "an empty message (refused)")
-    long_message = bytes(i % 251 for i in range(4097))
-    mac_seed("seed-mac-sha256-4097", long_message, b"\x00" * 49, "HMAC_SHA_256", "a 4,097-byte message (refused)")
+    mac_seed("seed-mac-sha256-4097", long_message + b"!", tag(long_message + b"!"), "HMAC_SHA_256",
+             "a 4,097-byte message (refused)")
     mac_seed("seed-mac-sha384", b"message", hmac.new(mac_key, b"message", hashlib.sha384).digest(), "HMAC_SHA_384",
              "another algorithm than the key's (refused)")
-    add("seed-mac-ec-key", seed(KEYS.index("ECC_NIST_P256"), OP_MAC, 1, b"message", tag(b"message")),
-        "VerifyMac on a P-256 key (refused)")
+    mac_seed("seed-mac-ec-key", b"message", tag(b"message"), "HMAC_SHA_256", "a key without MACs (refused)",
+             key_name="ECC_NIST_P256")
 
     # --- write ------------------------------------------------------------------------------------
     os.makedirs(out_dir, exist_ok=True)
@@ -644,11 +607,6 @@ def main():
         total += len(data)
         print(f"{name:48} {len(data):6}  {what}")
     print(f"{len(SEEDS)} seeds, {total} bytes, in {os.path.normpath(out_dir)}")
-    if UNREACHABLE:
-        print("\nNo third byte gives both the split and the message type for these (full-length "
-              "signature); their seeds carry a trimmed or padded signature:")
-        for line in UNREACHABLE:
-            print(f"  {line}")
 
 
 if __name__ == "__main__":
