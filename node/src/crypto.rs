@@ -1,10 +1,10 @@
-//! The one module that touches aws-lc-rs: random bytes, AES-256-GCM sealing, SHA-256, HMAC and
-//! constant-time comparison. Everything else in the node calls these functions, so the
+//! The one module that touches aws-lc-rs: random bytes, AES-256-GCM sealing, SHA-256, HMAC,
+//! HKDF and constant-time comparison. Everything else in the node calls these functions, so the
 //! primitives, their parameters and their zeroization live in one reviewed place.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::{constant_time, digest, hmac};
+use aws_lc_rs::{constant_time, digest, hkdf, hmac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Bytes in a 256-bit key.
@@ -30,6 +30,9 @@ pub enum CryptoError {
     /// one error: callers must not learn which.
     #[error("decryption failed")]
     Open,
+    /// Key derivation failed (an output length HKDF cannot give).
+    #[error("key derivation failed")]
+    Derive,
 }
 
 /// A 256-bit secret key, zeroized when dropped; never printed.
@@ -140,6 +143,19 @@ pub fn aead_open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing
     Ok(buffer)
 }
 
+/// A 256-bit key derived with HKDF-SHA-256 (RFC 5869) from `ikm`, `salt` and the parts of
+/// `info` (concatenated). The output is zeroized with the key.
+pub fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[&[u8]]) -> Result<SecretKey, CryptoError> {
+    let mut bytes = [0u8; KEY_BYTES];
+    let filled = hkdf::Salt::new(hkdf::HKDF_SHA256, salt)
+        .extract(ikm)
+        .expand(info, hkdf::HKDF_SHA256)
+        .and_then(|okm| okm.fill(&mut bytes));
+    let key = filled.map(|()| SecretKey(bytes)).map_err(|_| CryptoError::Derive);
+    bytes.zeroize();
+    key
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -162,6 +178,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hkdf_matches_rfc_5869_test_case_1() {
+        let ikm = [0x0b; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        // The first 32 bytes of the case's 42-byte OKM.
+        let expected = "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf";
+        let (first, rest) = info.split_at(4);
+        for parts in [vec![&info[..]], vec![first, rest]] {
+            let key = hkdf_sha256(&ikm, &salt, &parts).unwrap();
+            let hex: String = key.expose().iter().map(|byte| format!("{byte:02x}")).collect();
+            assert_eq!(hex, expected, "info given in {} parts", parts.len());
+        }
+        assert_ne!(
+            hkdf_sha256(&ikm, &salt[1..], &[&info]).unwrap(),
+            hkdf_sha256(&ikm, &salt, &[&info]).unwrap()
+        );
+    }
 
     #[test]
     fn sealed_bytes_open_only_with_the_same_key_and_aad() {

@@ -16,16 +16,27 @@ use serde_json::{json, Value};
 use support::kms::*;
 use support::InProcessNode;
 use trent_client::{ClientError, TrentClient};
+use trent_node::kms::ciphertext::BlobFormat;
 use trent_wire::data_plane::*;
 use trent_wire::kms::KeyIdRequest;
 use trent_wire::model::{EncryptionAlgorithm, KeyState};
 use trent_wire::{Blob, ErrorCode};
 
-/// Blob layout (see the module comment).
-const HEADER_BYTES: usize = 21;
-const NONCE_BYTES: usize = 12;
+/// Blob layout (see the module comment): a cluster of this build alone reaches its highest
+/// feature level, so new blobs take that level's format (v1 below level 4, v2 from it).
 const TAG_BYTES: usize = 16;
-const OVERHEAD_BYTES: usize = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
+fn format() -> BlobFormat {
+    BlobFormat::for_level(trent_storage::SUPPORTED_LEVEL)
+}
+fn overhead_bytes() -> usize {
+    format().min_blob_bytes()
+}
+fn format_byte() -> u8 {
+    match format() {
+        BlobFormat::V1 => 0x01,
+        BlobFormat::V2 => 0x02,
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -128,8 +139,8 @@ async fn encrypt_and_decrypt_accept_every_key_form_and_answer_with_the_key_arn()
         assert_eq!(encrypted.key_id, arn, "Encrypt via {form} names the key ARN");
         assert_eq!(encrypted.encryption_algorithm, EncryptionAlgorithm::SymmetricDefault);
         let blob = encrypted.ciphertext_blob.0.clone();
-        assert_eq!(blob.len(), OVERHEAD_BYTES + 14, "blob size");
-        assert_eq!(blob[0], 0x01, "format version");
+        assert_eq!(blob.len(), overhead_bytes() + 14, "blob size");
+        assert_eq!(blob[0], format_byte(), "format version");
         assert_eq!(blob[1..17], key_id_bytes(&key_id), "the header names the key");
         assert_eq!(blob[17..21], 1u32.to_be_bytes(), "material version 1");
         assert!(!blob.windows(14).any(|window| window == b"attack at dawn"), "plaintext visible in blob");
@@ -161,7 +172,7 @@ async fn encrypt_takes_1_to_4096_bytes_and_an_explicit_symmetric_default() {
             ..encrypt_request(&key_id, &plaintext)
         };
         let blob = client.encrypt(&request).await.expect("Encrypt").ciphertext_blob.0.clone();
-        assert_eq!(blob.len(), OVERHEAD_BYTES + length);
+        assert_eq!(blob.len(), overhead_bytes() + length);
         let request = DecryptRequest {
             encryption_algorithm: Some("SYMMETRIC_DEFAULT".into()),
             ..decrypt_request(&blob)
@@ -234,12 +245,14 @@ async fn every_byte_of_a_blob_is_authenticated() {
     let key_id = create_key(&client).await.key_id;
     let ctx = context(&[("k", "v")]);
     let blob = seal(&client, &key_id, b"0123456789", ctx.clone()).await;
-    assert_eq!(blob.len(), OVERHEAD_BYTES + 10);
+    assert_eq!(blob.len(), overhead_bytes() + 10);
+    let header_bytes = format().header_bytes();
     let region = |index: usize| match index {
         0 => "format version",
         1..=16 => "key id",
         17..=20 => "material version",
-        21..=32 => "nonce",
+        i if i < header_bytes => "salt",
+        i if i < header_bytes + 12 => "nonce",
         i if i < blob.len() - TAG_BYTES => "ciphertext",
         _ => "tag",
     };
@@ -279,8 +292,9 @@ async fn truncated_extended_and_garbage_blobs_are_invalid_ciphertext() {
     refused(open(&client, &extended, None).await, ErrorCode::InvalidCiphertext);
     // An empty plaintext cannot be encrypted, but a well-formed header with nothing after it
     // and a blob of random bytes are both just invalid.
-    let mut header_only = blob[..OVERHEAD_BYTES].to_vec();
-    header_only[OVERHEAD_BYTES - 1] ^= 1;
+    let mut header_only = blob[..overhead_bytes()].to_vec();
+    let last = header_only.len() - 1;
+    header_only[last] ^= 1;
     refused(open(&client, &header_only, None).await, ErrorCode::InvalidCiphertext);
     let garbage: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
     refused(open(&client, &garbage, None).await, ErrorCode::InvalidCiphertext);
@@ -553,7 +567,7 @@ async fn generate_data_key_returns_a_key_and_its_blob_in_every_size() {
         let data_key = client.generate_data_key(&request).await.expect("GenerateDataKey");
         assert_eq!(data_key.key_id, key_arn(&key_id), "via {form}");
         assert_eq!(data_key.plaintext.len(), length, "{key_spec:?} {number_of_bytes:?}");
-        assert_eq!(data_key.ciphertext_blob.len(), OVERHEAD_BYTES + length);
+        assert_eq!(data_key.ciphertext_blob.len(), overhead_bytes() + length);
         let opened = open(&client, data_key.ciphertext_blob.as_bytes(), ctx.clone())
             .await
             .expect("Decrypt the data key");

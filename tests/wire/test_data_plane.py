@@ -26,12 +26,23 @@ from conftest import ACCESS_KEY_ID, ACCOUNT_ID, REGION, SECRET_ACCESS_KEY, aws_c
 
 KEY_ARN = re.compile(rf"^arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}$")
 
-# Trent's symmetric blob (DESIGN §4): version (1) | key id (16) | material version (4) | nonce (12)
-# | ciphertext | tag (16). The tamper test flips a byte in each region.
-HEADER_BYTES = 1 + 16 + 4
+# Trent's symmetric blob (DESIGN §4): version (1) | key id (16) | material version (4) | [v2: salt
+# (16)] | nonce (12) | ciphertext | tag (16); v2 is written from cluster feature level 4. The
+# tamper test flips a byte in each region.
+COMMON_HEADER_BYTES = 1 + 16 + 4
+SALT_BYTES = {1: 0, 2: 16}
 NONCE_BYTES = 12
 TAG_BYTES = 16
-BLOB_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES
+
+
+def header_bytes(blob: bytes) -> int:
+    assert blob[0] in SALT_BYTES, f"unknown blob format {blob[0]}"
+    return COMMON_HEADER_BYTES + SALT_BYTES[blob[0]]
+
+
+def blob_overhead(blob: bytes) -> int:
+    return header_bytes(blob) + NONCE_BYTES + TAG_BYTES
+
 
 INVALID_CIPHERTEXT_MESSAGE = "The ciphertext is invalid or was encrypted with another encryption context"
 DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun parameter was set."
@@ -95,7 +106,7 @@ def test_encrypt_decrypt_round_trip(kms):
     assert encrypted["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert encrypted["ResponseMetadata"]["RequestId"]
     blob = encrypted["CiphertextBlob"]
-    assert len(blob) == BLOB_OVERHEAD + len(ALL_BYTES)
+    assert len(blob) == blob_overhead(blob) + len(ALL_BYTES)
     assert ALL_BYTES not in blob
 
     again = kms.encrypt(KeyId=key["KeyId"], Plaintext=ALL_BYTES)["CiphertextBlob"]
@@ -114,7 +125,7 @@ def test_plaintext_size_boundaries(kms, raw_kms):
     for size in (1, 4096):
         plaintext = os.urandom(size)
         blob = kms.encrypt(KeyId=key_id, Plaintext=plaintext)["CiphertextBlob"]
-        assert len(blob) == BLOB_OVERHEAD + size
+        assert len(blob) == blob_overhead(blob) + size
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
 
     response = refused("ValidationException", raw_kms.encrypt, KeyId=key_id, Plaintext=b"")
@@ -239,15 +250,17 @@ def test_tampered_and_truncated_ciphertexts_are_invalid(kms):
     plaintext = b"tamper-evident plaintext"
     context = {"case": "tamper"}
     blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=plaintext, EncryptionContext=context)["CiphertextBlob"]
-    assert len(blob) == BLOB_OVERHEAD + len(plaintext)
+    assert len(blob) == blob_overhead(blob) + len(plaintext)
     assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)["Plaintext"] == plaintext
 
-    body_start = HEADER_BYTES + NONCE_BYTES
+    header = header_bytes(blob)
+    body_start = header + NONCE_BYTES
     regions = {
         "version byte": 0,
         "key id": 5,
-        "material version": HEADER_BYTES - 1,
-        "nonce first": HEADER_BYTES,
+        "material version": COMMON_HEADER_BYTES - 1,
+        "last header byte": header - 1,
+        "nonce first": header,
         "nonce last": body_start - 1,
         "body first": body_start,
         "body middle": body_start + len(plaintext) // 2,
@@ -258,7 +271,7 @@ def test_tampered_and_truncated_ciphertexts_are_invalid(kms):
     forgeries.update(
         {
             "truncated by one": blob[:-1],
-            "truncated to the header": blob[:HEADER_BYTES],
+            "truncated to the header": blob[:header],
             "truncated to one byte": blob[:1],
             "one byte appended": blob + b"\x00",
             "tag removed": blob[:-TAG_BYTES],
@@ -461,7 +474,7 @@ def test_re_encrypt_between_keys_and_contexts(kms):
     assert moved["ResponseMetadata"]["RequestId"]
     new_blob = moved["CiphertextBlob"]
     assert new_blob != blob
-    assert len(new_blob) == BLOB_OVERHEAD + len(ALL_BYTES)
+    assert len(new_blob) == blob_overhead(new_blob) + len(ALL_BYTES)
 
     decrypted = kms.decrypt(CiphertextBlob=new_blob, EncryptionContext=destination_context)
     assert decrypted["Plaintext"] == ALL_BYTES
@@ -512,7 +525,7 @@ def test_generate_data_key_lengths_and_decryption(kms):
         generated = kms.generate_data_key(KeyId=key["Alias"], EncryptionContext=context, **spec)
         assert generated["KeyId"] == key["Arn"], spec
         assert len(generated["Plaintext"]) == length, spec
-        assert len(generated["CiphertextBlob"]) == BLOB_OVERHEAD + length, spec
+        assert len(generated["CiphertextBlob"]) == blob_overhead(generated["CiphertextBlob"]) + length, spec
         assert generated["ResponseMetadata"]["RequestId"]
         decrypted = kms.decrypt(CiphertextBlob=generated["CiphertextBlob"], EncryptionContext=context)
         assert decrypted["Plaintext"] == generated["Plaintext"], spec
@@ -791,7 +804,7 @@ def test_aws_cli_encrypt_decrypt_binary_file(endpoint, kms, tmp_path):
         "--query", "CiphertextBlob",
     ).stdout.strip()
     blob = base64.b64decode(encoded, validate=True)
-    assert len(blob) == BLOB_OVERHEAD + len(plaintext)
+    assert len(blob) == blob_overhead(blob) + len(plaintext)
     ciphertext = tmp_path / "cipher.bin"
     ciphertext.write_bytes(blob)
 

@@ -1,5 +1,5 @@
-//! Fuzzes the symmetric ciphertext blob (`trent_node::kms::ciphertext`): the header parser and
-//! the opener on untrusted bytes, and the seal/open round trip on arbitrary plaintexts and
+//! Fuzzes the symmetric ciphertext blob (`trent_node::kms::ciphertext`), both formats (v1 under
+//! the material, v2 under a per-blob HKDF key): the header parser and the opener on untrusted bytes, and the seal/open round trip on arbitrary plaintexts and
 //! encryption contexts, with a tampering step that must always be caught.
 //!
 //! Input layout: the first byte picks the mode by its low bit.
@@ -9,8 +9,8 @@
 //!   after it is the blob. `parse_header` and `open` (under the fixed key below) must not panic,
 //!   `parse_header` must agree with the documented layout, and a blob that opens must have the
 //!   length its plaintext implies and re-seal to a blob that opens to the same plaintext.
-//! * odd — round trip: the rest is decoded with `arbitrary` into a header, a context, a
-//!   plaintext and one tampering step. `seal` then `open` must give the plaintext back,
+//! * odd — round trip: the rest is decoded with `arbitrary` into a format, a header, a context,
+//!   a plaintext and one tampering step. `seal` then `open` must give the plaintext back,
 //!   `parse_header` must give the header back, and any tampering (a flipped byte, a truncation,
 //!   appended bytes, a changed context, another key) must make `open` fail.
 
@@ -22,7 +22,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use trent_node::crypto::SecretKey;
 use trent_node::kms::ciphertext::{
-    open, parse_header, seal, BlobHeader, InvalidCiphertext, FORMAT_V1, HEADER_BYTES, MIN_BLOB_BYTES,
+    open, parse_header, seal, BlobFormat, BlobHeader, InvalidCiphertext, FORMAT_V1, FORMAT_V2, HEADER_BYTES,
 };
 use trent_storage::KeyId;
 use trent_wire::data_plane::EncryptionContext;
@@ -51,6 +51,17 @@ fn context_from_spec(spec: &[u8]) -> EncryptionContext {
     context
 }
 
+/// The format the documented layout gives `blob`, if its first byte names one and it is long
+/// enough for it.
+fn layout_format(blob: &[u8]) -> Option<BlobFormat> {
+    let format = match blob.first() {
+        Some(&FORMAT_V1) => BlobFormat::V1,
+        Some(&FORMAT_V2) => BlobFormat::V2,
+        _ => return None,
+    };
+    (blob.len() >= format.min_blob_bytes()).then_some(format)
+}
+
 fn untrusted(data: &[u8]) {
     let Some((&spec_len, rest)) = data.split_first() else { return };
     let spec_len = usize::from(spec_len).min(rest.len());
@@ -58,9 +69,10 @@ fn untrusted(data: &[u8]) {
     let context = context_from_spec(spec);
 
     let header = parse_header(blob);
-    let well_formed = blob.len() >= MIN_BLOB_BYTES && blob[0] == FORMAT_V1;
-    assert_eq!(header.is_ok(), well_formed, "parse_header disagrees with the layout");
+    let format = layout_format(blob);
+    assert_eq!(header.is_ok(), format.is_some(), "parse_header disagrees with the layout");
     if let Ok(header) = header {
+        assert_eq!(Some(header.format), format);
         assert_eq!(header.key_id.as_bytes(), &blob[1..17]);
         let version = u32::from_be_bytes(blob[17..HEADER_BYTES].try_into().unwrap());
         assert_eq!(header.material_version, version);
@@ -70,9 +82,10 @@ fn untrusted(data: &[u8]) {
     match open(&material, blob, &context) {
         Ok(plaintext) => {
             let header = header.expect("a blob that opens has a valid header");
-            assert_eq!(plaintext.len(), blob.len() - MIN_BLOB_BYTES);
+            assert_eq!(plaintext.len(), blob.len() - header.format.min_blob_bytes());
             let resealed = seal(&material, header, &context, &plaintext).expect("seal");
             assert_eq!(&resealed[..HEADER_BYTES], &blob[..HEADER_BYTES]);
+            assert_eq!(resealed.len(), blob.len());
             assert_eq!(open(&material, &resealed, &context).expect("reopen").as_slice(), plaintext.as_slice());
             // The same blob under another key, or with one more context pair, must not open.
             assert_eq!(open(&key(OTHER_KEY), blob, &context), Err(InvalidCiphertext));
@@ -100,6 +113,7 @@ enum Tamper {
 
 #[derive(Arbitrary, Debug)]
 struct RoundTrip {
+    v2: bool,
     key_id: [u8; 16],
     material_version: u32,
     context: BTreeMap<String, String>,
@@ -110,18 +124,27 @@ struct RoundTrip {
 fn round_trip(data: &[u8]) {
     let Ok(input) = RoundTrip::arbitrary_take_rest(Unstructured::new(data)) else { return };
     let material = key(FIXED_KEY);
-    let header = BlobHeader { key_id: KeyId(uuid::Uuid::from_bytes(input.key_id)), material_version: input.material_version };
+    let format = if input.v2 { BlobFormat::V2 } else { BlobFormat::V1 };
+    let header = BlobHeader {
+        format,
+        key_id: KeyId(uuid::Uuid::from_bytes(input.key_id)),
+        material_version: input.material_version,
+    };
     let context: EncryptionContext = input.context;
     let plaintext = input.plaintext;
 
     let blob = seal(&material, header, &context, &plaintext).expect("seal");
-    assert_eq!(blob.len(), MIN_BLOB_BYTES + plaintext.len());
-    assert_eq!(blob[0], FORMAT_V1);
+    assert_eq!(blob.len(), format.min_blob_bytes() + plaintext.len());
+    assert_eq!(blob[0], if input.v2 { FORMAT_V2 } else { FORMAT_V1 });
     assert_eq!(parse_header(&blob), Ok(header));
     assert_eq!(open(&material, &blob, &context).expect("open what was sealed").as_slice(), plaintext.as_slice());
-    // Every seal draws a fresh nonce.
+    // Every seal draws a fresh nonce (and, in v2, a fresh salt).
     let again = seal(&material, header, &context, &plaintext).expect("seal");
-    assert_ne!(again[HEADER_BYTES..HEADER_BYTES + 12], blob[HEADER_BYTES..HEADER_BYTES + 12], "nonce reused");
+    let nonce = format.header_bytes()..format.header_bytes() + 12;
+    assert_ne!(again[nonce.clone()], blob[nonce], "nonce reused");
+    if input.v2 {
+        assert_ne!(again[HEADER_BYTES..HEADER_BYTES + 16], blob[HEADER_BYTES..HEADER_BYTES + 16], "salt reused");
+    }
 
     let mut forged = blob.clone();
     let mut forged_context = context.clone();
@@ -161,8 +184,7 @@ fn round_trip(data: &[u8]) {
         assert_eq!(opened, Err(InvalidCiphertext), "a tampered blob or context opened");
     }
     // A tampered blob's header still parses exactly when the layout says so.
-    let well_formed = forged.len() >= MIN_BLOB_BYTES && forged[0] == FORMAT_V1;
-    assert_eq!(parse_header(&forged).is_ok(), well_formed);
+    assert_eq!(parse_header(&forged).is_ok(), layout_format(&forged).is_some());
 }
 
 fuzz_target!(|data: &[u8]| {

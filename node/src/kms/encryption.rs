@@ -201,7 +201,8 @@ pub fn seal_with(
     context: &EncryptionContext,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, KmsError> {
-    let header = BlobHeader { key_id: key.key_id, material_version: key.material_version };
+    let header =
+        BlobHeader { format: key.blob_format, key_id: key.key_id, material_version: key.material_version };
     ciphertext::seal(&key.material, header, context, plaintext).map_err(|error| {
         tracing::error!(%error, "encryption failed");
         KmsError::new(ErrorCode::Internal, "Encryption failed")

@@ -10,6 +10,7 @@ use trent_wire::model::{EncryptionAlgorithm, KeySpec, KeyUsage, Origin};
 use trent_wire::Operation;
 use trent_wire::{ErrorCode, KmsError};
 
+use super::ciphertext::BlobFormat;
 use super::identifiers::{key_arn, resolve, KeyRef};
 use super::Call;
 use crate::crypto::SecretKey;
@@ -34,6 +35,8 @@ pub struct SymmetricKey {
     pub material_version: u32,
     /// The unwrapped material (zeroized on drop).
     pub material: SecretKey,
+    /// The format a blob sealed under it now takes (the cluster's feature level decides).
+    pub blob_format: BlobFormat,
 }
 
 /// Finds `reference` for the call's operation with `algorithm` and unwraps the material it needs.
@@ -69,6 +72,7 @@ pub async fn symmetric_key(
         arn: opened.arn,
         material_version: opened.material_version,
         material,
+        blob_format: BlobFormat::for_level(call.node().feature_level()),
     })
 }
 
