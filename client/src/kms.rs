@@ -220,15 +220,19 @@ impl TrentClient {
 /// The pagination cursor shared by the `list_all_*` helpers, with the checks that keep a
 /// misbehaving server from looping the caller.
 #[derive(Debug, Default)]
-struct Pages {
-    marker: Option<String>,
+pub(crate) struct Pages {
+    pub(crate) marker: Option<String>,
     seen_markers: HashSet<String>,
     pages: usize,
 }
 
 impl Pages {
     /// Records a page's answer; true when another page should be fetched.
-    fn advance(&mut self, truncated: bool, next_marker: Option<String>) -> Result<bool, ClientError> {
+    pub(crate) fn advance(
+        &mut self,
+        truncated: bool,
+        next_marker: Option<String>,
+    ) -> Result<bool, ClientError> {
         self.pages += 1;
         if !truncated {
             return Ok(false);

@@ -24,7 +24,8 @@
 //! ```
 //!
 //! [`envelope`] streams data of any size through AES-256-GCM under a data key from
-//! GenerateDataKey; [`certs`] makes a cluster's CA and node certificates.
+//! GenerateDataKey; [`import`] wraps and imports key material (bring your own key);
+//! [`certs`] makes a cluster's CA and node certificates.
 
 #![warn(missing_docs)]
 
@@ -36,8 +37,10 @@ mod data_plane;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
+pub mod import;
 mod kms;
 pub mod retry;
+mod rotation;
 pub mod tls;
 mod transport;
 

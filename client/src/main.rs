@@ -96,6 +96,7 @@ async fn keys(client: &TrentClient, out: &Output, command: KeysCommand) -> anyho
                 description: args.description,
                 key_spec: args.key_spec,
                 key_usage: args.key_usage,
+                origin: args.origin,
                 tags: (!args.tags.is_empty()).then_some(args.tags),
                 ..CreateKeyRequest::default()
             };
@@ -135,6 +136,7 @@ async fn keys(client: &TrentClient, out: &Output, command: KeysCommand) -> anyho
             let done = client.update_key_description(&request).await?;
             out.show(&done, || format!("updated the description of {key}"))
         }
+        KeysCommand::Material(command) => cli::key_material::run(client, out.json, command).await,
     }
 }
 

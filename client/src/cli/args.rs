@@ -7,6 +7,7 @@ mod asymmetric;
 mod cluster;
 mod envelope;
 mod identity;
+mod key_material;
 mod keys;
 mod values;
 
@@ -17,6 +18,7 @@ pub use asymmetric::*;
 pub use cluster::{ClusterCommand, MembersCommand};
 pub use envelope::{DecryptArgs, EncryptArgs};
 pub use identity::{PolicyCommand, UsersCommand};
+pub use key_material::{ImportArgs, KeyMaterialCommand, RotationCommand};
 pub use keys::KeysCommand;
 pub use values::{parse_user_name, DataPath};
 
@@ -141,6 +143,16 @@ mod tests {
         };
         for args in [
             &["keys", "list"][..],
+            &[
+                "keys",
+                "create",
+                "--key-spec",
+                "RSA_2048",
+                "--key-usage",
+                "SIGN_VERIFY",
+                "--origin",
+                "EXTERNAL",
+            ],
             &["keys", "schedule-deletion", "k", "--days", "7"],
             &["keys", "update-description", "k", "new text"],
             &["aliases", "update", "prod", "k"],
@@ -168,6 +180,7 @@ mod tests {
         ] {
             assert_eq!(ok(args), Ok(()), "{args:?}");
         }
+        assert!(ok(&["keys", "create", "--origin", "AWS_CLOUDHSM"]).is_err(), "no custom key stores");
         assert!(ok(&["tags", "add", "k"]).is_err(), "tags add needs a tag");
         assert!(ok(&["tags", "add", "k", "oops"]).is_err(), "tags need KEY=VALUE");
         assert!(ok(&["members", "promote", "x"]).is_err(), "node ids are numbers");

@@ -1,13 +1,15 @@
 //! The `trent` command line: argument definitions (`args`), the human-readable rendering of
 //! answers (`render`), the operator's seal and access-key commands (`operator`), users and
 //! authorization questions (`identity`), envelope encryption of files (`envelope`), signing,
-//! MACs, key agreement, ML-KEM and data key pairs (`asymmetric`), and the line printers they
-//! share. Dispatch lives in `main.rs`; the logic lives in the library.
+//! MACs, key agreement, ML-KEM and data key pairs (`asymmetric`), rotation and imported key
+//! material (`key_material`), and the line printers they share. Dispatch lives in `main.rs`;
+//! the logic lives in the library.
 
 pub mod args;
 pub mod asymmetric;
 pub mod envelope;
 pub mod identity;
+pub mod key_material;
 pub mod operator;
 pub mod render;
 

@@ -6,7 +6,9 @@ use trent_client::wire::admin::{
     AccessKeyInfo, AuthorizeResponse, ClusterResponse, HealthResponse, MemberInfo, MembershipChangeResponse,
     UserInfo,
 };
+use trent_client::wire::import::KeyMaterialResponse;
 use trent_client::wire::kms::{AliasListEntry, KeyListEntry, KeyMetadata, ScheduleKeyDeletionResponse, Tag};
+use trent_client::wire::rotation::{GetKeyRotationStatusResponse, RotationsListEntry};
 
 /// Latest epoch second rendered as a date (9999-12-31T23:59:59Z); later values print as numbers.
 const MAX_RENDERED_EPOCH: f64 = 253_402_300_799.0;
@@ -86,6 +88,51 @@ pub fn scheduled_deletion(response: &ScheduleKeyDeletionResponse) -> String {
         timestamp(response.deletion_date),
         response.pending_window_in_days
     )
+}
+
+/// The answer of `GetKeyRotationStatus`.
+pub fn rotation_status(status: &GetKeyRotationStatusResponse) -> String {
+    let mut lines = vec![
+        ("KeyId", status.key_id.clone()),
+        ("Automatic rotation", if status.key_rotation_enabled { "enabled" } else { "disabled" }.to_owned()),
+    ];
+    if let Some(days) = status.rotation_period_in_days {
+        lines.push(("Period", format!("{days} days")));
+    }
+    if let Some(next) = status.next_rotation_date {
+        lines.push(("Next rotation", timestamp(next)));
+    }
+    if let Some(started) = status.on_demand_rotation_start_date {
+        lines.push(("On-demand rotation started", timestamp(started)));
+    }
+    labelled(&lines)
+}
+
+/// The materials of `ListKeyRotations`, oldest first; `-` where an entry has no such field.
+pub fn rotation_list(rotations: &[RotationsListEntry]) -> String {
+    if rotations.is_empty() {
+        return "no rotations".to_owned();
+    }
+    let dash = || "-".to_owned();
+    let rows = rotations
+        .iter()
+        .map(|entry| {
+            vec![
+                entry.key_material_id.clone(),
+                entry.key_material_state.to_string(),
+                entry.rotation_date.map_or_else(dash, timestamp),
+                entry.rotation_type.map_or_else(dash, |kind| kind.to_string()),
+                entry.import_state.map_or_else(dash, |state| state.to_string()),
+                entry.valid_to.map_or_else(dash, timestamp),
+            ]
+        })
+        .collect();
+    table(&["KEY MATERIAL ID", "STATE", "ROTATED", "TYPE", "IMPORT", "VALID TO"], rows)
+}
+
+/// The answer of `ImportKeyMaterial`: the key and the id of the material imported.
+pub fn key_material(response: &KeyMaterialResponse) -> String {
+    labelled(&[("KeyId", response.key_id.clone()), ("KeyMaterialId", response.key_material_id.clone())])
 }
 
 /// The cluster view of one node, then its members.
@@ -368,6 +415,47 @@ mod tests {
             authorization(&answer),
             "Decision:    deny\nExplanation: denied: no policy allows kms:Encrypt"
         );
+    }
+
+    #[test]
+    fn rotations_render_as_a_table_and_status_as_a_block() {
+        use trent_client::wire::model::{KeyMaterialState, RotationType};
+        assert_eq!(rotation_list(&[]), "no rotations");
+        let entry = |id: &str, state, rotated: Option<f64>| RotationsListEntry {
+            key_id: "arn:k".into(),
+            key_material_id: id.into(),
+            key_material_description: None,
+            import_state: None,
+            key_material_state: state,
+            expiration_model: None,
+            valid_to: None,
+            rotation_date: rotated,
+            rotation_type: rotated.map(|_| RotationType::OnDemand),
+        };
+        let rows = [
+            entry("aa", KeyMaterialState::NonCurrent, None),
+            entry("bb", KeyMaterialState::Current, Some(0.0)),
+        ];
+        assert_eq!(
+            rotation_list(&rows),
+            "KEY MATERIAL ID  STATE        ROTATED               TYPE       IMPORT  VALID TO\n\
+             aa               NON_CURRENT  -                     -          -       -\n\
+             bb               CURRENT      1970-01-01T00:00:00Z  ON_DEMAND  -       -"
+        );
+        let status = GetKeyRotationStatusResponse {
+            key_rotation_enabled: true,
+            key_id: "arn:k".into(),
+            rotation_period_in_days: Some(90),
+            next_rotation_date: Some(0.0),
+            on_demand_rotation_start_date: None,
+        };
+        assert_eq!(
+            rotation_status(&status),
+            "KeyId:              arn:k\nAutomatic rotation: enabled\nPeriod:             90 days\n\
+             Next rotation:      1970-01-01T00:00:00Z"
+        );
+        let material = KeyMaterialResponse { key_id: "arn:k".into(), key_material_id: "ab".into() };
+        assert_eq!(key_material(&material), "KeyId:         arn:k\nKeyMaterialId: ab");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `trent keys`: create, list, describe, enable, disable, schedule and cancel deletion of keys,
-//! and change their description.
+//! and change their description; the commands on their material are in [`super::key_material`].
 
 use clap::{Args, Subcommand};
 use trent_client::wire::kms::Tag;
 
+use super::key_material::KeyMaterialCommand;
 use super::values::parse_tag;
 
 /// `trent keys ...`
@@ -48,6 +49,9 @@ pub enum KeysCommand {
         /// The new description.
         description: String,
     },
+    /// Rotation and imported material (need a server that serves them: issue 16).
+    #[command(flatten)]
+    Material(KeyMaterialCommand),
 }
 
 /// `trent keys create` options.
@@ -62,6 +66,10 @@ pub struct CreateKeyArgs {
     /// Key usage, e.g. ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC.
     #[arg(long)]
     pub key_usage: Option<String>,
+    /// Where the material comes from: AWS_KMS (made by Trent, the default) or EXTERNAL
+    /// (imported later with `trent keys import`).
+    #[arg(long, value_parser = ["AWS_KMS", "EXTERNAL"])]
+    pub origin: Option<String>,
     /// A tag to attach; repeat for more.
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
     pub tags: Vec<Tag>,
