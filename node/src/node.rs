@@ -323,9 +323,8 @@ impl Node {
             _ => FORWARD_TIMEOUT,
         };
         match self.peers.post(&member.peer_addr, LEADER_OP, body, timeout).await {
-            Ok(reply) => {
-                codec::decode(&reply).unwrap_or_else(|error| internal(format!("bad leader reply: {error}")))
-            }
+            Ok(reply) => crate::peer::legacy::decode_reply(&reply)
+                .unwrap_or_else(|error| internal(format!("bad leader reply: {error}"))),
             Err(error) => {
                 // The leader may be gone; wait for the next one. A write that did commit is
                 // deduplicated by its request id when retried.

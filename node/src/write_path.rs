@@ -5,7 +5,8 @@
 //! ids and the timestamp) so that applying it on every node needs no clock or randomness.
 
 use serde::{Deserialize, Serialize};
-use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId};
+use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId, RotationKind};
+use trent_wire::model::{WrappingAlgorithm, WrappingKeySpec};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -27,6 +28,23 @@ pub enum Proposal {
         /// Its validated key policy.
         policy: String,
     },
+    /// Rotate a key (feature level 4); the leader makes the new material of an `AWS_KMS` key.
+    RotateKey {
+        /// The key.
+        key_id: KeyId,
+        /// Its schedule (for one due date) or RotateKeyOnDemand.
+        kind: RotationKind,
+    },
+    /// Make import parameters for an `EXTERNAL` key (feature level 4); the leader makes the
+    /// wrapping key pair and the token id.
+    CreateImportParameters {
+        /// The key.
+        key_id: KeyId,
+        /// How material will be wrapped.
+        algorithm: WrappingAlgorithm,
+        /// The wrapping key's spec.
+        wrapping_spec: WrappingKeySpec,
+    },
 }
 
 impl Proposal {
@@ -41,6 +59,8 @@ impl Proposal {
             Proposal::CreateKeyWithPolicy { .. } => ("CreateKeyWithPolicy", 2),
             Proposal::Command(Command::RaiseFeatureLevel { .. }) => return Ok(()),
             Proposal::Command(command) => (command.name(), command.required_level()),
+            Proposal::RotateKey { .. } => ("RotateKey", 4),
+            Proposal::CreateImportParameters { .. } => ("GetParametersForImport", 4),
         };
         if required <= level {
             return Ok(());
@@ -125,6 +145,12 @@ impl ForwardedProposal {
                 Command::CreateKeyWithPolicy { key: new_key(draft)?, policy }
             }
             Proposal::Command(command) => command,
+            Proposal::RotateKey { .. } | Proposal::CreateImportParameters { .. } => {
+                return Err(KmsError::new(
+                    ErrorCode::UnsupportedOperation,
+                    "Key rotation and import are not implemented yet in this version of Trent",
+                ))
+            }
         };
         Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
     }

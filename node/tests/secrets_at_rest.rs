@@ -75,7 +75,7 @@ async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {
         for key_id in &key_ids {
             let id = trent_storage::KeyId::parse(key_id).expect("uuid");
             let record = registry.key(&id).expect("key").clone();
-            let sealed = &record.materials[0].sealed;
+            let sealed = record.materials[0].sealed().expect("sealed material");
             let context = trent_node::seal::material::material_context(&id, 1);
             let material = node
                 .seal

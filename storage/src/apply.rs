@@ -21,9 +21,6 @@ pub const MAX_KEYS: usize = 2_000_000;
 pub const MAX_ALIASES: usize = 2_000_000;
 /// The most tags on one key (AWS's limit).
 pub const MAX_TAGS_PER_KEY: usize = trent_wire::limits::MAX_TAGS_PER_KEY;
-/// The most material versions one key holds: AWS's 25 on-demand rotations plus automatic
-/// rotation every 90 days (its shortest period) for two centuries is under 900.
-pub const MAX_MATERIAL_VERSIONS: usize = 1000;
 /// The most requests one log entry carries (the proposer batches at most 256).
 pub const MAX_REQUESTS_PER_ENTRY: usize = 1024;
 
@@ -62,6 +59,7 @@ impl DedupOutcome {
             Ok(Applied::Key(key)) => DedupOutcome::Key(key.key_id),
             Ok(Applied::Done) => DedupOutcome::Done,
             Ok(Applied::Grant { grant_id, .. }) => DedupOutcome::Grant(grant_id.clone()),
+            Ok(Applied::ImportParameters { token_id, .. }) => DedupOutcome::ImportParameters(*token_id),
             Err(rejection) => DedupOutcome::Rejected(rejection.clone()),
         }
     }
@@ -79,7 +77,7 @@ impl Registry {
     pub(crate) fn replay(&self, record: &DedupRecord) -> CommandResult {
         match &record.outcome {
             DedupOutcome::Key(key_id) => match self.keys.get(key_id) {
-                Some(key) => Ok(Applied::Key(Box::new(key.clone()))),
+                Some(key) => Ok(Applied::Key(Box::new(key.reply_view()))),
                 None => Err(crate::apply::key_not_found(*key_id)),
             },
             DedupOutcome::Done => Ok(Applied::Done),
@@ -87,6 +85,17 @@ impl Registry {
             DedupOutcome::Grant(grant_id) => {
                 Ok(Applied::Grant { grant_id: grant_id.clone(), log_index: record.log_index })
             }
+            DedupOutcome::ImportParameters(token_id) => match self.import_parameters.get(token_id) {
+                Some(parameters) => Ok(Applied::ImportParameters {
+                    token_id: *token_id,
+                    public_key: parameters.public_key.clone(),
+                    valid_to_ms: parameters.valid_to_ms,
+                }),
+                None => Err(Rejection::new(
+                    ErrorCode::InvalidImportToken,
+                    "The import parameters this request made have expired",
+                )),
+            },
         }
     }
 
@@ -301,6 +310,14 @@ impl Registry {
             }
             Command::PutKeyPolicy { key_id, policy } => self.put_key_policy(*key_id, policy, changes),
             Command::RemoveGrant { key_id, grant_id } => self.remove_grant(*key_id, grant_id, changes),
+            Command::CreateExternalKey { .. }
+            | Command::SetKeyRotation { .. }
+            | Command::RotateKey { .. }
+            | Command::CreateImportParameters(_)
+            | Command::ImportKeyMaterial { .. }
+            | Command::DeleteImportedKeyMaterial { .. }
+            | Command::ExpireImportedKeyMaterial { .. }
+            | Command::ForgetImportParameters { .. } => Err(not_yet(&request.command)),
         }
     }
 
@@ -357,13 +374,11 @@ impl Registry {
             origin: draft.origin,
             lifecycle: KeyLifecycle::Enabled,
             tags,
-            materials: vec![crate::registry::KeyMaterial {
-                version: 1,
-                sealed: new_key.material.clone(),
-                created_at_ms: now_ms,
-            }],
+            materials: vec![crate::registry::KeyMaterial::created(1, new_key.material.clone(), now_ms)],
+            current_version: 1,
+            rotation: crate::materials::KeyRotation::default(),
         };
-        let result = Ok(Applied::Key(Box::new(record.clone())));
+        let result = Ok(Applied::Key(Box::new(record.reply_view())));
         self.keys.insert(new_key.key_id, record);
         changes.push(RowChange::Key(new_key.key_id));
         result
@@ -412,7 +427,7 @@ impl Registry {
         let key = self.keys.get(&key_id).ok_or_else(|| key_not_found(key_id))?;
         match key.lifecycle {
             KeyLifecycle::PendingDeletion { .. } => Err(pending_deletion(key_id)),
-            KeyLifecycle::Enabled | KeyLifecycle::Disabled => Ok(key),
+            KeyLifecycle::Enabled | KeyLifecycle::Disabled | KeyLifecycle::PendingImport => Ok(key),
         }
     }
 
@@ -420,7 +435,7 @@ impl Registry {
         let key = self.existing_key_mut(key_id)?;
         match key.lifecycle {
             KeyLifecycle::PendingDeletion { .. } => Err(pending_deletion(key_id)),
-            KeyLifecycle::Enabled | KeyLifecycle::Disabled => Ok(key),
+            KeyLifecycle::Enabled | KeyLifecycle::Disabled | KeyLifecycle::PendingImport => Ok(key),
         }
     }
 
@@ -473,11 +488,12 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
     use trent_wire::validation::{check_alias_name, check_description, check_tag, check_tag_key};
     let check_tags =
         |tags: &[(String, String)]| tags.iter().try_for_each(|(key, value)| check_tag(key, value));
+    let check_draft = |draft: &crate::command::KeyDraft| {
+        check_description(&draft.description)?;
+        check_tags(&draft.tags)
+    };
     match command {
-        Command::CreateKey(new_key) => {
-            check_description(&new_key.draft.description)?;
-            check_tags(&new_key.draft.tags)
-        }
+        Command::CreateKey(new_key) => check_draft(&new_key.draft),
         Command::UpdateKeyDescription { description, .. } => check_description(description),
         Command::CreateAlias { alias, .. }
         | Command::UpdateAlias { alias, .. }
@@ -511,8 +527,7 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
             crate::principals::check_access_key(record)
         }
         Command::CreateKeyWithPolicy { key, policy } => {
-            check_description(&key.draft.description)?;
-            check_tags(&key.draft.tags)?;
+            check_draft(&key.draft)?;
             crate::access::check_policy_size(policy)
         }
         Command::PutKeyPolicy { policy, .. } => crate::access::check_policy_size(policy),
@@ -522,38 +537,21 @@ fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
         | Command::DisableKey { .. }
         | Command::ScheduleKeyDeletion { .. }
         | Command::CancelKeyDeletion { .. }
-        | Command::DeleteExpiredKey { .. } => Ok(()),
+        | Command::DeleteExpiredKey { .. }
+        | Command::SetKeyRotation { .. }
+        | Command::RotateKey { .. }
+        | Command::DeleteImportedKeyMaterial { .. }
+        | Command::ExpireImportedKeyMaterial { .. }
+        | Command::ForgetImportParameters { .. } => Ok(()),
+        Command::CreateExternalKey { draft, policy, .. } => {
+            check_draft(draft)?;
+            policy.as_deref().map_or(Ok(()), crate::access::check_policy_size)
+        }
+        Command::CreateImportParameters(record) => crate::import::check_import_parameters(record),
+        Command::ImportKeyMaterial { material, .. } => {
+            crate::import::check_material_description(material.description.as_deref())
+        }
     }
-}
-
-/// A stored key record keeps the structural limits apply keeps: sizes within AWS's limits (a
-/// description of at most 8,192 characters, at most 50 tags of at most 128 + 256 characters)
-/// and between one and [`MAX_MATERIAL_VERSIONS`] material versions numbered 1, 2, 3, ... Naming
-/// and character rules are left to request time: they may tighten, and a row stored under older
-/// rules must not stop a node from opening its data.
-pub(crate) fn check_key_record(key: &KeyRecord) -> Result<(), InvariantViolation> {
-    use trent_wire::limits::{MAX_DESCRIPTION_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};
-    let violation = |what: String| InvariantViolation(format!("key {}: {what}", key.key_id));
-    if key.description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(violation(format!("a description of {} characters", key.description.chars().count())));
-    }
-    if key.tags.len() > MAX_TAGS_PER_KEY {
-        return Err(violation(format!("{} tags", key.tags.len())));
-    }
-    let oversized = key.tags.iter().any(|(tag_key, tag_value)| {
-        tag_key.chars().count() > MAX_TAG_KEY_CHARS || tag_value.chars().count() > MAX_TAG_VALUE_CHARS
-    });
-    if oversized {
-        return Err(violation("a tag over 128 + 256 characters".to_owned()));
-    }
-    let numbered = key.materials.iter().zip(1u32..).all(|(material, expected)| material.version == expected);
-    if key.materials.is_empty() || key.materials.len() > MAX_MATERIAL_VERSIONS || !numbered {
-        return Err(violation(format!(
-            "{} material versions; 1 to {MAX_MATERIAL_VERSIONS}, numbered from 1",
-            key.materials.len()
-        )));
-    }
-    Ok(())
 }
 
 /// The key whose deletion-queue membership a command may change.
@@ -566,7 +564,15 @@ fn pending_key(command: &Command) -> Option<KeyId> {
 
 fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
     changes.push(RowChange::Key(key.key_id));
-    Ok(Applied::Key(Box::new(key.clone())))
+    Ok(Applied::Key(Box::new(key.reply_view())))
+}
+
+/// The answer to a command this build decodes but does not apply yet.
+fn not_yet(command: &Command) -> Rejection {
+    Rejection::new(
+        ErrorCode::UnsupportedOperation,
+        format!("{} is not implemented yet in this version of Trent", command.name()),
+    )
 }
 
 pub(crate) fn key_not_found(key_id: KeyId) -> Rejection {

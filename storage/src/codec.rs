@@ -33,8 +33,11 @@ impl Format {
     pub const V1: Format = Format(1);
     /// The snapshot payload carries users, access key owners, key policies and grants.
     pub const V2: Format = Format(2);
+    /// A new key record (material sources, the current version, rotation; `crate::legacy`
+    /// keeps the old one), import parameters, and the snapshot payload carrying them.
+    pub const V3: Format = Format(3);
     /// What this build writes to its own disk.
-    pub const CURRENT: Format = Format::V2;
+    pub const CURRENT: Format = Format::V3;
 }
 
 impl std::fmt::Display for Format {
@@ -161,17 +164,17 @@ mod tests {
         let value = (7u64, "seven".to_owned());
         let legacy = encode_at(Format::LEGACY, &value).unwrap();
         let current = encode(&value).unwrap();
-        assert_eq!(current[..3], [VERSIONED, 0, 2]);
-        assert_eq!(current[3..], legacy[..], "format 2 is format 0's payload, versioned");
+        assert_eq!(current[..3], [VERSIONED, 0, 3]);
+        assert_eq!(current[3..], legacy[..], "format 3 is format 0's payload, versioned");
         for bytes in [&legacy, &current] {
             assert_eq!(decode::<(u64, String)>(bytes).unwrap(), value);
         }
         assert_eq!(format_of(&legacy).unwrap(), Format::LEGACY);
-        assert_eq!(format_of(&current).unwrap(), Format::V2);
+        assert_eq!(format_of(&current).unwrap(), Format::V3);
         let mut newer = current.clone();
-        newer[2] = 3;
+        newer[2] = 4;
         let refused = decode::<(u64, String)>(&newer).unwrap_err().to_string();
-        assert!(refused.contains("written in format 3; this build reads formats 0 to 2"), "{refused}");
+        assert!(refused.contains("written in format 4; this build reads formats 0 to 3"), "{refused}");
         assert!(decode::<u8>(&[VERSIONED, 0]).is_err());
         assert!(decode::<u8>(&[VERSIONED, 0, 0, 1]).is_err(), "format 0 is never versioned");
     }

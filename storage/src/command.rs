@@ -234,130 +234,73 @@ pub enum Command {
         /// Its id.
         grant_id: String,
     },
+    /// Create an `EXTERNAL` key in PendingImport, with no material (from feature level 4, as
+    /// every command below).
+    CreateExternalKey {
+        /// The id the leader picked.
+        key_id: KeyId,
+        /// What the caller asked for.
+        draft: KeyDraft,
+        /// Its key policy, validated by the proposer; `None`: the default policy.
+        policy: Option<String>,
+    },
+    /// Enable automatic rotation with a period, change the period, or (`None`) disable it.
+    SetKeyRotation {
+        /// The key.
+        key_id: KeyId,
+        /// `RotationPeriodInDays`, 90–2560; `None` disables automatic rotation.
+        period_days: Option<u32>,
+    },
+    /// Rotate a key: a new current version (an `AWS_KMS` key, with the leader's new material),
+    /// or the pending imported one made current (an `EXTERNAL` key, without).
+    RotateKey {
+        /// The key.
+        key_id: KeyId,
+        /// Its schedule (for one due date) or RotateKeyOnDemand.
+        kind: crate::rotation::RotationKind,
+        /// New material, for an `AWS_KMS` key.
+        material: Option<crate::rotation::RotatedMaterial>,
+    },
+    /// Keep the import parameters the leader made for an `EXTERNAL` key.
+    CreateImportParameters(crate::import::ImportParametersRecord),
+    /// Import material into an `EXTERNAL` key with the parameters `token_id` names.
+    ImportKeyMaterial {
+        /// The key.
+        key_id: KeyId,
+        /// The import token's parameters.
+        token_id: crate::import::ImportTokenId,
+        /// AWS `ImportType`; `None`: NEW before the key's first import, EXISTING after.
+        import_type: Option<trent_wire::model::ImportType>,
+        /// AWS `KeyMaterialId`, if the caller named the material it re-imports.
+        claimed_id: Option<crate::materials::KeyMaterialId>,
+        /// The material, sealed by the node that took the call.
+        material: crate::import::NewImportedMaterial,
+    },
+    /// Delete imported material (its sealed bytes; pending material entirely).
+    DeleteImportedKeyMaterial {
+        /// The key.
+        key_id: KeyId,
+        /// The material.
+        material_id: crate::materials::KeyMaterialId,
+    },
+    /// Expire imported material whose `ValidTo` is `valid_to_ms` and not after the request's
+    /// timestamp: as DeleteImportedKeyMaterial.
+    ExpireImportedKeyMaterial {
+        /// The key.
+        key_id: KeyId,
+        /// The material.
+        material_id: crate::materials::KeyMaterialId,
+        /// Its `ValidTo` as the leader saw it.
+        valid_to_ms: u64,
+    },
+    /// Forget import parameters whose `ParametersValidTo` is not after the request's timestamp.
+    ForgetImportParameters {
+        /// Their token id.
+        token_id: crate::import::ImportTokenId,
+    },
 }
 
 impl Command {
-    /// The fingerprint a write is remembered by at a cluster feature level: canonical from
-    /// level 1 ([`Command::fingerprint`]), the encoding-derived one of earlier builds below it
-    /// ([`Command::legacy_fingerprint`]), so every node of a cluster computes the same one.
-    pub fn fingerprint_at(&self, level: u32) -> u64 {
-        if level >= 1 {
-            self.fingerprint()
-        } else {
-            self.legacy_fingerprint()
-        }
-    }
-
-    /// Identifies what the caller asked for, leaving out what the leader decided (a new key's
-    /// id, generated material), so a retried request matches its first attempt and a reused
-    /// request id for a different request does not. FNV-1a over a canonical, length-prefixed
-    /// listing of the command's name and fields written out here, so that it does not change
-    /// when a command's stored layout does (a new field changes it only if this lists it).
-    pub fn fingerprint(&self) -> u64 {
-        let mut print = crate::fingerprint::Fingerprint::new(self.name());
-        match self {
-            Command::CreateKey(new_key) => {
-                let draft = &new_key.draft;
-                print.text(&draft.description).text(draft.spec.as_str()).text(draft.usage.as_str());
-                print.text(draft.origin.as_str()).pairs(&draft.tags);
-            }
-            Command::EnableKey { key_id }
-            | Command::DisableKey { key_id }
-            | Command::CancelKeyDeletion { key_id }
-            | Command::DeleteExpiredKey { key_id } => {
-                print.key(key_id);
-            }
-            Command::UpdateKeyDescription { key_id, description } => {
-                print.key(key_id).text(description);
-            }
-            Command::ScheduleKeyDeletion { key_id, window_days } => {
-                print.key(key_id).number(u64::from(*window_days));
-            }
-            Command::CreateAlias { alias, key_id } | Command::UpdateAlias { alias, key_id } => {
-                print.text(alias).key(key_id);
-            }
-            Command::DeleteAlias { alias } => {
-                print.text(alias);
-            }
-            Command::TagKey { key_id, tags } => {
-                print.key(key_id).pairs(tags);
-            }
-            Command::UntagKey { key_id, tag_keys } => {
-                print.key(key_id).texts(tag_keys);
-            }
-            // Everything in these was generated by the leader: the caller asked for the kind
-            // of change (and a description) only.
-            Command::InitializeCluster { .. } | Command::ReplaceKeyring { .. } => {}
-            Command::CreateAccessKey(record) => {
-                print.text(&record.description);
-            }
-            Command::DeleteAccessKey { access_key_id } => {
-                print.text(access_key_id);
-            }
-            Command::RecordUnsealSplit { split, replaces } => {
-                print.number(u64::from(split.threshold)).number(u64::from(split.shares));
-                print.bytes(&split.fingerprint).bytes(replaces.as_ref().map_or(&[][..], |r| &r[..]));
-            }
-            Command::ConfirmUnsealSplit { fingerprint } => {
-                print.bytes(fingerprint);
-            }
-            Command::RaiseFeatureLevel { level } => {
-                print.number(u64::from(*level));
-            }
-            Command::CreateUser { name, policy } | Command::PutUserPolicy { name, policy } => {
-                print.text(name).text(policy.as_deref().unwrap_or_default());
-                print.number(u64::from(policy.is_some()));
-            }
-            Command::DeleteUser { name } => {
-                print.text(name);
-            }
-            Command::CreateUserAccessKey { user, record } => {
-                print.text(user).text(&record.description);
-            }
-            Command::CreateKeyWithPolicy { key, policy } => {
-                let draft = &key.draft;
-                print.text(&draft.description).text(draft.spec.as_str()).text(draft.usage.as_str());
-                print.text(draft.origin.as_str()).pairs(&draft.tags).text(policy);
-            }
-            Command::PutKeyPolicy { key_id, policy } => {
-                print.key(key_id).text(policy);
-            }
-            // The grant id is picked by the node that took the call; a retry carries the same.
-            Command::CreateGrant(record) => {
-                let grant = &record.grant;
-                print.key(&record.key_id).text(&grant.grant_id).text(&grant.grantee_principal);
-                print.texts(&grant.operations).text(record.name.as_deref().unwrap_or_default());
-                print.text(record.retiring_principal.as_deref().unwrap_or_default());
-                let constraints = grant.constraints.clone().unwrap_or_default();
-                for map in [constraints.equals, constraints.subset] {
-                    let pairs: Vec<(String, String)> = map.unwrap_or_default().into_iter().collect();
-                    print.pairs(&pairs);
-                }
-            }
-            Command::RemoveGrant { key_id, grant_id } => {
-                print.key(key_id).text(grant_id);
-            }
-        }
-        print.finish()
-    }
-
-    /// The fingerprint of builds before feature level 1: FNV-1a over the format-0 encoding of
-    /// the caller's view. Kept, frozen, for clusters still at level 0 and for writes remembered
-    /// before the level rose; pinned by the golden fixtures.
-    pub fn legacy_fingerprint(&self) -> u64 {
-        use crate::codec::{encode_at, Format};
-        let legacy = Format::LEGACY;
-        let encoded = match self {
-            Command::CreateKey(new_key) => encode_at(legacy, &(0u8, &new_key.draft)),
-            Command::InitializeCluster { .. } => encode_at(legacy, &2u8),
-            Command::ReplaceKeyring { .. } => encode_at(legacy, &3u8),
-            Command::CreateAccessKey(record) => encode_at(legacy, &(4u8, &record.description)),
-            other => encode_at(legacy, &(1u8, other)),
-        };
-        // Encoding plain data into a Vec cannot fail; an empty input still fingerprints.
-        crate::fingerprint::fnv1a(&encoded.unwrap_or_default())
-    }
-
     /// The lowest cluster feature level at which every member decodes this command.
     pub fn required_level(&self) -> u32 {
         match self {
@@ -379,6 +322,14 @@ impl Command {
             | Command::PutKeyPolicy { .. }
             | Command::CreateGrant(_)
             | Command::RemoveGrant { .. } => 2,
+            Command::CreateExternalKey { .. }
+            | Command::SetKeyRotation { .. }
+            | Command::RotateKey { .. }
+            | Command::CreateImportParameters(_)
+            | Command::ImportKeyMaterial { .. }
+            | Command::DeleteImportedKeyMaterial { .. }
+            | Command::ExpireImportedKeyMaterial { .. }
+            | Command::ForgetImportParameters { .. } => 4,
             _ => 0,
         }
     }
@@ -413,6 +364,14 @@ impl Command {
             Command::PutKeyPolicy { .. } => "PutKeyPolicy",
             Command::CreateGrant(_) => "CreateGrant",
             Command::RemoveGrant { .. } => "RemoveGrant",
+            Command::CreateExternalKey { .. } => "CreateExternalKey",
+            Command::SetKeyRotation { .. } => "SetKeyRotation",
+            Command::RotateKey { .. } => "RotateKey",
+            Command::CreateImportParameters(_) => "CreateImportParameters",
+            Command::ImportKeyMaterial { .. } => "ImportKeyMaterial",
+            Command::DeleteImportedKeyMaterial { .. } => "DeleteImportedKeyMaterial",
+            Command::ExpireImportedKeyMaterial { .. } => "ExpireImportedKeyMaterial",
+            Command::ForgetImportParameters { .. } => "ForgetImportParameters",
         }
     }
 }
@@ -420,7 +379,8 @@ impl Command {
 /// What a successfully applied command produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
-    /// The command changed (or created) this key; its record after the change.
+    /// The command changed (or created) this key; its record after the change, as
+    /// [`crate::records::KeyRecord::reply_view`] shows it (its current material only).
     Key(Box<crate::records::KeyRecord>),
     /// The command changed aliases or deleted a key; nothing to report.
     Done,
@@ -431,6 +391,15 @@ pub enum Applied {
         grant_id: String,
         /// The log entry that applied it.
         log_index: u64,
+    },
+    /// The command kept these import parameters (format 3): what GetParametersForImport answers.
+    ImportParameters {
+        /// Their token id.
+        token_id: crate::import::ImportTokenId,
+        /// The wrapping public key, DER SubjectPublicKeyInfo.
+        public_key: Vec<u8>,
+        /// When they stop working, ms since the epoch.
+        valid_to_ms: u64,
     },
 }
 

@@ -41,6 +41,7 @@ pub(crate) enum RowKind {
     AccessKeyOwner = b'o' as isize,
     KeyPolicy = b'y' as isize,
     Grant = b'g' as isize,
+    ImportParameters = b'i' as isize,
 }
 
 impl RowKind {

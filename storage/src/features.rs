@@ -15,6 +15,7 @@ use crate::codec::Format;
 /// Level 2: users, key policies and grants (their commands, and the snapshot payload of format 2).
 /// Level 3: keys of every spec but SYMMETRIC_DEFAULT (asymmetric, HMAC and post-quantum), whose
 /// new spec and usage values older builds do not decode; formats stay those of level 2.
+/// Level 4 (not yet supported by this build): key rotation and import, and format 3.
 pub const SUPPORTED_LEVEL: u32 = 3;
 
 /// The replicated feature state of the cluster.
@@ -41,6 +42,18 @@ pub fn format_for_level(level: u32) -> Format {
     match level {
         0 => Format::LEGACY,
         1 => Format::V1,
-        _ => Format::V2,
+        2 | 3 => Format::V2,
+        _ => Format::V3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_level_sends_the_format_every_member_of_it_decodes() {
+        let formats: Vec<Format> = (0..=5).map(format_for_level).collect();
+        assert_eq!(formats, [Format::LEGACY, Format::V1, Format::V2, Format::V2, Format::V3, Format::V3]);
     }
 }

@@ -6,21 +6,30 @@
 use std::collections::BTreeMap;
 
 use openraft::{EntryPayload, Membership, Vote};
-use trent_wire::model::{KeySpec, KeyUsage, Origin};
+use trent_wire::model::{ImportType, KeySpec, KeyUsage, Origin};
 use trent_wire::ErrorCode;
 use uuid::Uuid;
 
 use crate::codec::{decode, encode, encode_at, Format};
 use crate::command::{Command, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch, RequestId};
 use crate::features::ClusterFeatures;
+use crate::import::NewImportedMaterial;
+use crate::materials::KeyRotation;
 use crate::registry::{
     AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
     KeyRecord, UserRecord,
 };
+use crate::rotation::{RotatedMaterial, RotationKind};
+
+mod format3;
 use crate::rows::RegistryRows;
 use crate::sealed::{SealedKeyring, UnsealSplit, UnsealSplits, WrappedBarrierKey, WrappedSecret};
 use crate::snapshot_file::StoredSnapshot;
 use crate::types::{Entry, LogId, SnapshotMeta, StoredMembership, TrentNode};
+use format3::{
+    external_key_records, import_parameters, material_id, rotated_key_record, rows_v3, token_id, DAY_MS,
+    LATER_MS,
+};
 
 pub(crate) fn key_id(n: u8) -> KeyId {
     KeyId(Uuid::from_bytes([n; 16]))
@@ -82,9 +91,11 @@ pub(crate) fn key_record(n: u8, lifecycle: KeyLifecycle) -> KeyRecord {
         lifecycle,
         tags: BTreeMap::from([("team".into(), "storage".into()), ("tier".into(), "gold".into())]),
         materials: vec![
-            KeyMaterial { version: 1, sealed: wrapped(n), created_at_ms: 1_764_000_000_000 },
-            KeyMaterial { version: 2, sealed: wrapped(n + 1), created_at_ms: 1_764_000_100_000 },
+            KeyMaterial::created(1, wrapped(n), 1_764_000_000_000),
+            KeyMaterial::created(2, wrapped(n + 1), 1_764_000_100_000),
         ],
+        current_version: 2,
+        rotation: KeyRotation::default(),
     }
 }
 
@@ -152,6 +163,72 @@ pub(crate) fn commands() -> Vec<(&'static str, Command)> {
         ("put-key-policy", Command::PutKeyPolicy { key_id: key_id(1), policy: policy() }),
         ("create-grant", Command::CreateGrant(grant())),
         ("remove-grant", Command::RemoveGrant { key_id: key_id(1), grant_id: "ab".repeat(32) }),
+        (
+            "create-external-key",
+            Command::CreateExternalKey {
+                key_id: key_id(9),
+                draft: KeyDraft { origin: Origin::External, ..draft() },
+                policy: Some(policy()),
+            },
+        ),
+        ("set-key-rotation", Command::SetKeyRotation { key_id: key_id(1), period_days: Some(365) }),
+        ("set-key-rotation-off", Command::SetKeyRotation { key_id: key_id(1), period_days: None }),
+        (
+            "rotate-key-automatic",
+            Command::RotateKey {
+                key_id: key_id(1),
+                kind: RotationKind::Automatic { due_at_ms: LATER_MS },
+                material: Some(RotatedMaterial { id: material_id(0x31), sealed: wrapped(0x31) }),
+            },
+        ),
+        (
+            "rotate-key-on-demand",
+            Command::RotateKey { key_id: key_id(9), kind: RotationKind::OnDemand, material: None },
+        ),
+        ("create-import-parameters", Command::CreateImportParameters(import_parameters())),
+        (
+            "import-key-material",
+            Command::ImportKeyMaterial {
+                key_id: key_id(9),
+                token_id: token_id(),
+                import_type: Some(ImportType::ExistingKeyMaterial),
+                claimed_id: Some(material_id(0x41)),
+                material: NewImportedMaterial {
+                    id: material_id(0x41),
+                    sealed: wrapped(0x41),
+                    valid_to_ms: Some(LATER_MS + 300 * DAY_MS),
+                    description: Some("golden import".into()),
+                },
+            },
+        ),
+        (
+            "import-key-material-defaults",
+            Command::ImportKeyMaterial {
+                key_id: key_id(9),
+                token_id: token_id(),
+                import_type: None,
+                claimed_id: None,
+                material: NewImportedMaterial {
+                    id: material_id(0x43),
+                    sealed: wrapped(0x43),
+                    valid_to_ms: None,
+                    description: None,
+                },
+            },
+        ),
+        (
+            "delete-imported-key-material",
+            Command::DeleteImportedKeyMaterial { key_id: key_id(9), material_id: material_id(0x41) },
+        ),
+        (
+            "expire-imported-key-material",
+            Command::ExpireImportedKeyMaterial {
+                key_id: key_id(9),
+                material_id: material_id(0x41),
+                valid_to_ms: LATER_MS + 300 * DAY_MS,
+            },
+        ),
+        ("forget-import-parameters", Command::ForgetImportParameters { token_id: token_id() }),
     ]
 }
 
@@ -197,7 +274,11 @@ pub(crate) fn commands_of(format: Format) -> Vec<(&'static str, Command)> {
     commands()
         .into_iter()
         .filter(|(_, command)| {
-            let known = format >= Format::V2 || command.required_level() <= 1;
+            let known = match format {
+                Format::LEGACY | Format::V1 => command.required_level() <= 1,
+                Format::V2 => command.required_level() <= 3,
+                _ => true,
+            };
             let legacy = format != Format::LEGACY
                 || command.required_level() == 0
                 || !matches!(command, Command::RaiseFeatureLevel { .. });
@@ -252,6 +333,7 @@ pub(crate) fn rows(with_splits: bool) -> RegistryRows {
         unseal_splits: with_splits.then(splits),
         features: ClusterFeatures::default(),
         access: Default::default(),
+        import_parameters: Vec::new(),
     }
 }
 
@@ -276,6 +358,17 @@ where
     let check: Check = Box::new(move |bytes: &[u8]| match decode::<T>(bytes) {
         Ok(decoded) if decoded == value => Ok(()),
         Ok(decoded) => Err(format!("decoded {decoded:?}, expected {value:?}")),
+        Err(error) => Err(error.to_string()),
+    });
+    (name.to_owned(), bytes, check)
+}
+
+/// A key row: the layout of `crate::legacy` up to format 2, upgraded when read.
+fn key_row(name: &str, format: Format, key: KeyRecord) -> Sample {
+    let bytes = crate::legacy::encode_key_record(format, &key).expect("encode key row");
+    let check: Check = Box::new(move |bytes: &[u8]| match crate::legacy::decode_key_record(bytes) {
+        Ok(decoded) if decoded == key => Ok(()),
+        Ok(decoded) => Err(format!("decoded {decoded:?}, expected {key:?}")),
         Err(error) => Err(error.to_string()),
     });
     (name.to_owned(), bytes, check)
@@ -328,9 +421,9 @@ pub(crate) fn samples(format: Format) -> Vec<Sample> {
         ),
         plain("vote", f, Vote::new_committed(3, 2)),
         plain("log-id", f, Some(log_id(3, 44))),
-        plain("key-row-enabled", f, key_record(1, KeyLifecycle::Enabled)),
-        plain("key-row-disabled", f, key_record(3, KeyLifecycle::Disabled)),
-        plain(
+        key_row("key-row-enabled", f, key_record(1, KeyLifecycle::Enabled)),
+        key_row("key-row-disabled", f, key_record(3, KeyLifecycle::Disabled)),
+        key_row(
             "key-row-pending-deletion",
             f,
             key_record(
@@ -382,6 +475,25 @@ pub(crate) fn samples(format: Format) -> Vec<Sample> {
         with_access.access = access();
         samples.push(payload("snapshot-payload-with-access", f, with_access));
     }
+    if f >= Format::V3 {
+        samples.push(key_row("key-row-rotated", f, rotated_key_record()));
+        for (name, key) in external_key_records() {
+            samples.push(key_row(name, f, key));
+        }
+        samples.push(plain("import-parameters-row", f, import_parameters()));
+        samples.push(plain(
+            "dedup-row-import-parameters",
+            f,
+            dedup(DedupOutcome::ImportParameters(token_id())),
+        ));
+        samples.push(plain(
+            "dedup-row-rejected-conflict",
+            f,
+            dedup(DedupOutcome::Rejected(Rejection::new(ErrorCode::Conflict, "rotation due"))),
+        ));
+        samples.push(plain("features-row-level-four", f, rows_v3().features));
+        samples.push(payload("snapshot-payload-with-rotation-and-import", f, rows_v3()));
+    }
     for (name, command) in commands_of(f) {
         let print = if f == Format::LEGACY { command.legacy_fingerprint() } else { command.fingerprint() };
         let check: Check = Box::new(move |bytes: &[u8]| {
@@ -403,7 +515,18 @@ mod tests {
     use super::*;
 
     /// Every format this build writes or reads; each has its fixture.
-    const FORMATS: [Format; 3] = [Format::LEGACY, Format::V1, Format::V2];
+    const FORMATS: [Format; 4] = [Format::LEGACY, Format::V1, Format::V2, Format::V3];
+
+    #[test]
+    fn the_samples_keep_every_invariant() {
+        let registry = rows_v3().into_registry().expect("the format-3 samples make a registry");
+        assert_eq!(registry.key_count(), 8);
+        for format in FORMATS {
+            rows(true).encode_snapshot(format).expect("every format holds the older samples");
+        }
+        let refused = rows_v3().encode_snapshot(Format::V2).unwrap_err().to_string();
+        assert!(refused.contains("import parameters do not fit format 2"), "{refused}");
+    }
 
     #[test]
     fn every_golden_fixture_decodes_to_its_sample_and_this_build_writes_it_byte_for_byte() {

@@ -27,17 +27,22 @@ pub mod codec;
 mod fingerprint;
 #[cfg(test)]
 mod golden;
+pub mod import;
+pub mod legacy;
+pub mod materials;
 mod principals;
 pub mod records;
+pub mod rotation;
 mod rows;
+mod snapshot_payload;
 
 pub use access::{
     check_grant_id, check_user_name, MAX_GRANTS, MAX_GRANTS_PER_GRANTEE, MAX_GRANTS_PER_KEY,
     MAX_GRANT_NAME_CHARS, MAX_GRANT_OPERATIONS, MAX_PRINCIPAL_CHARS, MAX_USERS,
 };
 pub use apply::{
-    InvariantViolation, DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_MATERIAL_VERSIONS,
-    MAX_REQUESTS_PER_ENTRY, MAX_TAGS_PER_KEY,
+    InvariantViolation, DEDUP_WINDOW_MS, MAX_ALIASES, MAX_DEDUP_ENTRIES, MAX_KEYS, MAX_REQUESTS_PER_ENTRY,
+    MAX_TAGS_PER_KEY,
 };
 pub use command::{
     Applied, BatchResult, Command, CommandResult, KeyDraft, KeyId, NewKey, Rejection, Request, RequestBatch,
@@ -46,12 +51,21 @@ pub use command::{
 pub use disk::{Disk, DiskOptions, DEFAULT_FLUSH_DEADLINE};
 pub use error::OpenError;
 pub use features::{ClusterFeatures, SUPPORTED_LEVEL};
+pub use import::{
+    ImportParametersRecord, ImportTokenId, NewImportedMaterial, MAX_IMPORT_PARAMETERS,
+    MAX_IMPORT_PARAMETERS_PER_KEY,
+};
 pub use log_store::LogStore;
+pub use materials::{
+    AutomaticRotation, ImportedMaterial, KeyMaterialId, KeyRotation, MaterialSource, RotationEvent,
+    MAX_MATERIAL_VERSIONS,
+};
 pub use principals::{MAX_ACCESS_KEYS, MAX_KEYRING_VERSIONS};
 pub use registry::{
     AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
     KeyRecord, Registry, SharedRegistry, UserRecord, ADMIN_POLICY, ADMIN_USER,
 };
+pub use rotation::{RotatedMaterial, RotationKind};
 pub use state_machine::{StateMachine, MAX_SNAPSHOT_BYTES};
 pub use types::{NodeId, TrentNode, TypeConfig};
 

@@ -1,14 +1,20 @@
-//! The records the replicated state is made of — keys, their material, aliases, access keys,
-//! remembered writes — and the ids that name them. A leaf: [`crate::command`] (what changes
-//! them) and [`crate::registry`] (where they live) both build on it and not on each other.
+//! The records the replicated state is made of — keys (their material in
+//! [`crate::materials`]), aliases, access keys, remembered writes — and the ids that name them.
+//! A leaf: [`crate::command`] (what changes them) and [`crate::registry`] (where they live) both
+//! build on it and not on each other.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
+use trent_wire::model::KeyState;
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
+
+pub use crate::import::{ImportParametersRecord, ImportTokenId};
+pub use crate::materials::{
+    AutomaticRotation, ImportedMaterial, KeyMaterial, KeyMaterialId, KeyRecord, KeyRotation, MaterialSource,
+    RotationEvent,
+};
 
 /// A key's id: a UUID, shown in its hyphenated form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,6 +94,9 @@ pub enum KeyLifecycle {
         /// The window the caller asked for, in days.
         window_days: u32,
     },
+    /// An `EXTERNAL` key that lacks material: never imported into, or some of its material
+    /// was deleted or expired (format 3).
+    PendingImport,
 }
 
 impl KeyLifecycle {
@@ -97,43 +106,9 @@ impl KeyLifecycle {
             KeyLifecycle::Enabled => KeyState::Enabled,
             KeyLifecycle::Disabled => KeyState::Disabled,
             KeyLifecycle::PendingDeletion { .. } => KeyState::PendingDeletion,
+            KeyLifecycle::PendingImport => KeyState::PendingImport,
         }
     }
-}
-
-/// Everything the cluster knows about one key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRecord {
-    /// The key id.
-    pub key_id: KeyId,
-    /// Creation time, ms since the epoch (the leader's clock).
-    pub created_at_ms: u64,
-    /// Description.
-    pub description: String,
-    /// Key material type.
-    pub spec: KeySpec,
-    /// What it is for.
-    pub usage: KeyUsage,
-    /// Where its material comes from.
-    pub origin: Origin,
-    /// Lifecycle state.
-    pub lifecycle: KeyLifecycle,
-    /// Tags, ordered by tag key.
-    pub tags: BTreeMap<String, String>,
-    /// Key material versions, oldest first; the last is current. Sealed: storage never sees
-    /// plaintext material.
-    pub materials: Vec<KeyMaterial>,
-}
-
-/// One version of a key's material.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyMaterial {
-    /// Its version, from 1.
-    pub version: u32,
-    /// The material, sealed under the barrier with the key id and version as context.
-    pub sealed: crate::sealed::WrappedSecret,
-    /// When it was created, ms since the epoch.
-    pub created_at_ms: u64,
 }
 
 /// An alias and the key it names.
@@ -161,6 +136,8 @@ pub enum DedupOutcome {
     Rejected(Rejection),
     /// The write created (or found) this grant.
     Grant(String),
+    /// The write made these import parameters (format 3).
+    ImportParameters(crate::import::ImportTokenId),
 }
 
 /// The remembered result of a write, so a retry with the same request id gets it again.

@@ -50,6 +50,8 @@ pub struct Registry {
     pub(crate) grants_by_key: OrdSet<(KeyId, String)>,
     /// Derived: grant ids by key and grantee principal.
     pub(crate) grants_by_grantee: OrdSet<(KeyId, String, String)>,
+    /// Live import parameters, by token id.
+    pub(crate) import_parameters: OrdMap<crate::import::ImportTokenId, crate::import::ImportParametersRecord>,
 }
 
 impl Registry {
@@ -149,7 +151,24 @@ impl Registry {
             }
             registry.put_grant(grant);
         }
+        for parameters in rows.import_parameters {
+            crate::import::check_import_parameters(&parameters).map_err(|error| {
+                InvariantViolation(format!("stored import parameters: {}", error.message))
+            })?;
+            let token_id = parameters.token_id;
+            if registry.import_parameters.insert(token_id, parameters).is_some() {
+                return violation(format!("import parameters {token_id:?} appear twice"));
+            }
+        }
         Ok(registry)
+    }
+
+    /// The import parameters with this token id, while they are live.
+    pub fn import_parameters(
+        &self,
+        token_id: &crate::import::ImportTokenId,
+    ) -> Option<&crate::import::ImportParametersRecord> {
+        self.import_parameters.get(token_id)
     }
 
     /// The cluster feature level and where it first rose.

@@ -5,12 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::apply::RowChange;
-use crate::codec::{decode, decode_payload, decode_snapshot_payload, encode, encode_at, split, Format};
+use crate::codec::{decode, decode_payload, encode};
 use crate::command::KeyId;
 use crate::command::RequestId;
 use crate::disk::{Disk, RowKind, StateBatch};
 use crate::error::OpenError;
 use crate::features::ClusterFeatures;
+use crate::import::ImportParametersRecord;
 use crate::registry::{
     AccessKeyRecord, AliasRecord, DedupRecord, GrantRecord, KeyRecord, Registry, UserRecord,
 };
@@ -28,7 +29,8 @@ const FEATURES: &[u8] = b"features";
 const LEGACY_KEYRING: &[u8] = b"keyring";
 const LEGACY_UNSEAL_SPLIT: &[u8] = b"unseal-split";
 
-/// Every record of a registry; also the snapshot payload (format 1 and later).
+/// Every record of a registry; also the snapshot payload of format 3 (`crate::snapshot_payload`
+/// reads and writes the older ones).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct RegistryRows {
     pub(crate) keys: Vec<KeyRecord>,
@@ -40,6 +42,8 @@ pub(crate) struct RegistryRows {
     pub(crate) features: ClusterFeatures,
     /// From format 2.
     pub(crate) access: AccessRows,
+    /// From format 3.
+    pub(crate) import_parameters: Vec<ImportParametersRecord>,
 }
 
 /// Who may use which key (feature level 2): users, the owners of their access keys, key
@@ -53,7 +57,7 @@ pub(crate) struct AccessRows {
 }
 
 impl AccessRows {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.users.is_empty()
             && self.access_key_owners.is_empty()
             && self.key_policies.is_empty()
@@ -61,131 +65,7 @@ impl AccessRows {
     }
 }
 
-/// The format-1 snapshot payload: everything but [`AccessRows`], borrowed for encoding.
-#[derive(Serialize)]
-struct RowsV1Ref<'a> {
-    keys: &'a [KeyRecord],
-    aliases: &'a [AliasRecord],
-    dedup: &'a [(RequestId, DedupRecord)],
-    keyring: &'a Option<SealedKeyring>,
-    access_keys: &'a [AccessKeyRecord],
-    unseal_splits: &'a Option<UnsealSplits>,
-    features: &'a ClusterFeatures,
-}
-
-/// The format-1 snapshot payload, for decoding.
-#[derive(Deserialize)]
-struct RowsV1 {
-    keys: Vec<KeyRecord>,
-    aliases: Vec<AliasRecord>,
-    dedup: Vec<(RequestId, DedupRecord)>,
-    keyring: Option<SealedKeyring>,
-    access_keys: Vec<AccessKeyRecord>,
-    unseal_splits: Option<UnsealSplits>,
-    features: ClusterFeatures,
-}
-
-/// The format-0 snapshot payload before unseal splits were recorded: still read, so a snapshot a node
-/// saved (or a peer sends) from before then installs.
-#[derive(Debug, Deserialize)]
-struct RegistryRowsWithoutSplit {
-    keys: Vec<KeyRecord>,
-    aliases: Vec<AliasRecord>,
-    dedup: Vec<(RequestId, DedupRecord)>,
-    keyring: Option<SealedKeyring>,
-    access_keys: Vec<AccessKeyRecord>,
-}
-
-/// A format-0 layout, borrowed, for encoding (`unseal_splits` only when one is recorded).
-#[derive(Serialize)]
-struct LegacyRowsRef<'a> {
-    keys: &'a [KeyRecord],
-    aliases: &'a [AliasRecord],
-    dedup: &'a [(RequestId, DedupRecord)],
-    keyring: &'a Option<SealedKeyring>,
-    access_keys: &'a [AccessKeyRecord],
-}
-
 impl RegistryRows {
-    /// Encodes the snapshot payload in `format`: what every member of a cluster at its feature
-    /// level installs. In format 0, the layout from before splits existed while none is
-    /// recorded (so a node of a build before splits installs it), else the one with them; the
-    /// feature level is 0 then and is not carried.
-    pub(crate) fn encode_snapshot(&self, format: Format) -> Result<Vec<u8>, bincode::error::EncodeError> {
-        if format >= Format::V2 {
-            return encode_at(format, self);
-        }
-        if !self.access.is_empty() {
-            // Only a cluster at level 2 (format 2) has these; a lower format cannot carry them.
-            return Err(bincode::error::EncodeError::OtherString(format!(
-                "users, key policies and grants do not fit {format}"
-            )));
-        }
-        if format == Format::V1 {
-            let v1 = RowsV1Ref {
-                keys: &self.keys,
-                aliases: &self.aliases,
-                dedup: &self.dedup,
-                keyring: &self.keyring,
-                access_keys: &self.access_keys,
-                unseal_splits: &self.unseal_splits,
-                features: &self.features,
-            };
-            return encode_at(format, &v1);
-        }
-        let legacy = LegacyRowsRef {
-            keys: &self.keys,
-            aliases: &self.aliases,
-            dedup: &self.dedup,
-            keyring: &self.keyring,
-            access_keys: &self.access_keys,
-        };
-        match &self.unseal_splits {
-            Some(splits) => encode_at(Format::LEGACY, &(legacy, Some(splits))),
-            None => encode_at(Format::LEGACY, &legacy),
-        }
-    }
-
-    /// Decodes a snapshot payload in any format this build reads.
-    pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<RegistryRows, bincode::error::DecodeError> {
-        let (format, payload) = split(bytes)?;
-        if format >= Format::V2 {
-            return decode_snapshot_payload::<RegistryRows>(payload);
-        }
-        if format == Format::V1 {
-            let v1 = decode_snapshot_payload::<RowsV1>(payload)?;
-            return Ok(RegistryRows {
-                keys: v1.keys,
-                aliases: v1.aliases,
-                dedup: v1.dedup,
-                keyring: v1.keyring,
-                access_keys: v1.access_keys,
-                unseal_splits: v1.unseal_splits,
-                features: v1.features,
-                access: AccessRows::default(),
-            });
-        }
-        // With splits, the format-0 layout is the one without, then the splits.
-        let (old, unseal_splits) =
-            match decode_snapshot_payload::<(RegistryRowsWithoutSplit, Option<UnsealSplits>)>(payload) {
-                Ok(decoded) => decoded,
-                Err(error) => match decode_snapshot_payload::<RegistryRowsWithoutSplit>(payload) {
-                    Ok(old) => (old, None),
-                    Err(_) => return Err(error),
-                },
-            };
-        Ok(RegistryRows {
-            keys: old.keys,
-            aliases: old.aliases,
-            dedup: old.dedup,
-            keyring: old.keyring,
-            access_keys: old.access_keys,
-            unseal_splits,
-            features: ClusterFeatures::default(),
-            access: AccessRows::default(),
-        })
-    }
-
     /// Every invariant the rows can be checked for without building the registry: the caps,
     /// every record's own limits, and aliases naming keys among the rows. Run before a snapshot
     /// is built; [`Registry::from_rows`] runs it, and more, when one is read.
@@ -193,7 +73,7 @@ impl RegistryRows {
         self.check_counts()?;
         let mut keys = std::collections::HashSet::with_capacity(self.keys.len());
         for key in &self.keys {
-            crate::apply::check_key_record(key)?;
+            crate::materials::check_key_record(key)?;
             keys.insert(key.key_id);
         }
         for alias in &self.aliases {
@@ -226,6 +106,7 @@ impl RegistryRows {
             over("grants", self.access.grants.len(), crate::MAX_GRANTS),
             over("key policies", self.access.key_policies.len(), crate::MAX_KEYS),
             over("access key owners", self.access.access_key_owners.len(), crate::MAX_ACCESS_KEYS),
+            over("import parameters", self.import_parameters.len(), crate::MAX_IMPORT_PARAMETERS),
         ];
         match problems.into_iter().flatten().next() {
             Some(problem) => Err(problem),
@@ -257,6 +138,7 @@ impl RegistryRows {
                     .collect(),
                 grants: registry.all_grants().cloned().collect(),
             },
+            import_parameters: registry.import_parameters.values().cloned().collect(),
         }
     }
 
@@ -270,7 +152,7 @@ impl RegistryRows {
         let corrupt = |what: &'static str| move |source| OpenError::Corrupt { what: what.to_owned(), source };
         let mut rows = RegistryRows::default();
         for row in disk.state_rows(RowKind::Key) {
-            rows.keys.push(decode(&row?.1).map_err(corrupt("key row"))?);
+            rows.keys.push(crate::legacy::decode_key_record(&row?.1).map_err(corrupt("key row"))?);
         }
         for row in disk.state_rows(RowKind::Alias) {
             rows.aliases.push(decode(&row?.1).map_err(corrupt("alias row"))?);
@@ -313,6 +195,9 @@ impl RegistryRows {
         for row in disk.state_rows(RowKind::Grant) {
             rows.access.grants.push(decode(&row?.1).map_err(corrupt("grant row"))?);
         }
+        for row in disk.state_rows(RowKind::ImportParameters) {
+            rows.import_parameters.push(decode(&row?.1).map_err(corrupt("import parameters row"))?);
+        }
         Ok(rows)
     }
 
@@ -354,6 +239,9 @@ impl RegistryRows {
         }
         for grant in &self.access.grants {
             batch.put(RowKind::Grant, grant.grant.grant_id.as_bytes(), encode(grant)?);
+        }
+        for parameters in &self.import_parameters {
+            batch.put(RowKind::ImportParameters, &parameters.token_id.0, encode(parameters)?);
         }
         Ok(batch)
     }
@@ -444,7 +332,7 @@ pub(crate) fn touched_rows(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use trent_wire::model::{KeySpec, KeyUsage, Origin};
@@ -454,7 +342,8 @@ mod tests {
     use crate::registry::{KeyLifecycle, KeyMaterial};
     use crate::sealed::WrappedSecret;
 
-    fn key(n: u128) -> KeyRecord {
+    /// An enabled symmetric key with one version.
+    pub(crate) fn key(n: u128) -> KeyRecord {
         KeyRecord {
             key_id: KeyId(uuid::Uuid::from_u128(n)),
             created_at_ms: 1,
@@ -464,11 +353,13 @@ mod tests {
             origin: Origin::AwsKms,
             lifecycle: KeyLifecycle::Enabled,
             tags: BTreeMap::new(),
-            materials: vec![KeyMaterial {
-                version: 1,
-                sealed: WrappedSecret { barrier_version: 1, sealed: vec![0; 60] },
-                created_at_ms: 1,
-            }],
+            materials: vec![KeyMaterial::created(
+                1,
+                WrappedSecret { barrier_version: 1, sealed: vec![0; 60] },
+                1,
+            )],
+            current_version: 1,
+            rotation: crate::materials::KeyRotation::default(),
         }
     }
 
@@ -529,15 +420,17 @@ mod tests {
         refused(RegistryRows { keys: vec![bare], ..Default::default() }, "material versions");
         let mut misnumbered = key(1);
         misnumbered.materials[0].version = 2;
+        misnumbered.current_version = 2;
         refused(RegistryRows { keys: vec![misnumbered], ..Default::default() }, "numbered from 1");
         let mut long = key(1);
         long.description = "d".repeat(8193);
         refused(RegistryRows { keys: vec![long], ..Default::default() }, "description");
         let mut many = key(1);
         let material = many.materials[0].clone();
-        many.materials = (1..=crate::apply::MAX_MATERIAL_VERSIONS as u32 + 1)
+        many.materials = (1..=crate::MAX_MATERIAL_VERSIONS as u32 + 1)
             .map(|version| KeyMaterial { version, ..material.clone() })
             .collect();
+        many.current_version = many.materials.len() as u32;
         refused(RegistryRows { keys: vec![many], ..Default::default() }, "material versions");
         let access_key = |n: usize| AccessKeyRecord {
             access_key_id: format!("AK{n}"),
@@ -550,32 +443,5 @@ mod tests {
         let split = crate::sealed::UnsealSplit { threshold: 3, shares: 2, fingerprint: [0; 32] };
         let splits = UnsealSplits { current: split, retiring: None };
         refused(RegistryRows { unseal_splits: Some(splits), ..Default::default() }, "unseal split");
-    }
-
-    #[test]
-    fn a_snapshot_from_before_unseal_splits_were_recorded_still_installs() {
-        #[derive(Serialize)]
-        struct Before {
-            keys: Vec<KeyRecord>,
-            aliases: Vec<AliasRecord>,
-            dedup: Vec<(RequestId, DedupRecord)>,
-            keyring: Option<SealedKeyring>,
-            access_keys: Vec<AccessKeyRecord>,
-        }
-        let before =
-            Before { keys: vec![key(5)], aliases: vec![], dedup: vec![], keyring: None, access_keys: vec![] };
-        let old_bytes = encode_at(Format::LEGACY, &before).unwrap();
-        let rows = RegistryRows::decode_snapshot(&old_bytes).unwrap();
-        assert_eq!((rows.keys.len(), rows.unseal_splits.clone()), (1, None));
-        // Without a split, format 0 is the old layout byte for byte: old nodes read it.
-        assert_eq!(rows.encode_snapshot(Format::LEGACY).unwrap(), old_bytes);
-        let split = crate::sealed::UnsealSplit { threshold: 2, shares: 3, fingerprint: [7; 32] };
-        let now =
-            RegistryRows { unseal_splits: Some(UnsealSplits { current: split, retiring: None }), ..rows };
-        for format in [Format::LEGACY, Format::CURRENT] {
-            let again = RegistryRows::decode_snapshot(&now.encode_snapshot(format).unwrap()).unwrap();
-            assert_eq!(again.unseal_splits, now.unseal_splits);
-        }
-        assert!(RegistryRows::decode_snapshot(b"garbage").is_err());
     }
 }

@@ -3,8 +3,17 @@
 //! tests pin every stored enum's order: new variants go at the end, and these lists grow with them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+mod common;
+
 use trent_storage::codec::{encode, split};
-use trent_wire::model::{KeySpec, KeyState, KeyUsage, Origin};
+use trent_storage::sealed::WrappedSecret;
+use trent_storage::{
+    Applied, Command, DedupOutcome, ImportParametersRecord, ImportTokenId, ImportedMaterial, KeyId,
+    KeyLifecycle, KeyMaterialId, MaterialSource, Rejection, RotationKind,
+};
+use trent_wire::model::{
+    ImportType, KeySpec, KeyState, KeyUsage, Origin, RotationType, WrappingAlgorithm, WrappingKeySpec,
+};
 use trent_wire::ErrorCode;
 
 fn positions<T: serde::Serialize>(values: &[T]) -> Vec<Vec<u8>> {
@@ -102,6 +111,116 @@ fn error_code_positions_are_pinned() {
         ErrorCode::DeleteConflict,
         ErrorCode::KmsInvalidSignature,
         ErrorCode::KmsInvalidMac,
+        ErrorCode::IncorrectKeyMaterial,
+        ErrorCode::ExpiredImportToken,
+        ErrorCode::InvalidImportToken,
+        ErrorCode::Conflict,
     ];
     assert_eq!(positions(&codes), expected(codes.len()));
+}
+
+#[test]
+fn rotation_and_import_enum_positions_are_pinned() {
+    let names = |all: &[&str]| all.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+    let algorithms: Vec<String> = WrappingAlgorithm::ALL.iter().map(|a| a.as_str().to_owned()).collect();
+    assert_eq!(
+        algorithms,
+        names(&[
+            "RSAES_PKCS1_V1_5",
+            "RSAES_OAEP_SHA_1",
+            "RSAES_OAEP_SHA_256",
+            "RSA_AES_KEY_WRAP_SHA_1",
+            "RSA_AES_KEY_WRAP_SHA_256",
+            "SM2PKE"
+        ])
+    );
+    assert_eq!(positions(WrappingAlgorithm::ALL), expected(WrappingAlgorithm::ALL.len()));
+    let specs: Vec<&str> = WrappingKeySpec::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(specs, ["RSA_2048", "RSA_3072", "RSA_4096", "SM2"]);
+    assert_eq!(positions(WrappingKeySpec::ALL), expected(WrappingKeySpec::ALL.len()));
+    let types: Vec<&str> = ImportType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(types, ["NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"]);
+    assert_eq!(positions(ImportType::ALL), expected(ImportType::ALL.len()));
+    let rotations: Vec<&str> = RotationType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(rotations, ["AUTOMATIC", "ON_DEMAND"]);
+    assert_eq!(positions(RotationType::ALL), expected(RotationType::ALL.len()));
+}
+
+/// The first byte of each value's payload: its variant's position.
+fn first_bytes<T: serde::Serialize>(values: &[T]) -> Vec<u8> {
+    positions(values).into_iter().map(|payload| payload[0]).collect()
+}
+
+#[test]
+fn stored_storage_enum_positions_are_pinned() {
+    let lifecycles = [
+        KeyLifecycle::Enabled,
+        KeyLifecycle::Disabled,
+        KeyLifecycle::PendingDeletion { deletion_at_ms: 1, window_days: 7 },
+        KeyLifecycle::PendingImport,
+    ];
+    assert_eq!(first_bytes(&lifecycles), [0, 1, 2, 3]);
+    let sealed = WrappedSecret { barrier_version: 1, sealed: vec![1] };
+    let id = KeyMaterialId([1; 32]);
+    let sources = [
+        MaterialSource::Created { sealed: sealed.clone() },
+        MaterialSource::Rotated { id, sealed: sealed.clone() },
+        MaterialSource::Imported(ImportedMaterial { id, description: None, sealed: None, valid_to_ms: None }),
+    ];
+    assert_eq!(first_bytes(&sources), [0, 1, 2]);
+    assert_eq!(first_bytes(&[RotationKind::Automatic { due_at_ms: 1 }, RotationKind::OnDemand]), [0, 1]);
+    let key_id = KeyId(uuid::Uuid::from_u128(1));
+    let outcomes = [
+        DedupOutcome::Key(key_id),
+        DedupOutcome::Done,
+        DedupOutcome::Rejected(Rejection::new(ErrorCode::Conflict, "x")),
+        DedupOutcome::Grant("g".into()),
+        DedupOutcome::ImportParameters(ImportTokenId([1; 16])),
+    ];
+    assert_eq!(first_bytes(&outcomes), [0, 1, 2, 3, 4]);
+    let applied = [
+        Applied::Done,
+        Applied::Grant { grant_id: "g".into(), log_index: 1 },
+        Applied::ImportParameters { token_id: ImportTokenId([1; 16]), public_key: vec![1], valid_to_ms: 1 },
+    ];
+    assert_eq!(first_bytes(&applied), [1, 2, 3]);
+}
+
+#[test]
+fn the_commands_of_feature_level_4_follow_every_older_one() {
+    let key_id = KeyId(uuid::Uuid::from_u128(1));
+    let id = KeyMaterialId([1; 32]);
+    let token_id = ImportTokenId([1; 16]);
+    let commands = [
+        Command::RemoveGrant { key_id, grant_id: "g".into() },
+        Command::CreateExternalKey { key_id, draft: common::new_key(key_id).draft, policy: None },
+        Command::SetKeyRotation { key_id, period_days: None },
+        Command::RotateKey { key_id, kind: RotationKind::OnDemand, material: None },
+        Command::CreateImportParameters(ImportParametersRecord {
+            token_id,
+            key_id,
+            algorithm: WrappingAlgorithm::RsaesOaepSha256,
+            wrapping_spec: WrappingKeySpec::Rsa2048,
+            public_key: vec![1],
+            sealed_private_key: WrappedSecret { barrier_version: 1, sealed: vec![1] },
+            valid_to_ms: 1,
+        }),
+        Command::ImportKeyMaterial {
+            key_id,
+            token_id,
+            import_type: None,
+            claimed_id: None,
+            material: trent_storage::NewImportedMaterial {
+                id,
+                sealed: WrappedSecret { barrier_version: 1, sealed: vec![1] },
+                valid_to_ms: None,
+                description: None,
+            },
+        },
+        Command::DeleteImportedKeyMaterial { key_id, material_id: id },
+        Command::ExpireImportedKeyMaterial { key_id, material_id: id, valid_to_ms: 1 },
+        Command::ForgetImportParameters { token_id },
+    ];
+    assert_eq!(first_bytes(&commands), (26..35).collect::<Vec<u8>>());
+    assert!(commands[1..].iter().all(|command| command.required_level() == 4));
 }

@@ -195,7 +195,7 @@ fn command(command: Command) -> crate::write_path::Proposal {
 fn written_key(applied: Applied) -> Result<KeyRecord, KmsError> {
     match applied {
         Applied::Key(record) => Ok(*record),
-        Applied::Done | Applied::Grant { .. } => {
+        Applied::Done | Applied::Grant { .. } | Applied::ImportParameters { .. } => {
             Err(KmsError::new(ErrorCode::Internal, "write applied without a key record"))
         }
     }

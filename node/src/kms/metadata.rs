@@ -17,7 +17,7 @@ pub fn key_metadata(key: &KeyRecord, scope: &ArnScope) -> KeyMetadata {
         KeyLifecycle::PendingDeletion { deletion_at_ms, window_days } => {
             (Some(epoch_seconds(deletion_at_ms)), Some(i64::from(window_days)))
         }
-        KeyLifecycle::Enabled | KeyLifecycle::Disabled => (None, None),
+        KeyLifecycle::Enabled | KeyLifecycle::Disabled | KeyLifecycle::PendingImport => (None, None),
     };
     let offered = trent_keys::KeyAlgorithms::of(key.spec, key.usage);
     KeyMetadata {

@@ -145,15 +145,15 @@ async fn open_key(
         check_usable(key, &arn, call.operation)?;
         check(key, &arn)?;
         let material = match version {
-            MaterialVersion::Current => key.materials.last().ok_or_else(|| {
+            MaterialVersion::Current => key.current_material().ok_or_else(|| {
                 tracing::error!(key_id = %key.key_id, "an enabled key has no material");
                 KmsError::new(ErrorCode::Internal, "The key has no key material")
             })?,
-            MaterialVersion::Exactly(wanted) => {
-                key.materials.iter().find(|m| m.version == wanted).ok_or_else(invalid_ciphertext)?
-            }
+            MaterialVersion::Exactly(wanted) => key.material(wanted).ok_or_else(invalid_ciphertext)?,
         };
-        (key.key_id, key.spec, key.usage, key.origin, arn, material.version, material.sealed.clone())
+        // Deleted or expired imported material opens nothing.
+        let sealed = material.sealed().ok_or_else(invalid_ciphertext)?.clone();
+        (key.key_id, key.spec, key.usage, key.origin, arn, material.version, sealed)
     };
     let material = call
         .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
@@ -177,6 +177,9 @@ fn check_usable(key: &KeyRecord, arn: &str, operation: Operation) -> Result<(), 
         }
         KeyLifecycle::PendingDeletion { .. } => {
             return Err(KmsError::new(ErrorCode::InvalidState, format!("{arn} is pending deletion.")))
+        }
+        KeyLifecycle::PendingImport => {
+            return Err(KmsError::new(ErrorCode::InvalidState, format!("{arn} is pending import.")))
         }
     }
     if !operation.allowed_for(key.spec, key.usage) {

@@ -14,10 +14,11 @@ use openraft::{CommittedLeaderId, EntryPayload, Membership, SnapshotMeta, Stored
 use trent_storage::sealed::WrappedSecret;
 use trent_storage::types::Entry;
 use trent_storage::{
-    Applied, Command, KeyDraft, KeyId, KeyLifecycle, KeyMaterial, KeyRecord, NodeId, Rejection, Request,
-    RequestBatch, RequestId, TrentNode, TypeConfig,
+    Applied, AutomaticRotation, Command, ImportTokenId, KeyDraft, KeyId, KeyLifecycle, KeyMaterial,
+    KeyMaterialId, KeyRecord, KeyRotation, MaterialSource, NodeId, Rejection, Request, RequestBatch,
+    RequestId, RotationEvent, RotationKind, TrentNode, TypeConfig,
 };
-use trent_wire::model::{KeySpec, KeyUsage, Origin};
+use trent_wire::model::{KeySpec, KeyUsage, Origin, RotationType, WrappingAlgorithm, WrappingKeySpec};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 
@@ -86,11 +87,40 @@ fn key_record() -> KeyRecord {
         origin: Origin::AwsKms,
         lifecycle: KeyLifecycle::Enabled,
         tags: BTreeMap::from([("team".into(), "storage".into())]),
+        materials: vec![KeyMaterial::created(
+            1,
+            WrappedSecret { barrier_version: 1, sealed: vec![7; 60] },
+            1_764_000_000_000,
+        )],
+        current_version: 1,
+        rotation: KeyRotation::default(),
+    }
+}
+
+/// A key rotated twice on demand, automatic rotation on, as a write's result shows it: its
+/// current material only.
+fn rotated_key_reply() -> KeyRecord {
+    let at_ms = 1_766_000_000_000;
+    KeyRecord {
         materials: vec![KeyMaterial {
-            version: 1,
-            sealed: WrappedSecret { barrier_version: 1, sealed: vec![7; 60] },
-            created_at_ms: 1_764_000_000_000,
+            version: 3,
+            created_at_ms: at_ms,
+            became_current: Some(RotationEvent { kind: RotationType::OnDemand, at_ms }),
+            source: MaterialSource::Rotated {
+                id: KeyMaterialId([0x31; 32]),
+                sealed: WrappedSecret { barrier_version: 1, sealed: vec![8; 60] },
+            },
         }],
+        current_version: 3,
+        rotation: KeyRotation {
+            automatic: Some(AutomaticRotation {
+                period_days: 90,
+                anchor_ms: at_ms,
+                next_at_ms: at_ms + 90 * 24 * 60 * 60 * 1000,
+            }),
+            on_demand_count: 2,
+        },
+        ..key_record()
     }
 }
 
@@ -109,6 +139,19 @@ impl Sample {
         let check: Check = Box::new(move |found: &[u8]| {
             let decoded: T = codec::decode(found).map_err(|error| error.to_string())?;
             let again = codec::encode_at(format, &decoded).map_err(|error| error.to_string())?;
+            (again == expected).then_some(()).ok_or_else(|| "decodes to a different value".to_owned())
+        });
+        (bytes, check)
+    }
+
+    /// A leader's reply, whose layout changed in format 3 (`super::legacy`).
+    fn reply(&self, reply: &LeaderReply) -> (Vec<u8>, Check) {
+        let format = self.format;
+        let bytes = super::legacy::encode_reply(format, reply).expect("encode sample");
+        let expected = bytes.clone();
+        let check: Check = Box::new(move |found: &[u8]| {
+            let decoded = super::legacy::decode_reply(found).map_err(|error| error.to_string())?;
+            let again = super::legacy::encode_reply(format, &decoded).map_err(|error| error.to_string())?;
             (again == expected).then_some(()).ok_or_else(|| "decodes to a different value".to_owned())
         });
         (bytes, check)
@@ -187,11 +230,11 @@ pub(crate) fn samples(format: Format) -> Vec<(String, Vec<u8>, Check)> {
         ("leader-op-add-learner", e.encode(&LeaderOp::AddLearner { node_id: 4, node: node(4) })),
         ("leader-op-promote", e.encode(&LeaderOp::Promote { node_id: 4 })),
         ("leader-op-remove", e.encode(&LeaderOp::Remove { node_id: 4 })),
-        ("leader-reply-written", e.encode(&written)),
-        ("leader-reply-read-index", e.encode(&LeaderReply::ReadIndex(Some(46)))),
-        ("leader-reply-membership-changed", e.encode(&LeaderReply::MembershipChanged { log_index: 47 })),
-        ("leader-reply-not-leader", e.encode(&LeaderReply::NotLeader(Some(2)))),
-        ("leader-reply-failed", e.encode(&LeaderReply::Failed(KmsError::new(ErrorCode::Internal, "failed")))),
+        ("leader-reply-written", e.reply(&written)),
+        ("leader-reply-read-index", e.reply(&LeaderReply::ReadIndex(Some(46)))),
+        ("leader-reply-membership-changed", e.reply(&LeaderReply::MembershipChanged { log_index: 47 })),
+        ("leader-reply-not-leader", e.reply(&LeaderReply::NotLeader(Some(2)))),
+        ("leader-reply-failed", e.reply(&LeaderReply::Failed(KmsError::new(ErrorCode::Internal, "failed")))),
     ];
     if format != Format::LEGACY {
         samples.push(("feature-report", e.encode(&FeatureReport { supported_level: 1 })));
@@ -207,8 +250,53 @@ pub(crate) fn samples(format: Format) -> Vec<(String, Vec<u8>, Check)> {
             results: vec![Ok(Applied::Grant { grant_id: "ab".repeat(32), log_index: 48 })],
             commit_index: Some(48),
         };
-        samples.push(("leader-reply-written-grant", e.encode(&granted)));
+        samples.push(("leader-reply-written-grant", e.reply(&granted)));
         samples.push(("feature-report-level-two", e.encode(&FeatureReport { supported_level: 2 })));
+    }
+    if format >= Format::V3 {
+        let forwarded = vec![
+            ForwardedProposal {
+                request_id: RequestId(Uuid::from_bytes([0x44; 16])),
+                proposal: Proposal::RotateKey { key_id: key_id(), kind: RotationKind::OnDemand },
+            },
+            ForwardedProposal {
+                request_id: RequestId(Uuid::from_bytes([0x45; 16])),
+                proposal: Proposal::RotateKey {
+                    key_id: key_id(),
+                    kind: RotationKind::Automatic { due_at_ms: 1_766_000_000_000 },
+                },
+            },
+            ForwardedProposal {
+                request_id: RequestId(Uuid::from_bytes([0x46; 16])),
+                proposal: Proposal::CreateImportParameters {
+                    key_id: key_id(),
+                    algorithm: WrappingAlgorithm::RsaesOaepSha256,
+                    wrapping_spec: WrappingKeySpec::Rsa3072,
+                },
+            },
+            ForwardedProposal {
+                request_id: RequestId(Uuid::from_bytes([0x47; 16])),
+                proposal: Proposal::Command(Command::SetKeyRotation {
+                    key_id: key_id(),
+                    period_days: Some(90),
+                }),
+            },
+        ];
+        samples.push(("leader-op-write-rotation-and-import", e.encode(&LeaderOp::WriteBatch(forwarded))));
+        let written = LeaderReply::Written {
+            results: vec![
+                Ok(Applied::Key(Box::new(rotated_key_reply()))),
+                Ok(Applied::ImportParameters {
+                    token_id: ImportTokenId([0x77; 16]),
+                    public_key: vec![0x30; 64],
+                    valid_to_ms: 1_766_086_400_000,
+                }),
+                Err(Rejection::new(ErrorCode::Conflict, "an automatic rotation is due")),
+            ],
+            commit_index: Some(49),
+        };
+        samples.push(("leader-reply-written-rotation-and-import", e.reply(&written)));
+        samples.push(("feature-report-level-four", e.encode(&FeatureReport { supported_level: 4 })));
     }
     samples.into_iter().map(|(name, (bytes, check))| (name.to_owned(), bytes, check)).collect()
 }
@@ -222,7 +310,40 @@ mod tests {
     use super::*;
 
     /// Every peer format this build sends or reads; each has its fixture.
-    const FORMATS: [Format; 3] = [Format::LEGACY, Format::V1, Format::V2];
+    const FORMATS: [Format; 4] = [Format::LEGACY, Format::V1, Format::V2, Format::V3];
+
+    #[test]
+    fn a_reply_below_format_3_refuses_what_format_2_cannot_say() {
+        let rotated = LeaderReply::Written {
+            results: vec![Ok(Applied::Key(Box::new(rotated_key_reply())))],
+            commit_index: None,
+        };
+        let refused = super::super::legacy::encode_reply(Format::V2, &rotated).unwrap_err().to_string();
+        assert!(refused.contains("cannot be expressed in format 2"), "{refused}");
+        let parameters = LeaderReply::Written {
+            results: vec![Ok(Applied::ImportParameters {
+                token_id: ImportTokenId([1; 16]),
+                public_key: vec![1],
+                valid_to_ms: 1,
+            })],
+            commit_index: None,
+        };
+        assert!(super::super::legacy::encode_reply(Format::V1, &parameters).is_err());
+        // A key made before format 3 goes either way and reads back the same.
+        let plain = LeaderReply::Written {
+            results: vec![Ok(Applied::Key(Box::new(key_record())))],
+            commit_index: Some(1),
+        };
+        for format in FORMATS {
+            let bytes = super::super::legacy::encode_reply(format, &plain).unwrap();
+            match super::super::legacy::decode_reply(&bytes).unwrap() {
+                LeaderReply::Written { results, .. } => {
+                    assert_eq!(results, vec![Ok(Applied::Key(Box::new(key_record())))], "{format}")
+                }
+                other => panic!("{format}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn every_golden_peer_fixture_decodes_and_this_build_writes_it_byte_for_byte() {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client;
 #[cfg(test)]
 mod golden;
+pub mod legacy;
 pub mod protocol;
 pub mod service;
 

@@ -93,8 +93,9 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             Ok(rpc) => encoded(&node.raft.install_snapshot(rpc).await),
             Err(response) => *response,
         },
+        // The one reply whose layout changed with a format (a key record inside it).
         LEADER_OP => match decode::<LeaderOp>(&body) {
-            Ok(op) => encoded(&node.execute_for_peer(op).await),
+            Ok(op) => reply(super::legacy::encode_reply(format, &node.execute_for_peer(op).await)),
             Err(response) => *response,
         },
         // A build before feature levels answers this path 404: level 0.
@@ -110,10 +111,16 @@ trait ErasedReply {
 
 impl<T: Serialize> ErasedReply for T {
     fn encode_reply(&self, format: codec::Format) -> Response<Full<Bytes>> {
-        match codec::encode_at(format, self) {
-            Ok(body) => response::bytes(StatusCode::OK, body, OCTETS),
-            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode reply: {error}")),
-        }
+        reply(codec::encode_at(format, self))
+    }
+}
+
+/// The response carrying an encoded reply; a reply that cannot be encoded (in the format it was
+/// asked in) is a server error, and the asking node retries.
+fn reply(encoded: Result<Vec<u8>, bincode::error::EncodeError>) -> Response<Full<Bytes>> {
+    match encoded {
+        Ok(body) => response::bytes(StatusCode::OK, body, OCTETS),
+        Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode reply: {error}")),
     }
 }
 
