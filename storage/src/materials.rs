@@ -1,6 +1,6 @@
 //! A key and its material versions as format 3 stores them: where each version came from, which
 //! one is current, the rotation schedule, and the invariants the state machine keeps about them
-//! ([`check_key_record`]). Format 2 and older stored a plainer layout (`crate::legacy`); every
+//! (`check_key_record`). Format 2 and older stored a plainer layout (`crate::legacy`); every
 //! record of it reads as a key whose versions were all `Created` and whose last is current.
 
 use std::collections::BTreeMap;
