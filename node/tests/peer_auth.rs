@@ -110,7 +110,7 @@ async fn a_hand_made_leader_op_without_the_peer_secret_changes_nothing() {
         request_id: RequestId(uuid::Uuid::new_v4()),
         proposal: Proposal::Command(RegistryCommand::DisableKey { key_id }),
     }]);
-    let body = trent_storage::codec::encode(&disable).unwrap();
+    let body = support::peer_encode(&disable);
     let wrong = PeerSecret::ephemeral().unwrap();
     let stale_secret = PeerSecret::load(&cluster.dir.path().join("peer-secret")).unwrap();
     for node in 1..=3 {
@@ -163,7 +163,7 @@ fn a_plaintext_node_of_a_cluster_refuses_to_start_without_a_peer_secret() {
 async fn a_lone_plaintext_node_accepts_nobody_on_its_peer_port() {
     let node = support::InProcessNode::start().await;
     let peer_addr = node.running.as_ref().unwrap().peer_addr.to_string();
-    let body = trent_storage::codec::encode(&LeaderOp::ReadIndex).unwrap();
+    let body = support::peer_encode(&LeaderOp::ReadIndex);
     assert_eq!(post(&peer_addr, LEADER_OP, &body, &[]).await, 401);
     let guess = PeerSecret::ephemeral().unwrap().sign("POST", LEADER_OP, &body, SystemTime::now());
     assert_eq!(post(&peer_addr, LEADER_OP, &body, &[(PEER_AUTH_HEADER, guess)]).await, 401);

@@ -38,7 +38,7 @@ async fn a_forwarded_batch_over_the_proposers_cap_is_refused_unapplied() {
         proposal: Proposal::Command(Command::DisableKey { key_id }),
     };
     let batch = LeaderOp::WriteBatch((0..257).map(disable).collect());
-    let body = trent_storage::codec::encode(&batch).unwrap();
+    let body = support::peer_encode(&batch);
     let reply =
         peer.post(&cluster.nodes[0].peer_addr, LEADER_OP, body, Duration::from_secs(10)).await.unwrap();
     match trent_storage::codec::decode::<LeaderReply>(&reply).unwrap() {
@@ -64,7 +64,7 @@ async fn snapshot_chunks_past_the_largest_snapshot_are_refused() {
         data: vec![0; 8],
         done: false,
     };
-    let body = trent_storage::codec::encode(&chunk).unwrap();
+    let body = support::peer_encode(&chunk);
     let answer =
         peer.post(&cluster.nodes[0].peer_addr, INSTALL_SNAPSHOT, body, Duration::from_secs(10)).await;
     assert!(matches!(answer, Err(PeerError::Status { status: 413, .. })), "{answer:?}");

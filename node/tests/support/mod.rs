@@ -45,6 +45,13 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
+/// `value` in the format a node of this build sends its peers once the cluster is at the
+/// highest level it supports (a node refuses a newer format than it reads).
+pub fn peer_encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let format = trent_storage::features::format_for_level(trent_storage::SUPPORTED_LEVEL);
+    trent_storage::codec::encode_at(format, value).expect("encode")
+}
+
 /// A loopback port reserved for this test process (see [`reserve_ports`]).
 pub fn free_port() -> u16 {
     reserve_ports(&[0])
