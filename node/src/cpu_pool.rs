@@ -18,7 +18,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{oneshot, Semaphore};
 
@@ -59,17 +59,24 @@ impl CpuPool {
     fn start(name: &str, nice: i32) -> CpuPool {
         let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, MAX_THREADS);
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads);
-        let queue = std::sync::Arc::new(Mutex::new(queue));
+        let queue = Arc::new(Mutex::new(queue));
+        let mut started = 0;
         for index in 0..threads {
-            let queue = std::sync::Arc::clone(&queue);
+            let queue = Arc::clone(&queue);
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{index}"))
                 .spawn(move || work_loop(&queue, nice));
-            if let Err(error) = spawned {
-                tracing::error!(%error, pool = name, "cannot start a worker thread");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(error) => tracing::error!(%error, pool = name, "cannot start a worker thread"),
             }
         }
-        CpuPool { slots: Semaphore::new(threads), jobs }
+        // One place per thread that runs; with none, every job fails at once instead of waiting.
+        let slots = Semaphore::new(started);
+        if started == 0 {
+            slots.close();
+        }
+        CpuPool { slots, jobs }
     }
 
     /// Runs `work` on one of the pool's threads and returns its result.

@@ -2,37 +2,29 @@
 //! write joins a batch. An RSA-4096 key takes seconds: made inside a batch it would hold one of
 //! the proposer's two in-flight slots, and every write of the cluster — a RevokeGrant, a
 //! DisableKey — would wait behind it, past the consistency bound. So the leader makes the
-//! material first, on a low-priority thread (`cpu_pool`; at most [`MAX_CONCURRENT`] at once),
-//! keeps it here under the write's request id, and the batch's stamp takes it. Material never
-//! leaves the leader in plaintext and is zeroized when taken or dropped. A write whose material
-//! is not here when it is stamped (leadership moved in between) has it made then.
+//! material first, on a low-priority thread (`cpu_pool::key_generation`: one per core, which
+//! also bounds how many generations run at once), keeps it here under the write's request id,
+//! and the batch's stamp takes it. Material never leaves the leader in plaintext and is zeroized
+//! when taken or dropped. A write whose material is not here when it is stamped (leadership
+//! moved in between) has it made then.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tokio::sync::Semaphore;
 use trent_storage::RequestId;
-use trent_wire::{ErrorCode, KmsError};
+use trent_wire::KmsError;
 use zeroize::Zeroizing;
 
 use crate::write_path::ForwardedProposal;
 
-/// Key generations running at once; more wait (each takes a thread and, when the node is idle, a core).
-pub const MAX_CONCURRENT: usize = 2;
 /// Materials kept waiting for their stamp; past this the oldest are dropped (their writes then
 /// make material when stamped).
 const MAX_READY: usize = 256;
 
 /// Materials made ahead of their writes' stamps.
+#[derive(Default)]
 pub struct KeyGeneration {
-    slots: Semaphore,
     ready: Mutex<HashMap<RequestId, Zeroizing<Vec<u8>>>>,
-}
-
-impl Default for KeyGeneration {
-    fn default() -> Self {
-        KeyGeneration { slots: Semaphore::new(MAX_CONCURRENT), ready: Mutex::default() }
-    }
 }
 
 impl KeyGeneration {
@@ -41,7 +33,7 @@ impl KeyGeneration {
         if !proposal.needs_private_material() || self.lock().contains_key(&proposal.request_id) {
             return Ok(());
         }
-        let material = self.make(proposal).await?;
+        let material = proposal.prepare_material().await?;
         if let Some(material) = material {
             let mut ready = self.lock();
             if ready.len() >= MAX_READY {
@@ -52,7 +44,7 @@ impl KeyGeneration {
         Ok(())
     }
 
-    /// The material made for `proposal`, or made now if there is none (bounded like the rest).
+    /// The material made for `proposal`, or made now if there is none.
     pub async fn take_or_make(
         &self,
         proposal: &ForwardedProposal,
@@ -60,15 +52,6 @@ impl KeyGeneration {
         if let Some(material) = self.lock().remove(&proposal.request_id) {
             return Ok(Some(material));
         }
-        self.make(proposal).await
-    }
-
-    async fn make(&self, proposal: &ForwardedProposal) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The node is shutting down"))?;
         proposal.prepare_material().await
     }
 
