@@ -36,6 +36,8 @@ pub const V2_FEATURE_LEVEL: u32 = 4;
 pub const HEADER_BYTES: usize = 1 + 16 + 4;
 /// Bytes of a v2 blob's salt, after the common header.
 pub const SALT_BYTES: usize = 16;
+/// The longest header, v2's (with its salt).
+const MAX_HEADER_BYTES: usize = HEADER_BYTES + SALT_BYTES;
 /// The shortest possible v1 blob (an empty plaintext).
 pub const MIN_BLOB_BYTES: usize = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 /// HKDF's info prefix for a v2 blob's key.
@@ -93,15 +95,14 @@ pub struct BlobHeader {
 }
 
 impl BlobHeader {
-    /// The header's bytes, the salt (v2) following.
-    fn encode(&self, salt: &[u8; SALT_BYTES]) -> Vec<u8> {
-        let mut header = Vec::with_capacity(self.format.header_bytes());
-        header.push(self.format.tag());
-        header.extend_from_slice(self.key_id.as_bytes());
-        header.extend_from_slice(&self.material_version.to_be_bytes());
-        if self.format == BlobFormat::V2 {
-            header.extend_from_slice(salt);
-        }
+    /// The header's bytes, the salt (v2) following: the first `format.header_bytes()` of the
+    /// array.
+    fn encode(&self, salt: &[u8; SALT_BYTES]) -> [u8; MAX_HEADER_BYTES] {
+        let mut header = [0u8; MAX_HEADER_BYTES];
+        header[0] = self.format.tag();
+        header[1..17].copy_from_slice(self.key_id.as_bytes());
+        header[17..HEADER_BYTES].copy_from_slice(&self.material_version.to_be_bytes());
+        header[HEADER_BYTES..].copy_from_slice(salt);
         header
     }
 
@@ -158,10 +159,11 @@ pub fn seal(
         fill_random(&mut salt)?;
     }
     let encoded = header.encode(&salt);
-    let aad = associated_data(&encoded, context);
+    let encoded = &encoded[..header.format.header_bytes()];
+    let aad = associated_data(encoded, context);
     let derived = header.blob_key(material, &salt)?;
     let mut blob = Vec::with_capacity(header.format.min_blob_bytes() + plaintext.len());
-    blob.extend_from_slice(&encoded);
+    blob.extend_from_slice(encoded);
     aead_seal_append(derived.as_ref().unwrap_or(material), &aad, plaintext, &mut blob)?;
     Ok(blob)
 }

@@ -72,7 +72,7 @@ pub async fn symmetric_key(
         arn: opened.arn,
         material_version: opened.material_version,
         material,
-        blob_format: BlobFormat::for_level(call.node().feature_level()),
+        blob_format: BlobFormat::for_level(opened.feature_level),
     })
 }
 
@@ -127,6 +127,8 @@ struct OpenedKey {
     origin: Origin,
     material_version: u32,
     material: KeySecret,
+    /// The cluster's feature level in the registry the key was read from.
+    feature_level: u32,
 }
 
 /// Resolves `reference` in the fresh registry, confirms the call was authorized for it, checks
@@ -137,7 +139,7 @@ async fn open_key(
     version: MaterialVersion,
     check: impl FnOnce(&KeyRecord, &str) -> Result<(), KmsError>,
 ) -> Result<OpenedKey, KmsError> {
-    let (key_id, spec, usage, origin, arn, material_version, sealed) = {
+    let (key_id, spec, usage, origin, arn, material_version, sealed, feature_level) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         call.confirm_authorized(key.key_id)?;
@@ -153,7 +155,16 @@ async fn open_key(
         };
         // Deleted or expired imported material opens nothing.
         let sealed = material.sealed().ok_or_else(invalid_ciphertext)?.clone();
-        (key.key_id, key.spec, key.usage, key.origin, arn, material.version, sealed)
+        (
+            key.key_id,
+            key.spec,
+            key.usage,
+            key.origin,
+            arn,
+            material.version,
+            sealed,
+            registry.features().level,
+        )
     };
     let material = call
         .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
@@ -162,7 +173,7 @@ async fn open_key(
             tracing::error!(%key_id, material_version, %error, "key material does not open");
             KmsError::new(ErrorCode::Internal, "The key material could not be opened")
         })?;
-    Ok(OpenedKey { key_id, arn, spec, usage, origin, material_version, material })
+    Ok(OpenedKey { key_id, arn, spec, usage, origin, material_version, material, feature_level })
 }
 
 /// AWS's answer for a key that cannot do `operation` now: disabled, pending deletion, or made
