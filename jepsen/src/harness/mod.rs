@@ -1,7 +1,8 @@
 //! The fault-injecting half of the harness: a three-node cluster in network namespaces
 //! ([`netns`], [`process`], [`cluster`]), faults injected from outside ([`nemesis`]),
-//! concurrent clients recording a history ([`workload`], [`recorder`]), the checkers
-//! ([`checks`]) and the report ([`report`]); [`run`] ties them together.
+//! concurrent clients recording a history ([`workload`], its keys [`workload_keys`],
+//! [`recorder`]), the checkers ([`checks`]) and the report ([`report`]); [`run`] ties them
+//! together.
 //!
 //! It needs root (network namespaces, iptables) and the `ip` and `iptables` commands.
 
@@ -15,6 +16,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod workload;
+pub mod workload_keys;
 
 pub use error::HarnessError;
 
