@@ -1,9 +1,10 @@
 //! Rolling upgrades: a cluster whose members all run a build that supports only feature level 0
 //! (`--feature-level-cap 0`: it behaves as the builds before feature levels), or only level 1
-//! (before users, key policies and grants), is restarted one node at a time on the current
-//! build. While any member is older the cluster keeps serving every key and refuses only what
-//! needs the new level; once the last node is upgraded the leader raises the level and the new
-//! commands work — the first access key acting as the `admin` user the raise creates.
+//! (before users, key policies and grants), or only level 3 (before rotation, import and
+//! ciphertext blobs v2), is restarted one node at a time on the current build. While any member
+//! is older the cluster keeps serving every key and refuses only what needs the new level; once
+//! the last node is upgraded the leader raises the level and the new commands work — the first
+//! access key acting as the `admin` user the raise creates — and new blobs take the new format.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -18,6 +19,7 @@ use trent_client::{ClientError, TrentClient};
 
 const OLD: [&str; 2] = ["--feature-level-cap", "0"];
 const LEVEL_ONE: [&str; 2] = ["--feature-level-cap", "1"];
+const LEVEL_THREE: [&str; 2] = ["--feature-level-cap", "3"];
 const CURRENT: u32 = trent_storage::SUPPORTED_LEVEL;
 
 async fn encrypt(client: &TrentClient, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
@@ -162,6 +164,67 @@ async fn users_key_policies_and_grants_wait_for_level_two_and_the_first_key_beco
     client.create_user("carol", None).await.expect("users at level 2");
     let grant = serde_json::json!({"KeyId": key, "GranteePrincipal": "arn:aws:iam::111122223333:user/carol", "Operations": ["Encrypt"]});
     client.call::<_, serde_json::Value>("CreateGrant", &grant).await.expect("grants at level 2");
+    for id in 1..=3 {
+        decrypts(&cluster.client_of(id), &blobs).await;
+    }
+    for node in &mut cluster.nodes {
+        node.terminate();
+    }
+}
+
+/// The first byte of a ciphertext blob names its format (docs/formats.md, "Ciphertext blobs").
+fn blob_format(blob: &[u8]) -> u8 {
+    blob.first().copied().expect("a blob is never empty")
+}
+
+#[tokio::test]
+async fn blobs_stay_v1_until_every_member_supports_level_four_and_every_old_blob_still_decrypts() {
+    let mut cluster = ProcessCluster::start(3, &LEVEL_THREE).await;
+    wait_for_level(&cluster, 3, Duration::from_secs(10)).await;
+    let client = cluster.client_of(3);
+    let key = support::create_key(&client, "made at level 3").await.expect("create key");
+    let mut blobs = BTreeMap::new();
+    let blob = encrypt(&client, &key, b"level 3").await;
+    assert_eq!(blob_format(&blob), 0x01, "level 3 writes v1 blobs");
+    blobs.insert(blob, b"level 3".to_vec());
+    for (step, id) in [1u64, 2].into_iter().enumerate() {
+        upgrade(&mut cluster, id).await;
+        // Node `id` runs the new build, but an older member could not open a v2 blob: v1 still,
+        // whichever node encrypts.
+        for serving in [id, 3] {
+            let plaintext = format!("step {step}, node {serving}").into_bytes();
+            let blob = encrypt(&cluster.client_of(serving), &key, &plaintext).await;
+            assert_eq!(blob_format(&blob), 0x01, "step {step}: node {serving} wrote a newer blob");
+            blobs.insert(blob, plaintext);
+        }
+        for other in 1..=3 {
+            decrypts(&cluster.client_of(other), &blobs).await;
+        }
+    }
+    upgrade(&mut cluster, 3).await;
+    wait_for_level(&cluster, CURRENT, Duration::from_secs(15)).await;
+    assert_eq!(feature_levels(&cluster).await, vec![(CURRENT, CURRENT); 3]);
+    for id in 1..=3 {
+        let plaintext = format!("level 4, node {id}").into_bytes();
+        let blob = encrypt(&cluster.client_of(id), &key, &plaintext).await;
+        assert_eq!(blob_format(&blob), 0x02, "node {id} writes v2 blobs at level 4");
+        blobs.insert(blob, plaintext);
+    }
+    // A key made at level 4, used through the node that made it (read your writes).
+    let client = cluster.client_of(1);
+    let after = support::create_key(&client, "made at level 4").await.expect("create");
+    let blob = encrypt(&client, &after, b"new key").await;
+    assert_eq!(blob_format(&blob), 0x02);
+    blobs.insert(blob, b"new key".to_vec());
+    for id in 1..=3 {
+        decrypts(&cluster.client_of(id), &blobs).await;
+    }
+    // Every node restarts on the new build from what it stored: old and new blobs still open.
+    for id in 1..=3 {
+        cluster.node(id).terminate();
+        cluster.start_node(id).await;
+    }
+    wait_for_level(&cluster, CURRENT, Duration::from_secs(15)).await;
     for id in 1..=3 {
         decrypts(&cluster.client_of(id), &blobs).await;
     }

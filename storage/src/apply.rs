@@ -139,7 +139,7 @@ impl Registry {
                 raised
             }
             Command::CreateGrant(record) => {
-                match check_limits(&request.command) {
+                match crate::limits::check_limits(&request.command) {
                     Ok(()) => self.create_grant(record, log_index, request.issued_at_ms, &mut changes),
                     Err(error) => Err(Rejection::from(error)),
                 }
@@ -166,7 +166,7 @@ impl Registry {
     }
 
     fn apply_command(&mut self, request: &Request, changes: &mut Vec<RowChange>) -> CommandResult {
-        check_limits(&request.command).map_err(Rejection::from)?;
+        crate::limits::check_limits(&request.command).map_err(Rejection::from)?;
         let now_ms = request.issued_at_ms;
         match &request.command {
             Command::CreateKey(new_key) => self.create_key(new_key, now_ms, changes),
@@ -196,7 +196,10 @@ impl Registry {
                 let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle else {
                     return Err(not_pending_deletion(*key_id));
                 };
-                key.lifecycle = KeyLifecycle::Disabled;
+                // As in AWS: disabled, or waiting for the material it lacks.
+                let lacks_material = key.holds_imported_material() && key.has_missing_material();
+                key.lifecycle =
+                    if lacks_material { KeyLifecycle::PendingImport } else { KeyLifecycle::Disabled };
                 let result = changed_key(key, changes);
                 self.deletion_queue.remove(&(deletion_at_ms, *key_id));
                 result
@@ -310,9 +313,13 @@ impl Registry {
             }
             Command::PutKeyPolicy { key_id, policy } => self.put_key_policy(*key_id, policy, changes),
             Command::RemoveGrant { key_id, grant_id } => self.remove_grant(*key_id, grant_id, changes),
+            Command::SetKeyRotation { key_id, period_days } => {
+                self.set_key_rotation(*key_id, *period_days, now_ms, changes)
+            }
+            Command::RotateKey { key_id, kind, material } => {
+                self.rotate_key(*key_id, *kind, material.as_ref(), now_ms, changes)
+            }
             Command::CreateExternalKey { .. }
-            | Command::SetKeyRotation { .. }
-            | Command::RotateKey { .. }
             | Command::CreateImportParameters(_)
             | Command::ImportKeyMaterial { .. }
             | Command::DeleteImportedKeyMaterial { .. }
@@ -386,6 +393,12 @@ impl Registry {
 
     fn set_enabled(&mut self, key_id: KeyId, enabled: bool, changes: &mut Vec<RowChange>) -> CommandResult {
         let key = self.live_key_mut(key_id)?;
+        if key.lifecycle == KeyLifecycle::PendingImport {
+            return Err(Rejection::new(
+                ErrorCode::InvalidState,
+                format!("Key '{key_id}' is pending import."),
+            ));
+        }
         key.lifecycle = if enabled { KeyLifecycle::Enabled } else { KeyLifecycle::Disabled };
         changed_key(key, changes)
     }
@@ -406,8 +419,10 @@ impl Registry {
                 format!("Key {key_id} is not due for deletion until {deletion_at_ms} ms"),
             ));
         }
+        let due_at = crate::rotation::due_at(key);
         self.keys.remove(&key_id);
         self.deletion_queue.remove(&(deletion_at_ms, key_id));
+        self.reindex_rotation(key_id, due_at, None);
         changes.push(RowChange::Key(key_id));
         let orphaned: Vec<String> = self.aliases_of(key_id).map(|alias| alias.name.clone()).collect();
         for alias in orphaned {
@@ -452,6 +467,18 @@ impl Registry {
                 return Err(InvariantViolation(format!("an alias points to missing key {key_id}")));
             }
         }
+        if let Some(key_id) = rotated_key(command) {
+            if let Some(key) = self.keys.get(&key_id) {
+                crate::materials::check_key_record(key)?;
+                if let Some(due_at_ms) = crate::rotation::due_at(key) {
+                    if !self.rotation_queue.contains(&(due_at_ms, key_id)) {
+                        return Err(InvariantViolation(format!(
+                            "rotation queue out of step for key {key_id}"
+                        )));
+                    }
+                }
+            }
+        }
         if let Some(key_id) = pending_key(command) {
             if let Some(KeyLifecycle::PendingDeletion { deletion_at_ms, .. }) =
                 self.keys.get(&key_id).map(|key| key.lifecycle)
@@ -482,75 +509,11 @@ impl Registry {
     }
 }
 
-/// The field limits the node checks before proposing, checked again here: a command that reached
-/// the log another way (a peer, a bug) still cannot store an oversized or malformed value.
-fn check_limits(command: &Command) -> Result<(), trent_wire::KmsError> {
-    use trent_wire::validation::{check_alias_name, check_description, check_tag, check_tag_key};
-    let check_tags =
-        |tags: &[(String, String)]| tags.iter().try_for_each(|(key, value)| check_tag(key, value));
-    let check_draft = |draft: &crate::command::KeyDraft| {
-        check_description(&draft.description)?;
-        check_tags(&draft.tags)
-    };
+/// The key whose material and rotation schedule a command may change.
+fn rotated_key(command: &Command) -> Option<KeyId> {
     match command {
-        Command::CreateKey(new_key) => check_draft(&new_key.draft),
-        Command::UpdateKeyDescription { description, .. } => check_description(description),
-        Command::CreateAlias { alias, .. }
-        | Command::UpdateAlias { alias, .. }
-        | Command::DeleteAlias { alias } => check_alias_name(alias),
-        Command::TagKey { tags, .. } => check_tags(tags),
-        Command::UntagKey { tag_keys, .. } => {
-            if tag_keys.len() > MAX_TAGS_PER_KEY {
-                return Err(trent_wire::KmsError::new(
-                    ErrorCode::LimitExceeded,
-                    format!("At most {MAX_TAGS_PER_KEY} tag keys per call"),
-                ));
-            }
-            tag_keys.iter().try_for_each(|tag_key| check_tag_key(tag_key))
-        }
-        Command::InitializeCluster { keyring, admin } => {
-            crate::principals::check_keyring(keyring)?;
-            crate::principals::check_access_key(admin)
-        }
-        Command::ReplaceKeyring { keyring } => crate::principals::check_keyring(keyring),
-        Command::CreateAccessKey(record) => crate::principals::check_access_key(record),
-        Command::DeleteAccessKey { access_key_id } => crate::principals::check_access_key_id(access_key_id),
-        Command::RecordUnsealSplit { split, .. } => crate::principals::check_unseal_split(split),
-        Command::ConfirmUnsealSplit { .. } | Command::RaiseFeatureLevel { .. } => Ok(()),
-        Command::CreateUser { name, policy } | Command::PutUserPolicy { name, policy } => {
-            crate::access::check_user_name(name)?;
-            policy.as_deref().map_or(Ok(()), crate::access::check_policy_size)
-        }
-        Command::DeleteUser { name } => crate::access::check_user_name(name),
-        Command::CreateUserAccessKey { user, record } => {
-            crate::access::check_user_name(user)?;
-            crate::principals::check_access_key(record)
-        }
-        Command::CreateKeyWithPolicy { key, policy } => {
-            check_draft(&key.draft)?;
-            crate::access::check_policy_size(policy)
-        }
-        Command::PutKeyPolicy { policy, .. } => crate::access::check_policy_size(policy),
-        Command::CreateGrant(record) => crate::access::check_grant(record),
-        Command::RemoveGrant { grant_id, .. } => crate::access::check_grant_id(grant_id),
-        Command::EnableKey { .. }
-        | Command::DisableKey { .. }
-        | Command::ScheduleKeyDeletion { .. }
-        | Command::CancelKeyDeletion { .. }
-        | Command::DeleteExpiredKey { .. }
-        | Command::SetKeyRotation { .. }
-        | Command::RotateKey { .. }
-        | Command::DeleteImportedKeyMaterial { .. }
-        | Command::ExpireImportedKeyMaterial { .. }
-        | Command::ForgetImportParameters { .. } => Ok(()),
-        Command::CreateExternalKey { draft, policy, .. } => {
-            check_draft(draft)?;
-            policy.as_deref().map_or(Ok(()), crate::access::check_policy_size)
-        }
-        Command::CreateImportParameters(record) => crate::import::check_import_parameters(record),
-        Command::ImportKeyMaterial { material, .. } => {
-            crate::import::check_material_description(material.description.as_deref())
-        }
+        Command::SetKeyRotation { key_id, .. } | Command::RotateKey { key_id, .. } => Some(*key_id),
+        _ => None,
     }
 }
 
@@ -583,8 +546,12 @@ fn alias_not_found(alias: &str) -> Rejection {
     Rejection::new(ErrorCode::NotFound, format!("Alias '{alias}' does not exist"))
 }
 
-fn pending_deletion(key_id: KeyId) -> Rejection {
+pub(crate) fn pending_deletion(key_id: KeyId) -> Rejection {
     Rejection::new(ErrorCode::InvalidState, format!("Key '{key_id}' is pending deletion."))
+}
+
+pub(crate) fn pending_import(key_id: KeyId) -> Rejection {
+    Rejection::new(ErrorCode::InvalidState, format!("Key '{key_id}' is pending import."))
 }
 
 fn not_pending_deletion(key_id: KeyId) -> Rejection {

@@ -15,8 +15,9 @@ use crate::codec::Format;
 /// Level 2: users, key policies and grants (their commands, and the snapshot payload of format 2).
 /// Level 3: keys of every spec but SYMMETRIC_DEFAULT (asymmetric, HMAC and post-quantum), whose
 /// new spec and usage values older builds do not decode; formats stay those of level 2.
-/// Level 4 (not yet supported by this build): key rotation and import, and format 3.
-pub const SUPPORTED_LEVEL: u32 = 3;
+/// Level 4: key rotation and import (their commands, import parameters, and format 3) and
+/// ciphertext blobs of format v2.
+pub const SUPPORTED_LEVEL: u32 = 4;
 
 /// The replicated feature state of the cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

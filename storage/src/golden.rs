@@ -21,7 +21,7 @@ use crate::registry::{
 };
 use crate::rotation::{RotatedMaterial, RotationKind};
 
-mod format3;
+pub(crate) mod format3;
 use crate::rows::RegistryRows;
 use crate::sealed::{SealedKeyring, UnsealSplit, UnsealSplits, WrappedBarrierKey, WrappedSecret};
 use crate::snapshot_file::StoredSnapshot;

@@ -29,6 +29,7 @@ mod fingerprint;
 mod golden;
 pub mod import;
 pub mod legacy;
+mod limits;
 pub mod materials;
 mod principals;
 pub mod records;

@@ -27,6 +27,8 @@ pub struct Registry {
     pub(crate) dedup_order: OrdMap<(u64, u32), RequestId>,
     /// Derived: keys pending deletion by deletion time.
     pub(crate) deletion_queue: OrdSet<(u64, KeyId)>,
+    /// Derived: keys with automatic rotation by their next rotation date.
+    pub(crate) rotation_queue: OrdSet<(u64, KeyId)>,
     /// Derived: each key's alias names.
     pub(crate) aliases_by_key: OrdMap<KeyId, OrdSet<String>>,
     /// The sealed keyring; `None` until the cluster is initialised.
@@ -66,6 +68,9 @@ impl Registry {
         for key in rows.keys {
             if let KeyLifecycle::PendingDeletion { deletion_at_ms, .. } = key.lifecycle {
                 registry.deletion_queue.insert((deletion_at_ms, key.key_id));
+            }
+            if let Some(due_at_ms) = crate::rotation::due_at(&key) {
+                registry.rotation_queue.insert((due_at_ms, key.key_id));
             }
             let key_id = key.key_id;
             if registry.keys.insert(key_id, key).is_some() {

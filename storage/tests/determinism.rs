@@ -4,10 +4,14 @@
 
 mod common;
 
-use common::{batch, blank, contents, flatten, new_key, normal, requests_of, scenario, DedupRow, Node, T0};
+use common::{
+    batch, blank, contents, flatten, new_key, normal, requests_of, scenario, DedupRow, Node, DAY_MS, T0,
+};
 use openraft::storage::RaftStateMachine;
 use trent_storage::types::Entry;
-use trent_storage::{BatchResult, Command, KeyId, NewKey, Request, RequestId};
+use trent_storage::{
+    BatchResult, Command, KeyId, KeyMaterialId, NewKey, Request, RequestId, RotatedMaterial, RotationKind,
+};
 use trent_wire::model::{KeySpec, KeyUsage};
 use uuid::Uuid;
 
@@ -31,7 +35,7 @@ impl Generator {
 /// hit existing state and many are rejected; time advances so deletions come due and dedup ids
 /// expire; some requests reuse an earlier request id, half of them as a retry of the earlier
 /// request (a create re-stamped with another key id) and half for a different command.
-fn random_requests(seed: u64, count: usize) -> Vec<Request> {
+async fn random_requests(seed: u64, count: usize) -> Vec<Request> {
     let mut rng = Generator(seed);
     let keys: Vec<KeyId> =
         (0..12).map(|n| KeyId(Uuid::from_u128(0xde7e_0000_0000_4000_8000_0000_0000_0000 + n))).collect();
@@ -43,12 +47,14 @@ fn random_requests(seed: u64, count: usize) -> Vec<Request> {
     ];
     let mut now = T0;
     let mut issued: Vec<(RequestId, Command)> = Vec::new();
+    // The history applied as it is made, for the leader's view of which keys are due.
+    let mut model = Node::new();
     let mut requests = Vec::with_capacity(count);
     for n in 0..count {
         now += rng.below(6 * 60 * 60 * 1000);
         let key = keys[rng.below(keys.len() as u64) as usize];
         let alias = aliases[rng.below(aliases.len() as u64) as usize].clone();
-        let mut command = match rng.below(13) {
+        let mut command = match rng.below(16) {
             0 | 1 => {
                 let mut draft = new_key(key);
                 let (spec, usage) = specs[rng.below(specs.len() as u64) as usize];
@@ -71,10 +77,24 @@ fn random_requests(seed: u64, count: usize) -> Vec<Request> {
                     .collect();
                 Command::TagKey { key_id: key, tags }
             }
-            _ => Command::UntagKey {
+            12 => Command::UntagKey {
                 key_id: key,
                 tag_keys: (0..5).map(|t| format!("t{}", rng.below(60) + t)).collect(),
             },
+            13 => {
+                let period_days = (rng.below(4) != 0).then(|| 90 + rng.below(60) as u32);
+                Command::SetKeyRotation { key_id: key, period_days }
+            }
+            14 => {
+                Command::RotateKey { key_id: key, kind: RotationKind::OnDemand, material: rotated(seed, n) }
+            }
+            _ => {
+                // What a leader proposes: a key its registry says is due (else a date that is not).
+                let due = model.registry().keys_due_for_rotation(now, 1).first().copied();
+                let (key_id, due_at_ms) = due.unwrap_or((key, now - rng.below(DAY_MS)));
+                let kind = RotationKind::Automatic { due_at_ms };
+                Command::RotateKey { key_id, kind, material: rotated(seed, n) }
+            }
         };
         let request_id = if !issued.is_empty() && rng.below(10) == 0 {
             let (id, earlier) = issued[rng.below(issued.len() as u64) as usize].clone();
@@ -92,7 +112,74 @@ fn random_requests(seed: u64, count: usize) -> Vec<Request> {
             issued.push((id, command.clone()));
             id
         };
-        requests.push(Request { request_id, issued_at_ms: now, command });
+        let request = Request { request_id, issued_at_ms: now, command };
+        let _ = model.apply(request.clone()).await;
+        requests.push(request);
+    }
+    requests
+}
+
+/// New material as a leader would make it, with an id of its own.
+fn rotated(seed: u64, n: usize) -> Option<RotatedMaterial> {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&seed.to_be_bytes());
+    id[8..16].copy_from_slice(&(n as u64).to_be_bytes());
+    let sealed = trent_storage::sealed::WrappedSecret { barrier_version: 1, sealed: vec![n as u8; 60] };
+    Some(RotatedMaterial { id: KeyMaterialId(id), sealed })
+}
+
+/// `count` requests that rotate a few long-lived keys: schedules enabled, changed and disabled,
+/// keys disabled and enabled again, on-demand rotations, and the automatic rotations a leader
+/// proposes for the keys its registry says are due, a quarter of them proposed twice (a second
+/// leader), over years.
+async fn random_rotation_requests(seed: u64, count: usize) -> Vec<Request> {
+    let mut rng = Generator(seed);
+    let mut model = Node::new();
+    let keys: Vec<KeyId> =
+        (0..6).map(|n| KeyId(Uuid::from_u128(0x5070_0000_0000_4000_8000_0000_0000_0000 + n))).collect();
+    let mut now = T0;
+    let mut commands: Vec<Command> = keys.iter().map(|key| Command::CreateKey(new_key(*key))).collect();
+    let mut requests = Vec::with_capacity(count);
+    for n in 0..count {
+        if commands.is_empty() {
+            now += rng.below(10 * DAY_MS);
+            let key = keys[rng.below(keys.len() as u64) as usize];
+            commands = match rng.below(8) {
+                0 => vec![Command::SetKeyRotation {
+                    key_id: key,
+                    period_days: Some(90 + rng.below(100) as u32),
+                }],
+                1 => vec![Command::SetKeyRotation { key_id: key, period_days: None }],
+                2 => vec![Command::RotateKey {
+                    key_id: key,
+                    kind: RotationKind::OnDemand,
+                    material: rotated(seed, n),
+                }],
+                3 => vec![Command::DisableKey { key_id: key }],
+                4 => vec![Command::EnableKey { key_id: key }],
+                _ => {
+                    let due = model.registry().keys_due_for_rotation(now, 1);
+                    let Some((key_id, due_at_ms)) = due.first().copied() else { continue };
+                    let kind = RotationKind::Automatic { due_at_ms };
+                    let twice = if rng.below(4) == 0 { 2 } else { 1 };
+                    (0..twice)
+                        .map(|copy| Command::RotateKey {
+                            key_id,
+                            kind,
+                            material: rotated(seed, n * 2 + copy),
+                        })
+                        .collect()
+                }
+            };
+        }
+        let command = commands.remove(0);
+        let request = Request {
+            request_id: RequestId(Uuid::from_u64_pair(seed, n as u64)),
+            issued_at_ms: now,
+            command,
+        };
+        let _ = model.apply(request.clone()).await;
+        requests.push(request);
     }
     requests
 }
@@ -178,7 +265,7 @@ async fn the_same_scenario_yields_equal_registries() {
 #[tokio::test]
 async fn a_random_history_yields_equal_registries_however_it_is_batched() {
     for seed in [1, 2, 0x5eed] {
-        let requests = random_requests(seed, 1500);
+        let requests = random_requests(seed, 1500).await;
         let entries = one_per_entry(&requests);
 
         let (_, results) = apply_three_ways(seed, &entries).await;
@@ -195,13 +282,57 @@ async fn a_random_history_yields_equal_registries_however_it_is_batched() {
             })
             .count();
         assert!(deleted > 0, "seed {seed}: no key came due and was deleted");
+        let rotated = requests
+            .iter()
+            .zip(&results)
+            .filter(|(request, result)| {
+                result.is_ok() && matches!(request.command, Command::RotateKey { .. })
+            })
+            .count();
+        assert!(rotated > 0, "seed {seed}: no rotation applied");
+    }
+}
+
+#[tokio::test]
+async fn a_random_rotation_history_yields_equal_registries_however_it_is_batched() {
+    for seed in [7, 9, 0x0707] {
+        let requests = random_rotation_requests(seed, 1000).await;
+        let (node, results) = apply_three_ways(seed, &random_batches(seed, &requests)).await;
+        let outcome = |automatic: bool, applied: bool| {
+            requests
+                .iter()
+                .zip(flatten(&results))
+                .filter(|(request, result)| {
+                    let Command::RotateKey { kind, .. } = request.command else { return false };
+                    matches!(kind, RotationKind::Automatic { .. }) == automatic && result.is_ok() == applied
+                })
+                .count()
+        };
+        assert!(outcome(true, true) > 10, "seed {seed}: too few automatic rotations");
+        assert!(outcome(true, false) > 0, "seed {seed}: no second proposal for a due date");
+        assert!(outcome(false, true) > 0, "seed {seed}: no on-demand rotation");
+        // Each automatic rotation made one version: none doubled, none lost.
+        let registry = node.registry();
+        let automatic_versions: usize = registry
+            .keys()
+            .map(|key| {
+                key.materials
+                    .iter()
+                    .filter(|m| {
+                        m.became_current
+                            .is_some_and(|event| event.kind == trent_wire::model::RotationType::Automatic)
+                    })
+                    .count()
+            })
+            .sum();
+        assert_eq!(automatic_versions, outcome(true, true), "seed {seed}");
     }
 }
 
 #[tokio::test]
 async fn random_batch_sizes_yield_equal_registries_however_the_entries_are_applied() {
     for seed in [3, 4, 0xba7c] {
-        let requests = random_requests(seed, 1500);
+        let requests = random_requests(seed, 1500).await;
         let entries = random_batches(seed, &requests);
         assert!(entries.iter().any(|entry| requests_of(entry).len() > 4), "seed {seed}: no big batch");
 
@@ -224,7 +355,7 @@ async fn random_batch_sizes_yield_equal_registries_however_the_entries_are_appli
 #[tokio::test]
 async fn a_batch_applies_like_its_requests_in_consecutive_entries() {
     for seed in [5, 6, 0xc0ffee] {
-        let requests = random_requests(seed, 1500);
+        let requests = random_requests(seed, 1500).await;
         let mut separate = Node::new();
         let separate_results = separate.apply_entries(one_per_entry(&requests)).await;
         let mut batched = Node::new();

@@ -70,13 +70,17 @@ async fn a_level_this_build_does_not_support_stops_the_state_machine() {
 }
 
 #[tokio::test]
-async fn the_rotation_and_import_commands_are_decoded_but_not_yet_applied() {
+async fn the_import_commands_are_decoded_but_not_yet_applied() {
     let mut node = Node::new();
     let key = key_id();
     node.run(1, create_key(key)).await.expect("created");
-    let refused = node.run(2, Command::SetKeyRotation { key_id: key, period_days: Some(365) }).await;
+    let material_id = trent_storage::KeyMaterialId([1; 32]);
+    let refused = node.run(2, Command::DeleteImportedKeyMaterial { key_id: key, material_id }).await;
     let rejection = refused.expect_err("not applied yet");
     assert_eq!(rejection.code, trent_wire::ErrorCode::UnsupportedOperation);
-    assert!(rejection.message.contains("SetKeyRotation is not implemented yet"), "{}", rejection.message);
-    assert_eq!(node.key(key).rotation, trent_storage::KeyRotation::default(), "nothing changed");
+    assert!(
+        rejection.message.contains("DeleteImportedKeyMaterial is not implemented yet"),
+        "{}",
+        rejection.message
+    );
 }
