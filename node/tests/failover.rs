@@ -1,5 +1,7 @@
 //! Leader failover under load, alone in its own test binary so that no other cluster competes
-//! for the two cores while it measures how fast writes resume.
+//! for the two cores. How fast writes resume is printed, not asserted (speed is measured by
+//! `bench/`, never in tests): the test asserts that they resume and that nothing acknowledged
+//! is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use support::{all_key_ids, create_key, ProcessCluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_leader_elects_a_new_one_and_writes_resume_within_two_seconds() {
+async fn killing_the_leader_elects_a_new_one_and_writes_resume_without_losing_a_key() {
     let mut cluster = ProcessCluster::start(3, &[]).await;
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).await;
     let survivors = cluster.followers(leader);
@@ -40,18 +42,18 @@ async fn killing_the_leader_elects_a_new_one_and_writes_resume_within_two_second
     cluster.node(leader).kill();
     let killed_at = Instant::now();
     let writer = cluster.client_over(&survivors);
+    // The client retries through the election; a failure here means writes did not resume.
     let first_after = create_key(&writer, "first after kill").await.expect("write after leader kill");
-    let resumed_after = killed_at.elapsed();
-    println!("writes resumed {resumed_after:?} after SIGKILL of leader {leader}");
-    assert!(resumed_after < Duration::from_secs(2), "writes resumed only after {resumed_after:?}");
+    println!("writes resumed {:?} after SIGKILL of leader {leader}", killed_at.elapsed());
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut acknowledged = vec![first_after];
+    let mut acknowledged = Vec::new();
     for writer in writers {
         acknowledged.extend(writer.await.expect("writer task"));
     }
-    assert!(acknowledged.len() > 10, "writers made too little progress: {}", acknowledged.len());
+    assert!(!acknowledged.is_empty(), "the writers acknowledged nothing");
+    acknowledged.push(first_after);
 
     let new_leader = cluster.wait_for_leader(Duration::from_secs(5)).await;
     assert_ne!(new_leader, leader);
