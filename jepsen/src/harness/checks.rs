@@ -19,7 +19,10 @@
 //! - **key set** — every acknowledged CreateKey's key is listed;
 //! - **ciphertexts** — every acknowledged blob decrypts to its plaintext;
 //! - **split brain** — for (a sample of) the keys created during the run, a blob made on each
-//!   node decrypts on every other node: one key id, one key material.
+//!   node decrypts on every other node: one key id, one key material;
+//! - **rotations** — every ciphertext key lists the same rotations on every node, one per
+//!   acknowledged RotateKeyOnDemand at least and no more than were attempted
+//!   ([`super::rotations`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use trent_client::wire::{Blob, ErrorCode};
 use trent_client::{ClientError, TrentClient};
 
 use super::cluster::{Cluster, NODES};
+use super::rotations::{check_rotations, RotationFindings};
 use super::workload::{error_name, ops, AckedBlob, Keys, KEYSET};
 use super::HarnessError;
 use crate::history::{pair_operations, Event, EventType, Operation};
@@ -73,8 +77,12 @@ pub enum AnomalyKind {
     LostKey,
     /// An acknowledged blob no longer decrypts on a node.
     LostBlob,
-    /// Nodes disagree about a key's material.
+    /// Nodes disagree about a key's material (or its rotations).
     SplitBrain,
+    /// An acknowledged rotation is missing from a node.
+    LostRotation,
+    /// A node lists more rotations of a key than were attempted.
+    ExtraRotation,
 }
 
 impl std::fmt::Display for AnomalyKind {
@@ -96,6 +104,8 @@ impl AnomalyKind {
             AnomalyKind::LostKey => "lost-key",
             AnomalyKind::LostBlob => "lost-blob",
             AnomalyKind::SplitBrain => "split-brain",
+            AnomalyKind::LostRotation => "lost-rotation",
+            AnomalyKind::ExtraRotation => "extra-rotation",
         }
     }
 }
@@ -382,6 +392,8 @@ pub struct FinalFindings {
     pub unverified: usize,
     /// Why reads could not be made.
     pub notes: Vec<String>,
+    /// What the rotation checker saw.
+    pub rotations: RotationFindings,
     /// Anomalies found.
     #[serde(skip)]
     pub anomalies: Vec<Anomaly>,
@@ -400,14 +412,16 @@ pub fn acknowledged_keys(events: &[Event]) -> Vec<String> {
 pub const FINAL_CHECK_LIMIT: Duration = Duration::from_secs(600);
 
 /// Reads the healed cluster: every acknowledged key listed on every node, every acknowledged
-/// blob decrypted on every node, and up to `split_brain_sample` created keys (spread over the
-/// run) compared across nodes. A node that does not answer, unsealed, has its reads counted as
-/// unverified rather than tried; everything is done within [`FINAL_CHECK_LIMIT`].
+/// blob decrypted on every node, up to `split_brain_sample` created keys (spread over the
+/// run) compared across nodes, and the ciphertext keys' rotations against `events`. A node
+/// that does not answer, unsealed, has its reads counted as unverified rather than tried;
+/// everything is done within [`FINAL_CHECK_LIMIT`].
 pub async fn check_final_state(
     cluster: &Cluster,
     created: &[String],
     blobs: &[AckedBlob],
     split_brain_sample: usize,
+    rotated: (&[String], &[Event]),
 ) -> FinalFindings {
     let mut findings =
         FinalFindings { created_keys: created.len(), blobs: blobs.len(), ..FinalFindings::default() };
@@ -425,10 +439,21 @@ pub async fn check_final_state(
             }
         }
     }
-    let reads = read_final_state(&live, created, blobs, split_brain_sample, &mut findings);
-    if tokio::time::timeout(FINAL_CHECK_LIMIT, reads).await.is_err() {
-        findings.notes.push(format!("the final reads took over {FINAL_CHECK_LIMIT:?}"));
-        findings.unverified += 1;
+    let reads = async {
+        read_final_state(&live, created, blobs, split_brain_sample, &mut findings).await;
+        check_rotations(&live, rotated.0, rotated.1).await
+    };
+    match tokio::time::timeout(FINAL_CHECK_LIMIT, reads).await {
+        Ok(mut rotations) => {
+            findings.unverified += rotations.unverified;
+            findings.notes.append(&mut rotations.notes);
+            findings.anomalies.append(&mut rotations.anomalies);
+            findings.rotations = rotations;
+        }
+        Err(_) => {
+            findings.notes.push(format!("the final reads took over {FINAL_CHECK_LIMIT:?}"));
+            findings.unverified += 1;
+        }
     }
     findings
 }

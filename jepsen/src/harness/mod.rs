@@ -1,8 +1,8 @@
 //! The fault-injecting half of the harness: a three-node cluster in network namespaces
 //! ([`netns`], [`process`], [`cluster`]), faults injected from outside ([`nemesis`]),
 //! concurrent clients recording a history ([`workload`], its keys [`workload_keys`],
-//! [`recorder`]), the checkers ([`checks`]) and the report ([`report`]); [`run`] ties them
-//! together.
+//! [`recorder`]), the checkers ([`checks`], [`rotations`]) and the report ([`report`]); [`run`]
+//! ties them together.
 //!
 //! It needs root (network namespaces, iptables) and the `ip` and `iptables` commands.
 
@@ -14,6 +14,7 @@ pub mod netns;
 pub mod process;
 pub mod recorder;
 pub mod report;
+pub mod rotations;
 pub mod run;
 pub mod workload;
 pub mod workload_keys;

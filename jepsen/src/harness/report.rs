@@ -220,6 +220,12 @@ impl RunReport {
             "- final state on every node: {} acknowledged keys listed, {} acknowledged blobs decrypted, {} keys' material compared across nodes, {} reads unverified",
             final_state.created_keys, final_state.blobs, final_state.split_brain_keys, final_state.unverified
         );
+        let rotations = &final_state.rotations;
+        let _ = writeln!(
+            out,
+            "- rotations: {} RotateKeyOnDemand acknowledged, {} indeterminate; {} listed alike on every node over {} ciphertext keys",
+            rotations.acknowledged, rotations.indeterminate, rotations.listed, rotations.keys
+        );
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n## Harness notes\n");
             for note in &self.notes {

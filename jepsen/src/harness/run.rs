@@ -109,8 +109,9 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     let history = check_history(&events, &keys, bound)?;
     progress("checking the final state on every node");
     let created = acknowledged_keys(&events);
-    let final_state =
-        check_final_state(&cluster, &created, &workload.acked_blobs(), config.split_brain_sample).await;
+    let blobs = workload.acked_blobs();
+    let rotated = (keys.cipher.as_slice(), events.as_slice());
+    let final_state = check_final_state(&cluster, &created, &blobs, config.split_brain_sample, rotated).await;
     drop(cluster);
     notes.extend(history.notes.iter().cloned());
     notes.extend(final_state.notes.iter().cloned());

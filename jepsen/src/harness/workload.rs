@@ -2,8 +2,10 @@
 //!
 //! All six run at once, each on its own keys, so one history serves every checker:
 //! - **key set**: `create` (CreateKey), key `"keyset"`, output the new key id;
-//! - **ciphertexts**: `encrypt` under one of a few long-lived keys (output the blob) and
-//!   `decrypt` of a blob acknowledged earlier (input the blob and the plaintext it must give);
+//! - **ciphertexts**: `encrypt` under one of a few long-lived keys (output the blob),
+//!   `decrypt` of a blob acknowledged earlier (input the blob and the plaintext it must give),
+//!   and now and then `rotate` (RotateKeyOnDemand) of one of those keys, so blobs span material
+//!   versions and every rotation must be applied once, on every node;
 //! - **key-state register**: `enable` / `disable` / `describe` on a few keys, fresh keys every
 //!   register slot so each key's history stays small enough for the linearizability search;
 //! - **revocation**: one key per revocation cycle, encrypted under by every worker until — and
@@ -98,6 +100,8 @@ pub mod ops {
     pub const SIGN: &str = "sign";
     /// Encrypt as the grantee, under an access-revocation key.
     pub const ACCESS_ENCRYPT: &str = "access-encrypt";
+    /// RotateKeyOnDemand of a ciphertext key.
+    pub const ROTATE: &str = "rotate";
     /// RevokeGrant, or PutKeyPolicy without the grantee, on an access-revocation key.
     pub const REVOKE_ACCESS: &str = "revoke-access";
 }
@@ -117,6 +121,8 @@ pub enum Call {
     Disable(String),
     /// DescribeKey, reading the key state.
     Describe(String),
+    /// RotateKeyOnDemand.
+    Rotate(String),
     /// Sign `message` with `key`.
     Sign { key: String, message: Vec<u8> },
     /// Encrypt `plaintext` under `key` as the grantee.
@@ -136,6 +142,7 @@ impl Call {
             Call::Enable(_) => ops::ENABLE,
             Call::Disable(_) => ops::DISABLE,
             Call::Describe(_) => ops::DESCRIBE,
+            Call::Rotate(_) => ops::ROTATE,
             Call::AccessEncrypt { .. } => ops::ACCESS_ENCRYPT,
             Call::RevokeAccess { .. } => ops::REVOKE_ACCESS,
         }
@@ -147,14 +154,17 @@ impl Call {
             Call::Create => KEYSET,
             Call::Encrypt { key, .. } | Call::Decrypt { key, .. } | Call::AccessEncrypt { key, .. } => key,
             Call::Sign { key, .. } => key,
-            Call::Enable(key) | Call::Disable(key) | Call::Describe(key) => key,
+            Call::Enable(key) | Call::Disable(key) | Call::Describe(key) | Call::Rotate(key) => key,
             Call::RevokeAccess { access, .. } => &access.key,
         }
     }
 
     /// Whether the call can change the cluster's state.
     pub fn is_write(&self) -> bool {
-        matches!(self, Call::Create | Call::Enable(_) | Call::Disable(_) | Call::RevokeAccess { .. })
+        matches!(
+            self,
+            Call::Create | Call::Enable(_) | Call::Disable(_) | Call::Rotate(_) | Call::RevokeAccess { .. }
+        )
     }
 
     fn input(&self, node: u8) -> Value {
@@ -211,6 +221,7 @@ impl Call {
             }
             Call::Enable(key) => client.enable_key(&key_request(key)).await.map(|_| Value::Null),
             Call::Disable(key) => client.disable_key(&key_request(key)).await.map(|_| Value::Null),
+            Call::Rotate(key) => client.rotate_key_on_demand(&key_request(key)).await.map(|_| Value::Null),
             Call::Describe(key) => {
                 let metadata = client.describe_key(&key_request(key)).await?.key_metadata;
                 Ok(serde_json::to_value(metadata.key_state).unwrap_or(Value::Null))
@@ -407,6 +418,12 @@ impl Workload {
             return Call::Create;
         }
         if roll < 45 {
+            // One call in 200: rotations stay rare next to the encryptions that span them (past
+            // AWS's quota of 25 per key, RotateKeyOnDemand is refused: a `fail`).
+            if roll == 12 && rng.random_range(0..2) == 0 {
+                let key = self.keys.cipher[rng.random_range(0..self.keys.cipher.len())].clone();
+                return Call::Rotate(key);
+            }
             if roll >= 32 {
                 let blobs = self.blobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if !blobs.is_empty() {
