@@ -42,6 +42,9 @@ pub struct DevArgs {
     /// Number of nodes: 1 (in this process) or 3 (three processes).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=7))]
     pub nodes: u8,
+    /// Hidden flags for tests and benchmarks.
+    #[command(flatten)]
+    pub test_hooks: TestHooks,
 }
 
 /// `trentd server`: a config file, flags, or both (flags win).
@@ -135,6 +138,15 @@ pub struct ServerArgs {
     /// Memory all request bodies in flight may hold together, MiB (default 64).
     #[arg(long)]
     pub max_request_memory_mib: Option<usize>,
+    /// Hidden flags for tests and benchmarks.
+    #[command(flatten)]
+    pub test_hooks: TestHooks,
+}
+
+/// Hidden flags that tests and benchmarks use to move time and to act as an older build; an
+/// operator leaves them unset. `trentd dev` passes them to every node it starts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestHooks {
     /// Shift this node's clock (fault injection for tests; keep unset).
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: Option<i64>,
@@ -146,9 +158,40 @@ pub struct ServerArgs {
     #[arg(long, hide = true)]
     pub sweep_interval_ms: Option<u64>,
     /// Support cluster feature levels up to this one only, as an older build would (rolling
-    /// upgrade tests; keep unset).
+    /// upgrade tests, benchmarks of older formats; keep unset).
     #[arg(long, hide = true)]
     pub feature_level_cap: Option<u32>,
+}
+
+impl TestHooks {
+    /// Lays the given hooks over `config`.
+    pub fn apply(self, config: &mut NodeConfig) {
+        overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
+        overlay(&mut config.sweep_interval_ms, self.sweep_interval_ms);
+        config.test_clock_file = self.test_clock_file.or(config.test_clock_file.take());
+        if let Some(cap) = self.feature_level_cap {
+            config.feature_level_cap = Some(cap);
+        }
+    }
+
+    /// The same hooks as `trentd server` flags.
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(offset) = self.clock_offset_ms {
+            args.push(format!("--clock-offset-ms={offset}").into());
+        }
+        if let Some(path) = &self.test_clock_file {
+            args.push("--test-clock-file".into());
+            args.push(path.clone().into_os_string());
+        }
+        if let Some(interval) = self.sweep_interval_ms {
+            args.push(format!("--sweep-interval-ms={interval}").into());
+        }
+        if let Some(cap) = self.feature_level_cap {
+            args.push(format!("--feature-level-cap={cap}").into());
+        }
+        args
+    }
 }
 
 impl ServerArgs {
@@ -186,12 +229,7 @@ impl ServerArgs {
         overlay(&mut config.limits.max_connections, self.max_connections);
         overlay(&mut config.limits.max_connections_per_address, self.max_connections_per_address);
         overlay(&mut config.limits.max_request_memory_mib, self.max_request_memory_mib);
-        overlay(&mut config.clock_offset_ms, self.clock_offset_ms);
-        overlay(&mut config.sweep_interval_ms, self.sweep_interval_ms);
-        config.test_clock_file = self.test_clock_file.or(config.test_clock_file);
-        if let Some(cap) = self.feature_level_cap {
-            config.feature_level_cap = Some(cap);
-        }
+        self.test_hooks.apply(&mut config);
         if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });
         }

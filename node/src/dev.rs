@@ -65,7 +65,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     let init_token = crate::secret_file::read_or_create(&init_token_path)?;
     let init_token = String::from_utf8_lossy(&init_token).into_owned();
     if let [member] = members.as_slice() {
-        let config = NodeConfig {
+        let mut config = NodeConfig {
             peers: members.clone(),
             bootstrap: true,
             insecure_plaintext: true,
@@ -77,6 +77,7 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
                 node_dir(&args.data_dir, member.node_id),
             )
         };
+        args.test_hooks.clone().apply(&mut config);
         let running = crate::server::start(config).await?;
         wait_for_leader(&running.node).await?;
         let ready = init_and_unseal(&members, previous, &init_token).await;
@@ -107,7 +108,8 @@ pub async fn run(args: DevArgs, shutdown: crate::ShutdownSignal) -> anyhow::Resu
     let peer_secret = peer_secret_file(&args.data_dir)?;
     let mut children = Vec::new();
     for member in &members {
-        match spawn_node(&exe, &args.data_dir, member, &members, &[&peer_secret, &init_token_path]) {
+        let files = [peer_secret.as_path(), init_token_path.as_path()];
+        match spawn_node(&exe, &args, member, &members, &files) {
             Ok(child) => children.push(child),
             Err(error) => {
                 stop_all(&mut children);
@@ -142,11 +144,12 @@ fn peer_secret_file(data_dir: &Path) -> anyhow::Result<PathBuf> {
 
 fn spawn_node(
     exe: &Path,
-    data_dir: &Path,
+    args: &DevArgs,
     member: &PeerSpec,
     members: &[PeerSpec],
     [peer_secret, init_token]: &[&Path; 2],
 ) -> anyhow::Result<Child> {
+    let data_dir = args.data_dir.as_path();
     let dir = node_dir(data_dir, member.node_id);
     crate::private_files::create_dir(&dir)?;
     let log = std::fs::File::create(data_dir.join(format!("node-{}.log", member.node_id)))?;
@@ -163,7 +166,8 @@ fn spawn_node(
         .arg("--peer-secret-file")
         .arg(peer_secret)
         .arg("--init-token-file")
-        .arg(init_token);
+        .arg(init_token)
+        .args(args.test_hooks.to_args());
     for peer in members {
         command.arg("--peer").arg(format!("{},{},{}", peer.node_id, peer.api_addr, peer.peer_addr));
     }

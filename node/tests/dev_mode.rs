@@ -55,9 +55,14 @@ fn terminate(child: &mut Child) {
 }
 
 fn spawn_dev(nodes: u16, base: u16, dir: &Path, env: &[(&str, &str)]) -> Child {
+    spawn_dev_with(nodes, base, dir, env, &[])
+}
+
+fn spawn_dev_with(nodes: u16, base: u16, dir: &Path, env: &[(&str, &str)], flags: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_trentd"))
         .args(["dev", "--nodes", &nodes.to_string(), "--addr", &format!("127.0.0.1:{base}"), "--data-dir"])
         .arg(dir)
+        .args(flags)
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -158,4 +163,28 @@ async fn dev_runs_one_node_and_writes_its_credentials_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_with_three_nodes_runs_three_processes_on_consecutive_ports() {
     run_dev(3).await;
+}
+
+/// The hidden test hooks (here `--feature-level-cap`, as the benchmark of ciphertext v1 uses it)
+/// reach every node, in this process or in the three `trentd server` processes dev starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_passes_its_test_hooks_to_every_node() {
+    for nodes in [1u16, 3] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = free_port_run(nodes);
+        let mut child = spawn_dev_with(nodes, base, dir.path(), &[], &["--feature-level-cap", "3"]);
+        let credentials = wait_for_credentials(&dir.path().join("dev-credentials.json"), &mut child);
+        for endpoint in &credentials.endpoints {
+            let signing = trent_client::Signing::new(
+                credentials.access_key_id.clone(),
+                credentials.secret_access_key.clone(),
+                "us-east-1",
+            );
+            let options = trent_client::ClientOptions { signing: Some(signing), ..Default::default() };
+            let client = TrentClient::with_options(vec![endpoint.clone()], options).expect("client");
+            let view = client.cluster().await.expect("cluster view");
+            assert_eq!(view.supported_feature_level, 3, "{nodes} nodes, {endpoint}");
+        }
+        terminate(&mut child);
+    }
 }
