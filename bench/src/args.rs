@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// Reuse the key ids in this file (one per line) and append the ones this run makes.
     #[arg(long, value_name = "FILE")]
     pub keys_file: Option<PathBuf>,
+    /// Decrypt the blobs in this file (base64, one per line, e.g. made under many material
+    /// versions of one key by bench/rotation-setup.py) instead of one made per key.
+    #[arg(long, value_name = "FILE")]
+    pub ciphertexts_file: Option<PathBuf>,
     /// The spec of the keys the run makes, as AWS spells it (ECC_NIST_P256, RSA_2048, HMAC_256,
     /// ML_KEM_768, …); sign, verify, generate-mac, derive-shared-secret and encapsulate need one
     /// that serves them.

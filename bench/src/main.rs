@@ -60,7 +60,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         TargetKind::Kms => {
             let client = kms_client()?;
             let setup = client.with_retry_policy(RetryPolicy::default());
-            let kms = KmsTarget::prepare(
+            let mut kms = KmsTarget::prepare(
                 client,
                 &setup,
                 &ops,
@@ -71,6 +71,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             )
             .await
             .context("preparing keys and ciphertexts")?;
+            if let Some(path) = &args.ciphertexts_file {
+                kms.use_ciphertexts_file(path)?;
+            }
             if let Some(path) = &args.wrk_script {
                 let op = ops.first().copied().context("no operation")?;
                 let endpoint = setup.endpoints().first().context("no endpoint")?;

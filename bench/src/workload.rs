@@ -36,6 +36,8 @@ pub enum Op {
     DeriveSharedSecret,
     /// `Encapsulate` (ML-KEM).
     Encapsulate,
+    /// `ListKeyRotations` of a key with `Limit` 1000: one page of up to AWS's most rotations.
+    ListKeyRotations,
 }
 
 impl Op {
@@ -54,6 +56,7 @@ impl Op {
             Op::GenerateMac => "generate-mac",
             Op::DeriveSharedSecret => "derive-shared-secret",
             Op::Encapsulate => "encapsulate",
+            Op::ListKeyRotations => "list-key-rotations",
         }
     }
 
@@ -72,6 +75,7 @@ impl Op {
             Op::GenerateMac => "GenerateMac",
             Op::DeriveSharedSecret => "DeriveSharedSecret",
             Op::Encapsulate => "Encapsulate",
+            Op::ListKeyRotations => "ListKeyRotations",
         }
     }
 

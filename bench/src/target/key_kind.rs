@@ -66,7 +66,7 @@ impl KeyKind {
     /// Refuses an operation these keys cannot serve.
     fn check(self, op: Op) -> Result<(), String> {
         let supported = match op {
-            Op::CreateKey | Op::DescribeKey | Op::GenerateRandom => true,
+            Op::CreateKey | Op::DescribeKey | Op::GenerateRandom | Op::ListKeyRotations => true,
             // Encrypt under RSA keys takes a different algorithm and a small plaintext: not loaded.
             Op::Encrypt | Op::Decrypt | Op::GenerateDataKey | Op::ReEncrypt => {
                 self.spec == KeySpec::SymmetricDefault
@@ -157,7 +157,7 @@ impl KeyKind {
 /// The key usage an operation needs, if it needs a particular one.
 fn usage_of(op: Op) -> Option<KeyUsage> {
     match op {
-        Op::CreateKey | Op::DescribeKey | Op::GenerateRandom => None,
+        Op::CreateKey | Op::DescribeKey | Op::GenerateRandom | Op::ListKeyRotations => None,
         Op::Encrypt | Op::Decrypt | Op::GenerateDataKey | Op::ReEncrypt => Some(KeyUsage::EncryptDecrypt),
         Op::Sign | Op::Verify => Some(KeyUsage::SignVerify),
         Op::GenerateMac => Some(KeyUsage::GenerateVerifyMac),

@@ -59,6 +59,7 @@ enum Request<'a> {
     Mac(MacBody<'a>),
     Derive(DeriveBody<'a>),
     Encapsulate(EncapsulateBody<'a>),
+    Rotations(RotationsBody<'a>),
 }
 
 #[derive(Serialize)]
@@ -100,6 +101,13 @@ struct EncryptBody<'a> {
 #[serde(rename_all = "PascalCase")]
 struct KeyBody<'a> {
     key_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RotationsBody<'a> {
+    key_id: &'a str,
+    limit: u32,
 }
 
 #[derive(Serialize)]
@@ -225,6 +233,22 @@ impl KmsTarget {
         .await
     }
 
+    /// Decrypts the blobs in `path` (base64, one per line; at most [`MAX_CIPHERTEXTS`]) instead
+    /// of those made per key.
+    pub fn use_ciphertexts_file(&mut self, path: &Path) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let blobs: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .take(MAX_CIPHERTEXTS)
+            .map(str::to_owned)
+            .collect();
+        anyhow::ensure!(!blobs.is_empty(), "{} holds no ciphertexts", path.display());
+        self.ciphertexts = blobs;
+        Ok(())
+    }
+
     /// How many keys the calls spread over.
     pub fn key_count(&self) -> usize {
         self.keys.len()
@@ -268,6 +292,7 @@ impl KmsTarget {
             Op::CreateKey => Request::CreateKey(CreateKeyBody::of(self.kind)),
             Op::GenerateRandom => Request::Random(RandomBody { number_of_bytes: 32 }),
             Op::DescribeKey => Request::Key(KeyBody { key_id: key }),
+            Op::ListKeyRotations => Request::Rotations(RotationsBody { key_id: key, limit: 1000 }),
             Op::Encrypt => Request::Encrypt(EncryptBody { key_id: key, plaintext: &self.plaintext }),
             Op::GenerateDataKey => Request::DataKey(DataKeyBody { key_id: key, key_spec: "AES_256" }),
             Op::Decrypt => Request::Decrypt(DecryptBody { ciphertext_blob: ciphertext }),

@@ -134,7 +134,10 @@ impl TransitTarget {
             (1..=MAX_TRANSIT_KEYS).contains(&key_count),
             "transit: --keys must be 1 to {MAX_TRANSIT_KEYS}"
         );
-        if let Some(op) = ops.iter().find(|op| matches!(op, Op::DeriveSharedSecret | Op::Encapsulate)) {
+        if let Some(op) = ops
+            .iter()
+            .find(|op| matches!(op, Op::DeriveSharedSecret | Op::Encapsulate | Op::ListKeyRotations))
+        {
             anyhow::bail!("transit has no {}", op.name());
         }
         let key_type = TransitKeyType::of(kind).map_err(anyhow::Error::msg)?;
@@ -275,7 +278,9 @@ impl TransitTarget {
                 self.send(Method::POST, &self.key_type.path("hmac", key), self.input_body.clone()).await
             }
             // Refused by `prepare`.
-            Op::DeriveSharedSecret | Op::Encapsulate => Err(format!("transit has no {}", op.name())),
+            Op::DeriveSharedSecret | Op::Encapsulate | Op::ListKeyRotations => {
+                Err(format!("transit has no {}", op.name()))
+            }
         };
         answer.map(|_| ())
     }
