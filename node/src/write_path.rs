@@ -5,8 +5,8 @@
 //! ids and the timestamp) so that applying it on every node needs no clock or randomness.
 
 use serde::{Deserialize, Serialize};
-use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId, RotationKind};
-use trent_wire::model::{WrappingAlgorithm, WrappingKeySpec};
+use trent_storage::{Command, KeyDraft, KeyId, NewKey, Registry, Request, RequestId, RotationKind};
+use trent_wire::model::{Origin, WrappingAlgorithm, WrappingKeySpec};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -114,14 +114,16 @@ impl ForwardedProposal {
             .map_err(|error| KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}")))
     }
 
-    /// Makes the leader's decisions — a new key's id and sealed material, the time `now_ms` —
-    /// and returns the request to replicate. Material needs the keyring: a sealed leader
-    /// cannot create keys.
+    /// Makes the leader's decisions — a new key's id and sealed material, a rotation's new
+    /// material, the time `now_ms` — and returns the request to replicate. Material needs the
+    /// keyring: a sealed leader cannot create or rotate keys. `registry` (the leader's applied
+    /// state) tells whether a key to rotate is `EXTERNAL`: its rotation brings no material.
     /// A command that needs a higher cluster feature level than `level` is refused.
     pub fn stamp(
         self,
         now_ms: u64,
         seal: &Seal,
+        registry: &Registry,
         level: u32,
         private_material: Option<Zeroizing<Vec<u8>>>,
     ) -> Result<Request, KmsError> {
@@ -133,10 +135,8 @@ impl ForwardedProposal {
                     Some(private) => material::seal_private(keyring, &key_id, 1, private),
                     None => material::generate(keyring, &key_id, 1),
                 })
-                .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
-                .map_err(|error| {
-                    KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
-                })?;
+                .map_err(sealed_error)?
+                .map_err(material_error)?;
             Ok(NewKey { key_id, draft, material })
         };
         let command = match self.proposal {
@@ -145,13 +145,36 @@ impl ForwardedProposal {
                 Command::CreateKeyWithPolicy { key: new_key(draft)?, policy }
             }
             Proposal::Command(command) => command,
-            Proposal::RotateKey { .. } | Proposal::CreateImportParameters { .. } => {
+            Proposal::RotateKey { key_id, kind } => {
+                // A key this leader has not applied yet is not EXTERNAL: CreateKey makes only
+                // AWS_KMS keys. Apply refuses material an EXTERNAL key does not take.
+                let external = registry.key(&key_id).is_some_and(|key| key.origin == Origin::External);
+                let material = if external {
+                    None
+                } else {
+                    let made = seal
+                        .with_keyring(|keyring| material::generate_rotated(keyring, &key_id))
+                        .map_err(sealed_error)?
+                        .map_err(material_error)?;
+                    Some(made)
+                };
+                Command::RotateKey { key_id, kind, material }
+            }
+            Proposal::CreateImportParameters { .. } => {
                 return Err(KmsError::new(
                     ErrorCode::UnsupportedOperation,
-                    "Key rotation and import are not implemented yet in this version of Trent",
+                    "Key import is not implemented yet in this version of Trent",
                 ))
             }
         };
         Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
     }
+}
+
+fn sealed_error(_: crate::seal::state::Sealed) -> KmsError {
+    KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed")
+}
+
+fn material_error(error: crate::seal::keyring::KeyringError) -> KmsError {
+    KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
 }

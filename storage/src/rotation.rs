@@ -233,13 +233,17 @@ impl Registry {
 
     /// Up to `limit` enabled keys whose automatic rotation is due at or before `now_ms`, with
     /// that due date, earliest first. Keys that are not enabled are skipped and stay due: they
-    /// rotate once enabled again, as in AWS.
+    /// rotate once enabled again, as in AWS. So are keys that hold [`MAX_MATERIAL_VERSIONS`]
+    /// versions: apply would refuse their rotation, and the leader would propose it again at
+    /// every sweep.
     pub fn keys_due_for_rotation(&self, now_ms: u64, limit: usize) -> Vec<(KeyId, u64)> {
         self.rotation_queue
             .iter()
             .take_while(|(due_at_ms, _)| *due_at_ms <= now_ms)
             .filter(|(_, key_id)| {
-                self.keys.get(key_id).is_some_and(|key| key.lifecycle == KeyLifecycle::Enabled)
+                self.keys.get(key_id).is_some_and(|key| {
+                    key.lifecycle == KeyLifecycle::Enabled && key.materials.len() < MAX_MATERIAL_VERSIONS
+                })
             })
             .take(limit)
             .map(|(due_at_ms, key_id)| (*key_id, *due_at_ms))
