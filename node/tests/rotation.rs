@@ -309,7 +309,12 @@ async fn rotation_refuses_what_aws_refuses_and_changes_nothing() {
     let hmac = create(&client, Some("HMAC_256"), Some("GENERATE_VERIFY_MAC")).await;
     let rsa = create(&client, Some("RSA_2048"), Some("ENCRYPT_DECRYPT")).await;
     for other in [&hmac, &rsa] {
-        refused(client.enable_key_rotation(&enable(other, None)).await, ErrorCode::UnsupportedOperation);
+        let error =
+            refused(client.enable_key_rotation(&enable(other, None)).await, ErrorCode::UnsupportedOperation);
+        assert_eq!(
+            error.message,
+            "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage."
+        );
         refused(client.rotate_key_on_demand(&key(other)).await, ErrorCode::UnsupportedOperation);
         let listed = client.list_key_rotations(&list(other, None, None)).await;
         refused(listed, ErrorCode::UnsupportedOperation);

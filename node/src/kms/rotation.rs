@@ -2,7 +2,7 @@
 //! RotateKeyOnDemand, ListKeyRotations. The writes go through the leader, which makes a
 //! rotation's material (`write_path`); storage decides what may rotate and when.
 
-use trent_storage::{Command, KeyLifecycle, KeyMaterial, KeyRecord, RotationKind};
+use trent_storage::{Command, KeyLifecycle, KeyMaterial, KeyRecord, RotationKind, NOT_SYMMETRIC_MESSAGE};
 use trent_wire::kms::{EmptyResponse, KeyIdRequest, KeyIdResponse};
 use trent_wire::model::{ExpirationModel, ImportState, IncludeKeyMaterial, KeyMaterialState, KeySpec};
 use trent_wire::rotation::{
@@ -88,14 +88,7 @@ pub async fn list_key_rotations(
     let key = resolve(&registry, &KeyRef::Id(key_id), call.scope())?;
     call.confirm_authorized(key.key_id)?;
     if key.spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::new(
-            ErrorCode::UnsupportedOperation,
-            format!(
-                "{} has key spec {}: only symmetric encryption keys have key material rotations",
-                key_arn(call.scope(), key.key_id),
-                key.spec
-            ),
-        ));
+        return Err(KmsError::new(ErrorCode::UnsupportedOperation, NOT_SYMMETRIC_MESSAGE));
     }
     let mut listed = key.materials.iter().filter(|material| material.version > after).filter(|material| {
         include == IncludeKeyMaterial::AllKeyMaterial || material.became_current.is_some()
