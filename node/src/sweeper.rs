@@ -12,6 +12,7 @@ use trent_storage::{Command, RequestId, RotationKind};
 use trent_wire::admin::NodeRole;
 use uuid::Uuid;
 
+use crate::log_budget::LogBudget;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
 
@@ -19,6 +20,8 @@ use crate::write_path::{ForwardedProposal, Proposal};
 pub const MAX_DELETIONS_PER_SWEEP: usize = 100;
 /// Most keys rotated per sweep: each rotation seals new material on the leader.
 pub const MAX_ROTATIONS_PER_SWEEP: usize = 100;
+
+static ROTATION_FAILURES: LogBudget = LogBudget::new();
 
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
@@ -55,7 +58,12 @@ async fn rotate_due_keys(node: &Node) {
         let proposal = Proposal::RotateKey { key_id, kind: RotationKind::Automatic { due_at_ms } };
         match node.write(scheduled(proposal)).await {
             Ok(_) => tracing::info!(%key_id, due_at_ms, "rotated key whose automatic rotation was due"),
-            Err(error) => tracing::warn!(%key_id, due_at_ms, %error, "could not rotate due key"),
+            // A sealed leader fails every rotation at every sweep until it is unsealed: one line a
+            // second says so.
+            Err(error) if ROTATION_FAILURES.allow() => {
+                tracing::warn!(%key_id, due_at_ms, %error, "could not rotate due key")
+            }
+            Err(_) => {}
         }
     }
 }

@@ -178,3 +178,74 @@ fn sealed_error(_: crate::seal::state::Sealed) -> KmsError {
 fn material_error(error: crate::seal::keyring::KeyringError) -> KmsError {
     KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use trent_storage::sealed::SealedKeyring;
+    use trent_storage::RotatedMaterial;
+
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::seal::keyring::{Keyring, SealContext};
+    use crate::seal::shares::split;
+
+    /// An unsealed node's seal, and the keyring it holds (sealed for the replicated state).
+    fn unsealed() -> (Seal, SealedKeyring) {
+        let root = SecretKey::generate().unwrap();
+        let sealed = Keyring::generate([6; 16]).unwrap().seal(&root).unwrap();
+        let seal = Seal::default();
+        for share in split(&root, [6; 16], 2, 2).unwrap() {
+            seal.submit_share(&share, Some(&sealed), None).unwrap();
+        }
+        (seal, sealed)
+    }
+
+    fn rotation(key_id: KeyId) -> ForwardedProposal {
+        let kind = RotationKind::Automatic { due_at_ms: 5 };
+        ForwardedProposal {
+            request_id: RequestId(Uuid::new_v4()),
+            proposal: Proposal::RotateKey { key_id, kind },
+        }
+    }
+
+    fn stamped_material(request: Request) -> RotatedMaterial {
+        match request.command {
+            Command::RotateKey {
+                material: Some(material),
+                kind: RotationKind::Automatic { due_at_ms: 5 },
+                ..
+            } => material,
+            other => panic!("not a rotation with material: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rotation_is_stamped_with_new_material_sealed_to_the_key_and_its_material_id() {
+        let (seal, _) = unsealed();
+        let registry = Registry::default();
+        let key_id = KeyId(Uuid::new_v4());
+        let first = stamped_material(rotation(key_id).stamp(9, &seal, &registry, 4, None).unwrap());
+        let second = stamped_material(rotation(key_id).stamp(9, &seal, &registry, 4, None).unwrap());
+        assert_ne!(first.id, second.id, "each rotation picks its own material id");
+        let opened = seal.with_keyring(|keyring| {
+            let context = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &first.id };
+            keyring.unwrap(&context, &first.sealed).map(|material| material.len())
+        });
+        assert_eq!(opened.unwrap(), Ok(32), "256-bit material, bound to the key and material id");
+        let as_version = seal.with_keyring(|keyring| {
+            keyring.unwrap(&SealContext::KeyMaterial { key_id: &key_id, version: 2 }, &first.sealed).is_err()
+        });
+        assert_eq!(as_version, Ok(true));
+    }
+
+    #[test]
+    fn a_rotation_needs_an_unsealed_leader_and_feature_level_4() {
+        let key_id = KeyId(Uuid::new_v4());
+        let registry = Registry::default();
+        let sealed = rotation(key_id).stamp(9, &Seal::default(), &registry, 4, None).unwrap_err();
+        assert_eq!(sealed.code, ErrorCode::ServiceUnavailable);
+        let (seal, _) = unsealed();
+        let old_cluster = rotation(key_id).stamp(9, &seal, &registry, 3, None).unwrap_err();
+        assert_eq!(old_cluster.code, ErrorCode::InvalidState);
+    }
+}
