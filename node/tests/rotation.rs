@@ -186,6 +186,8 @@ async fn automatic_rotation_happens_once_the_clock_passes_the_next_rotation_date
         (second_due - (first_due + 90.0 * DAY_SECONDS)).abs() < 0.01,
         "the next date follows the one rotated for: {second_due} after {first_due}"
     );
+    let new = client.encrypt(&encrypt(&key_id, b"new")).await.expect("encrypt").ciphertext_blob.0.clone();
+    assert_eq!(blob_version(&new), 2, "new blobs use the rotated material");
     for id in 1..=3 {
         let node = cluster.client_of(id);
         let opened = node.decrypt(&decrypt(&old)).await.expect("the old blob decrypts");
@@ -316,11 +318,22 @@ async fn rotation_refuses_what_aws_refuses_and_changes_nothing() {
             "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage."
         );
         refused(client.rotate_key_on_demand(&key(other)).await, ErrorCode::UnsupportedOperation);
+        refused(client.disable_key_rotation(&key(other)).await, ErrorCode::UnsupportedOperation);
         let listed = client.list_key_rotations(&list(other, None, None)).await;
         refused(listed, ErrorCode::UnsupportedOperation);
         let status = client.get_key_rotation_status(&key(other)).await.expect("status");
         assert!(!status.key_rotation_enabled);
     }
+    // Pending deletion, the status reads false (AWS); a cancelled deletion brings the schedule back.
+    client.schedule_key_deletion(&support::kms::schedule(&key_id, Some(7))).await.expect("schedule");
+    let status = client.get_key_rotation_status(&key(&key_id)).await.expect("status");
+    assert!(!status.key_rotation_enabled && status.next_rotation_date.is_none());
+    refused(client.rotate_key_on_demand(&key(&key_id)).await, ErrorCode::InvalidState);
+    client.cancel_key_deletion(&key(&key_id)).await.expect("cancel");
+    client.enable_key(&key(&key_id)).await.expect("EnableKey");
+    let status = client.get_key_rotation_status(&key(&key_id)).await.expect("status");
+    assert_eq!(status.rotation_period_in_days, Some(365), "the schedule is back");
+
     let unknown = uuid::Uuid::new_v4().to_string();
     refused(client.rotate_key_on_demand(&key(&unknown)).await, ErrorCode::NotFound);
     // The rotation operations name keys by id or ARN, never by alias.
