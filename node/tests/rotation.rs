@@ -238,9 +238,14 @@ async fn a_leader_killed_around_a_due_rotation_leaves_exactly_one_rotation_per_k
     let due = client.get_key_rotation_status(&key(&keys[0].0)).await.expect("status").next_rotation_date;
     let due_ms = (due.expect("scheduled") * 1000.0) as i64;
 
-    // The keys come due; the leader is killed while its sweep proposes their rotations.
+    // The keys come due; the leader is killed as soon as it logs its first committed rotation,
+    // while its sweep is still proposing the others.
     clocked.set_now(due_ms + 60 * 60 * 1000);
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !clocked.cluster.node(leader).log().contains("rotated key whose automatic rotation was due") {
+        assert!(Instant::now() < deadline, "the leader rotated nothing:\n{}", clocked.cluster.logs());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     clocked.cluster.node(leader).kill();
     let survivors = clocked.cluster.followers(leader);
     let new_leader = clocked.cluster.wait_for_leader(Duration::from_secs(10)).await;
