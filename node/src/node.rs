@@ -388,11 +388,16 @@ impl Node {
                 let level = self.feature_level();
                 // A write the leader cannot stamp (a CreateKey while sealed) is answered on its
                 // own; the rest still go out together.
-                let stamped: Vec<Result<trent_storage::Request, KmsError>> = batch
-                    .into_iter()
-                    .zip(materials)
-                    .map(|(proposal, material)| proposal.stamp(now_ms, &self.seal, level, material?))
-                    .collect();
+                let stamped: Vec<Result<trent_storage::Request, KmsError>> = {
+                    let registry = self.registry.read();
+                    batch
+                        .into_iter()
+                        .zip(materials)
+                        .map(|(proposal, material)| {
+                            proposal.stamp(now_ms, &self.seal, &registry, level, material?)
+                        })
+                        .collect()
+                };
                 let requests: Vec<trent_storage::Request> =
                     stamped.iter().filter_map(|stamp| stamp.as_ref().ok().cloned()).collect();
                 let mut applied = if requests.is_empty() {

@@ -5,8 +5,8 @@
 //! ids and the timestamp) so that applying it on every node needs no clock or randomness.
 
 use serde::{Deserialize, Serialize};
-use trent_storage::{Command, KeyDraft, KeyId, NewKey, Request, RequestId, RotationKind};
-use trent_wire::model::{WrappingAlgorithm, WrappingKeySpec};
+use trent_storage::{Command, KeyDraft, KeyId, NewKey, Registry, Request, RequestId, RotationKind};
+use trent_wire::model::{Origin, WrappingAlgorithm, WrappingKeySpec};
 use trent_wire::{ErrorCode, KmsError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -114,14 +114,16 @@ impl ForwardedProposal {
             .map_err(|error| KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}")))
     }
 
-    /// Makes the leader's decisions — a new key's id and sealed material, the time `now_ms` —
-    /// and returns the request to replicate. Material needs the keyring: a sealed leader
-    /// cannot create keys.
+    /// Makes the leader's decisions — a new key's id and sealed material, a rotation's new
+    /// material, the time `now_ms` — and returns the request to replicate. Material needs the
+    /// keyring: a sealed leader cannot create or rotate keys. `registry` (the leader's applied
+    /// state) tells whether a key to rotate is `EXTERNAL`: its rotation brings no material.
     /// A command that needs a higher cluster feature level than `level` is refused.
     pub fn stamp(
         self,
         now_ms: u64,
         seal: &Seal,
+        registry: &Registry,
         level: u32,
         private_material: Option<Zeroizing<Vec<u8>>>,
     ) -> Result<Request, KmsError> {
@@ -133,10 +135,8 @@ impl ForwardedProposal {
                     Some(private) => material::seal_private(keyring, &key_id, 1, private),
                     None => material::generate(keyring, &key_id, 1),
                 })
-                .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))?
-                .map_err(|error| {
-                    KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
-                })?;
+                .map_err(sealed_error)?
+                .map_err(material_error)?;
             Ok(NewKey { key_id, draft, material })
         };
         let command = match self.proposal {
@@ -145,13 +145,107 @@ impl ForwardedProposal {
                 Command::CreateKeyWithPolicy { key: new_key(draft)?, policy }
             }
             Proposal::Command(command) => command,
-            Proposal::RotateKey { .. } | Proposal::CreateImportParameters { .. } => {
+            Proposal::RotateKey { key_id, kind } => {
+                // A key this leader has not applied yet is not EXTERNAL: CreateKey makes only
+                // AWS_KMS keys. Apply refuses material an EXTERNAL key does not take.
+                let external = registry.key(&key_id).is_some_and(|key| key.origin == Origin::External);
+                let material = if external {
+                    None
+                } else {
+                    let made = seal
+                        .with_keyring(|keyring| material::generate_rotated(keyring, &key_id))
+                        .map_err(sealed_error)?
+                        .map_err(material_error)?;
+                    Some(made)
+                };
+                Command::RotateKey { key_id, kind, material }
+            }
+            Proposal::CreateImportParameters { .. } => {
                 return Err(KmsError::new(
                     ErrorCode::UnsupportedOperation,
-                    "Key rotation and import are not implemented yet in this version of Trent",
+                    "Key import is not implemented yet in this version of Trent",
                 ))
             }
         };
         Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
+    }
+}
+
+fn sealed_error(_: crate::seal::state::Sealed) -> KmsError {
+    KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed")
+}
+
+fn material_error(error: crate::seal::keyring::KeyringError) -> KmsError {
+    KmsError::new(ErrorCode::Internal, format!("cannot make key material: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use trent_storage::sealed::SealedKeyring;
+    use trent_storage::RotatedMaterial;
+
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::seal::keyring::{Keyring, SealContext};
+    use crate::seal::shares::split;
+
+    /// An unsealed node's seal, and the keyring it holds (sealed for the replicated state).
+    fn unsealed() -> (Seal, SealedKeyring) {
+        let root = SecretKey::generate().unwrap();
+        let sealed = Keyring::generate([6; 16]).unwrap().seal(&root).unwrap();
+        let seal = Seal::default();
+        for share in split(&root, [6; 16], 2, 2).unwrap() {
+            seal.submit_share(&share, Some(&sealed), None).unwrap();
+        }
+        (seal, sealed)
+    }
+
+    fn rotation(key_id: KeyId) -> ForwardedProposal {
+        let kind = RotationKind::Automatic { due_at_ms: 5 };
+        ForwardedProposal {
+            request_id: RequestId(Uuid::new_v4()),
+            proposal: Proposal::RotateKey { key_id, kind },
+        }
+    }
+
+    fn stamped_material(request: Request) -> RotatedMaterial {
+        match request.command {
+            Command::RotateKey {
+                material: Some(material),
+                kind: RotationKind::Automatic { due_at_ms: 5 },
+                ..
+            } => material,
+            other => panic!("not a rotation with material: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rotation_is_stamped_with_new_material_sealed_to_the_key_and_its_material_id() {
+        let (seal, _) = unsealed();
+        let registry = Registry::default();
+        let key_id = KeyId(Uuid::new_v4());
+        let first = stamped_material(rotation(key_id).stamp(9, &seal, &registry, 4, None).unwrap());
+        let second = stamped_material(rotation(key_id).stamp(9, &seal, &registry, 4, None).unwrap());
+        assert_ne!(first.id, second.id, "each rotation picks its own material id");
+        let opened = seal.with_keyring(|keyring| {
+            let context = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &first.id };
+            keyring.unwrap(&context, &first.sealed).map(|material| material.len())
+        });
+        assert_eq!(opened.unwrap(), Ok(32), "256-bit material, bound to the key and material id");
+        let as_version = seal.with_keyring(|keyring| {
+            keyring.unwrap(&SealContext::KeyMaterial { key_id: &key_id, version: 2 }, &first.sealed).is_err()
+        });
+        assert_eq!(as_version, Ok(true));
+    }
+
+    #[test]
+    fn a_rotation_needs_an_unsealed_leader_and_feature_level_4() {
+        let key_id = KeyId(Uuid::new_v4());
+        let registry = Registry::default();
+        let sealed = rotation(key_id).stamp(9, &Seal::default(), &registry, 4, None).unwrap_err();
+        assert_eq!(sealed.code, ErrorCode::ServiceUnavailable);
+        let (seal, _) = unsealed();
+        let old_cluster = rotation(key_id).stamp(9, &seal, &registry, 3, None).unwrap_err();
+        assert_eq!(old_cluster.code, ErrorCode::InvalidState);
     }
 }

@@ -4,7 +4,7 @@
 //! round-trip a file larger than 100 MiB through a peak resident set a small fraction of its size,
 //! and tampered, reordered and truncated envelopes are refused without leaving output; `trent sign`,
 //! `verify`, `get-public-key`, `generate-mac` and `verify-mac` against one node, the signature also
-//! checked by `openssl`.
+//! checked by `openssl`; `trent keys rotation enable|disable|status`, `keys rotate` and `keys rotations`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -75,6 +75,21 @@ fn trent(cluster: &ProcessCluster, args: &[&str], scratch: &Path) -> Run {
         // Linux reports ru_maxrss in KiB.
         max_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
     }
+}
+
+/// The stdout of `trent args`, which must succeed.
+fn succeeds(cluster: &ProcessCluster, args: &[&str], scratch: &Path) -> String {
+    let run = trent(cluster, args, scratch);
+    assert_eq!(run.code, Some(0), "trent {args:?}: {}", run.stderr);
+    run.stdout
+}
+
+/// The JSON answer of `trent --json args`, which must succeed.
+fn succeeds_with_json(cluster: &ProcessCluster, args: &[&str], scratch: &Path) -> serde_json::Value {
+    let mut with_flag = vec!["--json"];
+    with_flag.extend_from_slice(args);
+    serde_json::from_str(&succeeds(cluster, &with_flag, scratch))
+        .unwrap_or_else(|error| panic!("trent {args:?}: {error}"))
 }
 
 /// Writes `len` pseudo-random bytes (xorshift; incompressible enough, and fast).
@@ -293,16 +308,8 @@ async fn tampered_reordered_and_truncated_envelopes_are_refused_without_output()
 async fn key_alias_tag_and_operator_commands_answer_in_text_and_json() {
     let cluster = ProcessCluster::start(3, &[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let ok = |args: &[&str]| {
-        let run = trent(&cluster, args, dir.path());
-        assert_eq!(run.code, Some(0), "trent {args:?}: {}", run.stderr);
-        run.stdout
-    };
-    let json = |args: &[&str]| -> serde_json::Value {
-        let mut with_flag = vec!["--json"];
-        with_flag.extend_from_slice(args);
-        serde_json::from_str(&ok(&with_flag)).unwrap_or_else(|error| panic!("trent {args:?}: {error}"))
-    };
+    let ok = |args: &[&str]| succeeds(&cluster, args, dir.path());
+    let json = |args: &[&str]| succeeds_with_json(&cluster, args, dir.path());
 
     let created = json(&["keys", "create", "--description", "from the CLI", "--tag", "team=kms"]);
     let key_id = created["KeyMetadata"]["KeyId"].as_str().expect("key id").to_owned();
@@ -339,6 +346,54 @@ async fn key_alias_tag_and_operator_commands_answer_in_text_and_json() {
         assert!(run.stderr.starts_with("error: NotFoundException"), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked") && !run.stderr.contains("backtrace"), "{}", run.stderr);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_commands_enable_show_rotate_and_list_in_text_and_json() {
+    let cluster = ProcessCluster::start(3, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = |args: &[&str]| succeeds(&cluster, args, dir.path());
+    let json = |args: &[&str]| succeeds_with_json(&cluster, args, dir.path());
+    let key_id = create_key(&cluster).await;
+
+    assert!(ok(&["keys", "rotation", "status", "--key-id", &key_id]).contains("disabled"));
+    assert!(
+        ok(&["keys", "rotation", "enable", "--key-id", &key_id, "--days", "180"]).contains("every 180 days")
+    );
+    let status = json(&["keys", "rotation", "status", "--key-id", &key_id]);
+    assert_eq!(
+        (status["KeyRotationEnabled"].as_bool(), status["RotationPeriodInDays"].as_i64()),
+        (Some(true), Some(180))
+    );
+    let text = ok(&["keys", "rotation", "status", "--key-id", &key_id]);
+    assert!(
+        text.contains("enabled") && text.contains("180 days") && text.contains("Next rotation"),
+        "{text}"
+    );
+
+    assert_eq!(ok(&["keys", "rotations", "--key-id", &key_id]).trim(), "no rotations");
+    assert!(ok(&["keys", "rotate", "--key-id", &key_id]).starts_with("rotated arn:aws:kms:"));
+    let rotated = json(&["keys", "rotate", "--key-id", &key_id]);
+    assert!(rotated["KeyId"].as_str().is_some_and(|arn| arn.ends_with(&key_id)), "{rotated}");
+    let listed = json(&["keys", "rotations", "--key-id", &key_id]);
+    let entries = listed["Rotations"].as_array().expect("rotations");
+    assert_eq!(entries.len(), 2, "{listed}");
+    assert!(entries.iter().all(|entry| entry["RotationType"] == "ON_DEMAND"), "{listed}");
+    let table = ok(&["keys", "rotations", "--key-id", &key_id, "--include-key-material"]);
+    assert_eq!(table.lines().count(), 4, "a header and three materials:\n{table}");
+    assert!(
+        table.contains("CURRENT") && table.contains("NON_CURRENT") && table.contains("ON_DEMAND"),
+        "{table}"
+    );
+
+    ok(&["keys", "rotation", "disable", "--key-id", &key_id]);
+    assert!(ok(&["keys", "rotation", "status", "--key-id", &key_id]).contains("disabled"));
+    let run =
+        trent(&cluster, &["keys", "rotation", "enable", "--key-id", &key_id, "--days", "30"], dir.path());
+    // Refused as a usage error, before any call.
+    assert_eq!(run.code, Some(2), "a period under 90 days is refused: {}", run.stderr);
+    assert!(run.stderr.contains("90..=2560"), "{}", run.stderr);
+    assert!(ok(&["keys", "rotation", "status", "--key-id", &key_id]).contains("disabled"), "unchanged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

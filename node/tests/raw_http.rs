@@ -283,22 +283,44 @@ async fn a_missing_required_field_is_a_validation_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotation_and_import_operations_check_their_requests_then_answer_not_implemented_yet() {
+async fn rotation_operations_are_served_and_import_operations_answer_not_implemented_yet() {
     let node = Node::start().await;
     let created = node.kms("CreateKey", "{}").await.json();
     let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
     let id = |body: &str| body.replace("@id", &key_id);
     let material_id = "ab".repeat(32);
-    let well_formed = [
-        ("EnableKeyRotation", id(r#"{"KeyId": "@id"}"#)),
-        ("EnableKeyRotation", id(r#"{"KeyId": "@id", "RotationPeriodInDays": 90}"#)),
-        ("DisableKeyRotation", id(r#"{"KeyId": "@id"}"#)),
-        ("GetKeyRotationStatus", id(r#"{"KeyId": "@id"}"#)),
-        ("RotateKeyOnDemand", id(r#"{"KeyId": "@id"}"#)),
+    let served = [
+        ("EnableKeyRotation", id(r#"{"KeyId": "@id"}"#), "{}"),
+        ("EnableKeyRotation", id(r#"{"KeyId": "@id", "RotationPeriodInDays": 90}"#), "{}"),
+        ("DisableKeyRotation", id(r#"{"KeyId": "@id"}"#), "{}"),
+        ("GetKeyRotationStatus", id(r#"{"KeyId": "@id"}"#), "KeyRotationEnabled"),
+        ("RotateKeyOnDemand", id(r#"{"KeyId": "@id"}"#), "KeyId"),
         (
             "ListKeyRotations",
             id(r#"{"KeyId": "@id", "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 1000}"#),
+            "Rotations",
         ),
+    ];
+    for (operation, body, field) in &served {
+        let response = node.kms(operation, body).await;
+        assert_eq!(response.status, 200, "{operation} {body}: {:?}", response.json());
+        if *field != "{}" {
+            assert!(response.json().get(field).is_some(), "{operation}: {:?}", response.json());
+        }
+        assert_error(&node.kms(operation, "{}").await, 400, "ValidationException");
+        assert_error(&node.kms(operation, "not json").await, 400, "SerializationException");
+        let unknown_key = body.replace(&key_id, &uuid::Uuid::new_v4().to_string());
+        assert_error(&node.kms(operation, &unknown_key).await, 400, "NotFoundException");
+    }
+    let listed = node
+        .kms("ListKeyRotations", &id(r#"{"KeyId": "@id", "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}"#))
+        .await;
+    assert_eq!(
+        listed.json()["Rotations"].as_array().map(Vec::len),
+        Some(2),
+        "the first material and one rotation"
+    );
+    let not_yet = [
         (
             "GetParametersForImport",
             id(
@@ -315,7 +337,7 @@ async fn rotation_and_import_operations_check_their_requests_then_answer_not_imp
             id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
         ),
     ];
-    for (operation, body) in &well_formed {
+    for (operation, body) in &not_yet {
         let response = node.kms(operation, body).await;
         assert_error(&response, 400, "UnsupportedOperationException");
         let message = response.json()["message"].as_str().unwrap().to_owned();

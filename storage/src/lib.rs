@@ -66,7 +66,7 @@ pub use registry::{
     AccessKeyRecord, AliasRecord, DedupOutcome, DedupRecord, GrantRecord, KeyLifecycle, KeyMaterial,
     KeyRecord, Registry, SharedRegistry, UserRecord, ADMIN_POLICY, ADMIN_USER,
 };
-pub use rotation::{RotatedMaterial, RotationKind};
+pub use rotation::{RotatedMaterial, RotationKind, NOT_SYMMETRIC_MESSAGE};
 pub use state_machine::{StateMachine, MAX_SNAPSHOT_BYTES};
 pub use types::{NodeId, TrentNode, TypeConfig};
 

@@ -76,12 +76,15 @@ impl Registry {
             ));
         }
         let key = self.keys.get(&key_id).ok_or_else(|| key_not_found(key_id))?;
-        if key.spec != KeySpec::SymmetricDefault || key.origin != Origin::AwsKms {
+        if key.spec != KeySpec::SymmetricDefault {
+            return Err(not_symmetric());
+        }
+        if key.origin != Origin::AwsKms {
             return Err(Rejection::new(
                 ErrorCode::UnsupportedOperation,
                 format!(
-                    "Key '{key_id}' has key spec {} and origin {}: automatic rotation is only for symmetric encryption keys whose material Trent made",
-                    key.spec, key.origin
+                    "Key '{key_id}' has origin {}: automatic rotation is only for keys whose material Trent made",
+                    key.origin
                 ),
             ));
         }
@@ -143,13 +146,7 @@ impl Registry {
             }
             RotationKind::OnDemand => {
                 if key.spec != KeySpec::SymmetricDefault {
-                    return Err(Rejection::new(
-                        ErrorCode::UnsupportedOperation,
-                        format!(
-                            "Key '{key_id}' has key spec {}: only symmetric encryption keys rotate on demand",
-                            key.spec
-                        ),
-                    ));
+                    return Err(not_symmetric());
                 }
                 require_enabled(key)?;
                 if key.rotation.on_demand_count >= MAX_ON_DEMAND_ROTATIONS {
@@ -233,13 +230,17 @@ impl Registry {
 
     /// Up to `limit` enabled keys whose automatic rotation is due at or before `now_ms`, with
     /// that due date, earliest first. Keys that are not enabled are skipped and stay due: they
-    /// rotate once enabled again, as in AWS.
+    /// rotate once enabled again, as in AWS. So are keys that hold [`MAX_MATERIAL_VERSIONS`]
+    /// versions: apply would refuse their rotation, and the leader would propose it again at
+    /// every sweep.
     pub fn keys_due_for_rotation(&self, now_ms: u64, limit: usize) -> Vec<(KeyId, u64)> {
         self.rotation_queue
             .iter()
             .take_while(|(due_at_ms, _)| *due_at_ms <= now_ms)
             .filter(|(_, key_id)| {
-                self.keys.get(key_id).is_some_and(|key| key.lifecycle == KeyLifecycle::Enabled)
+                self.keys.get(key_id).is_some_and(|key| {
+                    key.lifecycle == KeyLifecycle::Enabled && key.materials.len() < MAX_MATERIAL_VERSIONS
+                })
             })
             .take(limit)
             .map(|(due_at_ms, key_id)| (*key_id, *due_at_ms))
@@ -250,6 +251,15 @@ impl Registry {
 /// When a key's automatic rotation is due, if it has a schedule.
 pub(crate) fn due_at(key: &KeyRecord) -> Option<u64> {
     key.rotation.automatic.map(|schedule| schedule.next_at_ms)
+}
+
+/// AWS's answer when a key that is not a symmetric encryption key is asked to rotate or for
+/// its rotations.
+pub const NOT_SYMMETRIC_MESSAGE: &str =
+    "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.";
+
+fn not_symmetric() -> Rejection {
+    Rejection::new(ErrorCode::UnsupportedOperation, NOT_SYMMETRIC_MESSAGE)
 }
 
 /// Rotation needs an enabled key: AWS answers DisabledException for a disabled one.

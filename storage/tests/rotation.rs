@@ -385,3 +385,37 @@ async fn a_cancelled_deletion_leaves_the_key_disabled_and_still_scheduled() {
     assert_eq!(key.lifecycle, KeyLifecycle::Disabled);
     assert!(key.rotation.automatic.is_some());
 }
+
+#[tokio::test]
+async fn a_key_holding_the_most_versions_is_not_offered_for_rotation_again() {
+    let (mut node, id) = with_key().await;
+    node.run(T0, enable(id, 90)).await.unwrap();
+    let period = 90 * DAY_MS;
+    let mut due = T0 + period;
+    let rotations = trent_storage::MAX_MATERIAL_VERSIONS - 1;
+    let batch: Vec<_> = (0..rotations)
+        .map(|n| {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+            let material = RotatedMaterial {
+                id: KeyMaterialId(bytes),
+                sealed: WrappedSecret { barrier_version: 1, sealed: vec![7; 60] },
+            };
+            let command = Command::RotateKey {
+                key_id: id,
+                kind: RotationKind::Automatic { due_at_ms: due },
+                material: Some(material),
+            };
+            let stamped = request(due, command);
+            due += period;
+            stamped
+        })
+        .collect();
+    for chunk in batch.chunks(100) {
+        assert!(node.apply_batch(chunk.to_vec()).await.iter().all(Result::is_ok));
+    }
+    assert_eq!(node.key(id).materials.len(), trent_storage::MAX_MATERIAL_VERSIONS);
+    assert_eq!(schedule(&node, id).map(|schedule| schedule.next_at_ms), Some(due), "still scheduled");
+    assert!(node.registry().keys_due_for_rotation(u64::MAX, 10).is_empty(), "not proposed every sweep");
+    assert_eq!(rejection_code(&node.run(due, automatic(id, due, 1)).await), ErrorCode::LimitExceeded);
+}

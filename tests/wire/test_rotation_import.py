@@ -1,9 +1,11 @@
-"""Key rotation and import (issue 16) through boto3, as far as this build serves them: the eight
-operations are recognised, boto3's requests (built from botocore's model) parse and validate,
-and each answers UnsupportedOperationException until its behaviour lands. Requests botocore would
-refuse client-side go through ``raw_kms`` to check the server's own limits.
+"""Key rotation and import (issue 16) through boto3: the eight operations are recognised and
+boto3's requests (built from botocore's model) parse and validate; the five rotation operations
+are served, with AWS's shapes and errors, and the three import operations answer
+UnsupportedOperationException until their behaviour lands. Requests botocore would refuse
+client-side go through ``raw_kms`` to check the server's own limits.
 """
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -52,23 +54,114 @@ def calls(key_id: str):
     }
 
 
-@pytest.mark.parametrize(
-    "operation",
-    [
-        "EnableKeyRotation",
-        "DisableKeyRotation",
-        "GetKeyRotationStatus",
-        "RotateKeyOnDemand",
-        "ListKeyRotations",
-        "GetParametersForImport",
-        "ImportKeyMaterial",
-        "DeleteImportedKeyMaterial",
-    ],
-)
-def test_each_operation_is_recognised_and_not_yet_served(kms, key_id, operation):
+@pytest.mark.parametrize("operation", ["GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"])
+def test_each_import_operation_is_recognised_and_not_yet_served(kms, key_id, operation):
     method, params = calls(key_id)[operation]
     error = refused("UnsupportedOperationException", getattr(kms, method), **params)
     assert NOT_YET in error["Message"], error
+
+
+def new_key(kms, **kwargs) -> str:
+    return kms.create_key(Description="rotation on the wire", **kwargs)["KeyMetadata"]["KeyId"]
+
+
+def test_enable_get_status_and_disable_key_rotation(kms):
+    key = new_key(kms)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is False
+    assert "RotationPeriodInDays" not in status and "NextRotationDate" not in status
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is True
+    assert status["RotationPeriodInDays"] == 180
+    assert status["KeyId"].endswith(key)
+    expected = datetime.now(timezone.utc) + timedelta(days=180)
+    assert abs((status["NextRotationDate"] - expected).total_seconds()) < 120
+    assert "OnDemandRotationStartDate" not in status
+    kms.disable_key_rotation(KeyId=key)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is False
+    assert "NextRotationDate" not in status
+
+
+def test_enable_key_rotation_defaults_to_365_days(kms):
+    key = new_key(kms)
+    kms.enable_key_rotation(KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365
+
+
+def test_rotate_on_demand_keeps_old_ciphertexts_and_lists_the_rotation(kms):
+    key = new_key(kms)
+    first = kms.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"]
+    old = kms.encrypt(KeyId=key, Plaintext=b"before")["CiphertextBlob"]
+    rotated = kms.rotate_key_on_demand(KeyId=key)
+    assert rotated["KeyId"] == kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+    current = kms.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert re.fullmatch("[0-9a-f]{64}", current) and current != first
+    new = kms.encrypt(KeyId=key, Plaintext=b"after")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"before"
+    assert kms.decrypt(CiphertextBlob=new)["Plaintext"] == b"after"
+    moved = kms.re_encrypt(CiphertextBlob=old, DestinationKeyId=key)["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=moved)["Plaintext"] == b"before"
+
+    listed = kms.list_key_rotations(KeyId=key)
+    assert listed["Truncated"] is False and "NextMarker" not in listed
+    [entry] = listed["Rotations"]
+    assert entry["KeyMaterialId"] == current
+    assert entry["KeyMaterialState"] == "CURRENT"
+    assert entry["RotationType"] == "ON_DEMAND"
+    assert abs((entry["RotationDate"] - datetime.now(timezone.utc)).total_seconds()) < 120
+    for imported_only in ("ImportState", "KeyMaterialDescription", "ExpirationModel", "ValidTo"):
+        assert imported_only not in entry
+    everything = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert [e["KeyMaterialState"] for e in everything] == ["NON_CURRENT", "CURRENT"]
+    assert everything[0]["KeyMaterialId"] == first and "RotationDate" not in everything[0]
+
+
+def test_list_key_rotations_pages_with_limit_and_marker(kms):
+    key = new_key(kms)
+    for _ in range(3):
+        kms.rotate_key_on_demand(KeyId=key)
+    seen, marker = [], None
+    while True:
+        page = kms.list_key_rotations(KeyId=key, Limit=2, **({"Marker": marker} if marker else {}))
+        assert len(page["Rotations"]) <= 2
+        seen += page["Rotations"]
+        if not page["Truncated"]:
+            assert "NextMarker" not in page
+            break
+        marker = page["NextMarker"]
+    assert len(seen) == 3 and len({e["KeyMaterialId"] for e in seen}) == 3
+    assert [e["KeyMaterialState"] for e in seen] == ["NON_CURRENT", "NON_CURRENT", "CURRENT"]
+    refused("InvalidMarkerException", kms.list_key_rotations, KeyId=key, Marker="not-a-marker")
+
+
+def test_rotation_of_a_disabled_key_is_refused(kms):
+    key = new_key(kms)
+    kms.disable_key(KeyId=key)
+    refused("DisabledException", kms.enable_key_rotation, KeyId=key)
+    refused("DisabledException", kms.rotate_key_on_demand, KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
+
+
+@pytest.mark.parametrize(
+    "spec,usage", [("HMAC_256", "GENERATE_VERIFY_MAC"), ("RSA_2048", "ENCRYPT_DECRYPT"), ("ECC_NIST_P256", "SIGN_VERIFY")]
+)
+def test_keys_that_are_not_symmetric_encryption_keys_do_not_rotate(kms, spec, usage):
+    key = new_key(kms, KeySpec=spec, KeyUsage=usage)
+    refused("UnsupportedOperationException", kms.enable_key_rotation, KeyId=key)
+    refused("UnsupportedOperationException", kms.rotate_key_on_demand, KeyId=key)
+    refused("UnsupportedOperationException", kms.list_key_rotations, KeyId=key)
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
+    assert "CurrentKeyMaterialId" not in kms.describe_key(KeyId=key)["KeyMetadata"]
+
+
+def test_a_key_rotates_on_demand_25_times(kms):
+    key = new_key(kms)
+    for _ in range(25):
+        kms.rotate_key_on_demand(KeyId=key)
+    refused("LimitExceededException", kms.rotate_key_on_demand, KeyId=key)
+    assert len(kms.list_key_rotations(KeyId=key, Limit=100)["Rotations"]) == 25
 
 
 def test_unknown_keys_are_not_found_before_anything_else(kms):

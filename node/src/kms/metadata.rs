@@ -3,8 +3,11 @@
 use trent_storage::{KeyLifecycle, KeyRecord};
 use trent_wire::kms::KeyMetadata;
 
+use trent_wire::model::KeySpec;
+
 use super::identifiers::key_arn;
 use crate::config::ArnScope;
+use crate::seal::material::material_id;
 
 /// Milliseconds since the epoch as AWS's epoch seconds.
 pub fn epoch_seconds(ms: u64) -> f64 {
@@ -41,10 +44,14 @@ pub fn key_metadata(key: &KeyRecord, scope: &ArnScope) -> KeyMetadata {
         key_agreement_algorithms: names(offered.key_agreement, |algorithm| algorithm.as_str()),
         encapsulation_algorithms: names(offered.encapsulation, |algorithm| algorithm.as_str()),
         multi_region: false,
-        // Filled once keys have rotations and imported material (issue 16).
+        // Filled once keys have imported material (issue 16).
         valid_to: None,
         expiration_model: None,
-        current_key_material_id: None,
+        // AWS shows it for symmetric encryption keys only: the keys that rotate.
+        current_key_material_id: key
+            .current_material()
+            .filter(|_| key.spec == KeySpec::SymmetricDefault)
+            .map(|material| material_id(&key.key_id, material).to_string()),
     }
 }
 

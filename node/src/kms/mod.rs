@@ -15,6 +15,7 @@ pub mod key_pairs;
 pub mod key_policies;
 pub mod keys;
 pub mod metadata;
+pub mod rotation;
 pub mod tags;
 pub mod usable_key;
 
@@ -26,8 +27,7 @@ use trent_storage::{Applied, Registry, RequestId};
 use trent_wire::import::{
     DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, ImportKeyMaterialRequest,
 };
-use trent_wire::kms::{KeyIdRequest, TARGET_PREFIX};
-use trent_wire::rotation::{EnableKeyRotationRequest, ListKeyRotationsRequest};
+use trent_wire::kms::TARGET_PREFIX;
 use trent_wire::{ErrorCode, KmsError, Operation};
 
 use crate::authentication::Principal;
@@ -239,15 +239,11 @@ pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError>
         Operation::GenerateDataKeyPairWithoutPlaintext => {
             serve!(call, body, key_pairs::generate_data_key_pair_without_plaintext)
         }
-        Operation::EnableKeyRotation => {
-            not_yet!(call, body, EnableKeyRotationRequest, EnableKeyRotationRequest::validate)
-        }
-        Operation::DisableKeyRotation => not_yet!(call, body, KeyIdRequest),
-        Operation::GetKeyRotationStatus => not_yet!(call, body, KeyIdRequest),
-        Operation::RotateKeyOnDemand => not_yet!(call, body, KeyIdRequest),
-        Operation::ListKeyRotations => {
-            not_yet!(call, body, ListKeyRotationsRequest, ListKeyRotationsRequest::validate)
-        }
+        Operation::EnableKeyRotation => serve!(call, body, rotation::enable_key_rotation),
+        Operation::DisableKeyRotation => serve!(call, body, rotation::disable_key_rotation),
+        Operation::GetKeyRotationStatus => serve!(call, body, rotation::get_key_rotation_status),
+        Operation::RotateKeyOnDemand => serve!(call, body, rotation::rotate_key_on_demand),
+        Operation::ListKeyRotations => serve!(call, body, rotation::list_key_rotations),
         Operation::GetParametersForImport => {
             not_yet!(call, body, GetParametersForImportRequest, GetParametersForImportRequest::validate)
         }

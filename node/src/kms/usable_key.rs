@@ -139,7 +139,7 @@ async fn open_key(
     version: MaterialVersion,
     check: impl FnOnce(&KeyRecord, &str) -> Result<(), KmsError>,
 ) -> Result<OpenedKey, KmsError> {
-    let (key_id, spec, usage, origin, arn, material_version, sealed, feature_level) = {
+    let (key_id, spec, usage, origin, arn, material, feature_level) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         call.confirm_authorized(key.key_id)?;
@@ -154,20 +154,12 @@ async fn open_key(
             MaterialVersion::Exactly(wanted) => key.material(wanted).ok_or_else(invalid_ciphertext)?,
         };
         // Deleted or expired imported material opens nothing.
-        let sealed = material.sealed().ok_or_else(invalid_ciphertext)?.clone();
-        (
-            key.key_id,
-            key.spec,
-            key.usage,
-            key.origin,
-            arn,
-            material.version,
-            sealed,
-            registry.features().level,
-        )
+        material.sealed().ok_or_else(invalid_ciphertext)?;
+        (key.key_id, key.spec, key.usage, key.origin, arn, material.clone(), registry.features().level)
     };
+    let material_version = material.version;
     let material = call
-        .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
+        .with_keyring(|seal| seal.material(&key_id, spec, &material))
         .map_err(KmsError::from)?
         .map_err(|error| {
             tracing::error!(%key_id, material_version, %error, "key material does not open");

@@ -29,6 +29,9 @@ pub enum KeyringError {
     /// The keyring holds no key at all (corrupt state).
     #[error("the keyring is empty")]
     Empty,
+    /// The material was imported, and this build opens no imported material.
+    #[error("imported key material does not open in this build")]
+    Imported,
     /// The random source or cipher failed.
     #[error("{0}")]
     Crypto(CryptoError),
@@ -60,6 +63,15 @@ pub enum SealContext<'a> {
         /// The material version.
         version: u32,
     },
+    /// A rotation's material: `rotated-key-material|`, the key id, the material id the leader
+    /// picked. Bound to the id rather than the version: two rotations of one key stamped before
+    /// either applies do not know which version each becomes.
+    RotatedKeyMaterial {
+        /// The key.
+        key_id: &'a trent_storage::KeyId,
+        /// The material's id.
+        material_id: &'a trent_storage::KeyMaterialId,
+    },
     /// An access key's secret: the access key id alone, as the first builds sealed it. It
     /// cannot collide with a tagged kind: access key ids are letters, digits and underscores,
     /// never `|`.
@@ -77,6 +89,12 @@ impl SealContext<'_> {
                 let mut context = b"key-material|".to_vec();
                 context.extend_from_slice(key_id.as_bytes());
                 context.extend_from_slice(&version.to_be_bytes());
+                context
+            }
+            SealContext::RotatedKeyMaterial { key_id, material_id } => {
+                let mut context = b"rotated-key-material|".to_vec();
+                context.extend_from_slice(key_id.as_bytes());
+                context.extend_from_slice(&material_id.0);
                 context
             }
             SealContext::AccessKeySecret { access_key_id } => access_key_id.as_bytes().to_vec(),
@@ -251,6 +269,16 @@ mod tests {
             keyring.wrap(&SealContext::KeyMaterial { key_id: &key_id, version: 3 }, b"x").unwrap();
         let as_access_key = SealContext::AccessKeySecret { access_key_id: "key_material" };
         assert_eq!(keyring.unwrap(&as_access_key, &as_material).unwrap_err(), KeyringError::Forged);
+
+        let material_id = trent_storage::KeyMaterialId([9; 32]);
+        let rotated = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &material_id };
+        assert!(rotated.bytes().starts_with(b"rotated-key-material|"));
+        let as_rotated = keyring.wrap(&rotated, b"x").unwrap();
+        let other_id = trent_storage::KeyMaterialId([10; 32]);
+        let moved = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &other_id };
+        assert_eq!(keyring.unwrap(&moved, &as_rotated).unwrap_err(), KeyringError::Forged);
+        let as_version = SealContext::KeyMaterial { key_id: &key_id, version: 3 };
+        assert_eq!(keyring.unwrap(&as_version, &as_rotated).unwrap_err(), KeyringError::Forged);
     }
 
     #[test]

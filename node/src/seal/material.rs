@@ -2,7 +2,7 @@
 //! in-memory cache of unwrapped material that exists only while the node is unsealed.
 
 use trent_storage::sealed::WrappedSecret;
-use trent_storage::KeyId;
+use trent_storage::{KeyId, KeyMaterial, KeyMaterialId, MaterialSource, RotatedMaterial};
 
 use trent_wire::model::KeySpec;
 
@@ -15,6 +15,43 @@ use crate::crypto::SecretKey;
 /// version.
 pub fn material_context(key_id: &KeyId, version: u32) -> SealContext<'_> {
     SealContext::KeyMaterial { key_id, version }
+}
+
+/// The barrier context `material` of `key_id` was sealed with, by where it came from: CreateKey's
+/// is bound to the version, a rotation's to its material id. `None` for imported material,
+/// which this build does not open.
+fn sealed_context<'a>(key_id: &'a KeyId, material: &'a KeyMaterial) -> Option<SealContext<'a>> {
+    match &material.source {
+        MaterialSource::Created { .. } => Some(material_context(key_id, material.version)),
+        MaterialSource::Rotated { id, .. } => {
+            Some(SealContext::RotatedKeyMaterial { key_id, material_id: id })
+        }
+        MaterialSource::Imported(_) => None,
+    }
+}
+
+/// AWS's `KeyMaterialId` of `material`: the stored one, or for CreateKey's material (which
+/// stores none) a SHA-256 of the key id and version, so every node shows the same id.
+pub fn material_id(key_id: &KeyId, material: &KeyMaterial) -> KeyMaterialId {
+    if let Some(id) = material.stored_id() {
+        return *id;
+    }
+    let mut input = b"trent/created-key-material-id/v1|".to_vec();
+    input.extend_from_slice(key_id.as_bytes());
+    input.extend_from_slice(&material.version.to_be_bytes());
+    KeyMaterialId(crate::crypto::sha256(&input))
+}
+
+/// New 256-bit material for a rotation of `key_id`, with a random id, sealed bound to both.
+/// The plaintext is zeroized when this returns.
+pub fn generate_rotated(keyring: &Keyring, key_id: &KeyId) -> Result<RotatedMaterial, KeyringError> {
+    let mut id = [0u8; 32];
+    crate::crypto::fill_random(&mut id).map_err(KeyringError::Crypto)?;
+    let id = KeyMaterialId(id);
+    let material = SecretKey::generate().map_err(KeyringError::Crypto)?;
+    let sealed =
+        keyring.wrap(&SealContext::RotatedKeyMaterial { key_id, material_id: &id }, material.expose())?;
+    Ok(RotatedMaterial { id, sealed })
 }
 
 /// Generates a new 256-bit symmetric material version and seals it under `keyring`.
@@ -44,18 +81,19 @@ pub fn generate_private(spec: KeySpec) -> Result<zeroize::Zeroizing<Vec<u8>>, tr
 pub type MaterialCache = UnwrapCache<(KeyId, u32), KeySecret>;
 
 impl MaterialCache {
-    /// The unwrapped material of `key_id` (of `spec`) version `version`, unwrapping `sealed` on a
-    /// miss.
+    /// The unwrapped `material` of `key_id` (of `spec`), unwrapping it on a miss with the
+    /// context its source was sealed with. Material whose bytes were deleted is
+    /// [`KeyringError::Forged`]: it opens nothing.
     pub fn material(
         &self,
         keyring: &Keyring,
         key_id: &KeyId,
         spec: KeySpec,
-        version: u32,
-        sealed: &WrappedSecret,
+        material: &KeyMaterial,
     ) -> Result<KeySecret, KeyringError> {
-        let context = material_context(key_id, version);
-        self.get_or_unwrap(keyring, &(*key_id, version), &context, sealed, |bytes| {
+        let context = sealed_context(key_id, material).ok_or(KeyringError::Imported)?;
+        let sealed = material.sealed().ok_or(KeyringError::Forged)?;
+        self.get_or_unwrap(keyring, &(*key_id, material.version), &context, sealed, |bytes| {
             KeySecret::from_unwrapped(spec, bytes)
         })
     }
@@ -65,24 +103,72 @@ impl MaterialCache {
 mod tests {
     use super::*;
 
+    const SYMMETRIC: KeySpec = KeySpec::SymmetricDefault;
+
+    fn rotated(version: u32, material: &RotatedMaterial) -> KeyMaterial {
+        KeyMaterial {
+            version,
+            created_at_ms: 0,
+            became_current: None,
+            source: MaterialSource::Rotated { id: material.id, sealed: material.sealed.clone() },
+        }
+    }
+
     #[test]
     fn material_is_bound_to_its_key_and_version_and_cached_after_first_use() {
         let keyring = Keyring::generate([8; 16]).unwrap();
         let key = KeyId(uuid::Uuid::new_v4());
         let sealed = generate(&keyring, &key, 1).unwrap();
         let cache = MaterialCache::default();
-        let first = cache.material(&keyring, &key, KeySpec::SymmetricDefault, 1, &sealed).unwrap();
+        let first =
+            cache.material(&keyring, &key, SYMMETRIC, &KeyMaterial::created(1, sealed.clone(), 0)).unwrap();
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.material(&keyring, &key, KeySpec::SymmetricDefault, 1, &sealed).unwrap(), first);
+        let again = cache.material(&keyring, &key, SYMMETRIC, &KeyMaterial::created(1, sealed.clone(), 0));
+        assert_eq!(again.unwrap(), first);
 
         let other = KeyId(uuid::Uuid::new_v4());
+        let moved = cache.material(&keyring, &other, SYMMETRIC, &KeyMaterial::created(1, sealed.clone(), 0));
+        assert_eq!(moved.unwrap_err(), KeyringError::Forged);
+        let renumbered = cache.material(&keyring, &key, SYMMETRIC, &KeyMaterial::created(2, sealed, 0));
+        assert_eq!(renumbered.unwrap_err(), KeyringError::Forged);
+    }
+
+    #[test]
+    fn rotated_material_is_bound_to_its_key_and_material_id_whatever_version_it_becomes() {
+        let keyring = Keyring::generate([8; 16]).unwrap();
+        let key = KeyId(uuid::Uuid::new_v4());
+        let made = generate_rotated(&keyring, &key).unwrap();
+        assert_ne!(made.id, generate_rotated(&keyring, &key).unwrap().id);
+        let cache = MaterialCache::default();
+        let opened = cache.material(&keyring, &key, SYMMETRIC, &rotated(2, &made)).unwrap();
         assert_eq!(
-            cache.material(&keyring, &other, KeySpec::SymmetricDefault, 1, &sealed).unwrap_err(),
-            KeyringError::Forged
+            MaterialCache::default().material(&keyring, &key, SYMMETRIC, &rotated(5, &made)).unwrap(),
+            opened
         );
-        assert_eq!(
-            cache.material(&keyring, &key, KeySpec::SymmetricDefault, 2, &sealed).unwrap_err(),
-            KeyringError::Forged
-        );
+
+        let other = KeyId(uuid::Uuid::new_v4());
+        let moved = MaterialCache::default().material(&keyring, &other, SYMMETRIC, &rotated(2, &made));
+        assert_eq!(moved.unwrap_err(), KeyringError::Forged);
+        let relabelled = RotatedMaterial { id: KeyMaterialId([1; 32]), ..made.clone() };
+        let relabelled =
+            MaterialCache::default().material(&keyring, &key, SYMMETRIC, &rotated(2, &relabelled));
+        assert_eq!(relabelled.unwrap_err(), KeyringError::Forged);
+        // Rotated bytes presented as CreateKey's version 2 do not open either.
+        let as_created = KeyMaterial::created(2, made.sealed, 0);
+        let as_created = MaterialCache::default().material(&keyring, &key, SYMMETRIC, &as_created);
+        assert_eq!(as_created.unwrap_err(), KeyringError::Forged);
+    }
+
+    #[test]
+    fn material_ids_are_stored_or_derived_from_key_and_version() {
+        let keyring = Keyring::generate([8; 16]).unwrap();
+        let key = KeyId(uuid::Uuid::from_u128(1));
+        let sealed = generate(&keyring, &key, 1).unwrap();
+        let first = material_id(&key, &KeyMaterial::created(1, sealed.clone(), 0));
+        assert_eq!(first, material_id(&key, &KeyMaterial::created(1, sealed.clone(), 7)));
+        assert_ne!(first, material_id(&key, &KeyMaterial::created(2, sealed.clone(), 0)));
+        assert_ne!(first, material_id(&KeyId(uuid::Uuid::from_u128(2)), &KeyMaterial::created(1, sealed, 0)));
+        let made = generate_rotated(&keyring, &key).unwrap();
+        assert_eq!(material_id(&key, &rotated(2, &made)), made.id);
     }
 }

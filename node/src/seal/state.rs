@@ -222,12 +222,11 @@ impl Seal {
         &self,
         key_id: &trent_storage::KeyId,
         spec: trent_wire::model::KeySpec,
-        version: u32,
-        sealed: &trent_storage::sealed::WrappedSecret,
+        material: &trent_storage::KeyMaterial,
     ) -> Result<Result<super::key_secret::KeySecret, KeyringError>, Sealed> {
         match &*self.read() {
             SealState::Unsealed { keyring, materials, .. } => {
-                Ok(materials.material(keyring, key_id, spec, version, sealed))
+                Ok(materials.material(keyring, key_id, spec, material))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }
