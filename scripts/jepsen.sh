@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trent's fault harness (jepsen/, docs/jepsen.md): a three-node cluster in network namespaces,
 # partitions, crashes, pauses and rolling restarts, checked for lost keys and ciphertexts,
-# linearizable key state, the revocation bounds (keys, grants, key policies) and split brain. Needs root, `ip` and `iptables`.
+# linearizable key state, the revocation bounds (keys, grants, key policies), rotations and split
+# brain. Needs root, `ip` and `iptables`.
 #
 #   scripts/jepsen.sh ci     one 2-minute schedule with every nemesis (fixed seed; must be valid),
 #                            then the harness against a trentd built with each planted bug
@@ -11,7 +12,9 @@
 #                            late revocation, ignores-revocation (allow decisions remembered) as
 #                            a late access revocation (a revoked grant or tightened key policy
 #                            still honoured), signs-while-disabled (Sign skips the key-state
-#                            check) as a late signing revocation
+#                            check) as a late signing revocation, decrypts-with-current (Decrypt
+#                            ignores the blob's material version) as lost blobs, loses-rotations
+#                            (RotateKeyOnDemand acknowledged, never written) as lost rotations
 #   scripts/jepsen.sh long   ten 5-minute schedules with every nemesis (seeds 101–110)
 #   scripts/jepsen.sh run …  trent-jepsen with your own flags (see trent-jepsen --help)
 #
@@ -49,6 +52,10 @@ case "$mode" in
     expect_caught ignores-revocation access-revocation-late pause
     # Every cycle's signing key shows this one, so a short run is enough.
     expect_caught signs-while-disabled signing-revocation-late pause 30
+    # Rotation (issue 16): blobs made before a rotation must still decrypt, and an acknowledged
+    # rotation must be on every node. Rotations come every few seconds: 30 s runs suffice.
+    expect_caught decrypts-with-current lost-blob pause 30
+    expect_caught loses-rotations lost-rotation pause 30
     ;;
   long)
     "$jepsen" --seed 101 --schedules 10 --duration 300 --results results/long "$@"

@@ -12,7 +12,12 @@
 //!   being honoured, on every node, forever;
 //! - `signs-while-disabled`: Sign checks the key's usage but not its state — a disabled
 //!   signing key keeps signing, on every node (the asymmetric path's own check, which the
-//!   symmetric workloads never reach).
+//!   symmetric workloads never reach);
+//! - `decrypts-with-current`: Decrypt opens every blob with the key's current material
+//!   version instead of the one the blob names — every blob made before a rotation stops
+//!   decrypting, on every node;
+//! - `loses-rotations`: RotateKeyOnDemand is acknowledged without being proposed — the key
+//!   never rotates, on any node.
 
 use std::sync::OnceLock;
 
@@ -34,6 +39,10 @@ pub enum PlantedBug {
     IgnoresRevocation,
     /// Sign served by a disabled key.
     SignsWhileDisabled,
+    /// Decrypt with the current material version, whatever the blob names.
+    DecryptsWithCurrent,
+    /// RotateKeyOnDemand acknowledged, never written.
+    LosesRotations,
 }
 
 /// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once); `None` for a name it does not know,
@@ -44,6 +53,8 @@ pub fn active() -> Option<PlantedBug> {
         Ok("stale-crypto") => Some(PlantedBug::StaleCrypto),
         Ok("ignores-revocation") => Some(PlantedBug::IgnoresRevocation),
         Ok("signs-while-disabled") => Some(PlantedBug::SignsWhileDisabled),
+        Ok("decrypts-with-current") => Some(PlantedBug::DecryptsWithCurrent),
+        Ok("loses-rotations") => Some(PlantedBug::LosesRotations),
         Ok("early-ack") | Err(std::env::VarError::NotPresent) => Some(PlantedBug::EarlyAck),
         _ => None,
     })
@@ -61,6 +72,16 @@ pub fn acknowledges_early(proposal: &ForwardedProposal) -> bool {
 /// Whether `operation` on a disabled key is served as if the key were enabled.
 pub fn signs_while_disabled(operation: trent_wire::Operation) -> bool {
     active() == Some(PlantedBug::SignsWhileDisabled) && operation == trent_wire::Operation::Sign
+}
+
+/// Whether Decrypt ignores the material version a blob names.
+pub fn decrypts_with_current() -> bool {
+    active() == Some(PlantedBug::DecryptsWithCurrent)
+}
+
+/// Whether RotateKeyOnDemand answers without rotating.
+pub fn loses_rotations() -> bool {
+    active() == Some(PlantedBug::LosesRotations)
 }
 
 /// Whether crypto skips the freshness check.

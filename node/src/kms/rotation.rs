@@ -64,6 +64,10 @@ pub async fn get_key_rotation_status(
 /// `RotateKeyOnDemand`: the new material is current once this returns.
 pub async fn rotate_key_on_demand(call: &Call<'_>, request: KeyIdRequest) -> Result<KeyIdResponse, KmsError> {
     let key_id = parse_key_id(&request.key_id, "keyId", call.scope())?;
+    #[cfg(feature = "jepsen-planted-bug")]
+    if crate::planted_bug::loses_rotations() {
+        return Ok(KeyIdResponse { key_id: key_arn(call.scope(), key_id) });
+    }
     call.write(Proposal::RotateKey { key_id, kind: RotationKind::OnDemand }).await?;
     Ok(KeyIdResponse { key_id: key_arn(call.scope(), key_id) })
 }

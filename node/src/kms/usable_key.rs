@@ -151,6 +151,10 @@ async fn open_key(
                 tracing::error!(key_id = %key.key_id, "an enabled key has no material");
                 KmsError::new(ErrorCode::Internal, "The key has no key material")
             })?,
+            #[cfg(feature = "jepsen-planted-bug")]
+            MaterialVersion::Exactly(_) if crate::planted_bug::decrypts_with_current() => {
+                key.current_material().ok_or_else(invalid_ciphertext)?
+            }
             MaterialVersion::Exactly(wanted) => key.material(wanted).ok_or_else(invalid_ciphertext)?,
         };
         // Deleted or expired imported material opens nothing.
