@@ -8,6 +8,7 @@
 use trent_wire::ErrorCode;
 
 use crate::command::{Applied, Command, CommandResult, KeyId, NewKey, Rejection, Request, RequestId};
+use crate::import::{MaterialImport, MaterialRemoval};
 use crate::registry::{AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry};
 
 /// The longest a request id is remembered for deduplication, by the leader's clock; under load
@@ -45,6 +46,7 @@ pub(crate) enum RowChange {
     AccessKeyOwner(String),
     KeyPolicy(KeyId),
     Grant(String),
+    ImportParameters(crate::import::ImportTokenId),
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -319,12 +321,36 @@ impl Registry {
             Command::RotateKey { key_id, kind, material } => {
                 self.rotate_key(*key_id, *kind, material.as_ref(), now_ms, changes)
             }
-            Command::CreateExternalKey { .. }
-            | Command::CreateImportParameters(_)
-            | Command::ImportKeyMaterial { .. }
-            | Command::DeleteImportedKeyMaterial { .. }
-            | Command::ExpireImportedKeyMaterial { .. }
-            | Command::ForgetImportParameters { .. } => Err(not_yet(&request.command)),
+            Command::CreateExternalKey { key_id, draft, policy } => {
+                self.create_external_key(*key_id, draft, policy.as_deref(), now_ms, changes)
+            }
+            Command::CreateImportParameters(parameters) => {
+                self.create_import_parameters(parameters, now_ms, changes)
+            }
+            Command::ImportKeyMaterial { key_id, token_id, import_type, claimed_id, material } => {
+                let import = MaterialImport {
+                    key_id: *key_id,
+                    token_id: *token_id,
+                    import_type: *import_type,
+                    claimed_id: *claimed_id,
+                    material,
+                };
+                self.import_key_material(&import, now_ms, changes)
+            }
+            Command::DeleteImportedKeyMaterial { key_id, material_id } => self.remove_imported_material(
+                *key_id,
+                *material_id,
+                MaterialRemoval::Deleted,
+                now_ms,
+                changes,
+            ),
+            Command::ExpireImportedKeyMaterial { key_id, material_id, valid_to_ms } => {
+                let removal = MaterialRemoval::Expired { valid_to_ms: *valid_to_ms };
+                self.remove_imported_material(*key_id, *material_id, removal, now_ms, changes)
+            }
+            Command::ForgetImportParameters { token_id } => {
+                self.forget_import_parameters(*token_id, now_ms, changes)
+            }
         }
     }
 
@@ -430,6 +456,7 @@ impl Registry {
             changes.push(RowChange::Alias(alias));
         }
         self.forget_key_access(key_id, changes);
+        self.forget_key_import_parameters(key_id, changes);
         Ok(Applied::Done)
     }
 
@@ -512,7 +539,12 @@ impl Registry {
 /// The key whose material and rotation schedule a command may change.
 fn rotated_key(command: &Command) -> Option<KeyId> {
     match command {
-        Command::SetKeyRotation { key_id, .. } | Command::RotateKey { key_id, .. } => Some(*key_id),
+        Command::SetKeyRotation { key_id, .. }
+        | Command::RotateKey { key_id, .. }
+        | Command::CreateExternalKey { key_id, .. }
+        | Command::ImportKeyMaterial { key_id, .. }
+        | Command::DeleteImportedKeyMaterial { key_id, .. }
+        | Command::ExpireImportedKeyMaterial { key_id, .. } => Some(*key_id),
         _ => None,
     }
 }
@@ -525,17 +557,9 @@ fn pending_key(command: &Command) -> Option<KeyId> {
     }
 }
 
-fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
+pub(crate) fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
     changes.push(RowChange::Key(key.key_id));
     Ok(Applied::Key(Box::new(key.reply_view())))
-}
-
-/// The answer to a command this build decodes but does not apply yet.
-fn not_yet(command: &Command) -> Rejection {
-    Rejection::new(
-        ErrorCode::UnsupportedOperation,
-        format!("{} is not implemented yet in this version of Trent", command.name()),
-    )
 }
 
 pub(crate) fn key_not_found(key_id: KeyId) -> Rejection {
