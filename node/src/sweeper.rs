@@ -1,6 +1,8 @@
-//! Deletes keys whose pending-deletion window has passed. Runs on every node, acts only on the
-//! leader, and proposes one `DeleteExpiredKey` per due key; `apply` re-checks the date, so a
-//! sweep racing a `CancelKeyDeletion` cannot delete a rescued key.
+//! Deletes keys whose pending-deletion window has passed, expires imported key material at its
+//! `ValidTo` and forgets import parameters past their `ParametersValidTo`. Runs on every node,
+//! acts only on the leader, and proposes one command per due item; `apply` re-checks each date,
+//! so a sweep racing a `CancelKeyDeletion` cannot delete a rescued key, nor one racing a
+//! re-import expire the material it renewed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,16 +31,41 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
         if node.role() != NodeRole::Leader {
             continue;
         }
-        let due = node.registry.read().keys_due_for_deletion(node.now_ms(), MAX_DELETIONS_PER_SWEEP);
+        let now_ms = node.now_ms();
+        let (due, expiring, forgotten) = {
+            let registry = node.registry.read();
+            (
+                registry.keys_due_for_deletion(now_ms, MAX_DELETIONS_PER_SWEEP),
+                registry.imported_material_due(now_ms, MAX_DELETIONS_PER_SWEEP),
+                registry.import_parameters_due(now_ms, MAX_DELETIONS_PER_SWEEP),
+            )
+        };
         for key_id in due {
-            let proposal = ForwardedProposal {
-                request_id: RequestId(Uuid::new_v4()),
-                proposal: Proposal::Command(Command::DeleteExpiredKey { key_id }),
-            };
-            match node.write(proposal).await {
-                Ok(_) => tracing::info!(%key_id, "deleted key whose deletion window passed"),
+            match propose(&node, Command::DeleteExpiredKey { key_id }).await {
+                Ok(()) => tracing::info!(%key_id, "deleted key whose deletion window passed"),
                 Err(error) => tracing::warn!(%key_id, %error, "could not delete due key"),
             }
         }
+        for (key_id, material_id, valid_to_ms) in expiring {
+            match propose(&node, Command::ExpireImportedKeyMaterial { key_id, material_id, valid_to_ms })
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(%key_id, %material_id, "expired imported key material at its ValidTo")
+                }
+                Err(error) => tracing::warn!(%key_id, %error, "could not expire imported key material"),
+            }
+        }
+        for token_id in forgotten {
+            if let Err(error) = propose(&node, Command::ForgetImportParameters { token_id }).await {
+                tracing::warn!(?token_id, %error, "could not forget expired import parameters");
+            }
+        }
     }
+}
+
+async fn propose(node: &Node, command: Command) -> Result<(), trent_wire::KmsError> {
+    let proposal =
+        ForwardedProposal { request_id: RequestId(Uuid::new_v4()), proposal: Proposal::Command(command) };
+    node.write(proposal).await.map(drop)
 }

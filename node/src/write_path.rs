@@ -96,6 +96,10 @@ impl ForwardedProposal {
             {
                 Some(draft.spec)
             }
+            // The wrapping key pair of GetParametersForImport.
+            Proposal::CreateImportParameters { wrapping_spec, .. } => {
+                crate::kms::import::wrapping_key_spec(*wrapping_spec)
+            }
             _ => None,
         }
     }
@@ -145,10 +149,28 @@ impl ForwardedProposal {
                 Command::CreateKeyWithPolicy { key: new_key(draft)?, policy }
             }
             Proposal::Command(command) => command,
-            Proposal::RotateKey { .. } | Proposal::CreateImportParameters { .. } => {
+            Proposal::CreateImportParameters { key_id, algorithm, wrapping_spec } => {
+                let private_key = private_material.as_deref().ok_or_else(|| {
+                    KmsError::new(ErrorCode::Internal, "the wrapping key pair was not made")
+                })?;
+                let parameters = seal
+                    .with_keyring(|keyring| {
+                        crate::kms::import::import_parameters(
+                            keyring,
+                            key_id,
+                            algorithm,
+                            wrapping_spec,
+                            private_key,
+                            now_ms,
+                        )
+                    })
+                    .map_err(|_| KmsError::new(ErrorCode::ServiceUnavailable, "The leader is sealed"))??;
+                Command::CreateImportParameters(parameters)
+            }
+            Proposal::RotateKey { .. } => {
                 return Err(KmsError::new(
                     ErrorCode::UnsupportedOperation,
-                    "Key rotation and import are not implemented yet in this version of Trent",
+                    "Key rotation is not implemented yet in this version of Trent",
                 ))
             }
         };

@@ -288,7 +288,6 @@ async fn rotation_and_import_operations_check_their_requests_then_answer_not_imp
     let created = node.kms("CreateKey", "{}").await.json();
     let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
     let id = |body: &str| body.replace("@id", &key_id);
-    let material_id = "ab".repeat(32);
     let well_formed = [
         ("EnableKeyRotation", id(r#"{"KeyId": "@id"}"#)),
         ("EnableKeyRotation", id(r#"{"KeyId": "@id", "RotationPeriodInDays": 90}"#)),
@@ -298,21 +297,6 @@ async fn rotation_and_import_operations_check_their_requests_then_answer_not_imp
         (
             "ListKeyRotations",
             id(r#"{"KeyId": "@id", "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 1000}"#),
-        ),
-        (
-            "GetParametersForImport",
-            id(
-                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_4096"}"#,
-            ),
-        ),
-        (
-            "ImportKeyMaterial",
-            id(r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==",
-                   "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "KeyMaterialDescription": "hsm 1"}"#),
-        ),
-        (
-            "DeleteImportedKeyMaterial",
-            id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
         ),
     ];
     for (operation, body) in &well_formed {
@@ -377,6 +361,57 @@ async fn rotation_and_import_operations_check_their_requests_then_answer_not_imp
     }
     let wrong_type = id(r#"{"KeyId": "@id", "RotationPeriodInDays": "ninety"}"#);
     assert_error(&node.kms("EnableKeyRotation", &wrong_type).await, 400, "SerializationException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_operations_check_their_requests_and_refuse_keys_trent_made() {
+    let node = Node::start().await;
+    let created = node.kms("CreateKey", "{}").await.json();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let id = |body: &str| body.replace("@id", &key_id);
+    let material_id = "ab".repeat(32);
+    let well_formed = [
+        (
+            "GetParametersForImport",
+            id(
+                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_4096"}"#,
+            ),
+        ),
+        (
+            "ImportKeyMaterial",
+            id(r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==",
+                   "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "KeyMaterialDescription": "hsm 1"}"#),
+        ),
+        (
+            "DeleteImportedKeyMaterial",
+            id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
+        ),
+    ];
+    for (operation, body) in &well_formed {
+        let response = node.kms(operation, body).await;
+        assert_error(&response, 400, "UnsupportedOperationException");
+        let message = response.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains("origin is AWS_KMS which is not valid for this operation"),
+            "{operation}: {message}"
+        );
+        assert_error(&node.kms(operation, "{}").await, 400, "ValidationException");
+        assert_error(&node.kms(operation, "not json").await, 400, "SerializationException");
+        let unknown_key = body.replace(&key_id, &uuid::Uuid::new_v4().to_string());
+        assert_error(&node.kms(operation, &unknown_key).await, 400, "NotFoundException");
+    }
+    let external = node.kms("CreateKey", r#"{"Origin": "EXTERNAL"}"#).await.json();
+    assert_eq!(external["KeyMetadata"]["KeyState"], "PendingImport", "{external}");
+    assert_eq!(external["KeyMetadata"]["Origin"], "EXTERNAL");
+    let external_id = external["KeyMetadata"]["KeyId"].as_str().unwrap();
+    let foreign_token = format!(
+        r#"{{"KeyId": "{external_id}", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==", "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}}"#
+    );
+    assert_error(&node.kms("ImportKeyMaterial", &foreign_token).await, 400, "InvalidImportTokenException");
+    let sm2 =
+        format!(r#"{{"KeyId": "{external_id}", "WrappingAlgorithm": "SM2PKE", "WrappingKeySpec": "SM2"}}"#);
+    assert_error(&node.kms("GetParametersForImport", &sm2).await, 400, "UnsupportedOperationException");
     node.stop().await;
 }
 

@@ -11,6 +11,7 @@ pub mod data_keys;
 pub mod encryption;
 pub mod grants;
 pub mod identifiers;
+pub mod import;
 pub mod key_pairs;
 pub mod key_policies;
 pub mod keys;
@@ -23,9 +24,6 @@ use std::sync::RwLockReadGuard;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use trent_storage::{Applied, Registry, RequestId};
-use trent_wire::import::{
-    DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, ImportKeyMaterialRequest,
-};
 use trent_wire::kms::{KeyIdRequest, TARGET_PREFIX};
 use trent_wire::rotation::{EnableKeyRotationRequest, ListKeyRotationsRequest};
 use trent_wire::{ErrorCode, KmsError, Operation};
@@ -248,15 +246,9 @@ pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError>
         Operation::ListKeyRotations => {
             not_yet!(call, body, ListKeyRotationsRequest, ListKeyRotationsRequest::validate)
         }
-        Operation::GetParametersForImport => {
-            not_yet!(call, body, GetParametersForImportRequest, GetParametersForImportRequest::validate)
-        }
-        Operation::ImportKeyMaterial => {
-            not_yet!(call, body, ImportKeyMaterialRequest, ImportKeyMaterialRequest::validate)
-        }
-        Operation::DeleteImportedKeyMaterial => {
-            not_yet!(call, body, DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialRequest::validate)
-        }
+        Operation::GetParametersForImport => serve!(call, body, import::get_parameters_for_import),
+        Operation::ImportKeyMaterial => serve!(call, body, import::import_key_material),
+        Operation::DeleteImportedKeyMaterial => serve!(call, body, import::delete_imported_key_material),
         admin => Err(KmsError::new(
             ErrorCode::UnknownOperation,
             format!("{admin} is an admin call, not a KMS operation"),

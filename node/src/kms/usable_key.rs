@@ -15,6 +15,7 @@ use super::identifiers::{key_arn, resolve, KeyRef};
 use super::Call;
 use crate::crypto::SecretKey;
 use crate::seal::key_secret::KeySecret;
+use crate::seal::material::MaterialName;
 
 /// Which material version an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +140,7 @@ async fn open_key(
     version: MaterialVersion,
     check: impl FnOnce(&KeyRecord, &str) -> Result<(), KmsError>,
 ) -> Result<OpenedKey, KmsError> {
-    let (key_id, spec, usage, origin, arn, material_version, sealed, feature_level) = {
+    let (key_id, spec, usage, origin, arn, material_version, name, sealed, feature_level) = {
         let registry = call.fresh_registry().await?;
         let key = resolve(&registry, reference, call.scope())?;
         call.confirm_authorized(key.key_id)?;
@@ -162,12 +163,13 @@ async fn open_key(
             key.origin,
             arn,
             material.version,
+            MaterialName::of(material),
             sealed,
             registry.features().level,
         )
     };
     let material = call
-        .with_keyring(|seal| seal.material(&key_id, spec, material_version, &sealed))
+        .with_keyring(|seal| seal.material(&key_id, spec, name, &sealed))
         .map_err(KmsError::from)?
         .map_err(|error| {
             tracing::error!(%key_id, material_version, %error, "key material does not open");

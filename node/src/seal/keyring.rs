@@ -60,6 +60,23 @@ pub enum SealContext<'a> {
         /// The material version.
         version: u32,
     },
+    /// A material version with an id of its own (rotated or imported material):
+    /// `key-material-id|`, the key id, the material id. Deleting and importing it again
+    /// gives the same version the same context.
+    IdentifiedMaterial {
+        /// The key.
+        key_id: &'a trent_storage::KeyId,
+        /// The material id.
+        material_id: &'a trent_storage::KeyMaterialId,
+    },
+    /// The wrapping private key of one GetParametersForImport: `import-wrapping-key|`, the key
+    /// id, the token id.
+    ImportWrappingKey {
+        /// The key the parameters are for.
+        key_id: &'a trent_storage::KeyId,
+        /// The token id.
+        token_id: &'a trent_storage::ImportTokenId,
+    },
     /// An access key's secret: the access key id alone, as the first builds sealed it. It
     /// cannot collide with a tagged kind: access key ids are letters, digits and underscores,
     /// never `|`.
@@ -77,6 +94,18 @@ impl SealContext<'_> {
                 let mut context = b"key-material|".to_vec();
                 context.extend_from_slice(key_id.as_bytes());
                 context.extend_from_slice(&version.to_be_bytes());
+                context
+            }
+            SealContext::IdentifiedMaterial { key_id, material_id } => {
+                let mut context = b"key-material-id|".to_vec();
+                context.extend_from_slice(key_id.as_bytes());
+                context.extend_from_slice(&material_id.0);
+                context
+            }
+            SealContext::ImportWrappingKey { key_id, token_id } => {
+                let mut context = b"import-wrapping-key|".to_vec();
+                context.extend_from_slice(key_id.as_bytes());
+                context.extend_from_slice(&token_id.0);
                 context
             }
             SealContext::AccessKeySecret { access_key_id } => access_key_id.as_bytes().to_vec(),
@@ -156,6 +185,29 @@ impl Keyring {
         let sealed = aead_seal(key, &barrier_aad(&self.cluster_id, version, &context.bytes()), secret)
             .map_err(KeyringError::Crypto)?;
         Ok(WrappedSecret { barrier_version: version, sealed })
+    }
+
+    /// The id of imported material of `key_id`: HMAC-SHA-256 of the key id and the material
+    /// (in its canonical form) under a key derived from the first barrier key, which no keyring
+    /// rotation removes. The same material imported into the same key always gets the same id,
+    /// which is how ImportKeyMaterial recognises material the key had (even once its sealed
+    /// bytes are deleted); the id reveals nothing of the material to whoever lacks the barrier.
+    pub fn imported_material_id(
+        &self,
+        key_id: &trent_storage::KeyId,
+        material: &[u8],
+    ) -> Result<trent_storage::KeyMaterialId, KeyringError> {
+        let (_, first) = self.keys.first_key_value().ok_or(KeyringError::Empty)?;
+        let derived = crate::crypto::hkdf_sha256(
+            first.expose(),
+            &self.cluster_id,
+            &[b"trent/imported-material-id/v1|"],
+        )
+        .map_err(KeyringError::Crypto)?;
+        let mut data = Zeroizing::new(Vec::with_capacity(16 + material.len()));
+        data.extend_from_slice(key_id.as_bytes());
+        data.extend_from_slice(material);
+        Ok(trent_storage::KeyMaterialId(crate::crypto::hmac_sha256(derived.expose(), &data)))
     }
 
     /// Opens a secret sealed by [`Keyring::wrap`] with the same `context`.

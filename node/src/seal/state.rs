@@ -222,12 +222,12 @@ impl Seal {
         &self,
         key_id: &trent_storage::KeyId,
         spec: trent_wire::model::KeySpec,
-        version: u32,
+        name: super::material::MaterialName,
         sealed: &trent_storage::sealed::WrappedSecret,
     ) -> Result<Result<super::key_secret::KeySecret, KeyringError>, Sealed> {
         match &*self.read() {
             SealState::Unsealed { keyring, materials, .. } => {
-                Ok(materials.material(keyring, key_id, spec, version, sealed))
+                Ok(materials.material(keyring, key_id, spec, name, sealed))
             }
             SealState::Sealed { .. } => Err(Sealed),
         }
