@@ -15,6 +15,11 @@ use uuid::Uuid;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
 
+/// How long expired import parameters are kept before the sweep forgets them: until then an
+/// import with their token is told it expired (`ExpiredImportTokenException`) rather than that
+/// it is unknown.
+pub const EXPIRED_IMPORT_PARAMETERS_KEPT_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// Most keys deleted per sweep, so a backlog cannot monopolise the log.
 pub const MAX_DELETIONS_PER_SWEEP: usize = 100;
 
@@ -37,7 +42,10 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
             (
                 registry.keys_due_for_deletion(now_ms, MAX_DELETIONS_PER_SWEEP),
                 registry.imported_material_due(now_ms, MAX_DELETIONS_PER_SWEEP),
-                registry.import_parameters_due(now_ms, MAX_DELETIONS_PER_SWEEP),
+                registry.import_parameters_due(
+                    now_ms.saturating_sub(EXPIRED_IMPORT_PARAMETERS_KEPT_MS),
+                    MAX_DELETIONS_PER_SWEEP,
+                ),
             )
         };
         for key_id in due {
