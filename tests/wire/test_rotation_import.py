@@ -1,6 +1,7 @@
 """Key rotation and import (issue 16) through boto3, as far as this build serves them: the eight
 operations are recognised, boto3's requests (built from botocore's model) parse and validate,
-and each answers UnsupportedOperationException until its behaviour lands. Requests botocore would
+the rotation operations answer UnsupportedOperationException until their behaviour lands, and
+the import operations refuse a key whose material Trent made (their behaviour: test_import.py). Requests botocore would
 refuse client-side go through ``raw_kms`` to check the server's own limits.
 """
 
@@ -60,15 +61,20 @@ def calls(key_id: str):
         "GetKeyRotationStatus",
         "RotateKeyOnDemand",
         "ListKeyRotations",
-        "GetParametersForImport",
-        "ImportKeyMaterial",
-        "DeleteImportedKeyMaterial",
     ],
 )
 def test_each_operation_is_recognised_and_not_yet_served(kms, key_id, operation):
     method, params = calls(key_id)[operation]
     error = refused("UnsupportedOperationException", getattr(kms, method), **params)
     assert NOT_YET in error["Message"], error
+
+
+@pytest.mark.parametrize("operation", ["GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"])
+def test_each_import_operation_is_served_and_refuses_a_key_trent_made(kms, key_id, operation):
+    method, params = calls(key_id)[operation]
+    error = refused("UnsupportedOperationException", getattr(kms, method), **params)
+    assert NOT_YET not in error["Message"], error
+    assert "origin is AWS_KMS" in error["Message"], error
 
 
 def test_unknown_keys_are_not_found_before_anything_else(kms):
