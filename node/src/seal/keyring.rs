@@ -310,4 +310,36 @@ mod tests {
         let keyring = Keyring::generate([3; 16]).unwrap();
         assert_eq!(format!("{keyring:?}"), "Keyring { versions: [1], .. }");
     }
+
+    #[test]
+    fn imported_material_ids_outlive_barrier_rotation_and_bind_key_material_and_cluster() {
+        let mut keyring = Keyring::generate([4; 16]).unwrap();
+        let key = trent_storage::KeyId(uuid::Uuid::new_v4());
+        let id = keyring.imported_material_id(&key, b"material").unwrap();
+        keyring.rotate().unwrap();
+        assert_eq!(keyring.imported_material_id(&key, b"material").unwrap(), id, "same after rotation");
+        assert_ne!(keyring.imported_material_id(&key, b"materiaL").unwrap(), id);
+        let other = trent_storage::KeyId(uuid::Uuid::new_v4());
+        assert_ne!(keyring.imported_material_id(&other, b"material").unwrap(), id);
+        let another_cluster = Keyring::generate([4; 16]).unwrap();
+        assert_ne!(another_cluster.imported_material_id(&key, b"material").unwrap(), id);
+    }
+
+    #[test]
+    fn material_sealed_by_id_and_wrapping_keys_open_only_in_their_own_context() {
+        let keyring = Keyring::generate([6; 16]).unwrap();
+        let key = trent_storage::KeyId(uuid::Uuid::new_v4());
+        let material_id = trent_storage::KeyMaterialId([1; 32]);
+        let token_id = trent_storage::ImportTokenId([1; 16]);
+        let by_id = SealContext::IdentifiedMaterial { key_id: &key, material_id: &material_id };
+        let wrapping = SealContext::ImportWrappingKey { key_id: &key, token_id: &token_id };
+        let sealed = keyring.wrap(&by_id, b"secret").unwrap();
+        assert_eq!(keyring.unwrap(&by_id, &sealed).unwrap().as_slice(), b"secret");
+        assert_eq!(keyring.unwrap(&wrapping, &sealed).unwrap_err(), KeyringError::Forged);
+        let other_id = trent_storage::KeyMaterialId([2; 32]);
+        let moved = SealContext::IdentifiedMaterial { key_id: &key, material_id: &other_id };
+        assert_eq!(keyring.unwrap(&moved, &sealed).unwrap_err(), KeyringError::Forged);
+        let sealed_key = keyring.wrap(&wrapping, b"pkcs8").unwrap();
+        assert_eq!(keyring.unwrap(&by_id, &sealed_key).unwrap_err(), KeyringError::Forged);
+    }
 }
