@@ -446,7 +446,9 @@ impl Registry {
             ));
         }
         let due_at = crate::rotation::due_at(key);
+        let expiring = crate::import::expiring_materials(key);
         self.keys.remove(&key_id);
+        self.reindex_expiry(key_id, expiring);
         self.deletion_queue.remove(&(deletion_at_ms, key_id));
         self.reindex_rotation(key_id, due_at, None);
         changes.push(RowChange::Key(key_id));
@@ -497,6 +499,13 @@ impl Registry {
         if let Some(key_id) = rotated_key(command) {
             if let Some(key) = self.keys.get(&key_id) {
                 crate::materials::check_key_record(key)?;
+                let indexed =
+                    crate::import::expiring_materials(key).into_iter().all(|(valid_to_ms, material_id)| {
+                        self.expiry_queue.contains(&(valid_to_ms, key_id, material_id))
+                    });
+                if !indexed {
+                    return Err(InvariantViolation(format!("expiry queue out of step for key {key_id}")));
+                }
                 if let Some(due_at_ms) = crate::rotation::due_at(key) {
                     if !self.rotation_queue.contains(&(due_at_ms, key_id)) {
                         return Err(InvariantViolation(format!(

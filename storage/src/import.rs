@@ -278,6 +278,7 @@ impl Registry {
             sealed: Some(material.sealed.clone()),
             valid_to_ms: material.valid_to_ms,
         };
+        let before = expiring_materials(key);
         let Some(key) = self.keys.get_mut(&key_id) else { return Err(key_not_found(key_id)) };
         match index {
             Some(index) => {
@@ -304,7 +305,9 @@ impl Registry {
         if key.lifecycle == KeyLifecycle::PendingImport && !key.has_missing_material() {
             key.lifecycle = KeyLifecycle::Enabled;
         }
-        changed_key(key, changes)
+        let result = changed_key(key, changes);
+        self.reindex_expiry(key_id, before);
+        result
     }
 
     /// DeleteImportedKeyMaterial and the sweep's expiry: the material's sealed bytes go (all of
@@ -347,6 +350,7 @@ impl Registry {
                 ));
             }
         }
+        let before = expiring_materials(key);
         let Some(key) = self.keys.get_mut(&key_id) else { return Err(key_not_found(key_id)) };
         if index as u32 >= key.current_version {
             key.materials.truncate(index);
@@ -356,7 +360,9 @@ impl Registry {
         if !pending_deletion && key.has_missing_material() {
             key.lifecycle = KeyLifecycle::PendingImport;
         }
-        changed_key(key, changes)
+        let result = changed_key(key, changes);
+        self.reindex_expiry(key_id, before);
+        result
     }
 
     /// Forgets import parameters once their `ParametersValidTo` has passed.
@@ -384,21 +390,26 @@ impl Registry {
     }
 
     /// Up to `limit` imported materials whose `ValidTo` is at or before `now_ms` and that still
-    /// have their sealed bytes: (key, material id, ValidTo). A scan of the keys: the sweep runs
-    /// it every few seconds on the leader only.
+    /// have their sealed bytes: (key, material id, ValidTo), earliest first.
     pub fn imported_material_due(&self, now_ms: u64, limit: usize) -> Vec<(KeyId, KeyMaterialId, u64)> {
-        self.keys
-            .values()
-            .filter(|key| key.holds_imported_material())
-            .flat_map(|key| {
-                key.materials.iter().filter_map(move |material| {
-                    let imported = material.imported()?;
-                    let valid_to_ms = imported.valid_to_ms.filter(|valid_to_ms| *valid_to_ms <= now_ms)?;
-                    imported.sealed.as_ref().map(|_| (key.key_id, imported.id, valid_to_ms))
-                })
-            })
+        self.expiry_queue
+            .iter()
+            .take_while(|(valid_to_ms, _, _)| *valid_to_ms <= now_ms)
             .take(limit)
+            .map(|(valid_to_ms, key_id, material_id)| (*key_id, *material_id, *valid_to_ms))
             .collect()
+    }
+
+    /// Moves a key's entries in the expiry queue from `before` (what it held before a change)
+    /// to what it holds now (nothing, if it was deleted).
+    pub(crate) fn reindex_expiry(&mut self, key_id: KeyId, before: Vec<(u64, KeyMaterialId)>) {
+        for (valid_to_ms, material_id) in before {
+            self.expiry_queue.remove(&(valid_to_ms, key_id, material_id));
+        }
+        let after = self.keys.get(&key_id).map(expiring_materials).unwrap_or_default();
+        for (valid_to_ms, material_id) in after {
+            self.expiry_queue.insert((valid_to_ms, key_id, material_id));
+        }
     }
 
     /// Up to `limit` token ids of import parameters whose `ParametersValidTo` has passed.
@@ -431,6 +442,16 @@ impl Registry {
         }
         Ok(key)
     }
+}
+
+/// The imported materials of `key` that expire and still have their bytes: (ValidTo, id).
+pub(crate) fn expiring_materials(key: &KeyRecord) -> Vec<(u64, KeyMaterialId)> {
+    key.materials
+        .iter()
+        .filter_map(|material| material.imported())
+        .filter(|imported| imported.sealed.is_some())
+        .filter_map(|imported| imported.valid_to_ms.map(|valid_to_ms| (valid_to_ms, imported.id)))
+        .collect()
 }
 
 /// A new key's id is free, and the cluster and the draft within their caps.

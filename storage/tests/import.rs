@@ -282,3 +282,22 @@ async fn import_parameters_and_imported_material_survive_snapshots_and_reopening
     assert_eq!(reopened.key(id), before.key(&id).unwrap().clone());
     assert!(reopened.registry().import_parameters(&ImportTokenId([1; 16])).is_some());
 }
+
+#[tokio::test]
+async fn the_expiry_queue_follows_reimports_reopening_snapshots_and_key_deletion() {
+    let (mut node, id) = with_external_key().await;
+    let material_id = KeyMaterialId([7; 32]);
+    node.run(T0 + 1, import(id, 1, None, material(7, Some(T0 + 3 * DAY_MS)))).await.expect("imported");
+    node.run(T0 + 2, import(id, 1, None, material(7, Some(T0 + 5 * DAY_MS)))).await.expect("renewed");
+    assert!(node.registry().imported_material_due(T0 + 4 * DAY_MS, 10).is_empty(), "the old ValidTo is gone");
+    let due = vec![(id, material_id, T0 + 5 * DAY_MS)];
+    assert_eq!(node.registry().imported_material_due(T0 + 5 * DAY_MS, 10), due);
+    let mut node = node.reopen();
+    assert_eq!(node.registry().imported_material_due(T0 + 5 * DAY_MS, 10), due, "rebuilt from disk");
+    let mut fresh = node.snapshot_into_fresh().await;
+    assert_eq!(fresh.registry().imported_material_due(T0 + 5 * DAY_MS, 10), due, "rebuilt from a snapshot");
+
+    fresh.run(T0 + 3, Command::ScheduleKeyDeletion { key_id: id, window_days: 7 }).await.expect("scheduled");
+    fresh.run(T0 + 3 + 7 * DAY_MS, Command::DeleteExpiredKey { key_id: id }).await.expect("deleted");
+    assert!(fresh.registry().imported_material_due(u64::MAX, 10).is_empty(), "a deleted key expires nothing");
+}
