@@ -181,3 +181,37 @@ def test_each_import_error(kms, raw_kms):
     assert round_trips(kms, key_id)
     refused("UnsupportedOperationException", kms.create_key, Origin="EXTERNAL", KeySpec="ML_KEM_768",
             KeyUsage="ENCAPSULATE_DECAPSULATE")
+
+
+def test_new_material_waits_for_rotation_and_is_deleted_by_its_id(kms):
+    key_id = external_key(kms)
+    params = parameters(kms, key_id, "RSA_AES_KEY_WRAP_SHA_256")
+    wrap = lambda material: wrap_with_cryptography("RSA_AES_KEY_WRAP_SHA_256", params["PublicKey"], material)
+    current = os.urandom(32)
+    first = import_material(kms, key_id, params, wrap(current), KeyMaterialDescription="first")
+    refused("ValidationException", import_material, kms, key_id, params, wrap(os.urandom(32)),
+            ImportType="NEW_KEY_MATERIAL", KeyMaterialId=first["KeyMaterialId"])
+    refused("IncorrectKeyMaterialException", import_material, kms, key_id, params, wrap(current),
+            ImportType="NEW_KEY_MATERIAL")
+    pending = import_material(kms, key_id, params, wrap(os.urandom(32)), ImportType="NEW_KEY_MATERIAL")
+    assert pending["KeyMaterialId"] != first["KeyMaterialId"]
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["CurrentKeyMaterialId"] == first["KeyMaterialId"], "new material waits for a rotation"
+    deleted = kms.delete_imported_key_material(KeyId=key_id, KeyMaterialId=pending["KeyMaterialId"])
+    assert deleted["KeyMaterialId"] == pending["KeyMaterialId"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled", "the current material stays"
+    refused("NotFoundException", kms.delete_imported_key_material, KeyId=key_id, KeyMaterialId=pending["KeyMaterialId"])
+
+
+def test_non_symmetric_keys_take_no_material_description_and_deleted_keys_no_parameters(kms):
+    key_id = external_key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
+    params = parameters(kms, key_id, "RSAES_OAEP_SHA_256")
+    wrapped = wrap_with_cryptography("RSAES_OAEP_SHA_256", params["PublicKey"], os.urandom(32))
+    refused("ValidationException", import_material, kms, key_id, params, wrapped, KeyMaterialDescription="hmac")
+    import_material(kms, key_id, params, wrapped)
+    mac = kms.generate_mac(KeyId=key_id, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert kms.verify_mac(KeyId=key_id, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=mac)["MacValid"] is True
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    refused("KMSInvalidStateException", kms.get_parameters_for_import, KeyId=key_id,
+            WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    refused("KMSInvalidStateException", import_material, kms, key_id, params, wrapped)
