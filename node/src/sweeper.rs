@@ -1,8 +1,10 @@
-//! The leader's scheduled writes: deletes keys whose pending-deletion window has passed, and
-//! rotates keys whose automatic rotation is due. Runs on every node, acts only on the leader,
-//! and proposes one `DeleteExpiredKey` or `RotateKey` per due key; `apply` re-checks the date,
-//! so a sweep racing a `CancelKeyDeletion` cannot delete a rescued key, and a due date that two
-//! leaders both propose (one before a crash, one after) rotates once.
+//! The leader's scheduled writes: deletes keys whose pending-deletion window has passed,
+//! rotates keys whose automatic rotation is due, expires imported key material at its `ValidTo`
+//! and forgets import parameters past their `ParametersValidTo`. Runs on every node, acts only
+//! on the leader, and proposes one command per due item; `apply` re-checks each date, so a sweep
+//! racing a `CancelKeyDeletion` cannot delete a rescued key, one racing a re-import cannot
+//! expire the material it renewed, and a due date that two leaders both propose (one before a
+//! crash, one after) rotates once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,11 @@ use uuid::Uuid;
 use crate::log_budget::LogBudget;
 use crate::node::Node;
 use crate::write_path::{ForwardedProposal, Proposal};
+
+/// How long expired import parameters are kept before the sweep forgets them: until then an
+/// import with their token is told it expired (`ExpiredImportTokenException`) rather than that
+/// it is unknown.
+pub const EXPIRED_IMPORT_PARAMETERS_KEPT_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Most keys deleted per sweep, so a backlog cannot monopolise the log.
 pub const MAX_DELETIONS_PER_SWEEP: usize = 100;
@@ -38,15 +45,15 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
         }
         delete_expired_keys(&node).await;
         rotate_due_keys(&node).await;
+        expire_imports(&node).await;
     }
 }
 
 async fn delete_expired_keys(node: &Node) {
     let due = node.registry.read().keys_due_for_deletion(node.now_ms(), MAX_DELETIONS_PER_SWEEP);
     for key_id in due {
-        let proposal = Proposal::Command(Command::DeleteExpiredKey { key_id });
-        match node.write(scheduled(proposal)).await {
-            Ok(_) => tracing::info!(%key_id, "deleted key whose deletion window passed"),
+        match propose(node, Proposal::Command(Command::DeleteExpiredKey { key_id })).await {
+            Ok(()) => tracing::info!(%key_id, "deleted key whose deletion window passed"),
             Err(error) => tracing::warn!(%key_id, %error, "could not delete due key"),
         }
     }
@@ -56,8 +63,8 @@ async fn rotate_due_keys(node: &Node) {
     let due = node.registry.read().keys_due_for_rotation(node.now_ms(), MAX_ROTATIONS_PER_SWEEP);
     for (key_id, due_at_ms) in due {
         let proposal = Proposal::RotateKey { key_id, kind: RotationKind::Automatic { due_at_ms } };
-        match node.write(scheduled(proposal)).await {
-            Ok(_) => tracing::info!(%key_id, due_at_ms, "rotated key whose automatic rotation was due"),
+        match propose(node, proposal).await {
+            Ok(()) => tracing::info!(%key_id, due_at_ms, "rotated key whose automatic rotation was due"),
             // A sealed leader fails every rotation at every sweep until it is unsealed: one line a
             // second says so.
             Err(error) if ROTATION_FAILURES.allow() => {
@@ -68,7 +75,33 @@ async fn rotate_due_keys(node: &Node) {
     }
 }
 
-/// A scheduled write: no client retries it, so it has an id of its own.
-fn scheduled(proposal: Proposal) -> ForwardedProposal {
-    ForwardedProposal { request_id: RequestId(Uuid::new_v4()), proposal }
+async fn expire_imports(node: &Node) {
+    let now_ms = node.now_ms();
+    let (expiring, forgotten) = {
+        let registry = node.registry.read();
+        let kept_since = now_ms.saturating_sub(EXPIRED_IMPORT_PARAMETERS_KEPT_MS);
+        (
+            registry.imported_material_due(now_ms, MAX_DELETIONS_PER_SWEEP),
+            registry.import_parameters_due(kept_since, MAX_DELETIONS_PER_SWEEP),
+        )
+    };
+    for (key_id, material_id, valid_to_ms) in expiring {
+        let command = Command::ExpireImportedKeyMaterial { key_id, material_id, valid_to_ms };
+        match propose(node, Proposal::Command(command)).await {
+            Ok(()) => tracing::info!(%key_id, %material_id, "expired imported key material at its ValidTo"),
+            Err(error) => tracing::warn!(%key_id, %error, "could not expire imported key material"),
+        }
+    }
+    for token_id in forgotten {
+        if let Err(error) =
+            propose(node, Proposal::Command(Command::ForgetImportParameters { token_id })).await
+        {
+            tracing::warn!(?token_id, %error, "could not forget expired import parameters");
+        }
+    }
+}
+
+/// Proposes a scheduled write: no client retries it, so it has an id of its own.
+async fn propose(node: &Node, proposal: Proposal) -> Result<(), trent_wire::KmsError> {
+    node.write(ForwardedProposal { request_id: RequestId(Uuid::new_v4()), proposal }).await.map(drop)
 }

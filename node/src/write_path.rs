@@ -96,6 +96,10 @@ impl ForwardedProposal {
             {
                 Some(draft.spec)
             }
+            // The wrapping key pair of GetParametersForImport.
+            Proposal::CreateImportParameters { wrapping_spec, .. } => {
+                crate::kms::import::wrapping_key_spec(*wrapping_spec)
+            }
             _ => None,
         }
     }
@@ -146,8 +150,8 @@ impl ForwardedProposal {
             }
             Proposal::Command(command) => command,
             Proposal::RotateKey { key_id, kind } => {
-                // A key this leader has not applied yet is not EXTERNAL: CreateKey makes only
-                // AWS_KMS keys. Apply refuses material an EXTERNAL key does not take.
+                // A key this leader has not applied yet is not EXTERNAL: a rotation of one would
+                // come after its creation. Apply refuses material an EXTERNAL key does not take.
                 let external = registry.key(&key_id).is_some_and(|key| key.origin == Origin::External);
                 let material = if external {
                     None
@@ -160,11 +164,23 @@ impl ForwardedProposal {
                 };
                 Command::RotateKey { key_id, kind, material }
             }
-            Proposal::CreateImportParameters { .. } => {
-                return Err(KmsError::new(
-                    ErrorCode::UnsupportedOperation,
-                    "Key import is not implemented yet in this version of Trent",
-                ))
+            Proposal::CreateImportParameters { key_id, algorithm, wrapping_spec } => {
+                let private_key = private_material.as_deref().ok_or_else(|| {
+                    KmsError::new(ErrorCode::Internal, "the wrapping key pair was not made")
+                })?;
+                let parameters = seal
+                    .with_keyring(|keyring| {
+                        crate::kms::import::import_parameters(
+                            keyring,
+                            key_id,
+                            algorithm,
+                            wrapping_spec,
+                            private_key,
+                            now_ms,
+                        )
+                    })
+                    .map_err(sealed_error)??;
+                Command::CreateImportParameters(parameters)
             }
         };
         Ok(Request { request_id: self.request_id, issued_at_ms: now_ms, command })
@@ -228,7 +244,7 @@ mod tests {
         let second = stamped_material(rotation(key_id).stamp(9, &seal, &registry, 4, None).unwrap());
         assert_ne!(first.id, second.id, "each rotation picks its own material id");
         let opened = seal.with_keyring(|keyring| {
-            let context = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &first.id };
+            let context = SealContext::IdentifiedMaterial { key_id: &key_id, material_id: &first.id };
             keyring.unwrap(&context, &first.sealed).map(|material| material.len())
         });
         assert_eq!(opened.unwrap(), Ok(32), "256-bit material, bound to the key and material id");

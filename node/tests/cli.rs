@@ -4,7 +4,9 @@
 //! round-trip a file larger than 100 MiB through a peak resident set a small fraction of its size,
 //! and tampered, reordered and truncated envelopes are refused without leaving output; `trent sign`,
 //! `verify`, `get-public-key`, `generate-mac` and `verify-mac` against one node, the signature also
-//! checked by `openssl`; `trent keys rotation enable|disable|status`, `keys rotate` and `keys rotations`.
+//! checked by `openssl`; `trent keys rotation enable|disable|status`, `keys rotate` and `keys rotations`;
+//! `trent keys create --origin EXTERNAL` and `trent keys import` bring a key in,
+//! `delete-imported-material` takes it out, and the same material brings it back.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod support;
@@ -469,4 +471,59 @@ async fn sign_verify_get_public_key_and_mac_commands_agree_with_openssl() {
     assert_eq!(std::fs::read(path("mac")).expect("mac").len(), 32);
     let (valid, refusal) = ("MAC valid (HMAC_SHA_256", "error: KMSInvalidMacException");
     checks("verify-mac", &mac_key, "HMAC_SHA_256", ["--mac", &path("mac")], valid, refusal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_create_origin_external_and_keys_import_bring_a_key_in_and_out() {
+    let cluster = ProcessCluster::start(3, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |p: &Path| p.display().to_string();
+    let run = |args: &[&str]| trent(&cluster, args, dir.path());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut with_flag = vec!["--json"];
+        with_flag.extend_from_slice(args);
+        let run = trent(&cluster, &with_flag, dir.path());
+        assert_eq!(run.code, Some(0), "trent {args:?}: {}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|error| panic!("trent {args:?}: {error}"))
+    };
+    let state = |key_id: &str| json(&["keys", "describe", key_id])["KeyMetadata"]["KeyState"].clone();
+
+    let created = json(&["keys", "create", "--origin", "EXTERNAL", "--description", "byok"]);
+    assert_eq!(created["KeyMetadata"]["KeyState"], "PendingImport", "{created}");
+    assert_eq!(created["KeyMetadata"]["Origin"], "EXTERNAL");
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().expect("key id").to_owned();
+
+    let material = dir.path().join("material.bin");
+    write_random_file(&material, 32, 5);
+    let imported =
+        json(&["keys", "import", "--key-id", &key_id, "--material", &path(&material), "--does-not-expire"]);
+    let material_id = imported["KeyMaterialId"].as_str().expect("material id").to_owned();
+    assert_eq!(material_id.len(), 64, "{imported}");
+    assert_eq!(state(&key_id), "Enabled");
+
+    let (plain, sealed, opened) =
+        (dir.path().join("plain.bin"), dir.path().join("plain.trent"), dir.path().join("plain.out"));
+    write_random_file(&plain, 10_000, 9);
+    let encrypt =
+        run(&["encrypt", "--key-id", &key_id, "--input", &path(&plain), "--output", &path(&sealed)]);
+    assert_eq!(encrypt.code, Some(0), "encrypt: {}", encrypt.stderr);
+
+    let deleted = run(&["keys", "delete-imported-material", "--key-id", &key_id]);
+    assert_eq!(deleted.code, Some(0), "delete: {}", deleted.stderr);
+    assert_eq!(state(&key_id), "PendingImport");
+
+    let other = dir.path().join("other.bin");
+    write_random_file(&other, 32, 6);
+    let wrong =
+        run(&["keys", "import", "--key-id", &key_id, "--material", &path(&other), "--does-not-expire"]);
+    assert_ne!(wrong.code, Some(0), "other material was imported");
+    assert!(wrong.stderr.contains("IncorrectKeyMaterial"), "{}", wrong.stderr);
+
+    let again =
+        json(&["keys", "import", "--key-id", &key_id, "--material", &path(&material), "--does-not-expire"]);
+    assert_eq!(again["KeyMaterialId"], material_id.as_str(), "the same material, the same id");
+    let decrypt =
+        run(&["decrypt", "--key-id", &key_id, "--input", &path(&sealed), "--output", &path(&opened)]);
+    assert_eq!(decrypt.code, Some(0), "decrypt after re-import: {}", decrypt.stderr);
+    assert_eq!(std::fs::read(&opened).unwrap(), std::fs::read(&plain).unwrap());
 }

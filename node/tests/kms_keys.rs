@@ -143,8 +143,17 @@ async fn create_key_refuses_sm2_and_options_not_supported_yet() {
         let error = refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
         assert!(error.message.contains("China"), "says why: {}", error.message);
     }
-    let request = CreateKeyRequest { origin: Some("EXTERNAL".into()), ..CreateKeyRequest::default() };
-    refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
+    for origin in ["AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"] {
+        let request = CreateKeyRequest { origin: Some(origin.into()), ..CreateKeyRequest::default() };
+        refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
+    }
+    let ml_kem = CreateKeyRequest {
+        origin: Some("EXTERNAL".into()),
+        key_spec: Some("ML_KEM_768".into()),
+        key_usage: Some("ENCAPSULATE_DECAPSULATE".into()),
+        ..CreateKeyRequest::default()
+    };
+    refused(client.create_key(&ml_kem).await, ErrorCode::UnsupportedOperation);
     let request = CreateKeyRequest { multi_region: Some(true), ..CreateKeyRequest::default() };
     refused(client.create_key(&request).await, ErrorCode::UnsupportedOperation);
     let request =

@@ -283,12 +283,11 @@ async fn a_missing_required_field_is_a_validation_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotation_operations_are_served_and_import_operations_answer_not_implemented_yet() {
+async fn rotation_operations_are_served_and_check_their_requests() {
     let node = Node::start().await;
     let created = node.kms("CreateKey", "{}").await.json();
     let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
     let id = |body: &str| body.replace("@id", &key_id);
-    let material_id = "ab".repeat(32);
     let served = [
         ("EnableKeyRotation", id(r#"{"KeyId": "@id"}"#), "{}"),
         ("EnableKeyRotation", id(r#"{"KeyId": "@id", "RotationPeriodInDays": 90}"#), "{}"),
@@ -320,34 +319,6 @@ async fn rotation_operations_are_served_and_import_operations_answer_not_impleme
         Some(2),
         "the first material and one rotation"
     );
-    let not_yet = [
-        (
-            "GetParametersForImport",
-            id(
-                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_4096"}"#,
-            ),
-        ),
-        (
-            "ImportKeyMaterial",
-            id(r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==",
-                   "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "KeyMaterialDescription": "hsm 1"}"#),
-        ),
-        (
-            "DeleteImportedKeyMaterial",
-            id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
-        ),
-    ];
-    for (operation, body) in &not_yet {
-        let response = node.kms(operation, body).await;
-        assert_error(&response, 400, "UnsupportedOperationException");
-        let message = response.json()["message"].as_str().unwrap().to_owned();
-        assert_eq!(message, format!("{operation} is not implemented yet in this version of Trent"));
-        // Refused before the operation would run, as every other operation refuses them.
-        assert_error(&node.kms(operation, "{}").await, 400, "ValidationException");
-        assert_error(&node.kms(operation, "not json").await, 400, "SerializationException");
-        let unknown_key = body.replace(&key_id, &uuid::Uuid::new_v4().to_string());
-        assert_error(&node.kms(operation, &unknown_key).await, 400, "NotFoundException");
-    }
     let alias = id(r#"{"AliasName": "alias/app", "TargetKeyId": "@id"}"#);
     assert_eq!(node.kms("CreateAlias", &alias).await.status, 200);
     let invalid = [
@@ -399,6 +370,57 @@ async fn rotation_operations_are_served_and_import_operations_answer_not_impleme
     }
     let wrong_type = id(r#"{"KeyId": "@id", "RotationPeriodInDays": "ninety"}"#);
     assert_error(&node.kms("EnableKeyRotation", &wrong_type).await, 400, "SerializationException");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_operations_check_their_requests_and_refuse_keys_trent_made() {
+    let node = Node::start().await;
+    let created = node.kms("CreateKey", "{}").await.json();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let id = |body: &str| body.replace("@id", &key_id);
+    let material_id = "ab".repeat(32);
+    let well_formed = [
+        (
+            "GetParametersForImport",
+            id(
+                r#"{"KeyId": "@id", "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_4096"}"#,
+            ),
+        ),
+        (
+            "ImportKeyMaterial",
+            id(r#"{"KeyId": "@id", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==",
+                   "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE", "KeyMaterialDescription": "hsm 1"}"#),
+        ),
+        (
+            "DeleteImportedKeyMaterial",
+            id(&format!(r#"{{"KeyId": "@id", "KeyMaterialId": "{material_id}"}}"#)),
+        ),
+    ];
+    for (operation, body) in &well_formed {
+        let response = node.kms(operation, body).await;
+        assert_error(&response, 400, "UnsupportedOperationException");
+        let message = response.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains("origin is AWS_KMS which is not valid for this operation"),
+            "{operation}: {message}"
+        );
+        assert_error(&node.kms(operation, "{}").await, 400, "ValidationException");
+        assert_error(&node.kms(operation, "not json").await, 400, "SerializationException");
+        let unknown_key = body.replace(&key_id, &uuid::Uuid::new_v4().to_string());
+        assert_error(&node.kms(operation, &unknown_key).await, 400, "NotFoundException");
+    }
+    let external = node.kms("CreateKey", r#"{"Origin": "EXTERNAL"}"#).await.json();
+    assert_eq!(external["KeyMetadata"]["KeyState"], "PendingImport", "{external}");
+    assert_eq!(external["KeyMetadata"]["Origin"], "EXTERNAL");
+    let external_id = external["KeyMetadata"]["KeyId"].as_str().unwrap();
+    let foreign_token = format!(
+        r#"{{"KeyId": "{external_id}", "ImportToken": "dG9rZW4=", "EncryptedKeyMaterial": "d3JhcHBlZA==", "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}}"#
+    );
+    assert_error(&node.kms("ImportKeyMaterial", &foreign_token).await, 400, "InvalidImportTokenException");
+    let sm2 =
+        format!(r#"{{"KeyId": "{external_id}", "WrappingAlgorithm": "SM2PKE", "WrappingKeySpec": "SM2"}}"#);
+    assert_error(&node.kms("GetParametersForImport", &sm2).await, 400, "UnsupportedOperationException");
     node.stop().await;
 }
 

@@ -6,28 +6,13 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
+use support::disk_scan::{contains, files_under};
 use support::InProcessNode;
 use trent_client::wire::kms::CreateKeyRequest;
 use trent_node::config::RaftTiming;
-
-fn files_under(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, found);
-        } else {
-            found.push(path);
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_secret_is_found_anywhere_in_the_data_directory() {

@@ -8,6 +8,7 @@
 use trent_wire::ErrorCode;
 
 use crate::command::{Applied, Command, CommandResult, KeyId, NewKey, Rejection, Request, RequestId};
+use crate::import::{MaterialImport, MaterialRemoval};
 use crate::registry::{AliasRecord, DedupOutcome, DedupRecord, KeyLifecycle, KeyRecord, Registry};
 
 /// The longest a request id is remembered for deduplication, by the leader's clock; under load
@@ -45,6 +46,7 @@ pub(crate) enum RowChange {
     AccessKeyOwner(String),
     KeyPolicy(KeyId),
     Grant(String),
+    ImportParameters(crate::import::ImportTokenId),
 }
 
 /// A broken invariant: a bug, never a bad request. The state machine stops rather than diverge.
@@ -319,12 +321,36 @@ impl Registry {
             Command::RotateKey { key_id, kind, material } => {
                 self.rotate_key(*key_id, *kind, material.as_ref(), now_ms, changes)
             }
-            Command::CreateExternalKey { .. }
-            | Command::CreateImportParameters(_)
-            | Command::ImportKeyMaterial { .. }
-            | Command::DeleteImportedKeyMaterial { .. }
-            | Command::ExpireImportedKeyMaterial { .. }
-            | Command::ForgetImportParameters { .. } => Err(not_yet(&request.command)),
+            Command::CreateExternalKey { key_id, draft, policy } => {
+                self.create_external_key(*key_id, draft, policy.as_deref(), now_ms, changes)
+            }
+            Command::CreateImportParameters(parameters) => {
+                self.create_import_parameters(parameters, now_ms, changes)
+            }
+            Command::ImportKeyMaterial { key_id, token_id, import_type, claimed_id, material } => {
+                let import = MaterialImport {
+                    key_id: *key_id,
+                    token_id: *token_id,
+                    import_type: *import_type,
+                    claimed_id: *claimed_id,
+                    material,
+                };
+                self.import_key_material(&import, now_ms, changes)
+            }
+            Command::DeleteImportedKeyMaterial { key_id, material_id } => self.remove_imported_material(
+                *key_id,
+                *material_id,
+                MaterialRemoval::Deleted,
+                now_ms,
+                changes,
+            ),
+            Command::ExpireImportedKeyMaterial { key_id, material_id, valid_to_ms } => {
+                let removal = MaterialRemoval::Expired { valid_to_ms: *valid_to_ms };
+                self.remove_imported_material(*key_id, *material_id, removal, now_ms, changes)
+            }
+            Command::ForgetImportParameters { token_id } => {
+                self.forget_import_parameters(*token_id, now_ms, changes)
+            }
         }
     }
 
@@ -420,7 +446,9 @@ impl Registry {
             ));
         }
         let due_at = crate::rotation::due_at(key);
+        let expiring = crate::import::expiring_materials(key);
         self.keys.remove(&key_id);
+        self.reindex_expiry(key_id, expiring);
         self.deletion_queue.remove(&(deletion_at_ms, key_id));
         self.reindex_rotation(key_id, due_at, None);
         changes.push(RowChange::Key(key_id));
@@ -430,6 +458,7 @@ impl Registry {
             changes.push(RowChange::Alias(alias));
         }
         self.forget_key_access(key_id, changes);
+        self.forget_key_import_parameters(key_id, changes);
         Ok(Applied::Done)
     }
 
@@ -470,6 +499,13 @@ impl Registry {
         if let Some(key_id) = rotated_key(command) {
             if let Some(key) = self.keys.get(&key_id) {
                 crate::materials::check_key_record(key)?;
+                let indexed =
+                    crate::import::expiring_materials(key).into_iter().all(|(valid_to_ms, material_id)| {
+                        self.expiry_queue.contains(&(valid_to_ms, key_id, material_id))
+                    });
+                if !indexed {
+                    return Err(InvariantViolation(format!("expiry queue out of step for key {key_id}")));
+                }
                 if let Some(due_at_ms) = crate::rotation::due_at(key) {
                     if !self.rotation_queue.contains(&(due_at_ms, key_id)) {
                         return Err(InvariantViolation(format!(
@@ -512,7 +548,12 @@ impl Registry {
 /// The key whose material and rotation schedule a command may change.
 fn rotated_key(command: &Command) -> Option<KeyId> {
     match command {
-        Command::SetKeyRotation { key_id, .. } | Command::RotateKey { key_id, .. } => Some(*key_id),
+        Command::SetKeyRotation { key_id, .. }
+        | Command::RotateKey { key_id, .. }
+        | Command::CreateExternalKey { key_id, .. }
+        | Command::ImportKeyMaterial { key_id, .. }
+        | Command::DeleteImportedKeyMaterial { key_id, .. }
+        | Command::ExpireImportedKeyMaterial { key_id, .. } => Some(*key_id),
         _ => None,
     }
 }
@@ -525,17 +566,9 @@ fn pending_key(command: &Command) -> Option<KeyId> {
     }
 }
 
-fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
+pub(crate) fn changed_key(key: &KeyRecord, changes: &mut Vec<RowChange>) -> CommandResult {
     changes.push(RowChange::Key(key.key_id));
     Ok(Applied::Key(Box::new(key.reply_view())))
-}
-
-/// The answer to a command this build decodes but does not apply yet.
-fn not_yet(command: &Command) -> Rejection {
-    Rejection::new(
-        ErrorCode::UnsupportedOperation,
-        format!("{} is not implemented yet in this version of Trent", command.name()),
-    )
 }
 
 pub(crate) fn key_not_found(key_id: KeyId) -> Rejection {

@@ -29,6 +29,8 @@ pub struct Registry {
     pub(crate) deletion_queue: OrdSet<(u64, KeyId)>,
     /// Derived: keys with automatic rotation by their next rotation date.
     pub(crate) rotation_queue: OrdSet<(u64, KeyId)>,
+    /// Derived: imported material that expires (and still has its bytes), by `ValidTo`.
+    pub(crate) expiry_queue: OrdSet<(u64, KeyId, crate::materials::KeyMaterialId)>,
     /// Derived: each key's alias names.
     pub(crate) aliases_by_key: OrdMap<KeyId, OrdSet<String>>,
     /// The sealed keyring; `None` until the cluster is initialised.
@@ -71,6 +73,9 @@ impl Registry {
             }
             if let Some(due_at_ms) = crate::rotation::due_at(&key) {
                 registry.rotation_queue.insert((due_at_ms, key.key_id));
+            }
+            for (valid_to_ms, material_id) in crate::import::expiring_materials(&key) {
+                registry.expiry_queue.insert((valid_to_ms, key.key_id, material_id));
             }
             let key_id = key.key_id;
             if registry.keys.insert(key_id, key).is_some() {

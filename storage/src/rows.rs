@@ -326,6 +326,10 @@ pub(crate) fn touched_rows(
                 Some(grant) => batch.put(RowKind::Grant, grant_id.as_bytes(), encode(grant)?),
                 None => batch.remove(RowKind::Grant, grant_id.as_bytes()),
             },
+            RowChange::ImportParameters(token_id) => match registry.import_parameters(token_id) {
+                Some(parameters) => batch.put(RowKind::ImportParameters, &token_id.0, encode(parameters)?),
+                None => batch.remove(RowKind::ImportParameters, &token_id.0),
+            },
         }
     }
     Ok(())

@@ -70,17 +70,14 @@ async fn a_level_this_build_does_not_support_stops_the_state_machine() {
 }
 
 #[tokio::test]
-async fn the_import_commands_are_decoded_but_not_yet_applied() {
+async fn the_import_commands_are_applied() {
     let mut node = Node::new();
     let key = key_id();
     node.run(1, create_key(key)).await.expect("created");
     let material_id = trent_storage::KeyMaterialId([1; 32]);
     let refused = node.run(2, Command::DeleteImportedKeyMaterial { key_id: key, material_id }).await;
-    let rejection = refused.expect_err("not applied yet");
+    let rejection = refused.expect_err("a key Trent made has no imported material");
     assert_eq!(rejection.code, trent_wire::ErrorCode::UnsupportedOperation);
-    assert!(
-        rejection.message.contains("DeleteImportedKeyMaterial is not implemented yet"),
-        "{}",
-        rejection.message
-    );
+    assert!(rejection.message.contains("does not have an EXTERNAL origin"), "{}", rejection.message);
+    assert!(!rejection.message.contains("not implemented yet"), "{}", rejection.message);
 }

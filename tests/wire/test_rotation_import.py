@@ -1,8 +1,8 @@
 """Key rotation and import (issue 16) through boto3: the eight operations are recognised and
 boto3's requests (built from botocore's model) parse and validate; the five rotation operations
-are served, with AWS's shapes and errors, and the three import operations answer
-UnsupportedOperationException until their behaviour lands. Requests botocore would refuse
-client-side go through ``raw_kms`` to check the server's own limits.
+are served with AWS's shapes and errors, and the import operations refuse a key whose material
+Trent made (their behaviour: test_import.py). Requests botocore would refuse client-side go
+through ``raw_kms`` to check the server's own limits.
 """
 
 import re
@@ -52,13 +52,6 @@ def calls(key_id: str):
         ),
         "DeleteImportedKeyMaterial": ("delete_imported_key_material", {"KeyId": key_id}),
     }
-
-
-@pytest.mark.parametrize("operation", ["GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"])
-def test_each_import_operation_is_recognised_and_not_yet_served(kms, key_id, operation):
-    method, params = calls(key_id)[operation]
-    error = refused("UnsupportedOperationException", getattr(kms, method), **params)
-    assert NOT_YET in error["Message"], error
 
 
 def new_key(kms, **kwargs) -> str:
@@ -162,6 +155,14 @@ def test_a_key_rotates_on_demand_25_times(kms):
         kms.rotate_key_on_demand(KeyId=key)
     refused("LimitExceededException", kms.rotate_key_on_demand, KeyId=key)
     assert len(kms.list_key_rotations(KeyId=key, Limit=100)["Rotations"]) == 25
+
+
+@pytest.mark.parametrize("operation", ["GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"])
+def test_each_import_operation_is_served_and_refuses_a_key_trent_made(kms, key_id, operation):
+    method, params = calls(key_id)[operation]
+    error = refused("UnsupportedOperationException", getattr(kms, method), **params)
+    assert NOT_YET not in error["Message"], error
+    assert "origin is AWS_KMS" in error["Message"], error
 
 
 def test_unknown_keys_are_not_found_before_anything_else(kms):

@@ -65,10 +65,20 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
         Some(origin) => enum_value::<Origin>("origin", origin, Origin::parse, Origin::allowed_values)?,
         None => Origin::AwsKms,
     };
-    if origin != Origin::AwsKms {
+    if !matches!(origin, Origin::AwsKms | Origin::External) {
         return Err(KmsError::new(
             ErrorCode::UnsupportedOperation,
             format!("Origin {origin} is not supported yet"),
+        ));
+    }
+    if origin == Origin::External
+        && matches!(spec, KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024)
+    {
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            format!(
+                "KeySpec {spec} does not support Origin EXTERNAL: ML-KEM key material cannot be imported"
+            ),
         ));
     }
     if request.multi_region == Some(true) {
@@ -88,9 +98,15 @@ pub async fn create_key(call: &Call<'_>, request: CreateKeyRequest) -> Result<Ke
     };
     let tags = check_tags(request.tags.as_deref().unwrap_or_default())?;
     let draft = KeyDraft { description, spec, usage, origin, tags };
-    let proposal = match policy {
-        Some(policy) => crate::write_path::Proposal::CreateKeyWithPolicy { draft, policy },
-        None => crate::write_path::Proposal::CreateKey(draft),
+    let proposal = match (origin, policy) {
+        // No material to make: the receiving node picks the id, as the leader would (random).
+        (Origin::External, policy) => crate::write_path::Proposal::Command(Command::CreateExternalKey {
+            key_id: KeyId(crate::crypto::random_uuid()),
+            draft,
+            policy,
+        }),
+        (_, Some(policy)) => crate::write_path::Proposal::CreateKeyWithPolicy { draft, policy },
+        (_, None) => crate::write_path::Proposal::CreateKey(draft),
     };
     let record = written_key(call.write(proposal).await?)?;
     Ok(KeyMetadataResponse { key_metadata: key_metadata(&record, call.scope()) })

@@ -2,6 +2,7 @@
 
 use trent_storage::{KeyLifecycle, KeyRecord};
 use trent_wire::kms::KeyMetadata;
+use trent_wire::model::ExpirationModel;
 
 use trent_wire::model::KeySpec;
 
@@ -23,6 +24,11 @@ pub fn key_metadata(key: &KeyRecord, scope: &ArnScope) -> KeyMetadata {
         KeyLifecycle::Enabled | KeyLifecycle::Disabled | KeyLifecycle::PendingImport => (None, None),
     };
     let offered = trent_keys::KeyAlgorithms::of(key.spec, key.usage);
+    // An EXTERNAL key's current imported material, while it has its bytes.
+    let imported = key
+        .current_material()
+        .and_then(|material| material.imported())
+        .filter(|material| material.sealed.is_some());
     KeyMetadata {
         aws_account_id: scope.account_id.clone(),
         key_id: key.key_id.to_string(),
@@ -44,9 +50,11 @@ pub fn key_metadata(key: &KeyRecord, scope: &ArnScope) -> KeyMetadata {
         key_agreement_algorithms: names(offered.key_agreement, |algorithm| algorithm.as_str()),
         encapsulation_algorithms: names(offered.encapsulation, |algorithm| algorithm.as_str()),
         multi_region: false,
-        // Filled once keys have imported material (issue 16).
-        valid_to: None,
-        expiration_model: None,
+        valid_to: imported.and_then(|material| material.valid_to_ms).map(epoch_seconds),
+        expiration_model: key.holds_imported_material().then_some(match imported {
+            Some(material) if material.valid_to_ms.is_none() => ExpirationModel::KeyMaterialDoesNotExpire,
+            _ => ExpirationModel::KeyMaterialExpires,
+        }),
         // AWS shows it for symmetric encryption keys only: the keys that rotate.
         current_key_material_id: key
             .current_material()

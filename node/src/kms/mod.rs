@@ -11,6 +11,7 @@ pub mod data_keys;
 pub mod encryption;
 pub mod grants;
 pub mod identifiers;
+pub mod import;
 pub mod key_pairs;
 pub mod key_policies;
 pub mod keys;
@@ -24,9 +25,6 @@ use std::sync::RwLockReadGuard;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use trent_storage::{Applied, Registry, RequestId};
-use trent_wire::import::{
-    DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, ImportKeyMaterialRequest,
-};
 use trent_wire::kms::TARGET_PREFIX;
 use trent_wire::{ErrorCode, KmsError, Operation};
 
@@ -175,24 +173,6 @@ macro_rules! serve {
     }};
 }
 
-/// Parses the body into the operation's request, authorizes it and checks its fields as the
-/// operation will, then refuses it: for operations this version recognises but does not serve.
-macro_rules! not_yet {
-    ($call:expr, $body:expr, $request:ty) => {
-        not_yet!($call, $body, $request, |_: &$request| Ok::<(), KmsError>(()))
-    };
-    ($call:expr, $body:expr, $request:ty, $validate:expr) => {{
-        let request: $request = parse($body)?;
-        $call.authorize(&request).await?;
-        identifiers::parse_key_id(&request.key_id, "keyId", $call.scope())?;
-        $validate(&request)?;
-        Err(KmsError::new(
-            ErrorCode::UnsupportedOperation,
-            format!("{} is not implemented yet in this version of Trent", $call.operation),
-        ))
-    }};
-}
-
 /// Runs the call's operation on `body`; returns the JSON response body.
 pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
     match call.operation {
@@ -244,15 +224,9 @@ pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError>
         Operation::GetKeyRotationStatus => serve!(call, body, rotation::get_key_rotation_status),
         Operation::RotateKeyOnDemand => serve!(call, body, rotation::rotate_key_on_demand),
         Operation::ListKeyRotations => serve!(call, body, rotation::list_key_rotations),
-        Operation::GetParametersForImport => {
-            not_yet!(call, body, GetParametersForImportRequest, GetParametersForImportRequest::validate)
-        }
-        Operation::ImportKeyMaterial => {
-            not_yet!(call, body, ImportKeyMaterialRequest, ImportKeyMaterialRequest::validate)
-        }
-        Operation::DeleteImportedKeyMaterial => {
-            not_yet!(call, body, DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialRequest::validate)
-        }
+        Operation::GetParametersForImport => serve!(call, body, import::get_parameters_for_import),
+        Operation::ImportKeyMaterial => serve!(call, body, import::import_key_material),
+        Operation::DeleteImportedKeyMaterial => serve!(call, body, import::delete_imported_key_material),
         admin => Err(KmsError::new(
             ErrorCode::UnknownOperation,
             format!("{admin} is an admin call, not a KMS operation"),

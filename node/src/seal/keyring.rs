@@ -29,9 +29,6 @@ pub enum KeyringError {
     /// The keyring holds no key at all (corrupt state).
     #[error("the keyring is empty")]
     Empty,
-    /// The material was imported, and this build opens no imported material.
-    #[error("imported key material does not open in this build")]
-    Imported,
     /// The random source or cipher failed.
     #[error("{0}")]
     Crypto(CryptoError),
@@ -63,14 +60,22 @@ pub enum SealContext<'a> {
         /// The material version.
         version: u32,
     },
-    /// A rotation's material: `rotated-key-material|`, the key id, the material id the leader
-    /// picked. Bound to the id rather than the version: two rotations of one key stamped before
-    /// either applies do not know which version each becomes.
-    RotatedKeyMaterial {
+    /// A material version with an id of its own (rotated or imported material):
+    /// `key-material-id|`, the key id, the material id. Deleting and importing it again
+    /// gives the same version the same context.
+    IdentifiedMaterial {
         /// The key.
         key_id: &'a trent_storage::KeyId,
-        /// The material's id.
+        /// The material id.
         material_id: &'a trent_storage::KeyMaterialId,
+    },
+    /// The wrapping private key of one GetParametersForImport: `import-wrapping-key|`, the key
+    /// id, the token id.
+    ImportWrappingKey {
+        /// The key the parameters are for.
+        key_id: &'a trent_storage::KeyId,
+        /// The token id.
+        token_id: &'a trent_storage::ImportTokenId,
     },
     /// An access key's secret: the access key id alone, as the first builds sealed it. It
     /// cannot collide with a tagged kind: access key ids are letters, digits and underscores,
@@ -91,10 +96,16 @@ impl SealContext<'_> {
                 context.extend_from_slice(&version.to_be_bytes());
                 context
             }
-            SealContext::RotatedKeyMaterial { key_id, material_id } => {
-                let mut context = b"rotated-key-material|".to_vec();
+            SealContext::IdentifiedMaterial { key_id, material_id } => {
+                let mut context = b"key-material-id|".to_vec();
                 context.extend_from_slice(key_id.as_bytes());
                 context.extend_from_slice(&material_id.0);
+                context
+            }
+            SealContext::ImportWrappingKey { key_id, token_id } => {
+                let mut context = b"import-wrapping-key|".to_vec();
+                context.extend_from_slice(key_id.as_bytes());
+                context.extend_from_slice(&token_id.0);
                 context
             }
             SealContext::AccessKeySecret { access_key_id } => access_key_id.as_bytes().to_vec(),
@@ -174,6 +185,29 @@ impl Keyring {
         let sealed = aead_seal(key, &barrier_aad(&self.cluster_id, version, &context.bytes()), secret)
             .map_err(KeyringError::Crypto)?;
         Ok(WrappedSecret { barrier_version: version, sealed })
+    }
+
+    /// The id of imported material of `key_id`: HMAC-SHA-256 of the key id and the material
+    /// (in its canonical form) under a key derived from the first barrier key, which no keyring
+    /// rotation removes. The same material imported into the same key always gets the same id,
+    /// which is how ImportKeyMaterial recognises material the key had (even once its sealed
+    /// bytes are deleted); the id reveals nothing of the material to whoever lacks the barrier.
+    pub fn imported_material_id(
+        &self,
+        key_id: &trent_storage::KeyId,
+        material: &[u8],
+    ) -> Result<trent_storage::KeyMaterialId, KeyringError> {
+        let (_, first) = self.keys.first_key_value().ok_or(KeyringError::Empty)?;
+        let derived = crate::crypto::hkdf_sha256(
+            first.expose(),
+            &self.cluster_id,
+            &[b"trent/imported-material-id/v1|"],
+        )
+        .map_err(KeyringError::Crypto)?;
+        let mut data = Zeroizing::new(Vec::with_capacity(16 + material.len()));
+        data.extend_from_slice(key_id.as_bytes());
+        data.extend_from_slice(material);
+        Ok(trent_storage::KeyMaterialId(crate::crypto::hmac_sha256(derived.expose(), &data)))
     }
 
     /// Opens a secret sealed by [`Keyring::wrap`] with the same `context`.
@@ -269,21 +303,43 @@ mod tests {
             keyring.wrap(&SealContext::KeyMaterial { key_id: &key_id, version: 3 }, b"x").unwrap();
         let as_access_key = SealContext::AccessKeySecret { access_key_id: "key_material" };
         assert_eq!(keyring.unwrap(&as_access_key, &as_material).unwrap_err(), KeyringError::Forged);
-
-        let material_id = trent_storage::KeyMaterialId([9; 32]);
-        let rotated = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &material_id };
-        assert!(rotated.bytes().starts_with(b"rotated-key-material|"));
-        let as_rotated = keyring.wrap(&rotated, b"x").unwrap();
-        let other_id = trent_storage::KeyMaterialId([10; 32]);
-        let moved = SealContext::RotatedKeyMaterial { key_id: &key_id, material_id: &other_id };
-        assert_eq!(keyring.unwrap(&moved, &as_rotated).unwrap_err(), KeyringError::Forged);
-        let as_version = SealContext::KeyMaterial { key_id: &key_id, version: 3 };
-        assert_eq!(keyring.unwrap(&as_version, &as_rotated).unwrap_err(), KeyringError::Forged);
     }
 
     #[test]
     fn the_keyring_never_prints_keys() {
         let keyring = Keyring::generate([3; 16]).unwrap();
         assert_eq!(format!("{keyring:?}"), "Keyring { versions: [1], .. }");
+    }
+
+    #[test]
+    fn imported_material_ids_outlive_barrier_rotation_and_bind_key_material_and_cluster() {
+        let mut keyring = Keyring::generate([4; 16]).unwrap();
+        let key = trent_storage::KeyId(uuid::Uuid::new_v4());
+        let id = keyring.imported_material_id(&key, b"material").unwrap();
+        keyring.rotate().unwrap();
+        assert_eq!(keyring.imported_material_id(&key, b"material").unwrap(), id, "same after rotation");
+        assert_ne!(keyring.imported_material_id(&key, b"materiaL").unwrap(), id);
+        let other = trent_storage::KeyId(uuid::Uuid::new_v4());
+        assert_ne!(keyring.imported_material_id(&other, b"material").unwrap(), id);
+        let another_cluster = Keyring::generate([4; 16]).unwrap();
+        assert_ne!(another_cluster.imported_material_id(&key, b"material").unwrap(), id);
+    }
+
+    #[test]
+    fn material_sealed_by_id_and_wrapping_keys_open_only_in_their_own_context() {
+        let keyring = Keyring::generate([6; 16]).unwrap();
+        let key = trent_storage::KeyId(uuid::Uuid::new_v4());
+        let material_id = trent_storage::KeyMaterialId([1; 32]);
+        let token_id = trent_storage::ImportTokenId([1; 16]);
+        let by_id = SealContext::IdentifiedMaterial { key_id: &key, material_id: &material_id };
+        let wrapping = SealContext::ImportWrappingKey { key_id: &key, token_id: &token_id };
+        let sealed = keyring.wrap(&by_id, b"secret").unwrap();
+        assert_eq!(keyring.unwrap(&by_id, &sealed).unwrap().as_slice(), b"secret");
+        assert_eq!(keyring.unwrap(&wrapping, &sealed).unwrap_err(), KeyringError::Forged);
+        let other_id = trent_storage::KeyMaterialId([2; 32]);
+        let moved = SealContext::IdentifiedMaterial { key_id: &key, material_id: &other_id };
+        assert_eq!(keyring.unwrap(&moved, &sealed).unwrap_err(), KeyringError::Forged);
+        let sealed_key = keyring.wrap(&wrapping, b"pkcs8").unwrap();
+        assert_eq!(keyring.unwrap(&by_id, &sealed_key).unwrap_err(), KeyringError::Forged);
     }
 }

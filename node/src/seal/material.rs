@@ -2,7 +2,7 @@
 //! in-memory cache of unwrapped material that exists only while the node is unsealed.
 
 use trent_storage::sealed::WrappedSecret;
-use trent_storage::{KeyId, KeyMaterial, KeyMaterialId, MaterialSource, RotatedMaterial};
+use trent_storage::{KeyId, KeyMaterial, KeyMaterialId, RotatedMaterial};
 
 use trent_wire::model::KeySpec;
 
@@ -17,16 +17,32 @@ pub fn material_context(key_id: &KeyId, version: u32) -> SealContext<'_> {
     SealContext::KeyMaterial { key_id, version }
 }
 
-/// The barrier context `material` of `key_id` was sealed with, by where it came from: CreateKey's
-/// is bound to the version, a rotation's to its material id. `None` for imported material,
-/// which this build does not open.
-fn sealed_context<'a>(key_id: &'a KeyId, material: &'a KeyMaterial) -> Option<SealContext<'a>> {
-    match &material.source {
-        MaterialSource::Created { .. } => Some(material_context(key_id, material.version)),
-        MaterialSource::Rotated { id, .. } => {
-            Some(SealContext::RotatedKeyMaterial { key_id, material_id: id })
+/// What names a material version in its seal context: its version number (material made by
+/// CreateKey, and every version stored before format 3), or its material id (rotated and
+/// imported material).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MaterialName {
+    /// Sealed with [`SealContext::KeyMaterial`].
+    Version(u32),
+    /// Sealed with [`SealContext::IdentifiedMaterial`].
+    Id(KeyMaterialId),
+}
+
+impl MaterialName {
+    /// How `material` was sealed.
+    pub fn of(material: &KeyMaterial) -> MaterialName {
+        match material.stored_id() {
+            Some(id) => MaterialName::Id(*id),
+            None => MaterialName::Version(material.version),
         }
-        MaterialSource::Imported(_) => None,
+    }
+
+    /// The barrier context of this material of `key_id`.
+    pub fn context<'a>(&'a self, key_id: &'a KeyId) -> SealContext<'a> {
+        match self {
+            MaterialName::Version(version) => material_context(key_id, *version),
+            MaterialName::Id(material_id) => SealContext::IdentifiedMaterial { key_id, material_id },
+        }
     }
 }
 
@@ -50,7 +66,7 @@ pub fn generate_rotated(keyring: &Keyring, key_id: &KeyId) -> Result<RotatedMate
     let id = KeyMaterialId(id);
     let material = SecretKey::generate().map_err(KeyringError::Crypto)?;
     let sealed =
-        keyring.wrap(&SealContext::RotatedKeyMaterial { key_id, material_id: &id }, material.expose())?;
+        keyring.wrap(&SealContext::IdentifiedMaterial { key_id, material_id: &id }, material.expose())?;
     Ok(RotatedMaterial { id, sealed })
 }
 
@@ -77,12 +93,14 @@ pub fn generate_private(spec: KeySpec) -> Result<zeroize::Zeroizing<Vec<u8>>, tr
     trent_keys::generate(spec)
 }
 
-/// Unwrapped material by (key, version), zeroized when evicted or dropped.
-pub type MaterialCache = UnwrapCache<(KeyId, u32), KeySecret>;
+/// Unwrapped material by (key, name), zeroized when evicted or dropped. Imported material
+/// pending rotation can be deleted and other material take its version number: it has
+/// another id, so another entry.
+pub type MaterialCache = UnwrapCache<(KeyId, MaterialName), KeySecret>;
 
 impl MaterialCache {
     /// The unwrapped `material` of `key_id` (of `spec`), unwrapping it on a miss with the
-    /// context its source was sealed with. Material whose bytes were deleted is
+    /// context it was sealed with ([`MaterialName`]). Material whose bytes were deleted is
     /// [`KeyringError::Forged`]: it opens nothing.
     pub fn material(
         &self,
@@ -91,9 +109,10 @@ impl MaterialCache {
         spec: KeySpec,
         material: &KeyMaterial,
     ) -> Result<KeySecret, KeyringError> {
-        let context = sealed_context(key_id, material).ok_or(KeyringError::Imported)?;
+        let name = MaterialName::of(material);
         let sealed = material.sealed().ok_or(KeyringError::Forged)?;
-        self.get_or_unwrap(keyring, &(*key_id, material.version), &context, sealed, |bytes| {
+        let context = name.context(key_id);
+        self.get_or_unwrap(keyring, &(*key_id, name), &context, sealed, |bytes| {
             KeySecret::from_unwrapped(spec, bytes)
         })
     }
@@ -102,6 +121,8 @@ impl MaterialCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use trent_storage::MaterialSource;
 
     const SYMMETRIC: KeySpec = KeySpec::SymmetricDefault;
 
@@ -129,8 +150,16 @@ mod tests {
         let other = KeyId(uuid::Uuid::new_v4());
         let moved = cache.material(&keyring, &other, SYMMETRIC, &KeyMaterial::created(1, sealed.clone(), 0));
         assert_eq!(moved.unwrap_err(), KeyringError::Forged);
-        let renumbered = cache.material(&keyring, &key, SYMMETRIC, &KeyMaterial::created(2, sealed, 0));
+        let renumbered =
+            cache.material(&keyring, &key, SYMMETRIC, &KeyMaterial::created(2, sealed.clone(), 0));
         assert_eq!(renumbered.unwrap_err(), KeyringError::Forged);
+        let by_id = RotatedMaterial { id: KeyMaterialId([3; 32]), sealed };
+        let by_id = MaterialCache::default().material(&keyring, &key, SYMMETRIC, &rotated(1, &by_id));
+        assert_eq!(
+            by_id.unwrap_err(),
+            KeyringError::Forged,
+            "material sealed by version does not open by id"
+        );
     }
 
     #[test]

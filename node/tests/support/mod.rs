@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod disk_scan;
 pub mod kms;
 
 use std::net::TcpListener;
