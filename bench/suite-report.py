@@ -186,6 +186,46 @@ def wrk_rows(runs):
     return rows
 
 
+def rotation_lines(runs):
+    """Issue 16's measurements: ciphertext v2 against v1 (wrk rounds, server CPU per call),
+    Decrypt over many material versions against one, ListKeyRotations of a much-rotated key."""
+
+    def rounds(prefix):
+        return [runs[name] for name in runs if name.startswith(prefix) and name[len(prefix):].isdigit()]
+
+    def mean(values):
+        return sum(values) / len(values) if values else None
+
+    lines = ["", "### Ciphertext formats and rotated keys", ""]
+    v2, v1 = rounds("t1-encrypt-1k-v2-wrk-"), rounds("t1-encrypt-1k-v1-wrk-")
+    if v2 and v1:
+        o2, o1 = mean([r["ops_per_sec"] for r in v2]), mean([r["ops_per_sec"] for r in v1])
+        c2 = mean([r["server_cpu_us_per_op"] for r in v2 if "server_cpu_us_per_op" in r])
+        c1 = mean([r["server_cpu_us_per_op"] for r in v1 if "server_cpu_us_per_op" in r])
+        cpu = f"; server CPU per call {c2:.1f} µs (v2) against {c1:.1f} µs (v1)" if c2 and c1 else ""
+        lines.append(
+            f"- Encrypt 1 KiB, 1 node, driven by wrk: ciphertext v2 ÷ v1 = {o2 / o1:.3f} "
+            f"({o2:,.0f} / {o1:,.0f} ops/s, {len(v2)} alternating rounds each){cpu}."
+        )
+    else:
+        lines.append("- Encrypt v2 against v1: not measured (wrk is not installed, or a run failed).")
+    many, one = runs.get("t1-decrypt-1k-versions"), runs.get("t1-decrypt-1k-one-version")
+    if many and one:
+        lines.append(
+            f"- Decrypt 1 KiB, 1 node: {many['setup']['label'].split(', ')[-1]} ÷ blobs of one version = "
+            f"{many['ops_per_sec'] / one['ops_per_sec']:.3f} ({many['ops_per_sec']:,.0f} / {one['ops_per_sec']:,.0f} ops/s; "
+            f"p99 {ms(many['latency_us']['p99'])} / {ms(one['latency_us']['p99'])} ms)."
+        )
+    listed = runs.get("t1-list-key-rotations")
+    if listed:
+        latency = listed["latency_us"]
+        lines.append(
+            f"- {listed['setup']['label']}: {listed['ops_per_sec']:,.0f} calls/s at 64 connections, "
+            f"p50 {ms(latency['p50'])} ms, p99 {ms(latency['p99'])} ms."
+        )
+    return lines
+
+
 def report(results, duration, smoke):
     runs, memory = load(results)
     lines = [BEGIN, "", "## The suite: Trent against its ceilings and peers, one run", ""]
@@ -205,6 +245,7 @@ def report(results, duration, smoke):
         lines.append("| " + " | ".join(row) + " |")
     lines += [""] + ceiling_lines(runs)
     lines += rsa4096_lines(runs)
+    lines += rotation_lines(runs)
     lines += ["", "### Every run", "", "| run | ops/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     for name, run in runs.items():
         latency = run["latency_us"]
