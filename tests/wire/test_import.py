@@ -203,6 +203,33 @@ def test_new_material_waits_for_rotation_and_is_deleted_by_its_id(kms):
     refused("NotFoundException", kms.delete_imported_key_material, KeyId=key_id, KeyMaterialId=pending["KeyMaterialId"])
 
 
+def test_an_imported_key_rotates_on_demand_to_its_pending_material_and_old_blobs_still_decrypt(kms):
+    key_id = external_key(kms)
+    params = parameters(kms, key_id, "RSAES_OAEP_SHA_256")
+    wrap = lambda material: wrap_with_cryptography("RSAES_OAEP_SHA_256", params["PublicKey"], material)
+    first = import_material(kms, key_id, params, wrap(os.urandom(32)))
+    refused("KMSInvalidStateException", kms.rotate_key_on_demand, KeyId=key_id)
+    old = kms.encrypt(KeyId=key_id, Plaintext=b"first material")["CiphertextBlob"]
+    pending = import_material(kms, key_id, params, wrap(os.urandom(32)), ImportType="NEW_KEY_MATERIAL")
+    listed = kms.list_key_rotations(KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    states = {entry["KeyMaterialId"]: entry["KeyMaterialState"] for entry in listed}
+    assert states == {first["KeyMaterialId"]: "CURRENT", pending["KeyMaterialId"]: "PENDING_ROTATION"}
+    assert kms.list_key_rotations(KeyId=key_id)["Rotations"] == [], "nothing has rotated yet"
+
+    kms.rotate_key_on_demand(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"] == pending["KeyMaterialId"]
+    [rotation] = kms.list_key_rotations(KeyId=key_id)["Rotations"]
+    assert rotation["KeyMaterialId"] == pending["KeyMaterialId"]
+    assert rotation["RotationType"] == "ON_DEMAND" and rotation["KeyMaterialState"] == "CURRENT"
+    assert rotation["ImportState"] == "IMPORTED"
+    new = kms.encrypt(KeyId=key_id, Plaintext=b"second material")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"first material"
+    assert kms.decrypt(CiphertextBlob=new)["Plaintext"] == b"second material"
+    # Nothing pending any more: another rotation needs another import first.
+    refused("KMSInvalidStateException", kms.rotate_key_on_demand, KeyId=key_id)
+    refused("UnsupportedOperationException", kms.enable_key_rotation, KeyId=key_id)
+
+
 def test_non_symmetric_keys_take_no_material_description_and_deleted_keys_no_parameters(kms):
     key_id = external_key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
     params = parameters(kms, key_id, "RSAES_OAEP_SHA_256")
