@@ -233,7 +233,7 @@ impl KmsTarget {
         .await
     }
 
-    /// Decrypts the blobs in `path` (base64, one per line; at most [`MAX_CIPHERTEXTS`]) instead
+    /// Decrypts the blobs in `path` (base64, one per line; at most 100,000) instead
     /// of those made per key.
     pub fn use_ciphertexts_file(&mut self, path: &Path) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
