@@ -4,7 +4,8 @@
 //! on the leader, and proposes one command per due item; `apply` re-checks each date, so a sweep
 //! racing a `CancelKeyDeletion` cannot delete a rescued key, one racing a re-import cannot
 //! expire the material it renewed, and a due date that two leaders both propose (one before a
-//! crash, one after) rotates once.
+//! crash, one after) rotates once. On every node, each sweep also drops unwrapped material the
+//! registry no longer holds (deleted or expired imported material, deleted keys).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,7 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
             _ = ticker.tick() => {}
             _ = shutdown.changed() => return,
         }
+        node.seal.forget_materials(&node.registry.read());
         if node.role() != NodeRole::Leader {
             continue;
         }

@@ -151,7 +151,7 @@ impl ForwardedProposal {
             Proposal::Command(command) => command,
             Proposal::RotateKey { key_id, kind } => {
                 // A key this leader has not applied yet is not EXTERNAL: a rotation of one would
-                // come after its creation. Apply refuses material an EXTERNAL key does not take.
+                // come after its creation. Apply drops material an EXTERNAL key does not take.
                 let external = registry.key(&key_id).is_some_and(|key| key.origin == Origin::External);
                 let material = if external {
                     None

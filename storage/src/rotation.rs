@@ -94,7 +94,7 @@ impl Registry {
             None => AutomaticRotation {
                 period_days,
                 anchor_ms: now_ms,
-                next_at_ms: now_ms + period_ms(period_days),
+                next_at_ms: now_ms.saturating_add(period_ms(period_days)),
             },
             // A new period counts from the same anchor; one already past makes the key due now.
             Some(current) => AutomaticRotation {
@@ -172,10 +172,10 @@ impl Registry {
                             key.rotation.on_demand_count += 1;
                         })
                     }
+                    // Material a leader made anyway (it had not applied the key's creation when
+                    // it stamped the rotation) is dropped: the pending imported material is what
+                    // becomes current.
                     Origin::External => {
-                        if material.is_some() {
-                            return Err(unexpected_material(key_id));
-                        }
                         if !key.holds_imported_material() || key.pending_material().is_none() {
                             return Err(Rejection::new(
                                 ErrorCode::InvalidState,
@@ -303,13 +303,6 @@ fn rotated_material<'a>(
     Ok(material)
 }
 
-fn unexpected_material(key_id: KeyId) -> Rejection {
-    Rejection::new(
-        ErrorCode::Validation,
-        format!("Key '{key_id}' has imported key material; a rotation makes its pending material current and brings none"),
-    )
-}
-
 /// Appends `material` as the new current version.
 fn append_rotated(key: &mut KeyRecord, material: &RotatedMaterial, became_current: RotationEvent) {
     let version = key.current_version + 1;
@@ -363,18 +356,14 @@ mod tests {
             id: crate::KeyMaterialId([9; 32]),
             sealed: key.materials[0].sealed().cloned().unwrap(),
         };
-        assert_eq!(
-            code(run(&mut registry, 1, on_demand(Some(material)))),
-            ErrorCode::Validation,
-            "imported keys bring none"
-        );
-
-        let Applied::Key(rotated) = run(&mut registry, 2, on_demand(None)).expect("promoted") else {
+        // Material a leader made anyway (it had not applied the key's creation) is dropped.
+        let Applied::Key(rotated) = run(&mut registry, 2, on_demand(Some(material))).expect("promoted")
+        else {
             panic!("a key")
         };
         assert_eq!((rotated.current_version, rotated.rotation.on_demand_count), (3, 2));
         let stored = registry.key(&id).unwrap();
-        assert_eq!(stored.materials.len(), 3, "no material added");
+        assert_eq!(stored.materials.len(), 3, "no material added, the leader's dropped");
         let became = stored.materials[2].became_current.expect("rotated");
         assert_eq!((became.kind, became.at_ms), (RotationType::OnDemand, T0 + 2));
         assert_eq!(stored.pending_material(), None);

@@ -155,10 +155,19 @@ async fn open_key(
             MaterialVersion::Exactly(_) if crate::planted_bug::decrypts_with_current() => {
                 key.current_material().ok_or_else(invalid_ciphertext)?
             }
-            MaterialVersion::Exactly(wanted) => key.material(wanted).ok_or_else(invalid_ciphertext)?,
+            // Imported material waiting for a rotation (PENDING_ROTATION) is not the key's yet.
+            MaterialVersion::Exactly(wanted) => key
+                .material(wanted)
+                .filter(|material| material.version <= key.current_version)
+                .ok_or_else(invalid_ciphertext)?,
         };
-        // Deleted or expired imported material opens nothing.
+        // Deleted or expired imported material opens nothing; material past its ValidTo is
+        // expired on this node's clock before the leader's sweep commits the expiry.
         material.sealed().ok_or_else(invalid_ciphertext)?;
+        let valid_to_ms = material.imported().and_then(|imported| imported.valid_to_ms);
+        if valid_to_ms.is_some_and(|valid_to_ms| valid_to_ms <= call.node().now_ms()) {
+            return Err(KmsError::new(ErrorCode::InvalidState, format!("{arn} is pending import.")));
+        }
         (key.key_id, key.spec, key.usage, key.origin, arn, material.clone(), registry.features().level)
     };
     let material_version = material.version;

@@ -232,6 +232,22 @@ impl Seal {
         }
     }
 
+    /// Drops unwrapped material the registry no longer holds in the same sealed form: material
+    /// deleted or expired (imported), and keys deleted. Each node calls it on its sweep, so a
+    /// customer's deleted material does not outlive its deletion in memory by more than a sweep.
+    pub fn forget_materials(&self, registry: &trent_storage::Registry) {
+        if let SealState::Unsealed { materials, .. } = &*self.read() {
+            materials.retain(|(key_id, name), sealed| {
+                registry.key(key_id).is_some_and(|key| {
+                    key.materials.iter().any(|material| {
+                        super::material::MaterialName::of(material) == *name
+                            && material.sealed() == Some(sealed)
+                    })
+                })
+            });
+        }
+    }
+
     /// The secret of access key `access_key_id` (cached while unsealed; dropped on seal).
     pub fn access_key_secret(
         &self,

@@ -75,6 +75,16 @@ impl<K: Hash + Eq + Clone, V: Clone> UnwrapCache<K, V> {
         Ok(value)
     }
 
+    /// Keeps only the entries `keep` accepts (by name and the sealed bytes they came from); the
+    /// others are dropped, their values zeroizing themselves.
+    pub fn retain(&self, mut keep: impl FnMut(&K, &WrappedSecret) -> bool) {
+        let mut entries = self.lock();
+        let entries = &mut *entries;
+        entries.values.retain(|name, (sealed, _)| keep(name, sealed));
+        let values = &entries.values;
+        entries.arrival.retain(|name| values.contains_key(name));
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.lock().values.len()
@@ -134,6 +144,21 @@ mod tests {
 
         // A sealed secret bound to another id never opens, cached or not.
         assert_eq!(cache.secret(&keyring, "AKIDTWO", &second).unwrap_err(), KeyringError::Forged);
+    }
+
+    #[test]
+    fn retain_drops_what_it_is_told_and_its_place_in_the_arrival_order() {
+        let keyring = Keyring::generate([3; 16]).unwrap();
+        let cache = SecretCache::default();
+        let sealed_a = keyring.wrap(&SealContext::AccessKeySecret { access_key_id: "A" }, b"a").unwrap();
+        let sealed_b = keyring.wrap(&SealContext::AccessKeySecret { access_key_id: "B" }, b"b").unwrap();
+        cache.secret(&keyring, "A", &sealed_a).unwrap();
+        cache.secret(&keyring, "B", &sealed_b).unwrap();
+        cache.retain(|name, _| name != "A");
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.lock().arrival, ["B".to_owned()]);
+        cache.retain(|_, sealed| sealed != &sealed_b);
+        assert!(cache.is_empty() && cache.lock().arrival.is_empty());
     }
 
     #[test]
