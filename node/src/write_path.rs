@@ -89,7 +89,7 @@ impl ForwardedProposal {
         self.private_material_spec().is_some()
     }
 
-    fn private_material_spec(&self) -> Option<trent_wire::model::KeySpec> {
+    pub(crate) fn private_material_spec(&self) -> Option<trent_wire::model::KeySpec> {
         match &self.proposal {
             Proposal::CreateKey(draft) | Proposal::CreateKeyWithPolicy { draft, .. }
                 if draft.needs_level_3() =>
