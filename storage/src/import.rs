@@ -20,6 +20,10 @@ use crate::sealed::WrappedSecret;
 
 /// The most import parameters the cluster keeps live at once.
 pub const MAX_IMPORT_PARAMETERS: usize = 10_000;
+
+/// The furthest `ValidTo` apply stores: AWS's 365 days, and one day of clock slack.
+const VALID_TO_BOUND_MS: u64 =
+    (trent_wire::limits::MAX_IMPORTED_MATERIAL_VALID_DAYS + 1) * 24 * 60 * 60 * 1000;
 /// The most import parameters live for one key: a new set replaces the key's outstanding one.
 pub const MAX_IMPORT_PARAMETERS_PER_KEY: usize = 1;
 /// The largest wrapping public key stored (DER SubjectPublicKeyInfo; RSA 4096 is 550 bytes).
@@ -234,6 +238,15 @@ impl Registry {
         let material = import.material;
         if material.valid_to_ms.is_some_and(|valid_to_ms| valid_to_ms <= now_ms) {
             return Err(Rejection::new(ErrorCode::Validation, "ValidTo must be in the future"));
+        }
+        // The node that took the call checked at most 365 days on its clock; a day's slack
+        // here leaves room for the leader's clock to trail it, and still bounds what a command
+        // that reached the log another way can store.
+        if material
+            .valid_to_ms
+            .is_some_and(|valid_to_ms| valid_to_ms > now_ms.saturating_add(VALID_TO_BOUND_MS))
+        {
+            return Err(Rejection::new(ErrorCode::Validation, "ValidTo must be at most 365 days from now"));
         }
         let import_type = import.import_type.unwrap_or(if key.materials.is_empty() {
             ImportType::NewKeyMaterial

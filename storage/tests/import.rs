@@ -247,10 +247,13 @@ async fn expiry_applies_only_at_the_valid_to_the_leader_saw() {
 }
 
 #[tokio::test]
-async fn a_past_valid_to_and_a_key_pending_deletion_are_refused() {
+async fn a_past_or_too_distant_valid_to_and_a_key_pending_deletion_are_refused() {
     let (mut node, id) = with_external_key().await;
     let past = node.run(T0 + 5, import(id, 1, None, material(7, Some(T0 + 5)))).await;
     assert_eq!(rejection_code(&past), ErrorCode::Validation);
+    let day_ms = 24 * 60 * 60 * 1000;
+    let too_far = node.run(T0 + 5, import(id, 1, None, material(7, Some(T0 + 5 + 367 * day_ms)))).await;
+    assert_eq!(rejection_code(&too_far), ErrorCode::Validation, "over 365 days (and a day of slack)");
     node.run(T0 + 6, Command::ScheduleKeyDeletion { key_id: id, window_days: 7 }).await.expect("scheduled");
     let pending = node.run(T0 + 7, import(id, 1, None, material(7, None))).await;
     assert_eq!(rejection_code(&pending), ErrorCode::InvalidState);
