@@ -19,21 +19,34 @@ pub fn material_context(key_id: &KeyId, version: u32) -> SealContext<'_> {
 
 /// What names a material version in its seal context: its version number (material made by
 /// CreateKey, and every version stored before format 3), or its material id (rotated and
-/// imported material).
+/// imported material; the version it holds is kept beside the id, so the material is found by
+/// version and a reused version number with other material is another name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MaterialName {
     /// Sealed with [`SealContext::KeyMaterial`].
     Version(u32),
-    /// Sealed with [`SealContext::IdentifiedMaterial`].
-    Id(KeyMaterialId),
+    /// Sealed with [`SealContext::IdentifiedMaterial`] (the id alone).
+    Id {
+        /// The version the material holds in its key.
+        version: u32,
+        /// The material id.
+        id: KeyMaterialId,
+    },
 }
 
 impl MaterialName {
     /// How `material` was sealed.
     pub fn of(material: &KeyMaterial) -> MaterialName {
         match material.stored_id() {
-            Some(id) => MaterialName::Id(*id),
+            Some(id) => MaterialName::Id { version: material.version, id: *id },
             None => MaterialName::Version(material.version),
+        }
+    }
+
+    /// The version the named material holds in its key.
+    pub fn version(&self) -> u32 {
+        match self {
+            MaterialName::Version(version) | MaterialName::Id { version, .. } => *version,
         }
     }
 
@@ -41,7 +54,7 @@ impl MaterialName {
     pub fn context<'a>(&'a self, key_id: &'a KeyId) -> SealContext<'a> {
         match self {
             MaterialName::Version(version) => material_context(key_id, *version),
-            MaterialName::Id(material_id) => SealContext::IdentifiedMaterial { key_id, material_id },
+            MaterialName::Id { id, .. } => SealContext::IdentifiedMaterial { key_id, material_id: id },
         }
     }
 }

@@ -237,12 +237,11 @@ impl Seal {
     /// customer's deleted material does not outlive its deletion in memory by more than a sweep.
     pub fn forget_materials(&self, registry: &trent_storage::Registry) {
         if let SealState::Unsealed { materials, .. } = &*self.read() {
+            // One lookup per entry: the name carries its version.
             materials.retain(|(key_id, name), sealed| {
-                registry.key(key_id).is_some_and(|key| {
-                    key.materials.iter().any(|material| {
-                        super::material::MaterialName::of(material) == *name
-                            && material.sealed() == Some(sealed)
-                    })
+                let held = registry.key(key_id).and_then(|key| key.material(name.version()));
+                held.is_some_and(|material| {
+                    super::material::MaterialName::of(material) == *name && material.sealed() == Some(sealed)
                 })
             });
         }
