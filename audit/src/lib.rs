@@ -2,7 +2,31 @@
 //! directory that chains every record to the one before it with SHA-256 across file rotation,
 //! the signed digest records that pin the chain head, and the offline verification and filtering
 //! of such a directory.
+//!
+//! It is not the node's audit pipeline (batching, the writer thread, back-pressure): the node
+//! drives an [`AuditLog`] and this crate only promises what reaches the files.
 
+mod crypto;
+mod error;
+mod files;
+mod hash;
+mod line;
+mod pem;
+mod query;
 mod record;
+mod time;
+mod verify;
+mod writer;
 
+pub use crypto::{DigestSigner, DigestVerifier};
+pub use error::AuditError;
+pub use files::MAX_LOG_FILES;
+pub use hash::LineHash;
+pub use line::{
+    digest_message, encode_event_line, ChainedEvent, DigestRecord, Line, TrentDigest, MAX_LINE_BYTES,
+};
+pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};
 pub use record::{Event, Resource, UserIdentity, EVENT_SOURCE, EVENT_VERSION};
+pub use time::{parse_rfc3339_seconds, rfc3339_seconds};
+pub use verify::{verify_dir, Problem, ProblemKind, VerifyReport};
+pub use writer::{AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_EVENTS};

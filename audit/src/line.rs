@@ -1,0 +1,219 @@
+//! The two kinds of line in a log file and their exact encoding: an event line is the [`Event`]'s
+//! fields at top level plus `sequence` and `previousHash`; a digest line signs the chain head
+//! before it. Hashes cover a line's bytes as written, so no canonical JSON is needed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuditError;
+use crate::hash::LineHash;
+use crate::record::Event;
+
+/// The longest line a reader accepts (and so the longest record a writer will write).
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Domain separation of the digest signature's message.
+const DIGEST_MESSAGE_PREFIX: &[u8] = b"trent-audit-digest-v1\n";
+
+/// One event as stored: its chain position and the event itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainedEvent {
+    /// Its place in the log (1 for the first record ever written).
+    pub sequence: u64,
+    /// SHA-256 hex of the previous line's bytes (64 zeros for sequence 1).
+    pub previous_hash: String,
+    /// The CloudTrail record.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The borrowed twin of [`ChainedEvent`] the writer serializes, so encoding needs no clone.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChainedEventRef<'a> {
+    sequence: u64,
+    previous_hash: &'a str,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+/// A digest line: the node's signature over the chain head just before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestRecord {
+    /// Its own place in the log.
+    pub sequence: u64,
+    /// SHA-256 hex of the previous line's bytes.
+    pub previous_hash: String,
+    /// The node that signed it.
+    pub node_id: u64,
+    /// When, RFC 3339 UTC with second precision.
+    pub event_time: String,
+    /// What is signed and the signature.
+    pub trent_digest: TrentDigest,
+}
+
+/// The signed part of a [`DigestRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrentDigest {
+    /// The sequence of the head it signs (the digest line's own sequence − 1).
+    pub signed_sequence: u64,
+    /// The head's hash (equal to the digest line's `previousHash`).
+    pub head_hash: String,
+    /// [`crate::DigestSigner::key_id`] of the signing key.
+    pub key_id: String,
+    /// Base64 of the DER ECDSA P-256 SHA-256 signature of [`digest_message`].
+    pub signature: String,
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// A CloudTrail event (boxed: it is much larger than a digest).
+    Event(Box<ChainedEvent>),
+    /// A signed digest of the head.
+    Digest(DigestRecord),
+}
+
+impl Line {
+    /// Parses one line's bytes (without the newline), checking the chain fields' shape.
+    pub fn parse(bytes: &[u8]) -> Result<Line, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| err.to_string())?;
+        let is_digest = value.as_object().ok_or("not a JSON object")?.contains_key("trentDigest");
+        let line = if is_digest {
+            Line::Digest(serde_json::from_value(value).map_err(|err| format!("digest record: {err}"))?)
+        } else {
+            Line::Event(Box::new(
+                serde_json::from_value(value).map_err(|err| format!("event record: {err}"))?,
+            ))
+        };
+        if LineHash::from_hex(line.previous_hash()).is_none() {
+            return Err("previousHash is not 64 lowercase hex digits".to_owned());
+        }
+        Ok(line)
+    }
+
+    /// The line's sequence.
+    pub fn sequence(&self) -> u64 {
+        match self {
+            Line::Event(event) => event.sequence,
+            Line::Digest(digest) => digest.sequence,
+        }
+    }
+
+    /// The line's `previousHash`.
+    pub fn previous_hash(&self) -> &str {
+        match self {
+            Line::Event(event) => &event.previous_hash,
+            Line::Digest(digest) => &digest.previous_hash,
+        }
+    }
+
+    /// The line's `eventTime`.
+    pub fn event_time(&self) -> &str {
+        match self {
+            Line::Event(event) => &event.event.event_time,
+            Line::Digest(digest) => &digest.event_time,
+        }
+    }
+}
+
+/// The bytes of the event line for `event` at `sequence` after a line hashing to
+/// `previous_hash` (hex), without the newline. The writer uses exactly this, so a node may call
+/// it off the writer thread.
+pub fn encode_event_line(event: &Event, sequence: u64, previous_hash: &str) -> Result<Vec<u8>, AuditError> {
+    let line = serde_json::to_vec(&ChainedEventRef { sequence, previous_hash, event })
+        .map_err(AuditError::Encode)?;
+    bounded(line)
+}
+
+/// The bytes of a digest line, without the newline.
+pub(crate) fn encode_digest_line(digest: &DigestRecord) -> Result<Vec<u8>, AuditError> {
+    bounded(serde_json::to_vec(digest).map_err(AuditError::Encode)?)
+}
+
+fn bounded(line: Vec<u8>) -> Result<Vec<u8>, AuditError> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(AuditError::LineTooLong { len: line.len(), max: MAX_LINE_BYTES });
+    }
+    Ok(line)
+}
+
+/// The message a digest's signature covers:
+/// `trent-audit-digest-v1\n<nodeId>\n<signedSequence>\n<headHash>\n<eventTime>`.
+pub fn digest_message(node_id: u64, signed_sequence: u64, head_hash: &str, event_time: &str) -> Vec<u8> {
+    let mut message = DIGEST_MESSAGE_PREFIX.to_vec();
+    message.extend_from_slice(format!("{node_id}\n{signed_sequence}\n{head_hash}\n{event_time}").as_bytes());
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::EVENT_SOURCE;
+
+    pub(crate) fn event(name: &str) -> Event {
+        Event {
+            event_version: crate::record::EVENT_VERSION.to_owned(),
+            user_identity: None,
+            event_time: "2026-12-04T01:02:03Z".to_owned(),
+            event_source: EVENT_SOURCE.to_owned(),
+            event_name: name.to_owned(),
+            aws_region: "us-east-1".to_owned(),
+            source_ip_address: None,
+            user_agent: None,
+            request_parameters: None,
+            response_elements: None,
+            error_code: None,
+            error_message: None,
+            request_id: "r".to_owned(),
+            event_id: "e".to_owned(),
+            read_only: true,
+            resources: Vec::new(),
+            event_type: "AwsApiCall".to_owned(),
+            management_event: true,
+            event_category: "Management".to_owned(),
+            recipient_account_id: "111122223333".to_owned(),
+            node_id: 1,
+        }
+    }
+
+    #[test]
+    fn an_event_line_is_the_event_flattened_with_its_chain_fields() {
+        let zero = LineHash::GENESIS.to_hex();
+        let bytes = encode_event_line(&event("Encrypt"), 1, &zero).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["sequence"], 1);
+        assert_eq!(value["previousHash"], zero.as_str());
+        assert_eq!(value["eventName"], "Encrypt");
+        assert!(bytes.starts_with(b"{\"sequence\":1,\"previousHash\":"));
+        let Line::Event(parsed) = Line::parse(&bytes).unwrap() else { panic!("not an event") };
+        assert_eq!(parsed.event, event("Encrypt"));
+    }
+
+    #[test]
+    fn a_digest_line_parses_as_a_digest() {
+        let digest = DigestRecord {
+            sequence: 2,
+            previous_hash: "ab".repeat(32),
+            node_id: 3,
+            event_time: "2026-12-04T01:02:03Z".to_owned(),
+            trent_digest: TrentDigest {
+                signed_sequence: 1,
+                head_hash: "ab".repeat(32),
+                key_id: "00".repeat(16),
+                signature: "AA==".to_owned(),
+            },
+        };
+        let bytes = encode_digest_line(&digest).unwrap();
+        assert_eq!(Line::parse(&bytes).unwrap(), Line::Digest(digest));
+    }
+
+    #[test]
+    fn lines_without_a_valid_previous_hash_are_refused() {
+        let bytes = encode_event_line(&event("Encrypt"), 1, "nothex").unwrap();
+        assert!(Line::parse(&bytes).is_err());
+        assert!(Line::parse(b"[1]").is_err());
+        assert!(Line::parse(b"{\"sequence\":1}").is_err());
+    }
+}
