@@ -83,7 +83,7 @@ pub(crate) fn canonical_uri(raw_path: &str) -> String {
 /// name then value, joined as `name=value&…`; a parameter without `=` gets an empty value.
 pub(crate) fn canonical_query(raw_query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query_parameters(raw_query)
-        .map(|(name, value)| (encode(&percent_decode(name)), encode(&percent_decode(value))))
+        .map(|(name, value)| (percent_encode(&percent_decode(name)), percent_encode(&percent_decode(value))))
         .collect();
     pairs.sort_unstable();
     let mut out = String::with_capacity(raw_query.len() + 8);
@@ -125,7 +125,7 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
 
 /// `%XX` sequences decoded; a `%` not followed by two hex digits stays literal, and so does `+`
 /// (AWS signers never use `+` for a space).
-fn percent_decode(text: &str) -> Vec<u8> {
+pub fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -147,7 +147,8 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn encode(bytes: &[u8]) -> String {
+/// RFC 3986 percent-encoding with only unreserved characters left bare: a query string value.
+pub fn percent_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
     percent_encode_into(bytes, false, &mut out);
     out

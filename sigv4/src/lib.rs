@@ -23,6 +23,7 @@ mod vector_tests;
 use zeroize::Zeroizing;
 
 pub use authorization::{CredentialScope, MAX_SIGNED_HEADERS};
+pub use canonical::{percent_decode, percent_encode};
 pub use error::{AuthError, AuthErrorKind};
 pub use signer::{sign, Credentials, SignatureHeaders};
 pub use signing_key_cache::{CacheStats, SigningKeyCache, DEFAULT_CAPACITY};

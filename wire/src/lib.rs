@@ -24,4 +24,4 @@ pub mod validation;
 
 pub use blob::Blob;
 pub use error::{ErrorBody, ErrorCode, KmsError};
-pub use operation::Operation;
+pub use operation::{Access, Operation};

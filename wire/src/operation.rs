@@ -158,6 +158,8 @@ operations! {
     GetUserPolicy => Admin, "GetUserPolicy", "iam:GetUserPolicy", Read, User;
     DeleteUserPolicy => Admin, "DeleteUserPolicy", "iam:DeleteUserPolicy", Write, User;
     ExplainAuthorization => Admin, "ExplainAuthorization", "iam:SimulatePrincipalPolicy", Read, None;
+    ReadAudit => Admin, "ReadAudit", "trent:ReadAudit", Read, Cluster;
+    GetAuditPublicKey => Admin, "GetAuditPublicKey", "trent:GetAuditPublicKey", Read, Cluster;
 }
 
 impl Operation {
@@ -171,9 +173,17 @@ impl Operation {
     }
 
     /// Whether it is served without a signature: health, seal status, init and unseal, which
-    /// must work before any credential exists or while none can be checked.
+    /// must work before any credential exists or while none can be checked, and the audit
+    /// trail's public key, which an offline verifier fetches.
     pub fn is_unsigned(self) -> bool {
-        matches!(self, Operation::Health | Operation::SealStatus | Operation::Initialize | Operation::Unseal)
+        matches!(
+            self,
+            Operation::Health
+                | Operation::SealStatus
+                | Operation::Initialize
+                | Operation::Unseal
+                | Operation::GetAuditPublicKey
+        )
     }
 
     /// Whether a key of `spec` and `usage` can perform it: the one table of what each kind of
