@@ -11,6 +11,7 @@ mod error;
 mod files;
 mod hash;
 mod line;
+mod page;
 mod pem;
 mod query;
 mod record;
@@ -25,6 +26,7 @@ pub use hash::LineHash;
 pub use line::{
     digest_message, encode_event_line, ChainedEvent, DigestRecord, Line, TrentDigest, MAX_LINE_BYTES,
 };
+pub use page::{AuditPage, AuditPublicKey};
 pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};
 pub use record::{Event, Resource, UserIdentity, EVENT_SOURCE, EVENT_VERSION};
 pub use time::{parse_rfc3339_seconds, rfc3339_seconds};

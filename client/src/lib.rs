@@ -31,6 +31,7 @@
 
 mod admin;
 mod asymmetric;
+pub mod audit;
 pub mod certs;
 mod client;
 mod data_plane;

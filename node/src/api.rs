@@ -15,13 +15,14 @@
 //!    [`Call`] that carries the verified [`Principal`] and the typed [`Operation`].
 //!
 //! Every step's refusal is a typed [`Refusal`], and every call — served or refused — ends as one
-//! [`Outcome`] that passes `finish`: the one place authorization, audit and metrics hook in.
+//! [`Outcome`] that passes `finish`: the one place audit and metrics hook in. `finish` writes
+//! the call's audit record (see [`crate::audit`]) and answers only once it is durable.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Collected, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use trent_storage::RequestId;
@@ -32,6 +33,8 @@ use trent_wire::limits::{
 use trent_wire::{ErrorCode, KmsError, Operation};
 use uuid::Uuid;
 
+use crate::audit::events::{self, CallFacts, Caller};
+use crate::audit::parameters;
 use crate::authentication::Principal;
 use crate::http::body::{read_budgeted_body, BodyBudget, BodyError, Reservation, Sender};
 use crate::http::connections::ConnectionInfo;
@@ -96,34 +99,114 @@ impl Refusal {
 pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let request_uuid = crate::crypto::random_uuid();
-    let outcome = run(&node, request, request_uuid).await;
-    response::with_request_id(finish(outcome, started), &request_uuid.hyphenated().to_string())
+    let mut facts = CallFacts {
+        request_id: request_uuid,
+        event_id: crate::crypto::random_uuid(),
+        source_ip: request.extensions().get::<ConnectionInfo>().map(ConnectionInfo::address),
+        user_agent: header(request.headers(), "user-agent").map(events::user_agent),
+        caller: match header(request.headers(), "authorization").and_then(events::claimed_access_key) {
+            Some(claimed) => Caller::Claimed(claimed),
+            None => Caller::Anonymous,
+        },
+        ..CallFacts::default()
+    };
+    let outcome = run(&node, request, &mut facts).await;
+    // The client's own `x-trent-request-id`, when it sent one, or the node's.
+    let request_id = facts.request_id;
+    let response = finish(&node, outcome, facts, started).await;
+    response::with_request_id(response, &request_id.hyphenated().to_string())
 }
 
-/// The one exit every call passes: logs it (debug) and turns it into its response.
-fn finish(outcome: Outcome, started: Instant) -> Response<Full<Bytes>> {
-    let operation = outcome.operation.map_or("-", Operation::name);
+/// Whether a call is recorded in the audit trail: every call but the probes a load balancer or
+/// a verifier makes unsigned and often (health, seal status, the audit public key), which
+/// change nothing and name no caller — as Vault leaves its health endpoints out of its audit log.
+fn is_audited(operation: Option<Operation>) -> bool {
+    !matches!(operation, Some(Operation::Health | Operation::SealStatus | Operation::GetAuditPublicKey))
+}
+
+/// The one exit every call passes: records it in the audit trail (durably, before anything is
+/// answered; a call that cannot be recorded is answered with `KMSInternalException` instead),
+/// logs it (debug) and turns it into its response.
+async fn finish(
+    node: &Node,
+    outcome: Outcome,
+    mut facts: CallFacts,
+    started: Instant,
+) -> Response<Full<Bytes>> {
+    let operation_name = outcome.operation.map_or("-", Operation::name);
     let principal = outcome.principal.as_ref().map_or("-", Principal::access_key_id);
+    facts.operation = outcome.operation;
+    if let Some(principal) = &outcome.principal {
+        facts.caller = Caller::Verified(principal.access_key_id().to_owned());
+    }
+    let result = match outcome.result {
+        Ok(Reply::Kms(body)) => {
+            if let Some(operation) = outcome.operation {
+                facts.response_elements = parameters::kms_response(operation, &body);
+                facts.created_key_arn = created_key_arn(facts.response_elements.as_ref());
+            }
+            Ok(Reply::Kms(body))
+        }
+        Ok(Reply::Admin(response)) => {
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map(Collected::to_bytes).unwrap_or_default();
+            if let Some(operation) = outcome.operation {
+                facts.response_elements = parameters::admin_response(operation, &body);
+            }
+            Ok(Reply::Admin(Response::from_parts(parts, Full::new(body))))
+        }
+        Err(refusal) => {
+            let error = refusal.into_error();
+            facts.error = Some((error.code.as_str().to_owned(), error.message.clone()));
+            Err(error)
+        }
+    };
+    let audited = is_audited(outcome.operation);
+    let recorded = if audited {
+        let event = crate::audit::events::call_event(node, facts);
+        node.audit.record(event).await
+    } else {
+        Ok(())
+    };
     let micros = started.elapsed().as_micros() as u64;
-    match outcome.result {
-        Ok(reply) => {
-            tracing::debug!(operation, principal, micros, "call served");
+    match (result, recorded) {
+        (Ok(reply), Ok(())) => {
+            tracing::debug!(operation = operation_name, principal, micros, "call served");
             match reply {
                 // KMS answers carry plaintexts and data keys: wiped once sent.
                 Reply::Kms(body) => response::secret_bytes(StatusCode::OK, body, AMZ_JSON),
                 Reply::Admin(response) => response,
             }
         }
-        Err(refusal) => {
-            let error = refusal.into_error();
-            tracing::debug!(operation, principal, micros, code = %error.code, "call refused");
+        (Ok(reply), Err(unrecorded)) => {
+            // The answer is not given: it might carry a plaintext no record accounts for.
+            if let Reply::Kms(mut body) = reply {
+                zeroize::Zeroize::zeroize(&mut body);
+            }
+            let error = KmsError::from(unrecorded);
+            tracing::debug!(operation = operation_name, principal, micros, code = %error.code, "call not recorded");
+            response::kms_error(&error)
+        }
+        (Err(error), recorded) => {
+            let error = match recorded {
+                Ok(()) => error,
+                Err(unrecorded) => KmsError::from(unrecorded),
+            };
+            tracing::debug!(operation = operation_name, principal, micros, code = %error.code, "call refused");
             response::kms_error(&error)
         }
     }
 }
 
+/// The ARN of the key a CreateKey made, from its reply's `keyMetadata`.
+fn created_key_arn(response_elements: Option<&serde_json::Value>) -> Option<String> {
+    let arn = response_elements?.get("keyMetadata")?.get("Arn")?.as_str()?;
+    Some(arn.to_owned())
+}
+
 /// Runs the steps in order, cheapest first; each refusal ends the call as a typed value.
-async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Outcome {
+async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> Outcome {
+    let request_uuid = facts.request_id;
     let (parts, body) = request.into_parts();
     let method = &parts.method;
     let path = parts.uri.path();
@@ -133,12 +216,19 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
     let connection = parts.extensions.get::<ConnectionInfo>();
     let is_kms = method == Method::POST && path == "/";
     let admin = if is_kms { None } else { crate::admin::resolve(method, path) };
-    let mut outcome = Outcome {
-        operation: admin.map(|(operation, _)| operation),
-        principal: None,
-        result: Err(Refusal::Sealed),
+    // Named before anything is checked, so that a refused call's record says what it asked.
+    let named = match admin {
+        Some((operation, _)) => Some(operation),
+        None if is_kms => header(headers, "x-amz-target").and_then(Operation::from_target),
+        None => None,
     };
+    let mut outcome = Outcome { operation: named, principal: None, result: Err(Refusal::Sealed) };
 
+    // Fail closed: while the audit trail cannot write, nothing that would be recorded runs.
+    if let Some(failure) = node.audit.failure().filter(|_| is_audited(outcome.operation)) {
+        outcome.result = Err(Refusal::Failed(crate::audit::AuditUnavailable(failure).into()));
+        return outcome;
+    }
     if let Some((operation, id)) = admin.filter(|(operation, _)| operation.is_unsigned()) {
         let sender = Sender::of(connection);
         let (body, _reservation) =
@@ -149,8 +239,9 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
         // Unauthenticated but past its checks: init hands out shares once, so the connection
         // must not be cut off to make room now.
         let _operating = connection.map(ConnectionInfo::operating);
+        facts.request_parameters = parameters::admin_request(operation, id, &body);
         // Boxed: the admin API's futures are large, and the KMS hot path should not carry them.
-        outcome.result = Box::pin(crate::admin::run(node, operation, id, &body))
+        outcome.result = Box::pin(crate::admin::run(node, operation, id, query, &body))
             .await
             .map(Reply::Admin)
             .map_err(Refusal::Failed);
@@ -179,6 +270,10 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
         connection.prove();
     }
     outcome.principal = Some(principal.clone());
+    facts.request_parameters = match admin {
+        Some((operation, id)) => parameters::admin_request(operation, id, &body),
+        None => parameters::kms_request(&body),
+    };
     let origin = crate::authorization::Origin {
         source_ip: connection.map(ConnectionInfo::address),
         secure_transport: node.config.tls.is_some(),
@@ -191,7 +286,7 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
             outcome.result = Err(Refusal::Failed(denied));
             return outcome;
         }
-        outcome.result = Box::pin(crate::admin::run(node, operation, id, &body))
+        outcome.result = Box::pin(crate::admin::run(node, operation, id, query, &body))
             .await
             .map(Reply::Admin)
             .map_err(Refusal::Failed);
@@ -203,7 +298,12 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
     }
     let request_id = match header(headers, IDEMPOTENCY_HEADER).map(Uuid::try_parse) {
         None => RequestId(request_uuid),
-        Some(Ok(id)) => RequestId(id),
+        Some(Ok(id)) => {
+            // A signed id of the client's own: the call's id in the reply and the record too,
+            // so a client (and the fault harness) finds the record of each call it made.
+            facts.request_id = id;
+            RequestId(id)
+        }
         Some(Err(_)) => {
             let error = KmsError::new(ErrorCode::Validation, format!("{IDEMPOTENCY_HEADER} must be a UUID"));
             outcome.result = Err(Refusal::BadRequest(error));
@@ -213,6 +313,8 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
     let operation = match kms::resolve_target(header(headers, "x-amz-target")) {
         Ok(operation) => operation,
         Err(error) => {
+            facts.unknown_name =
+                header(headers, "x-amz-target").map(|target| target.chars().take(128).collect());
             outcome.result = Err(Refusal::NoSuchOperation(error));
             return outcome;
         }
@@ -220,6 +322,7 @@ async fn run(node: &Node, request: Request<Incoming>, request_uuid: Uuid) -> Out
     outcome.operation = Some(operation);
     let call = Call::new(node, request_id, principal, operation).from_origin(origin);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
+    facts.keys = call.authorized_keys().to_vec();
     outcome
 }
 

@@ -138,6 +138,14 @@ pub struct ServerArgs {
     /// Memory all request bodies in flight may hold together, MiB (default 64).
     #[arg(long)]
     pub max_request_memory_mib: Option<usize>,
+    /// Where the audit log lives (default `<data-dir>/audit`); its own disk keeps a full audit
+    /// disk from stopping Raft, and a full data disk from stopping the audit trail.
+    #[arg(long, value_name = "DIR")]
+    pub audit_dir: Option<PathBuf>,
+    /// How often an unsealed node signs its audit chain head in a digest record, seconds
+    /// (default 300).
+    #[arg(long)]
+    pub audit_digest_interval_s: Option<u64>,
     /// Hidden flags for tests and benchmarks.
     #[command(flatten)]
     pub test_hooks: TestHooks,
@@ -161,6 +169,12 @@ pub struct TestHooks {
     /// upgrade tests, benchmarks of older formats; keep unset).
     #[arg(long, hide = true)]
     pub feature_level_cap: Option<u32>,
+    /// How often an unsealed node writes an audit digest record, ms (tests shorten it).
+    #[arg(long, hide = true)]
+    pub audit_digest_interval_ms: Option<u64>,
+    /// Benchmarks only: serve without an audit trail, to measure its cost. Never in service.
+    #[arg(long, hide = true)]
+    pub unaudited_bench_only: bool,
 }
 
 impl TestHooks {
@@ -172,6 +186,10 @@ impl TestHooks {
         if let Some(cap) = self.feature_level_cap {
             config.feature_level_cap = Some(cap);
         }
+        if let Some(interval) = self.audit_digest_interval_ms {
+            config.audit.digest_interval_ms = Some(interval);
+        }
+        config.audit.unaudited_bench_only |= self.unaudited_bench_only;
     }
 
     /// The same hooks as `trentd server` flags.
@@ -189,6 +207,12 @@ impl TestHooks {
         }
         if let Some(cap) = self.feature_level_cap {
             args.push(format!("--feature-level-cap={cap}").into());
+        }
+        if let Some(interval) = self.audit_digest_interval_ms {
+            args.push(format!("--audit-digest-interval-ms={interval}").into());
+        }
+        if self.unaudited_bench_only {
+            args.push("--unaudited-bench-only".into());
         }
         args
     }
@@ -229,6 +253,8 @@ impl ServerArgs {
         overlay(&mut config.limits.max_connections, self.max_connections);
         overlay(&mut config.limits.max_connections_per_address, self.max_connections_per_address);
         overlay(&mut config.limits.max_request_memory_mib, self.max_request_memory_mib);
+        config.audit.dir = self.audit_dir.or(config.audit.dir.take());
+        overlay(&mut config.audit.digest_interval_s, self.audit_digest_interval_s);
         self.test_hooks.apply(&mut config);
         if let (Some(cert), Some(key), Some(ca)) = (self.tls_cert, self.tls_key, self.tls_ca) {
             config.tls = Some(crate::tls::TlsFiles { cert, key, ca });

@@ -210,6 +210,73 @@ pub struct NodeConfig {
     /// rolling-upgrade tests; `None`: everything this build supports).
     #[serde(default)]
     pub feature_level_cap: Option<u32>,
+    /// The audit trail's files: rotation, retention, digests (`[audit]`).
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`: how this node keeps its audit log (see docs/audit.md). There is no setting that
+/// turns it off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Where the log lives; `<data_dir>/audit` when unset.
+    pub dir: Option<PathBuf>,
+    /// A new file once the current one reaches this size, MiB.
+    pub rotate_mib: u64,
+    /// A new file once the current one is this old, hours.
+    pub rotate_hours: u64,
+    /// Delete the oldest closed files while all of them together exceed this, MiB (unset: keep
+    /// everything).
+    pub retain_mib: Option<u64>,
+    /// Delete closed files whose newest record is older than this, days (unset: keep all).
+    pub retain_days: Option<u64>,
+    /// How often an unsealed node signs its chain head in a digest record, seconds.
+    pub digest_interval_s: u64,
+    /// The same, in ms, when a test sets it (hidden hook; overrides `digest_interval_s`).
+    #[serde(skip)]
+    pub digest_interval_ms: Option<u64>,
+    /// Benchmarks only (hidden hook `--unaudited-bench-only`): serve without writing records,
+    /// to measure what the audit trail costs. Never read from a config file.
+    #[serde(skip)]
+    pub unaudited_bench_only: bool,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            dir: None,
+            rotate_mib: 64,
+            rotate_hours: 24,
+            retain_mib: None,
+            retain_days: None,
+            digest_interval_s: 300,
+            digest_interval_ms: None,
+            unaudited_bench_only: false,
+        }
+    }
+}
+
+impl AuditSettings {
+    /// How often digests are written.
+    pub fn digest_interval(&self) -> std::time::Duration {
+        let ms = self.digest_interval_ms.unwrap_or(self.digest_interval_s.saturating_mul(1000));
+        std::time::Duration::from_millis(ms.max(10))
+    }
+
+    /// The log's rotation and retention.
+    pub fn rotation(&self) -> trent_audit::RotationPolicy {
+        const MIB: u64 = 1024 * 1024;
+        const HOUR: u64 = 60 * 60;
+        trent_audit::RotationPolicy {
+            max_file_bytes: self.rotate_mib.max(1).saturating_mul(MIB),
+            max_file_age: std::time::Duration::from_secs(self.rotate_hours.max(1).saturating_mul(HOUR)),
+            retain_bytes: self.retain_mib.map(|mib| mib.saturating_mul(MIB)),
+            retain_age: self
+                .retain_days
+                .map(|days| std::time::Duration::from_secs(days.saturating_mul(24 * HOUR))),
+        }
+    }
 }
 
 /// What the client port lets callers hold at once (see `http::connections` and `http::body`).
@@ -283,7 +350,13 @@ impl NodeConfig {
             init_token_file: None,
             limits: ServingLimits::default(),
             feature_level_cap: None,
+            audit: AuditSettings::default(),
         }
+    }
+
+    /// The audit log's directory.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.audit.dir.clone().unwrap_or_else(|| self.data_dir.join("audit"))
     }
 
     /// The highest cluster feature level this node supports.

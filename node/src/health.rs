@@ -36,6 +36,9 @@ pub async fn health(node: &Node) -> HealthResponse {
     if sealed {
         problems.push("sealed".to_owned());
     }
+    if let Some(failure) = node.audit.failure() {
+        problems.push(format!("the audit trail cannot write ({failure}): calls are refused"));
+    }
     if live {
         if let Err(stale) = node.freshness.check_or_renew().await {
             let since = match stale.age {

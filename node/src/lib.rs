@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod authentication;
 pub mod authorization;
 pub mod cli;

@@ -78,6 +78,8 @@ pub struct Node {
     pub(crate) key_generation: crate::key_generation::KeyGeneration,
     /// What "now" is for this node's decisions.
     pub(crate) clock: crate::clock::Clock,
+    /// This node's audit trail: every call is recorded before it is answered.
+    pub audit: crate::audit::AuditTrail,
 }
 
 impl Node {

@@ -47,6 +47,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The audit log could not be opened: a node that cannot record calls does not serve them.
+    #[error("cannot open the audit log in {}: {error}", dir.display())]
+    Audit {
+        /// Its directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        error: trent_audit::AuditError,
+    },
 }
 
 /// A started node and the tasks serving it.
@@ -117,6 +125,13 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     if config.test_clock_file.is_some() {
         tracing::warn!("started with a test clock file: this node's date is whatever the file says");
     }
+    let audit_dir = config.audit_dir();
+    let audit = if config.audit.unaudited_bench_only {
+        crate::audit::AuditTrail::unaudited(&audit_dir)
+    } else {
+        crate::audit::AuditTrail::open(&audit_dir, config.audit.rotation())
+            .map_err(|error| StartError::Audit { dir: audit_dir.clone(), error })?
+    };
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -137,6 +152,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         policies,
         key_generation: Default::default(),
         clock,
+        audit,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -168,6 +184,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::feature_level::run(node.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::audit::sign_periodically(node.clone(), shutdown_rx.clone())));
     let (failed, failure) = watch::channel(None);
     let watched = node.clone();
     tasks.push(tokio::spawn(async move {

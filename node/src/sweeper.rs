@@ -55,7 +55,10 @@ async fn delete_expired_keys(node: &Node) {
     let due = node.registry.read().keys_due_for_deletion(node.now_ms(), MAX_DELETIONS_PER_SWEEP);
     for key_id in due {
         match propose(node, Proposal::Command(Command::DeleteExpiredKey { key_id })).await {
-            Ok(()) => tracing::info!(%key_id, "deleted key whose deletion window passed"),
+            Ok(()) => {
+                tracing::info!(%key_id, "deleted key whose deletion window passed");
+                crate::audit::record_service_event(node, "DeleteKey", key_id, None).await;
+            }
             Err(error) => tracing::warn!(%key_id, %error, "could not delete due key"),
         }
     }
@@ -66,7 +69,10 @@ async fn rotate_due_keys(node: &Node) {
     for (key_id, due_at_ms) in due {
         let proposal = Proposal::RotateKey { key_id, kind: RotationKind::Automatic { due_at_ms } };
         match propose(node, proposal).await {
-            Ok(()) => tracing::info!(%key_id, due_at_ms, "rotated key whose automatic rotation was due"),
+            Ok(()) => {
+                tracing::info!(%key_id, due_at_ms, "rotated key whose automatic rotation was due");
+                crate::audit::record_service_event(node, "RotateKey", key_id, None).await;
+            }
             // A sealed leader fails every rotation at every sweep until it is unsealed: one line a
             // second says so.
             Err(error) if ROTATION_FAILURES.allow() => {
@@ -90,7 +96,12 @@ async fn expire_imports(node: &Node) {
     for (key_id, material_id, valid_to_ms) in expiring {
         let command = Command::ExpireImportedKeyMaterial { key_id, material_id, valid_to_ms };
         match propose(node, Proposal::Command(command)).await {
-            Ok(()) => tracing::info!(%key_id, %material_id, "expired imported key material at its ValidTo"),
+            Ok(()) => {
+                tracing::info!(%key_id, %material_id, "expired imported key material at its ValidTo");
+                let details = serde_json::json!({ "keyMaterialId": material_id.to_string() });
+                crate::audit::record_service_event(node, "DeleteExpiredKeyMaterial", key_id, Some(details))
+                    .await;
+            }
             Err(error) => tracing::warn!(%key_id, %error, "could not expire imported key material"),
         }
     }

@@ -18,7 +18,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import base64
+
 import boto3
+import botocore.client
 import pytest
 from botocore.config import Config
 
@@ -37,6 +40,59 @@ SECRET_ACCESS_KEY = (
     else "wire-tests-secret-0123456789"
 )
 SHUTDOWN_TIMEOUT_S = 10.0
+
+# Every secret a boto3 call of this session sent or received (plaintexts, data keys, ciphertext
+# blobs, signatures, MACs, private keys, import material and tokens, shared secrets), recorded by
+# a wrapper around botocore's one call path, so the session can check at its end that none of
+# them reached the node's audit log.
+SECRET_FIELDS = {
+    "Plaintext", "CiphertextBlob", "Message", "Signature", "Mac", "ImportToken", "EncryptedKeyMaterial",
+    "PrivateKeyPlaintext", "PrivateKeyCiphertextBlob", "SharedSecret", "CiphertextForRecipient",
+    "Ciphertext", "SourceCiphertextBlob",
+}
+# Shorter values could match a record by chance (`eA==` is in many base64 strings).
+MIN_SECRET_BYTES = 8
+SEEN_SECRETS: set[bytes] = set()
+
+
+def _remember_secrets(value) -> None:
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            if name in SECRET_FIELDS and isinstance(inner, (bytes, bytearray)) and len(inner) >= MIN_SECRET_BYTES:
+                SEEN_SECRETS.add(bytes(inner))
+            else:
+                _remember_secrets(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _remember_secrets(inner)
+
+
+_make_api_call = botocore.client.BaseClient._make_api_call
+
+
+def _recording_api_call(self, operation_name, api_params):
+    _remember_secrets(api_params)
+    result = _make_api_call(self, operation_name, api_params)
+    _remember_secrets(result)
+    return result
+
+
+botocore.client.BaseClient._make_api_call = _recording_api_call
+
+
+def audit_secret_leaks(data_dir: Path) -> list[str]:
+    """Which of the session's secrets appear in any audit file under `data_dir` (raw or in
+    base64), and how many records were searched."""
+    blobs = [path.read_bytes() for path in data_dir.rglob("audit-*.jsonl")]
+    if not blobs:
+        return ["no audit file was written at all"]
+    everything = b"".join(blobs)
+    leaks = []
+    for secret in SEEN_SECRETS:
+        for form in (base64.b64encode(secret), secret if len(secret) >= 12 else None):
+            if form and form in everything:
+                leaks.append(f"{form[:24]!r}… ({len(secret)} bytes)")
+    return leaks
 
 
 def trentd_binary() -> Path:
@@ -126,6 +182,10 @@ def endpoint(tmp_path_factory):
         yield url
     finally:
         stop(process)
+    # After the whole session: no secret any test sent or received is in any audit record.
+    leaks = audit_secret_leaks(workdir / "data")
+    assert not leaks, f"secrets in the audit log ({len(SEEN_SECRETS)} checked): {leaks}"
+    print(f"\naudit log: none of the session's {len(SEEN_SECRETS)} secrets is in it")
 
 
 def kms_client(endpoint: str, **config):

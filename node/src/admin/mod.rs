@@ -3,6 +3,7 @@
 //! curl-able.
 
 pub mod access_keys;
+pub mod audit;
 pub mod explain;
 pub mod init;
 pub mod root_key;
@@ -54,6 +55,8 @@ pub fn resolve<'p>(method: &Method, path: &'p str) -> Option<(Operation, Option<
         (&Method::GET, ["users", name, "policy"]) => (Operation::GetUserPolicy, Some(*name)),
         (&Method::DELETE, ["users", name, "policy"]) => (Operation::DeleteUserPolicy, Some(*name)),
         (&Method::POST, ["authorize"]) => (Operation::ExplainAuthorization, None),
+        (&Method::GET, ["audit"]) => (Operation::ReadAudit, None),
+        (&Method::GET, ["audit", "public-key"]) => (Operation::GetAuditPublicKey, None),
         _ => return None,
     };
     Some(found)
@@ -63,14 +66,15 @@ pub fn resolve<'p>(method: &Method, path: &'p str) -> Option<(Operation, Option<
 /// API goes through `crate::api`); `None` when the path is not an admin call.
 pub async fn route(node: &Node, method: &Method, path: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
     let (operation, id) = resolve(method, path)?;
-    Some(run(node, operation, id, body).await.unwrap_or_else(|error| response::kms_error(&error)))
+    Some(run(node, operation, id, "", body).await.unwrap_or_else(|error| response::kms_error(&error)))
 }
 
-/// Runs an admin call that [`resolve`] named.
+/// Runs an admin call that [`resolve`] named (`query`: the request's query string).
 pub async fn run(
     node: &Node,
     operation: Operation,
     id: Option<&str>,
+    query: &str,
     body: &[u8],
 ) -> Result<Response<Full<Bytes>>, KmsError> {
     let id = || id.ok_or_else(|| KmsError::new(ErrorCode::Validation, "The path names no id"));
@@ -144,6 +148,8 @@ pub async fn run(
         Operation::ExplainAuthorization => {
             Ok(response::json(StatusCode::OK, &explain::authorize(node, parse_json(body)?).await?, JSON))
         }
+        Operation::ReadAudit => Ok(response::json(StatusCode::OK, &audit::read(node, query).await?, JSON)),
+        Operation::GetAuditPublicKey => audit::public_key(node),
         kms => {
             Err(KmsError::new(ErrorCode::NotFound, format!("{kms} is a KMS operation, not an admin call")))
         }

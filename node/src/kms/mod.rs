@@ -103,6 +103,12 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// The keys the call was authorized for (none before authorization, or for a call that acts
+    /// on no key): its audit record's resources.
+    pub fn authorized_keys(&self) -> &[trent_storage::KeyId] {
+        self.authorized.get().map_or(&[], |keys| keys.0.as_slice())
+    }
+
     /// The node serving the call.
     pub(crate) fn node(&self) -> &'a Node {
         self.node

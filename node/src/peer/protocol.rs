@@ -17,6 +17,29 @@ pub const LEADER_OP: &str = "/cluster/leader-op";
 /// The highest feature level the receiver supports (an empty body; a [`FeatureReport`] back).
 pub const FEATURES: &str = "/cluster/features";
 
+/// One member's part of a cluster-wide audit query ([`PeerAuditQuery`] in, [`PeerAuditPage`]
+/// out). A build without it answers 404, and the querying node reports it unreachable.
+pub const AUDIT_QUERY: &str = "/cluster/audit-query";
+
+/// A page of the receiver's own audit log. The filter and the page travel as JSON inside the
+/// peer encoding: records hold free-form JSON (`requestParameters`) that bincode cannot carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerAuditQuery {
+    /// A `trent_audit::Filter`, as JSON.
+    pub filter_json: String,
+    /// The sequence after which to go on.
+    pub after: Option<u64>,
+    /// Most records.
+    pub limit: u32,
+}
+
+/// The answer to a [`PeerAuditQuery`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerAuditPage {
+    /// A `trent_audit::QueryPage`, as JSON.
+    pub page_json: Vec<u8>,
+}
+
 /// What a node says when asked which cluster feature level it supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureReport {

@@ -14,7 +14,8 @@ use std::time::SystemTime;
 
 use super::auth::{PeerAuthError, PEER_AUTH_HEADER};
 use super::protocol::{
-    FeatureReport, LeaderOp, APPEND_ENTRIES, FEATURES, INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE,
+    FeatureReport, LeaderOp, PeerAuditPage, PeerAuditQuery, APPEND_ENTRIES, AUDIT_QUERY, FEATURES,
+    INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE,
 };
 use crate::http::body::{read_body, BodyError};
 use crate::http::connections::ConnectionInfo;
@@ -98,9 +99,31 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
             Ok(op) => reply(super::legacy::encode_reply(format, &node.execute_for_peer(op).await)),
             Err(response) => *response,
         },
+        AUDIT_QUERY => match decode::<PeerAuditQuery>(&body) {
+            Ok(ask) => answer_audit_query(&node, ask, format).await,
+            Err(response) => *response,
+        },
         // A build before feature levels answers this path 404: level 0.
         FEATURES => encoded(&FeatureReport { supported_level: node.supported_feature_level() }),
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
+    }
+}
+
+/// This node's part of a cluster-wide audit query.
+async fn answer_audit_query(
+    node: &Node,
+    ask: PeerAuditQuery,
+    format: codec::Format,
+) -> Response<Full<Bytes>> {
+    let Ok(filter) = serde_json::from_str::<trent_audit::Filter>(&ask.filter_json) else {
+        return plain(StatusCode::BAD_REQUEST, "undecodable audit filter");
+    };
+    match crate::admin::audit::local_page(node, filter, ask.after, ask.limit as usize).await {
+        Ok(page) => match serde_json::to_vec(&page) {
+            Ok(page_json) => PeerAuditPage { page_json }.encode_reply(format),
+            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        },
+        Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &error.message),
     }
 }
 

@@ -145,6 +145,20 @@ impl Keyring {
         self.keys.keys().next_back().copied().unwrap_or(0)
     }
 
+    /// The seed of the cluster's audit signing key: derived from the oldest barrier key (which
+    /// rotation never removes), so every unsealed member derives the same key, it changes only
+    /// with the cluster, and it exists only where the keyring does. A key of its own, made at
+    /// init and sealed, would have needed a new replicated record and a new format; this one
+    /// works unchanged for a cluster initialised by an older build.
+    pub fn audit_seed(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyringError> {
+        let (_, oldest) = self.keys.iter().next().ok_or(KeyringError::Empty)?;
+        let mut salt = b"trent/audit/v1|".to_vec();
+        salt.extend_from_slice(&self.cluster_id);
+        let derived = crate::crypto::hkdf_sha256(oldest.expose(), &salt, &[b"audit signing seed"])
+            .map_err(KeyringError::Crypto)?;
+        Ok(zeroize::Zeroizing::new(*derived.expose()))
+    }
+
     /// Adds a new barrier key version and makes it current; returns it.
     pub fn rotate(&mut self) -> Result<u32, KeyringError> {
         let version = self.current_version() + 1;

@@ -550,8 +550,14 @@ pub fn single_node_config(data_dir: PathBuf, raft: RaftTiming) -> NodeConfig {
 
 impl InProcessNode {
     pub async fn start() -> InProcessNode {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`InProcessNode::start`] with `adjust` applied to the config first.
+    pub async fn start_with(adjust: impl FnOnce(&mut NodeConfig)) -> InProcessNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = single_node_config(dir.path().join("node-1"), RaftTiming::default());
+        let mut config = single_node_config(dir.path().join("node-1"), RaftTiming::default());
+        adjust(&mut config);
         let running = trent_node::server::start(config).await.expect("start node");
         running
             .node
@@ -578,6 +584,11 @@ impl InProcessNode {
     pub fn client_for(endpoint: &str, signing: Option<Signing>) -> TrentClient {
         let options = ClientOptions { retry: RetryPolicy::none(), signing, ..ClientOptions::default() };
         TrentClient::with_options(vec![endpoint.to_owned()], options).expect("client")
+    }
+
+    /// Where this node's audit log lives.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.dir.path().join("node-1").join("audit")
     }
 
     pub async fn stop(mut self) {
