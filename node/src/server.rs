@@ -117,6 +117,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     if config.test_clock_file.is_some() {
         tracing::warn!("started with a test clock file: this node's date is whatever the file says");
     }
+    let key_usage = Arc::new(crate::key_usage::KeyUsageTracker::load(&config.data_dir, clock.now_ms()));
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -136,6 +137,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         membership_gate: tokio::sync::Mutex::new(()),
         policies,
         key_generation: Default::default(),
+        key_usage,
         clock,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -168,6 +170,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     tasks.push(tokio::spawn(crate::freshness::renew(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::feature_level::run(node.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::key_usage::run(node.clone(), shutdown_rx.clone())));
     let (failed, failure) = watch::channel(None);
     let watched = node.clone();
     tasks.push(tokio::spawn(async move {
