@@ -14,6 +14,7 @@ pub mod identifiers;
 pub mod import;
 pub mod key_pairs;
 pub mod key_policies;
+pub mod key_usage;
 pub mod keys;
 pub mod metadata;
 pub mod rotation;
@@ -255,6 +256,7 @@ async fn serve_operation(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsErr
         Operation::GetKeyRotationStatus => serve!(call, body, rotation::get_key_rotation_status),
         Operation::RotateKeyOnDemand => serve!(call, body, rotation::rotate_key_on_demand),
         Operation::ListKeyRotations => serve!(call, body, rotation::list_key_rotations),
+        Operation::GetKeyLastUsage => serve!(call, body, key_usage::get_key_last_usage),
         Operation::GetParametersForImport => serve!(call, body, import::get_parameters_for_import),
         Operation::ImportKeyMaterial => serve!(call, body, import::import_key_material),
         Operation::DeleteImportedKeyMaterial => serve!(call, body, import::delete_imported_key_material),
