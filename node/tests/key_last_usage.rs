@@ -18,7 +18,7 @@ use trent_client::wire::{Blob, ErrorCode};
 use trent_client::{new_request_id, ClientError, TrentClient};
 
 async fn last_usage(client: &TrentClient, key_id: &str) -> Result<GetKeyLastUsageResponse, ClientError> {
-    client.call("GetKeyLastUsage", &KeyIdRequest { key_id: key_id.to_owned(), grant_tokens: None }).await
+    client.get_key_last_usage(&KeyIdRequest { key_id: key_id.to_owned(), grant_tokens: None }).await
 }
 
 /// Calls `operation` through `client` with the request id `request_id` until it succeeds (a key
