@@ -23,7 +23,8 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `GetKeyLastUsage`. Key id or key ARN only: AWS supports no alias here, and names no
 /// `ValidationException` among the operation's errors, so an alias is `NotFoundException`. A
-/// key pending deletion answers like any other (AWS's advice is to check its use before it goes).
+/// key in any state answers (AWS lists no `KMSInvalidStateException` for it, and advises
+/// checking a key's use around its deletion).
 pub async fn get_key_last_usage(
     call: &Call<'_>,
     request: KeyIdRequest,
