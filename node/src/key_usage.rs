@@ -199,19 +199,21 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => true,
         };
         let persisting = node.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            let registry = persisting.registry.clone();
-            persisting.key_usage.persist(|key_id| registry.read().key(key_id).is_some(), false)
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "key usage not written; retrying in 30 s"),
-            Err(error) => tracing::warn!(%error, "key usage writer failed"),
+        if let Err(error) = tokio::task::spawn_blocking(move || persist(&persisting)).await {
+            tracing::warn!(%error, "key usage writer failed");
         }
         if stopping {
             return;
         }
+    }
+}
+
+/// Writes the node's uses now, if any was recorded since the last write (blocking: file I/O).
+/// Also called once the node has stopped serving, for the calls that finished meanwhile.
+pub fn persist(node: &Node) {
+    let registry = node.registry.clone();
+    if let Err(error) = node.key_usage.persist(|key_id| registry.read().key(key_id).is_some(), false) {
+        tracing::warn!(%error, "key usage not written; retrying in 30 s");
     }
 }
 

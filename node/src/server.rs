@@ -309,6 +309,8 @@ impl RunningNode {
         for task in std::mem::take(&mut self.tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
+        // Uses recorded by calls that finished after the tracker's own last write.
+        crate::key_usage::persist(&self.node);
         if let Err(error) = self.node.disk.flush().await {
             tracing::warn!(%error, "final flush failed");
         }
