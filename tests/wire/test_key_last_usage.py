@@ -44,3 +44,19 @@ def test_aliases_and_unknown_keys_are_not_found(kms):
         with pytest.raises(ClientError) as excinfo:
             kms.get_key_last_usage(KeyId=named)
         assert excinfo.value.response["Error"]["Code"] == "NotFoundException", named
+
+
+def test_the_caller_needs_kms_get_key_last_usage(endpoint, kms):
+    from test_authorization import denied, error_of, new_user
+
+    key_id = kms.create_key(Description="last usage on the wire")["KeyMetadata"]["KeyId"]
+    allow = lambda *actions: {"Version": "2012-10-17", "Statement": [  # noqa: E731
+        {"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+    _, encrypter, _ = new_user(endpoint, allow("kms:Encrypt"))
+    encrypted = encrypter.encrypt(KeyId=key_id, Plaintext=b"a user's use")
+    with denied() as excinfo:
+        encrypter.get_key_last_usage(KeyId=key_id)
+    assert "kms:GetKeyLastUsage" in error_of(excinfo)[1]
+    _, auditor, _ = new_user(endpoint, allow("kms:GetKeyLastUsage"))
+    usage = auditor.get_key_last_usage(KeyId=key_id)["KeyLastUsage"]
+    assert usage["KmsRequestId"] == encrypted["ResponseMetadata"]["RequestId"]
