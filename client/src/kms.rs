@@ -11,11 +11,11 @@ use trent_wire::access::{
 };
 
 use trent_wire::kms::{
-    AliasListEntry, AliasTargetRequest, CreateKeyRequest, DeleteAliasRequest, EmptyResponse, KeyIdRequest,
-    KeyIdResponse, KeyListEntry, KeyMetadataResponse, ListAliasesRequest, ListAliasesResponse,
-    ListKeysRequest, ListKeysResponse, ListResourceTagsRequest, ListResourceTagsResponse,
-    ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse, Tag, TagResourceRequest, UntagResourceRequest,
-    UpdateKeyDescriptionRequest,
+    AliasListEntry, AliasTargetRequest, CreateKeyRequest, DeleteAliasRequest, EmptyResponse,
+    GetKeyLastUsageResponse, KeyIdRequest, KeyIdResponse, KeyListEntry, KeyMetadataResponse,
+    ListAliasesRequest, ListAliasesResponse, ListKeysRequest, ListKeysResponse, ListResourceTagsRequest,
+    ListResourceTagsResponse, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse, Tag,
+    TagResourceRequest, UntagResourceRequest, UpdateKeyDescriptionRequest,
 };
 
 use crate::client::TrentClient;
@@ -34,6 +34,15 @@ impl TrentClient {
     /// `DescribeKey`.
     pub async fn describe_key(&self, request: &KeyIdRequest) -> Result<KeyMetadataResponse, ClientError> {
         self.call(Operation::DescribeKey.name(), request).await
+    }
+
+    /// `GetKeyLastUsage`: the key's last successful cryptographic use seen by any node that
+    /// answered (key id or key ARN only).
+    pub async fn get_key_last_usage(
+        &self,
+        request: &KeyIdRequest,
+    ) -> Result<GetKeyLastUsageResponse, ClientError> {
+        self.call(Operation::GetKeyLastUsage.name(), request).await
     }
 
     /// `ListKeys`: one page.

@@ -323,6 +323,8 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
     let call = Call::new(node, request_id, principal, operation).from_origin(origin);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
     facts.keys = call.authorized_keys().to_vec();
+    // The id GetKeyLastUsage reports for this use is the record's.
+    facts.event_id = call.event_id();
     outcome
 }
 

@@ -22,6 +22,7 @@ pub mod health;
 pub mod healthcheck;
 pub mod http;
 pub mod key_generation;
+pub mod key_usage;
 pub mod kms;
 pub mod log_budget;
 pub mod network;

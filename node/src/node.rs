@@ -76,6 +76,8 @@ pub struct Node {
     pub policies: crate::authorization::policies::PolicyCache,
     /// Private keys of new keys, made by the leader before their writes join a batch.
     pub(crate) key_generation: crate::key_generation::KeyGeneration,
+    /// What each key was last used for on this node (`GetKeyLastUsage`).
+    pub key_usage: Arc<crate::key_usage::KeyUsageTracker>,
     /// What "now" is for this node's decisions.
     pub(crate) clock: crate::clock::Clock,
     /// This node's audit trail: every call is recorded before it is answered.

@@ -30,6 +30,20 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Replaces `path` with a 0600 file holding `bytes`, atomically: a crash leaves the old file
+/// or the new one, never a torn one (written beside it, synced, renamed, the directory synced).
+pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
 /// Files this process creates from now on are private (umask 077): sled's files and snapshots
 /// among them.
 pub fn private_by_default() {
@@ -62,5 +76,8 @@ mod tests {
         assert_eq!(mode(&file), FILE_MODE);
         assert_eq!(std::fs::read(&file).unwrap(), b"two");
         assert!(write_new(&file, b"three").is_err(), "write_new never overwrites");
+        replace(&file, b"four").unwrap();
+        assert_eq!((std::fs::read(&file).unwrap(), mode(&file)), (b"four".to_vec(), FILE_MODE));
+        assert!(!nested.join("secret.tmp").exists(), "the temporary file was renamed");
     }
 }

@@ -132,6 +132,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         crate::audit::AuditTrail::open(&audit_dir, config.audit.rotation())
             .map_err(|error| StartError::Audit { dir: audit_dir.clone(), error })?
     };
+    let key_usage = Arc::new(crate::key_usage::KeyUsageTracker::load(&config.data_dir, clock.now_ms()));
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,
@@ -151,6 +152,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         membership_gate: tokio::sync::Mutex::new(()),
         policies,
         key_generation: Default::default(),
+        key_usage,
         clock,
         audit,
     });
@@ -185,6 +187,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
     tasks.push(tokio::spawn(crate::sweeper::run(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::feature_level::run(node.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::audit::sign_periodically(node.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::key_usage::run(node.clone(), shutdown_rx.clone())));
     let (failed, failure) = watch::channel(None);
     let watched = node.clone();
     tasks.push(tokio::spawn(async move {
@@ -323,6 +326,8 @@ impl RunningNode {
         for task in std::mem::take(&mut self.tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
+        // Uses recorded by calls that finished after the tracker's own last write.
+        crate::key_usage::persist(&self.node);
         if let Err(error) = self.node.disk.flush().await {
             tracing::warn!(%error, "final flush failed");
         }

@@ -132,7 +132,8 @@ pub struct KeyMetadataResponse {
 }
 
 /// A request that names one key and nothing else (`DescribeKey`, `EnableKey`, `DisableKey`,
-/// `CancelKeyDeletion`, `DisableKeyRotation`, `GetKeyRotationStatus`, `RotateKeyOnDemand`).
+/// `CancelKeyDeletion`, `DisableKeyRotation`, `GetKeyRotationStatus`, `RotateKeyOnDemand`,
+/// `GetKeyLastUsage`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdRequest {
@@ -149,6 +150,39 @@ pub struct KeyIdRequest {
 pub struct KeyIdResponse {
     /// The key ARN.
     pub key_id: String,
+}
+
+/// `GetKeyLastUsage` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyLastUsageResponse {
+    /// The key ARN.
+    pub key_id: String,
+    /// The last successful cryptographic use; every field absent (`{}`) when the key has not
+    /// been used since `TrackingStartDate`.
+    pub key_last_usage: KeyLastUsage,
+    /// Since when uses of this key are known, epoch seconds: never before its creation.
+    pub tracking_start_date: f64,
+    /// When the key was created, epoch seconds.
+    pub key_creation_date: f64,
+}
+
+/// The last successful cryptographic use of a key (AWS's `KeyLastUsageData`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyLastUsage {
+    /// The operation (`Encrypt`, `Decrypt`, `Sign`, ...: AWS's `KeyLastUsageTrackingOperation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// When, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<f64>,
+    /// The audit record's event id of that call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_trail_event_id: Option<String>,
+    /// The request id of that call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_request_id: Option<String>,
 }
 
 /// `ListKeys` request.
@@ -393,5 +427,34 @@ mod tests {
         assert_eq!(request, CreateKeyRequest::default());
         let request: ListKeysRequest = serde_json::from_str(r#"{"Limit": 5}"#).unwrap();
         assert_eq!(request.limit, Some(5));
+    }
+
+    #[test]
+    fn an_unused_key_has_an_empty_last_usage_object() {
+        let unused = GetKeyLastUsageResponse {
+            key_id: "arn".into(),
+            key_last_usage: KeyLastUsage::default(),
+            tracking_start_date: 2.5,
+            key_creation_date: 1.5,
+        };
+        let json = serde_json::to_value(&unused).unwrap();
+        assert_eq!(json["KeyLastUsage"], serde_json::json!({}));
+        assert_eq!(json["TrackingStartDate"], 2.5);
+        assert_eq!(json["KeyCreationDate"], 1.5);
+        let used = GetKeyLastUsageResponse {
+            key_last_usage: KeyLastUsage {
+                operation: Some("Encrypt".into()),
+                timestamp: Some(3.25),
+                cloud_trail_event_id: Some("e".into()),
+                kms_request_id: Some("r".into()),
+            },
+            ..unused
+        };
+        let json = serde_json::to_value(&used).unwrap();
+        assert_eq!(
+            json["KeyLastUsage"],
+            serde_json::json!({"Operation": "Encrypt", "Timestamp": 3.25, "CloudTrailEventId": "e", "KmsRequestId": "r"})
+        );
+        assert_eq!(serde_json::from_value::<GetKeyLastUsageResponse>(json).unwrap(), used);
     }
 }

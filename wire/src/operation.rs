@@ -133,6 +133,7 @@ operations! {
     GetKeyRotationStatus => Kms, "GetKeyRotationStatus", "kms:GetKeyRotationStatus", Read, Key;
     RotateKeyOnDemand => Kms, "RotateKeyOnDemand", "kms:RotateKeyOnDemand", Write, Key;
     ListKeyRotations => Kms, "ListKeyRotations", "kms:ListKeyRotations", Read, Key;
+    GetKeyLastUsage => Kms, "GetKeyLastUsage", "kms:GetKeyLastUsage", Read, Key;
     GetParametersForImport => Kms, "GetParametersForImport", "kms:GetParametersForImport", Write, Key;
     ImportKeyMaterial => Kms, "ImportKeyMaterial", "kms:ImportKeyMaterial", Write, Key;
     DeleteImportedKeyMaterial => Kms, "DeleteImportedKeyMaterial", "kms:DeleteImportedKeyMaterial", Write, Key;
@@ -183,6 +184,30 @@ impl Operation {
                 | Operation::Initialize
                 | Operation::Unseal
                 | Operation::GetAuditPublicKey
+        )
+    }
+
+    /// Whether a successful call of it is a use of its key that `GetKeyLastUsage` reports
+    /// (AWS's `KeyLastUsageTrackingOperation`): the operations that use key material, but not
+    /// GetPublicKey.
+    pub fn is_usage_tracked(self) -> bool {
+        use Operation::*;
+        matches!(
+            self,
+            Decrypt
+                | DeriveSharedSecret
+                | Encrypt
+                | GenerateDataKey
+                | GenerateDataKeyPair
+                | GenerateDataKeyPairWithoutPlaintext
+                | GenerateDataKeyWithoutPlaintext
+                | GenerateMac
+                | ReEncrypt
+                | Sign
+                | Verify
+                | VerifyMac
+                | Encapsulate
+                | Decapsulate
         )
     }
 
@@ -261,6 +286,32 @@ mod tests {
             assert_eq!(operation.access(), if read { Access::Read } else { Access::Write }, "{operation}");
             assert!(KeySpec::ALL.iter().all(|spec| !operation.allowed_for(*spec, spec.default_usage())));
         }
+    }
+
+    #[test]
+    fn usage_is_tracked_for_the_fourteen_operations_aws_tracks_and_key_last_usage_is_a_key_read() {
+        let tracked: Vec<_> =
+            Operation::ALL.iter().filter(|operation| operation.is_usage_tracked()).collect();
+        assert_eq!(tracked.len(), 14, "{tracked:?}");
+        for operation in tracked {
+            assert_eq!(
+                (operation.service(), operation.access()),
+                (Service::Kms, Access::Read),
+                "{operation}"
+            );
+            let usable = KeySpec::ALL
+                .iter()
+                .any(|spec| spec.allowed_usages().iter().any(|usage| operation.allowed_for(*spec, *usage)));
+            assert!(usable, "{operation} uses a key's material");
+        }
+        assert!(!Operation::GetPublicKey.is_usage_tracked() && !Operation::GenerateRandom.is_usage_tracked());
+        let last_usage = Operation::GetKeyLastUsage;
+        assert_eq!(
+            (last_usage.access(), last_usage.resource(), last_usage.action()),
+            (Access::Read, ResourceKind::Key, "kms:GetKeyLastUsage")
+        );
+        assert!(!last_usage.is_usage_tracked());
+        assert!(KeySpec::ALL.iter().all(|spec| !last_usage.allowed_for(*spec, spec.default_usage())));
     }
 
     #[test]

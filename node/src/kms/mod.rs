@@ -14,6 +14,7 @@ pub mod identifiers;
 pub mod import;
 pub mod key_pairs;
 pub mod key_policies;
+pub mod key_usage;
 pub mod keys;
 pub mod metadata;
 pub mod rotation;
@@ -50,6 +51,8 @@ pub struct Call<'a> {
     pub origin: Origin,
     /// The keys it was authorized for, once it was.
     authorized: std::sync::OnceLock<AuthorizedKeys>,
+    /// Its audit event id (CloudTrail's `eventID`), which `GetKeyLastUsage` reports too.
+    event_id: uuid::Uuid,
 }
 
 impl<'a> Call<'a> {
@@ -67,6 +70,26 @@ impl<'a> Call<'a> {
             operation,
             origin: Origin::default(),
             authorized: Default::default(),
+            event_id: crate::crypto::random_uuid(),
+        }
+    }
+
+    /// Its audit event id: the `eventID` of its audit record and the `CloudTrailEventId` that
+    /// `GetKeyLastUsage` reports for it.
+    pub fn event_id(&self) -> uuid::Uuid {
+        self.event_id
+    }
+
+    /// Records a successful tracked operation as the last use of every key it was authorized
+    /// for (ReEncrypt: its source and its destination). In memory only: see [`crate::key_usage`].
+    fn record_usage(&self) {
+        if !self.operation.is_usage_tracked() {
+            return;
+        }
+        let Some(keys) = self.authorized.get() else { return };
+        let at_ms = self.node.now_ms();
+        for key_id in &keys.0 {
+            self.node.key_usage.record(*key_id, self.operation, at_ms, self.event_id, self.request_id.0);
         }
     }
 
@@ -179,8 +202,17 @@ macro_rules! serve {
     }};
 }
 
-/// Runs the call's operation on `body`; returns the JSON response body.
+/// Runs the call's operation on `body`; returns the JSON response body. A cryptographic
+/// operation that succeeded is recorded as its keys' last use.
 pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
+    let reply = serve_operation(call, body).await;
+    if reply.is_ok() {
+        call.record_usage();
+    }
+    reply
+}
+
+async fn serve_operation(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError> {
     match call.operation {
         Operation::CreateKey => serve!(call, body, keys::create_key),
         Operation::DescribeKey => serve!(call, body, keys::describe_key),
@@ -230,6 +262,7 @@ pub async fn dispatch(call: &Call<'_>, body: &[u8]) -> Result<Vec<u8>, KmsError>
         Operation::GetKeyRotationStatus => serve!(call, body, rotation::get_key_rotation_status),
         Operation::RotateKeyOnDemand => serve!(call, body, rotation::rotate_key_on_demand),
         Operation::ListKeyRotations => serve!(call, body, rotation::list_key_rotations),
+        Operation::GetKeyLastUsage => serve!(call, body, key_usage::get_key_last_usage),
         Operation::GetParametersForImport => serve!(call, body, import::get_parameters_for_import),
         Operation::ImportKeyMaterial => serve!(call, body, import::import_key_material),
         Operation::DeleteImportedKeyMaterial => serve!(call, body, import::delete_imported_key_material),

@@ -1,9 +1,10 @@
 //! Messages of the peer API and the paths they travel on.
 
 use serde::{Deserialize, Serialize};
-use trent_storage::{CommandResult, NodeId, TrentNode};
+use trent_storage::{CommandResult, KeyId, NodeId, TrentNode};
 use trent_wire::KmsError;
 
+use crate::key_usage::LastUse;
 use crate::write_path::ForwardedProposal;
 
 /// Raft AppendEntries.
@@ -16,6 +17,9 @@ pub const INSTALL_SNAPSHOT: &str = "/raft/install-snapshot";
 pub const LEADER_OP: &str = "/cluster/leader-op";
 /// The highest feature level the receiver supports (an empty body; a [`FeatureReport`] back).
 pub const FEATURES: &str = "/cluster/features";
+/// This node's last use of one key (a [`KeyUsageQuery`]; a [`KeyUsageReport`] back). A build
+/// from before GetKeyLastUsage answers 404.
+pub const KEY_USAGE: &str = "/cluster/key-usage";
 
 /// One member's part of a cluster-wide audit query ([`PeerAuditQuery`] in, [`PeerAuditPage`]
 /// out). A build without it answers 404, and the querying node reports it unreachable.
@@ -45,6 +49,22 @@ pub struct PeerAuditPage {
 pub struct FeatureReport {
     /// The highest level this node's build (and configuration) supports.
     pub supported_level: u32,
+}
+
+/// Which key's last use a node asks another for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUsageQuery {
+    /// The key.
+    pub key_id: KeyId,
+}
+
+/// What a node knows of one key's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUsageReport {
+    /// When the answering node first tracked, ms since the epoch.
+    pub tracking_start_ms: u64,
+    /// Its last use of the key, if it served one since then.
+    pub last_use: Option<LastUse>,
 }
 
 /// Largest peer request or response body. An append carries at most `max_payload_entries` (32)

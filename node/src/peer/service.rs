@@ -14,8 +14,8 @@ use std::time::SystemTime;
 
 use super::auth::{PeerAuthError, PEER_AUTH_HEADER};
 use super::protocol::{
-    FeatureReport, LeaderOp, PeerAuditPage, PeerAuditQuery, APPEND_ENTRIES, AUDIT_QUERY, FEATURES,
-    INSTALL_SNAPSHOT, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE,
+    FeatureReport, KeyUsageQuery, KeyUsageReport, LeaderOp, PeerAuditPage, PeerAuditQuery, APPEND_ENTRIES,
+    AUDIT_QUERY, FEATURES, INSTALL_SNAPSHOT, KEY_USAGE, LEADER_OP, MAX_PEER_BODY_BYTES, VOTE,
 };
 use crate::http::body::{read_body, BodyError};
 use crate::http::connections::ConnectionInfo;
@@ -105,6 +105,13 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         },
         // A build before feature levels answers this path 404: level 0.
         FEATURES => encoded(&FeatureReport { supported_level: node.supported_feature_level() }),
+        KEY_USAGE => match decode::<KeyUsageQuery>(&body) {
+            Ok(query) => encoded(&KeyUsageReport {
+                tracking_start_ms: node.key_usage.tracking_start_ms(),
+                last_use: node.key_usage.last_use(query.key_id),
+            }),
+            Err(response) => *response,
+        },
         _ => plain(StatusCode::NOT_FOUND, "no such peer endpoint"),
     }
 }
