@@ -69,4 +69,25 @@ async fn key_is_deleted_on_every_node_once_its_window_has_passed() {
         );
         client.describe_key(&describe(&kept)).await.expect("the other key is untouched");
     }
+    // The deletion is in the audit trail, as CloudTrail records it: a service event, written by
+    // the leader that proposed it, found from any node by a cluster-wide query.
+    let query = trent_client::audit::AuditQuery {
+        filter: trent_audit::Filter {
+            event_name: Some("DeleteKey".into()),
+            key_id: Some(doomed.clone()),
+            ..Default::default()
+        },
+        cluster: true,
+        ..Default::default()
+    };
+    let page = cluster.client_of(1).audit_page(&query).await.expect("audit query");
+    let events: Vec<_> = page.events.iter().filter(|event| event.event_type == "AwsServiceEvent").collect();
+    assert_eq!(events.len(), 1, "{page:?}");
+    let identity = events[0].user_identity.as_ref().expect("identity");
+    assert_eq!(
+        (identity.identity_type.as_str(), identity.invoked_by.as_deref()),
+        ("AWSService", Some("kms.amazonaws.com"))
+    );
+    assert!(events[0].resources[0].arn.ends_with(&doomed));
+    assert!(!events[0].read_only);
 }

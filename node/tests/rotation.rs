@@ -220,6 +220,19 @@ async fn automatic_rotation_happens_once_the_clock_passes_the_next_rotation_date
     let status = client.get_key_rotation_status(&key(&key_id)).await.expect("status");
     assert!(!status.key_rotation_enabled);
     assert_eq!((status.rotation_period_in_days, status.next_rotation_date), (None, None));
+    // Both automatic rotations are in the audit trail as service events (whichever node led).
+    let query = trent_client::audit::AuditQuery {
+        filter: trent_audit::Filter {
+            event_name: Some("RotateKey".into()),
+            key_id: Some(key_id.clone()),
+            ..Default::default()
+        },
+        cluster: true,
+        ..Default::default()
+    };
+    let page = client.audit_page(&query).await.expect("audit query");
+    let services = page.events.iter().filter(|event| event.event_type == "AwsServiceEvent").count();
+    assert_eq!(services, 2, "{page:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,38 +53,19 @@ async fn legal_rows_at_every_maximum_keep_a_three_node_cluster_serving() {
     assert!(created.iter().all(|key| listed.contains(key)), "a restarted node lost keys");
 }
 
-/// A tmpfs mounted at a path for the test's life.
-struct SmallDisk {
-    path: std::path::PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(path: std::path::PathBuf, size: &str) -> SmallDisk {
-        std::fs::create_dir_all(&path).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .expect("run mount");
-        assert!(mounted.success(), "mount tmpfs at {}", path.display());
-        SmallDisk { path }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_disk_takes_the_node_out_of_service_visibly() {
     if !support::privileged("a_full_disk_takes_the_node_out_of_service_visibly") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let _disk = SmallDisk::mount(dir.path().join("node-1"), "12m");
-    let mut cluster = ProcessCluster::start_in(1, &["--flush-deadline-ms", "2000"], dir).await;
+    let _disk = support::SmallDisk::mount(dir.path().join("node-1"), "12m");
+    // The audit log on a disk of its own: this test fills the data disk, not the audit trail's
+    // (node/tests/audit_cluster.rs fills that one).
+    let audit_dir = dir.path().join("audit-1");
+    let audit_arg = audit_dir.to_str().unwrap().to_owned();
+    let mut cluster =
+        ProcessCluster::start_in(1, &["--flush-deadline-ms", "2000", "--audit-dir", &audit_arg], dir).await;
     let client = cluster.client_of(1);
     let mut refused = None;
     for seed in 0..2000 {

@@ -46,6 +46,30 @@ pub fn privileged(test: &str) -> bool {
     false
 }
 
+/// A tmpfs mounted at a path for the test's life (tests that fill a disk; they need root).
+pub struct SmallDisk {
+    pub path: PathBuf,
+}
+
+impl SmallDisk {
+    pub fn mount(path: PathBuf, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(&path).expect("create the mount point");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("run mount");
+        assert!(mounted.success(), "mount tmpfs at {}", path.display());
+        SmallDisk { path }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
 /// `value` in the format a node of this build sends its peers once the cluster is at the
 /// highest level it supports (a node refuses a newer format than it reads).
 pub fn peer_encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
