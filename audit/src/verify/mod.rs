@@ -162,7 +162,7 @@ impl Walk<'_> {
             Some(previous) if stream::links(previous, &record) => None,
             Some(_) => {
                 let ahead = stream.read_ahead(LOOKAHEAD);
-                Some(diagnose::diagnose(&self.history, &record, &ahead, &self.names))
+                Some(diagnose::diagnose(&self.history, &record, &ahead, &self.names, &self.first_sequences))
             }
         };
         if let Some(problem) = link_problem.or_else(|| self.check_file_name(&record)) {
