@@ -39,13 +39,13 @@ pub fn event(n: u64) -> Event {
         }),
         event_time: time(n),
         event_source: EVENT_SOURCE.to_owned(),
-        event_name: if n % 4 == 0 { "Decrypt".to_owned() } else { "Encrypt".to_owned() },
+        event_name: if n.is_multiple_of(4) { "Decrypt".to_owned() } else { "Encrypt".to_owned() },
         aws_region: "us-east-1".to_owned(),
         source_ip_address: Some("127.0.0.1".to_owned()),
         user_agent: Some("test".to_owned()),
         request_parameters: Some(serde_json::json!({ "keyId": key })),
         response_elements: None,
-        error_code: (n % 5 == 0).then(|| "AccessDeniedException".to_owned()),
+        error_code: n.is_multiple_of(5).then(|| "AccessDeniedException".to_owned()),
         error_message: None,
         request_id: format!("req-{n}"),
         event_id: format!("evt-{n}"),
@@ -90,7 +90,7 @@ pub fn write_log(dir: &Path, policy: RotationPolicy, events: u64, digest_every: 
         let end = n + batch.len() as u64;
         log.append(&batch, at(n)).unwrap();
         for done in n..end {
-            if digest_every != 0 && done % digest_every == 0 {
+            if digest_every != 0 && done.is_multiple_of(digest_every) {
                 log.append_digest(&signer, 1, time(done)).unwrap();
             }
         }
