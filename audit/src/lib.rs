@@ -24,11 +24,12 @@ pub use error::AuditError;
 pub use files::MAX_LOG_FILES;
 pub use hash::LineHash;
 pub use line::{
-    digest_message, encode_event_line, ChainedEvent, DigestRecord, Line, TrentDigest, MAX_LINE_BYTES,
+    digest_message, encode_event_line, ChainedEvent, DigestRecord, Line, LineError, TrentDigest,
+    MAX_LINE_BYTES,
 };
 pub use page::{AuditPage, AuditPublicKey};
 pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};
 pub use record::{Event, Resource, UserIdentity, EVENT_SOURCE, EVENT_VERSION};
 pub use time::{parse_rfc3339_seconds, rfc3339_seconds};
 pub use verify::{verify_dir, Problem, ProblemKind, VerifyReport};
-pub use writer::{AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_EVENTS};
+pub use writer::{AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};

@@ -29,6 +29,8 @@ use crate::time::{parse_rfc3339_seconds, unix_ms};
 
 /// The most events one `append` (one group commit) takes.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
+/// The most bytes one `append` encodes before writing.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 /// When the writer starts a new file and which old files it deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +170,9 @@ impl AuditLog {
             hash = LineHash::of(&line);
             batch.extend_from_slice(&line);
             batch.push(b'\n');
+            if batch.len() > MAX_BATCH_BYTES {
+                return Err(AuditError::BatchTooBig { max: MAX_BATCH_BYTES });
+            }
         }
         self.commit(&batch, sequence, hash, unix_ms(at) / 1000)?;
         Ok(AppendedRange { first_sequence, last_sequence: sequence })
@@ -306,8 +311,9 @@ impl AuditLog {
         }
         let (line, bytes) = match (last, &tail.last_line) {
             (None, _) | (_, None) => return Ok(false),
-            (Some(Err(detail)), _) => {
-                return Err(AuditError::Malformed { file: display_name(path), line: 0, detail })
+            (Some(Err(err)), _) => {
+                let detail = format!("the last two lines are not records: {err}");
+                return Err(AuditError::Malformed { file: display_name(path), line: 0, detail });
             }
             (Some(Ok(line)), Some(bytes)) => (line, bytes),
         };
