@@ -166,7 +166,7 @@ pub fn digest_message(node_id: u64, signed_sequence: u64, head_hash: &str, event
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::record::EVENT_SOURCE;
 

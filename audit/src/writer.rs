@@ -392,3 +392,30 @@ fn newest_record_time(path: &Path) -> Result<Option<u64>, AuditError> {
         .and_then(|bytes| Line::parse(&bytes).ok())
         .and_then(|line| parse_rfc3339_seconds(line.event_time())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::tests::event;
+
+    #[test]
+    fn a_poisoned_log_cuts_back_to_its_acknowledged_length_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AuditLog::open(dir.path(), RotationPolicy::default()).unwrap();
+        log.append(&[event("Encrypt")], SystemTime::now()).unwrap();
+        let path = list_log_files(dir.path()).unwrap().pop().unwrap().path;
+        let acknowledged = std::fs::metadata(&path).unwrap().len();
+        // What a failed write whose rollback also failed leaves behind: a whole unacknowledged
+        // line and a torn one.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"whole\":\"but never acknowledged\"}\n{\"torn").unwrap();
+        log.poisoned = true;
+        let range = log.append(&[event("Decrypt")], SystemTime::now()).unwrap();
+        assert_eq!((range.first_sequence, range.last_sequence), (2, 2));
+        assert!(!log.poisoned);
+        let report = crate::verify_dir(dir.path(), None).unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.records, 2);
+        assert!(std::fs::metadata(&path).unwrap().len() > acknowledged);
+    }
+}

@@ -287,3 +287,48 @@ fn malformed_line_is_named() {
     let problem = report.problem.unwrap();
     assert_eq!((problem.file, problem.line, problem.kind), (file, line, ProblemKind::Malformed));
 }
+
+#[test]
+fn records_swapped_across_a_file_boundary_are_named_reordered() {
+    let mut expected = None;
+    let (_dir, report) = tampered_log(|dir| {
+        let files = log_files(dir);
+        let (mut first, mut second) = (lines(&files[0]), lines(&files[1]));
+        let last = first.len() - 1;
+        expected = Some((file_name(&files[0]), last as u64 + 1, sequence_of(&second[0])));
+        std::mem::swap(&mut first[last], &mut second[0]);
+        write_lines(&files[0], &first);
+        write_lines(&files[1], &second);
+    });
+    let (file, line, sequence) = expected.unwrap();
+    assert_eq!(named(&report), (file, line, Some(sequence), ProblemKind::Reordered), "{report:?}");
+}
+
+#[test]
+fn dropped_digest_is_named_removed_or_truncated() {
+    let mut expected = None;
+    let (_dir, report) = tampered_log(|dir| {
+        let (path, index) = find(dir, 11);
+        let mut lines = lines(&path);
+        assert!(lines[index].windows(11).any(|w| w == b"trentDigest"), "11 is a digest");
+        // The last line of a closed file is missing at its end; any other is missing in place.
+        let kind = if index + 1 == lines.len() { ProblemKind::Truncated } else { ProblemKind::Removed };
+        expected = Some((file_name(&path), index as u64 + 1, Some(11), kind));
+        lines.remove(index);
+        write_lines(&path, &lines);
+    });
+    assert_eq!(named(&report), expected.unwrap(), "{report:?}");
+}
+
+#[test]
+fn a_whole_file_removed_from_the_middle_is_named_truncated() {
+    let mut expected = None;
+    let (_dir, report) = tampered_log(|dir| {
+        let files = log_files(dir);
+        let kept = lines(&files[0]);
+        expected = Some((file_name(&files[0]), kept.len() as u64 + 1, sequence_of(kept.last().unwrap()) + 1));
+        std::fs::remove_file(&files[1]).unwrap();
+    });
+    let (file, line, sequence) = expected.unwrap();
+    assert_eq!(named(&report), (file, line, Some(sequence), ProblemKind::Truncated), "{report:?}");
+}
