@@ -3,6 +3,12 @@
 //! the signed digest records that pin the chain head, and the offline verification and filtering
 //! of such a directory.
 //!
+//! The files: `audit-<first sequence, 20 digits>.jsonl`, one JSON object per line. An event line
+//! is an [`Event`]'s fields plus `sequence` and `previousHash`; a digest line
+//! ([`DigestRecord`]) carries `trentDigest`, an ECDSA P-256 signature over [`digest_message`] by
+//! the node's [`DigestSigner`]. `previousHash` is SHA-256 of the exact bytes of the line before
+//! (64 zeros before sequence 1), across files, so checking needs no canonical JSON.
+//!
 //! It is not the node's audit pipeline (batching, the writer thread, back-pressure): the node
 //! drives an [`AuditLog`] and this crate only promises what reaches the files.
 

@@ -136,10 +136,7 @@ impl AuditLog {
         }
         for file in files {
             let bytes = file.path.metadata().map_err(AuditError::io(&file.path))?.len();
-            let newest_at = match log.policy.retain_age {
-                Some(_) => newest_record_time(&file.path)?,
-                None => None,
-            };
+            let newest_at = log.policy.retain_age.and_then(|_| newest_record_time(&file.path));
             log.closed.push_back(ClosedFile { path: file.path, bytes, newest_at });
         }
         log.apply_retention(unix_ms(SystemTime::now()) / 1000);
@@ -383,14 +380,13 @@ fn first_record_time(path: &Path) -> Result<Option<u64>, AuditError> {
         .flatten())
 }
 
-/// Unix seconds of the last line's `eventTime`, if it parses.
-fn newest_record_time(path: &Path) -> Result<Option<u64>, AuditError> {
-    let mut file = File::open(path).map_err(AuditError::io(path))?;
-    let tail = files::read_tail(&mut file, path)?;
-    Ok(tail
-        .last_line
-        .and_then(|bytes| Line::parse(&bytes).ok())
-        .and_then(|line| parse_rfc3339_seconds(line.event_time())))
+/// Unix seconds of a closed file's last `eventTime`, if it can be read: a damaged closed file is
+/// evidence for the verifier, not a reason to refuse to open, so it is simply never aged out.
+fn newest_record_time(path: &Path) -> Option<u64> {
+    let mut file = File::open(path).ok()?;
+    let tail = files::read_tail(&mut file, path).ok()?;
+    let line = Line::parse(&tail.last_line?).ok()?;
+    parse_rfc3339_seconds(line.event_time())
 }
 
 #[cfg(test)]
