@@ -37,6 +37,12 @@ pub enum AuditError {
         /// [`crate::MAX_BATCH_EVENTS`].
         max: usize,
     },
+    /// `append` was given events that encode to more bytes than one group commit takes.
+    #[error("an audit batch encodes to more than {max} bytes")]
+    BatchTooBig {
+        /// [`crate::MAX_BATCH_BYTES`].
+        max: usize,
+    },
     /// The sequence counter would overflow.
     #[error("the audit log's sequence numbers are exhausted")]
     SequenceExhausted,

@@ -66,6 +66,26 @@ pub struct TrentDigest {
     pub signature: String,
 }
 
+/// Why a line is not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// Not JSON at all.
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// Has `trentDigest` but is not a digest record.
+    #[error("not a digest record: {0}")]
+    NotADigest(#[source] serde_json::Error),
+    /// Not an event record.
+    #[error("not an event record: {0}")]
+    NotAnEvent(#[source] serde_json::Error),
+    /// `previousHash` is not 64 lowercase hex digits.
+    #[error("previousHash is not 64 lowercase hex digits")]
+    PreviousHash,
+}
+
 /// One parsed line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
@@ -77,18 +97,16 @@ pub enum Line {
 
 impl Line {
     /// Parses one line's bytes (without the newline), checking the chain fields' shape.
-    pub fn parse(bytes: &[u8]) -> Result<Line, String> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| err.to_string())?;
-        let is_digest = value.as_object().ok_or("not a JSON object")?.contains_key("trentDigest");
+    pub fn parse(bytes: &[u8]) -> Result<Line, LineError> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(LineError::NotJson)?;
+        let is_digest = value.as_object().ok_or(LineError::NotAnObject)?.contains_key("trentDigest");
         let line = if is_digest {
-            Line::Digest(serde_json::from_value(value).map_err(|err| format!("digest record: {err}"))?)
+            Line::Digest(serde_json::from_value(value).map_err(LineError::NotADigest)?)
         } else {
-            Line::Event(Box::new(
-                serde_json::from_value(value).map_err(|err| format!("event record: {err}"))?,
-            ))
+            Line::Event(Box::new(serde_json::from_value(value).map_err(LineError::NotAnEvent)?))
         };
         if LineHash::from_hex(line.previous_hash()).is_none() {
-            return Err("previousHash is not 64 lowercase hex digits".to_owned());
+            return Err(LineError::PreviousHash);
         }
         Ok(line)
     }
@@ -148,7 +166,7 @@ pub fn digest_message(node_id: u64, signed_sequence: u64, head_hash: &str, event
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::record::EVENT_SOURCE;
 

@@ -128,7 +128,9 @@ pub fn query(
                 LineRead::TooLong => return Err(malformed(format!("line over {MAX_LINE_BYTES} bytes"))),
                 LineRead::Complete => {}
             }
-            let Line::Event(chained) = Line::parse(&buf).map_err(malformed)? else { continue };
+            let Line::Event(chained) = Line::parse(&buf).map_err(|err| malformed(err.to_string()))? else {
+                continue;
+            };
             if chained.sequence <= after || !filter.matches(&chained.event) {
                 continue;
             }

@@ -29,6 +29,8 @@ use crate::time::{parse_rfc3339_seconds, unix_ms};
 
 /// The most events one `append` (one group commit) takes.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
+/// The most bytes one `append` encodes before writing.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 /// When the writer starts a new file and which old files it deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,10 +136,7 @@ impl AuditLog {
         }
         for file in files {
             let bytes = file.path.metadata().map_err(AuditError::io(&file.path))?.len();
-            let newest_at = match log.policy.retain_age {
-                Some(_) => newest_record_time(&file.path)?,
-                None => None,
-            };
+            let newest_at = log.policy.retain_age.and_then(|_| newest_record_time(&file.path));
             log.closed.push_back(ClosedFile { path: file.path, bytes, newest_at });
         }
         log.apply_retention(unix_ms(SystemTime::now()) / 1000);
@@ -168,6 +167,9 @@ impl AuditLog {
             hash = LineHash::of(&line);
             batch.extend_from_slice(&line);
             batch.push(b'\n');
+            if batch.len() > MAX_BATCH_BYTES {
+                return Err(AuditError::BatchTooBig { max: MAX_BATCH_BYTES });
+            }
         }
         self.commit(&batch, sequence, hash, unix_ms(at) / 1000)?;
         Ok(AppendedRange { first_sequence, last_sequence: sequence })
@@ -306,8 +308,9 @@ impl AuditLog {
         }
         let (line, bytes) = match (last, &tail.last_line) {
             (None, _) | (_, None) => return Ok(false),
-            (Some(Err(detail)), _) => {
-                return Err(AuditError::Malformed { file: display_name(path), line: 0, detail })
+            (Some(Err(err)), _) => {
+                let detail = format!("the last two lines are not records: {err}");
+                return Err(AuditError::Malformed { file: display_name(path), line: 0, detail });
             }
             (Some(Ok(line)), Some(bytes)) => (line, bytes),
         };
@@ -377,12 +380,38 @@ fn first_record_time(path: &Path) -> Result<Option<u64>, AuditError> {
         .flatten())
 }
 
-/// Unix seconds of the last line's `eventTime`, if it parses.
-fn newest_record_time(path: &Path) -> Result<Option<u64>, AuditError> {
-    let mut file = File::open(path).map_err(AuditError::io(path))?;
-    let tail = files::read_tail(&mut file, path)?;
-    Ok(tail
-        .last_line
-        .and_then(|bytes| Line::parse(&bytes).ok())
-        .and_then(|line| parse_rfc3339_seconds(line.event_time())))
+/// Unix seconds of a closed file's last `eventTime`, if it can be read: a damaged closed file is
+/// evidence for the verifier, not a reason to refuse to open, so it is simply never aged out.
+fn newest_record_time(path: &Path) -> Option<u64> {
+    let mut file = File::open(path).ok()?;
+    let tail = files::read_tail(&mut file, path).ok()?;
+    let line = Line::parse(&tail.last_line?).ok()?;
+    parse_rfc3339_seconds(line.event_time())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::tests::event;
+
+    #[test]
+    fn a_poisoned_log_cuts_back_to_its_acknowledged_length_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AuditLog::open(dir.path(), RotationPolicy::default()).unwrap();
+        log.append(&[event("Encrypt")], SystemTime::now()).unwrap();
+        let path = list_log_files(dir.path()).unwrap().pop().unwrap().path;
+        let acknowledged = std::fs::metadata(&path).unwrap().len();
+        // What a failed write whose rollback also failed leaves behind: a whole unacknowledged
+        // line and a torn one.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"whole\":\"but never acknowledged\"}\n{\"torn").unwrap();
+        log.poisoned = true;
+        let range = log.append(&[event("Decrypt")], SystemTime::now()).unwrap();
+        assert_eq!((range.first_sequence, range.last_sequence), (2, 2));
+        assert!(!log.poisoned);
+        let report = crate::verify_dir(dir.path(), None).unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.records, 2);
+        assert!(std::fs::metadata(&path).unwrap().len() > acknowledged);
+    }
 }

@@ -49,6 +49,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli::operator::gen_certs(cli.json, args)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Audit(command) = cli.command {
+        return cli::audit::run(cli.json, command);
+    }
     let ca_bundle = match &cli.ca_cert {
         Some(path) => Some(trent_client::CaBundle::from_pem_file(path)?),
         None => None,
@@ -77,6 +80,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Encrypt(args) => cli::envelope::encrypt(&client, out.json, args).await?,
         Command::Decrypt(args) => cli::envelope::decrypt(&client, out.json, args).await?,
         Command::Asymmetric(command) => cli::asymmetric::run(&client, out.json, command).await?,
+        // Dispatched above, before a client is made; kept here so the match stays exhaustive.
+        Command::Audit(command) => return cli::audit::run(out.json, command),
         Command::Operator(command) => {
             let all_ok = cli::operator::run(&client, out.json, command).await?;
             return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

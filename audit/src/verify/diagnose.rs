@@ -10,7 +10,8 @@
 //! 5. its sequence is right but its `previousHash` is not the predecessor's hash → the
 //!    predecessor was `Changed`;
 //! 6. its `previousHash` is right but its sequence is not → it was `Changed`;
-//! 7. its sequence jumps ahead → records were `Removed` (or `Truncated`, at a file boundary);
+//! 7. its sequence jumps ahead → records were `Removed` (`Truncated` when the gap falls at a file
+//!    boundary and the later file starts at the sequence its name promises);
 //! 8. its sequence goes back → `Reordered`.
 //!
 //! The windows are bounded, so a record moved further than them reads as removed.
@@ -41,6 +42,7 @@ pub(super) fn diagnose(
     record: &Record,
     ahead: &[Record],
     names: &[String],
+    first_sequences: &[u64],
 ) -> Problem {
     let Some(previous) = history.back() else {
         return problem_at(names, &record.at, ProblemKind::Malformed, "no record before it".to_owned());
@@ -107,7 +109,10 @@ pub(super) fn diagnose(
     }
     if let (true, Some(first_missing)) = (jumps_ahead, expected) {
         let missing = format!("sequences {first_missing}..={}", at.sequence - 1);
-        if record.first_in_file && previous.file != at.file {
+        // A file whose first record is the one its name promises lost nothing at its start: the
+        // missing records were at the end of the file before it.
+        let file_intact_at_start = first_sequences.get(at.file) == Some(&at.sequence);
+        if record.first_in_file && previous.file != at.file && file_intact_at_start {
             return Problem {
                 file: names.get(previous.file).cloned().unwrap_or_default(),
                 line: previous.line + 1,

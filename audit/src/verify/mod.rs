@@ -39,7 +39,9 @@ const LOOKAHEAD: usize = 256;
 pub struct VerifyReport {
     /// Log files read.
     pub files: usize,
-    /// Records (events and digests) checked and found linked.
+    /// Records (events and digests) whose link to the one before checked out. With a problem,
+    /// the named record may be among them: an edited record's own link is fine, it is the next
+    /// one's that breaks.
     pub records: u64,
     /// Digests whose signature verified under the given key.
     pub digests_verified: u64,
@@ -47,7 +49,7 @@ pub struct VerifyReport {
     pub digests_unverified: u64,
     /// The first record's sequence.
     pub first_sequence: Option<u64>,
-    /// The last good record's sequence.
+    /// The last counted record's sequence.
     pub last_sequence: Option<u64>,
     /// Set when the first record is not sequence 1: its `previousHash` names a record deleted by
     /// retention, so the chain is trusted from this record on.
@@ -162,7 +164,7 @@ impl Walk<'_> {
             Some(previous) if stream::links(previous, &record) => None,
             Some(_) => {
                 let ahead = stream.read_ahead(LOOKAHEAD);
-                Some(diagnose::diagnose(&self.history, &record, &ahead, &self.names))
+                Some(diagnose::diagnose(&self.history, &record, &ahead, &self.names, &self.first_sequences))
             }
         };
         if let Some(problem) = link_problem.or_else(|| self.check_file_name(&record)) {

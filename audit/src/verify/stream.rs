@@ -128,7 +128,7 @@ impl RecordStream {
             }
             self.line += 1;
             let parsed = Line::parse(&self.buf)
-                .map_err(|detail| self.fault(ProblemKind::Malformed, self.line, detail))?;
+                .map_err(|err| self.fault(ProblemKind::Malformed, self.line, err.to_string()))?;
             let previous = LineHash::from_hex(parsed.previous_hash()).unwrap_or(LineHash::GENESIS);
             let at = Seen {
                 file: self.file,

@@ -4,6 +4,7 @@
 
 mod aliases_tags;
 mod asymmetric;
+mod audit;
 mod cluster;
 mod envelope;
 mod identity;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 pub use aliases_tags::{AliasesCommand, TagsCommand};
 pub use asymmetric::*;
+pub use audit::{AuditCommand, VerifyArgs};
 pub use cluster::{ClusterCommand, MembersCommand};
 pub use envelope::{DecryptArgs, EncryptArgs};
 pub use identity::{PolicyCommand, UsersCommand};
@@ -109,6 +111,9 @@ pub enum Command {
     /// Sign, verify, MAC, key agreement, ML-KEM and data key pairs: one command per operation.
     #[command(flatten)]
     Asymmetric(AsymmetricCommand),
+    /// Work with audit log directories (`verify` is offline: no endpoint or credentials).
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 impl Cli {
@@ -177,11 +182,14 @@ mod tests {
             &["--ca-cert", "ca.pem", "--endpoints", "https://a:1", "keys", "list"],
             &["keys", "list", "--access-key-id", "AK", "--secret-access-key", "s", "--region", "eu-west-1"],
             &["access-keys", "delete", "TRNTOTHER", "--access-key-id", "AK", "--secret-access-key", "s"],
+            &["audit", "verify", "/var/lib/trent/audit"],
+            &["audit", "verify", "dir", "--public-key", "audit.pem", "--json"],
         ] {
             assert_eq!(ok(args), Ok(()), "{args:?}");
         }
         assert!(ok(&["keys", "create", "--origin", "AWS_CLOUDHSM"]).is_err(), "no custom key stores");
         assert!(ok(&["tags", "add", "k"]).is_err(), "tags add needs a tag");
+        assert!(ok(&["audit", "verify"]).is_err(), "audit verify needs a directory");
         assert!(ok(&["tags", "add", "k", "oops"]).is_err(), "tags need KEY=VALUE");
         assert!(ok(&["members", "promote", "x"]).is_err(), "node ids are numbers");
         assert!(ok(&["operator", "gen-certs", "--out-dir", "c"]).is_err(), "gen-certs needs a node");

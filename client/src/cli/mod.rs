@@ -2,11 +2,12 @@
 //! answers (`render`), the operator's seal and access-key commands (`operator`), users and
 //! authorization questions (`identity`), envelope encryption of files (`envelope`), signing,
 //! MACs, key agreement, ML-KEM and data key pairs (`asymmetric`), rotation and imported key
-//! material (`key_material`), and the line printers they share. Dispatch lives in `main.rs`;
-//! the logic lives in the library.
+//! material (`key_material`), offline checks of audit log directories (`audit`), and the line
+//! printers they share. Dispatch lives in `main.rs`; the logic lives in the library.
 
 pub mod args;
 pub mod asymmetric;
+pub mod audit;
 pub mod envelope;
 pub mod identity;
 pub mod key_material;
