@@ -14,6 +14,10 @@ pub struct AuditPage {
     /// Where the next page starts; absent on the last.
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+    /// Where a later query goes on to see only records newer than these, present on every page
+    /// (the last one too): `trent audit tail` polls with it.
+    #[serde(rename = "ResumeToken", default, skip_serializing_if = "Option::is_none")]
+    pub resume_token: Option<String>,
     /// Members that did not answer a cluster-wide query: their records are missing from this
     /// page, and the token resumes them where they were.
     #[serde(rename = "UnreachableNodes", default, skip_serializing_if = "Vec::is_empty")]

@@ -49,8 +49,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli::operator::gen_certs(cli.json, args)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let Command::Audit(command) = cli.command {
-        return cli::audit::run(cli.json, command);
+    if let Command::Audit(cli::args::AuditCommand::Verify(args)) = &cli.command {
+        return cli::audit::verify_offline(cli.json, args);
     }
     let ca_bundle = match &cli.ca_cert {
         Some(path) => Some(trent_client::CaBundle::from_pem_file(path)?),
@@ -80,8 +80,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Encrypt(args) => cli::envelope::encrypt(&client, out.json, args).await?,
         Command::Decrypt(args) => cli::envelope::decrypt(&client, out.json, args).await?,
         Command::Asymmetric(command) => cli::asymmetric::run(&client, out.json, command).await?,
-        // Dispatched above, before a client is made; kept here so the match stays exhaustive.
-        Command::Audit(command) => return cli::audit::run(out.json, command),
+        // `verify` is dispatched above, before a client is made: it reads only files.
+        Command::Audit(command) => return cli::audit::run(&client, out.json, command).await,
         Command::Operator(command) => {
             let all_ok = cli::operator::run(&client, out.json, command).await?;
             return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });

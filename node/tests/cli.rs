@@ -527,3 +527,89 @@ async fn keys_create_origin_external_and_keys_import_bring_a_key_in_and_out() {
     assert_eq!(decrypt.code, Some(0), "decrypt after re-import: {}", decrypt.stderr);
     assert_eq!(std::fs::read(&opened).unwrap(), std::fs::read(&plain).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_commands_query_tail_fetch_the_key_and_verify_in_text_and_json() {
+    let cluster = ProcessCluster::start(3, &["--audit-digest-interval-s", "1"]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = |args: &[&str]| succeeds(&cluster, args, dir.path());
+    let json = |args: &[&str]| succeeds_with_json(&cluster, args, dir.path());
+    let key_id = create_key(&cluster).await;
+    let request = serde_json::json!({"KeyId": key_id, "Plaintext": "aGVsbG8="});
+    for id in 1..=3 {
+        let _: serde_json::Value = cluster.client_of(id).call("Encrypt", &request).await.expect("encrypt");
+    }
+
+    // One Encrypt on each node, merged by time across the cluster.
+    let page = json(&["audit", "query", "--event-name", "Encrypt", "--key-id", &key_id, "--cluster"]);
+    let events = page["Events"].as_array().expect("events");
+    let nodes: std::collections::BTreeSet<u64> =
+        events.iter().map(|event| event["nodeId"].as_u64().unwrap()).collect();
+    assert_eq!(nodes, [1, 2, 3].into(), "{page}");
+    let text =
+        ok(&["audit", "query", "--event-name", "Encrypt", "--key-id", &key_id, "--cluster", "--limit", "2"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "two records and the token that goes on:\n{text}");
+    assert!(
+        lines[0].contains(" Encrypt admin ") && lines[0].contains(&key_id) && lines[0].ends_with("127.0.0.1"),
+        "{text}"
+    );
+    assert!(lines[2].starts_with("(more: --next-token "), "{text}");
+    let errors = json(&["audit", "query", "--error-code", "*"]);
+    assert!(errors["Events"].as_array().unwrap().iter().all(|event| event["errorCode"].is_string()));
+
+    // tail: what is there (--from-start), then a record written after it started.
+    let backlog = ok(&[
+        "--json",
+        "audit",
+        "tail",
+        "--from-start",
+        "--count",
+        "3",
+        "--event-name",
+        "Encrypt",
+        "--cluster",
+    ]);
+    assert_eq!(backlog.lines().count(), 3, "{backlog}");
+    for line in backlog.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect("one JSON record per line");
+        assert_eq!(event["eventName"], "Encrypt");
+    }
+    let signing = cluster.signing.clone().expect("initialised");
+    let endpoint = cluster.nodes[0].endpoint();
+    let ca = cluster.certs.ca_path();
+    let follower = std::thread::spawn(move || {
+        Command::new(trent_bin())
+            .args(["audit", "tail", "--event-name", "DescribeKey", "--count", "1", "--interval-ms", "100"])
+            .env("TRENT_ENDPOINTS", endpoint)
+            .env("TRENT_CA_CERT", ca)
+            .env("AWS_ACCESS_KEY_ID", &signing.credentials.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", signing.credentials.secret_access_key.as_str())
+            .env("AWS_REGION", &signing.region)
+            .output()
+            .expect("run trent audit tail")
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let describe = serde_json::json!({"KeyId": key_id});
+    let _: serde_json::Value = cluster.client_of(1).call("DescribeKey", &describe).await.expect("describe");
+    let followed = follower.join().expect("tail thread");
+    assert!(followed.status.success(), "{}", String::from_utf8_lossy(&followed.stderr));
+    let followed = String::from_utf8_lossy(&followed.stdout).to_string();
+    assert!(followed.contains(" DescribeKey admin ") && followed.contains(&key_id), "{followed}");
+
+    // The published key verifies every node's log offline, digests included.
+    let pem = ok(&["audit", "public-key"]);
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let key_path = dir.path().join("audit.pem");
+    std::fs::write(&key_path, &pem).expect("write key");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for node in &cluster.nodes {
+        let audit_dir = node.data_dir.join("audit");
+        let audit_dir = audit_dir.to_str().unwrap();
+        let key = key_path.to_str().unwrap();
+        let report = json(&["audit", "verify", audit_dir, "--public-key", key]);
+        assert!(report["problem"].is_null(), "node {}: {report}", node.id);
+        assert!(report["digestsVerified"].as_u64().unwrap() >= 1, "node {}: {report}", node.id);
+        assert!(ok(&["audit", "verify", audit_dir, "--public-key", key]).starts_with("intact: "));
+    }
+}

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 pub use aliases_tags::{AliasesCommand, TagsCommand};
 pub use asymmetric::*;
-pub use audit::{AuditCommand, VerifyArgs};
+pub use audit::{AuditCommand, FilterArgs, QueryArgs, TailArgs, VerifyArgs};
 pub use cluster::{ClusterCommand, MembersCommand};
 pub use envelope::{DecryptArgs, EncryptArgs};
 pub use identity::{PolicyCommand, UsersCommand};
@@ -111,7 +111,8 @@ pub enum Command {
     /// Sign, verify, MAC, key agreement, ML-KEM and data key pairs: one command per operation.
     #[command(flatten)]
     Asymmetric(AsymmetricCommand),
-    /// Work with audit log directories (`verify` is offline: no endpoint or credentials).
+    /// The audit trail: query and tail it through a node, fetch its public key, verify a log
+    /// directory offline (`verify` needs no endpoint or credentials).
     #[command(subcommand)]
     Audit(AuditCommand),
 }
@@ -184,6 +185,20 @@ mod tests {
             &["access-keys", "delete", "TRNTOTHER", "--access-key-id", "AK", "--secret-access-key", "s"],
             &["audit", "verify", "/var/lib/trent/audit"],
             &["audit", "verify", "dir", "--public-key", "audit.pem", "--json"],
+            &[
+                "audit",
+                "query",
+                "--event-name",
+                "Encrypt",
+                "--key-id",
+                "alias/a",
+                "--error-code",
+                "*",
+                "--cluster",
+            ],
+            &["audit", "query", "--principal", "bob", "--since", "2026-12-04T00:00:00Z", "--limit", "5"],
+            &["audit", "tail", "--count", "3", "--from-start", "--interval-ms", "200"],
+            &["audit", "public-key"],
         ] {
             assert_eq!(ok(args), Ok(()), "{args:?}");
         }

@@ -151,10 +151,12 @@ pub async fn read(node: &Node, query: &str) -> Result<AuditPage, KmsError> {
     if !query.cluster {
         let after = query.cursors.get(&node.id()).copied();
         let page = local_page(node, query.filter, after, query.limit).await?;
-        let next_token = page.next_after.map(|after| encode_token(&BTreeMap::from([(node.id(), after)])));
+        let token = |after: u64| encode_token(&BTreeMap::from([(node.id(), after)]));
+        let last = page.events.last().map(|stored| stored.sequence).or(after);
         return Ok(AuditPage {
+            next_token: page.next_after.map(token),
+            resume_token: Some(last.map_or_else(|| encode_token(&BTreeMap::new()), token)),
             events: page.events.into_iter().map(|stored| stored.event).collect(),
-            next_token,
             unreachable_nodes: Vec::new(),
         });
     }
@@ -192,13 +194,13 @@ async fn cluster_page(node: &Node, query: AuditQuery) -> Result<AuditPage, KmsEr
     });
     let answers = futures::future::join_all(asks).await;
     let mut unreachable_nodes = Vec::new();
-    let mut merged: Vec<(NodeId, bool, StoredEvent)> = Vec::new();
+    let mut merged: Vec<(NodeId, StoredEvent)> = Vec::new();
     let mut more = false;
     for (id, page) in answers {
         match page {
             Some(page) => {
                 more |= page.next_after.is_some();
-                merged.extend(page.events.into_iter().map(|stored| (id, false, stored)));
+                merged.extend(page.events.into_iter().map(|stored| (id, stored)));
             }
             None => {
                 unreachable_nodes.push(id);
@@ -206,7 +208,7 @@ async fn cluster_page(node: &Node, query: AuditQuery) -> Result<AuditPage, KmsEr
             }
         }
     }
-    merged.sort_by(|(a_node, _, a), (b_node, _, b)| {
+    merged.sort_by(|(a_node, a), (b_node, b)| {
         (&a.event.event_time, a_node, a.sequence).cmp(&(&b.event.event_time, b_node, b.sequence))
     });
     if merged.len() > query.limit {
@@ -214,13 +216,14 @@ async fn cluster_page(node: &Node, query: AuditQuery) -> Result<AuditPage, KmsEr
         more = true;
     }
     let mut cursors = query.cursors;
-    for (id, _, stored) in &merged {
+    for (id, stored) in &merged {
         let cursor = cursors.entry(*id).or_insert(0);
         *cursor = (*cursor).max(stored.sequence);
     }
     Ok(AuditPage {
-        events: merged.into_iter().map(|(_, _, stored)| stored.event).collect(),
+        events: merged.into_iter().map(|(_, stored)| stored.event).collect(),
         next_token: more.then(|| encode_token(&cursors)),
+        resume_token: Some(encode_token(&cursors)),
         unreachable_nodes,
     })
 }
