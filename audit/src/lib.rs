@@ -36,6 +36,6 @@ pub use line::{
 pub use page::{AuditPage, AuditPublicKey};
 pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};
 pub use record::{Event, Resource, UserIdentity, EVENT_SOURCE, EVENT_VERSION};
-pub use time::{parse_rfc3339_seconds, rfc3339_seconds};
+pub use time::{parse_rfc3339_seconds, rfc3339_seconds, unix_ms};
 pub use verify::{verify_dir, Problem, ProblemKind, VerifyReport};
 pub use writer::{AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};

@@ -3,8 +3,8 @@
 //! Every successful cryptographic call records its keys here, in memory under one mutex: no
 //! I/O and no Raft write on the crypto path. Every [`PERSIST_INTERVAL`] (and when the node stops)
 //! the map is written atomically to `<data_dir>/key-usage.json`, with the time this node first
-//! tracked; a crash loses at most the last 30 s of this node's uses (the audit log keeps the
-//! authoritative record). No node holds the cluster's answer: `GetKeyLastUsage` asks every member
+//! tracked. What a crash kept from the file is completed at start from the node's own audit
+//! log ([`KeyUsageTracker::replay_audit`]), which holds every answered call: no use is lost. No node holds the cluster's answer: `GetKeyLastUsage` asks every member
 //! for its entry and takes the [`latest`].
 //!
 //! The map is bounded by the registry: only keys a call was authorized for (so keys that exist)
@@ -119,6 +119,67 @@ impl KeyUsageTracker {
             }
         };
         KeyUsageTracker { path, tracking_start_ms, uses: Mutex::new(uses), changed: AtomicBool::new(false) }
+    }
+
+    /// Completes the uses from this node's audit log `dir`: every served tracked call recorded
+    /// since a little before the file was last written (so a crash, which skips the last write,
+    /// loses nothing). Returns how many records it applied.
+    pub fn replay_audit(&self, dir: &Path) -> Result<u64, trent_audit::AuditError> {
+        let written = std::fs::metadata(&self.path).and_then(|meta| meta.modified());
+        let Ok(written) = written else { return Ok(0) };
+        let written_ms = trent_audit::unix_ms(written);
+        let since_ms = written_ms.saturating_sub(2 * PERSIST_INTERVAL.as_millis() as u64);
+        let filter = trent_audit::Filter {
+            start_time: Some(trent_audit::rfc3339_seconds(since_ms)),
+            ..trent_audit::Filter::default()
+        };
+        let mut applied = 0;
+        let mut after = None;
+        loop {
+            let page = trent_audit::query(dir, &filter, after, trent_audit::MAX_QUERY_LIMIT)?;
+            for stored in &page.events {
+                applied += u64::from(self.replay_one(&stored.event));
+            }
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => return Ok(applied),
+            }
+        }
+    }
+
+    /// Records the use one audit record shows, if it is a served tracked call.
+    fn replay_one(&self, event: &trent_audit::Event) -> bool {
+        if event.error_code.is_some() || event.event_type != "AwsApiCall" {
+            return false;
+        }
+        let target = format!("{}{}", trent_wire::kms::TARGET_PREFIX, event.event_name);
+        let Some(operation) =
+            Operation::from_target(&target).filter(|operation| operation.is_usage_tracked())
+        else {
+            return false;
+        };
+        let (Some(at_s), Ok(event_id), Ok(request_id)) = (
+            trent_audit::parse_rfc3339_seconds(&event.event_time),
+            Uuid::try_parse(&event.event_id),
+            Uuid::try_parse(&event.request_id),
+        ) else {
+            return false;
+        };
+        let keys = event
+            .resources
+            .iter()
+            .filter_map(|resource| resource.arn.rsplit('/').next().and_then(KeyId::parse));
+        // A record's time is to the second: the use is taken to be at the end of its second,
+        // so that it is not hidden by an earlier use, in the same second, on another node.
+        let at_ms = at_s.saturating_mul(1000).saturating_add(999);
+        for key_id in keys {
+            // The file's own copy of this use has its exact time.
+            if self.last_use(key_id).is_some_and(|known| known.event_id == event_id) {
+                continue;
+            }
+            self.record(key_id, operation, at_ms, event_id, request_id);
+        }
+        true
     }
 
     /// Records a successful `operation` with `key_id` at `at_ms`, unless a later use is known.

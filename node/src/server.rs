@@ -133,6 +133,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
             .map_err(|error| StartError::Audit { dir: audit_dir.clone(), error })?
     };
     let key_usage = Arc::new(crate::key_usage::KeyUsageTracker::load(&config.data_dir, clock.now_ms()));
+    match key_usage.replay_audit(&audit_dir) {
+        Ok(0) => {}
+        Ok(applied) => tracing::info!(applied, "key usage completed from the audit log"),
+        Err(error) => tracing::warn!(%error, "key usage not completed from the audit log"),
+    }
     let config = Arc::new(config);
     let node = Arc::new_cyclic(|node| Node {
         verifier,

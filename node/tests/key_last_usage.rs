@@ -176,4 +176,29 @@ async fn every_node_reports_the_latest_use_of_a_key_wherever_it_was_served() {
     let _: serde_json::Value = one.call("ScheduleKeyDeletion", &schedule).await.expect("ScheduleKeyDeletion");
     let pending = last_usage(&two, &other.key_id).await.expect("GetKeyLastUsage of a key pending deletion");
     assert_eq!(pending.key_last_usage.operation.as_deref(), Some("ReEncrypt"));
+
+    // A use served just before a SIGKILL (before any write of the file) is not lost: the node
+    // completes its uses from its audit log when it starts again.
+    let killed_id = new_request_id();
+    let request = EncryptRequest {
+        key_id: key.key_id.clone(),
+        plaintext: Blob(b"last".to_vec()),
+        ..Default::default()
+    };
+    let _: EncryptResponse = call_until_served(&three, "Encrypt", &request, &killed_id).await;
+    cluster.node(3).kill();
+    cluster.start_node(3).await;
+    let started = Instant::now();
+    loop {
+        let answer = last_usage(&one, &key.key_id).await.expect("GetKeyLastUsage").key_last_usage;
+        if answer.kms_request_id.as_deref() == Some(killed_id.as_str()) {
+            assert_eq!(answer.operation.as_deref(), Some("Encrypt"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "node 3 lost the use before its SIGKILL: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
