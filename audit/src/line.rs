@@ -185,6 +185,7 @@ pub(crate) mod tests {
             error_code: None,
             error_message: None,
             request_id: "r".to_owned(),
+            client_request_id: None,
             event_id: "e".to_owned(),
             read_only: true,
             resources: Vec::new(),

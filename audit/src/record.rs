@@ -45,9 +45,13 @@ pub struct Event {
     /// The error's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
-    /// The request id the caller got back (`x-amzn-RequestId`).
+    /// The request id the caller got back (`x-amzn-RequestId`), unique per attempt.
     #[serde(rename = "requestID")]
     pub request_id: String,
+    /// Trent: the client's own signed `x-trent-request-id`, which its retries of one call share
+    /// (`trent-client` sends one with every call).
+    #[serde(rename = "clientRequestId", default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
     /// This record's own id (a UUID).
     #[serde(rename = "eventID")]
     pub event_id: String,

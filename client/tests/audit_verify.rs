@@ -25,6 +25,7 @@ fn event(n: u64) -> Event {
         error_code: None,
         error_message: None,
         request_id: format!("req-{n}"),
+        client_request_id: None,
         event_id: format!("evt-{n}"),
         read_only: true,
         resources: Vec::new(),

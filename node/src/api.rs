@@ -111,10 +111,8 @@ pub async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Ful
         ..CallFacts::default()
     };
     let outcome = run(&node, request, &mut facts).await;
-    // The client's own `x-trent-request-id`, when it sent one, or the node's.
-    let request_id = facts.request_id;
     let response = finish(&node, outcome, facts, started).await;
-    response::with_request_id(response, &request_id.hyphenated().to_string())
+    response::with_request_id(response, &request_uuid.hyphenated().to_string())
 }
 
 /// Whether a call is recorded in the audit trail: every call but the probes a load balancer or
@@ -299,9 +297,9 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
     let request_id = match header(headers, IDEMPOTENCY_HEADER).map(Uuid::try_parse) {
         None => RequestId(request_uuid),
         Some(Ok(id)) => {
-            // A signed id of the client's own: the call's id in the reply and the record too,
-            // so a client (and the fault harness) finds the record of each call it made.
-            facts.request_id = id;
+            // A signed id of the client's own, shared by its retries: in the record beside the
+            // attempt's own request id, so a client (and the fault harness) finds each call's.
+            facts.client_request_id = Some(id);
             RequestId(id)
         }
         Some(Err(_)) => {
@@ -320,7 +318,8 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         }
     };
     outcome.operation = Some(operation);
-    let call = Call::new(node, request_id, principal, operation).from_origin(origin);
+    let call =
+        Call::new(node, request_id, principal, operation).from_origin(origin).answered_as(request_uuid);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
     facts.keys = call.authorized_keys().to_vec();
     // The id GetKeyLastUsage reports for this use is the record's.

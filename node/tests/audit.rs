@@ -369,3 +369,28 @@ async fn a_record_survives_a_restart_and_the_chain_goes_on() {
     assert!(report.problem.is_none(), "{report:?}");
     restarted.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kms_operation_is_recorded_under_its_name_even_when_refused() {
+    let (node, admin) = start().await;
+    let operations: Vec<trent_wire::Operation> = trent_wire::Operation::ALL
+        .iter()
+        .copied()
+        .filter(|operation| operation.service() == trent_wire::operation::Service::Kms)
+        .collect();
+    // An empty request: most operations refuse it (a missing KeyId), a few serve it; either
+    // way the call is recorded under the operation's name.
+    for operation in &operations {
+        let _ = call_json(&admin, operation.name(), json!({})).await;
+    }
+    let events = all_events(&node.audit_dir());
+    let names: Vec<&str> = events.iter().map(|event| event.event_name.as_str()).collect();
+    let expected: Vec<&str> = operations.iter().map(|operation| operation.name()).collect();
+    assert_eq!(names, expected);
+    for (event, operation) in events.iter().zip(&operations) {
+        let read = operation.access() == trent_wire::Access::Read;
+        assert_eq!(event.read_only, read, "{operation}");
+        assert_eq!(event.user_identity.as_ref().unwrap().user_name.as_deref(), Some("admin"));
+    }
+    node.stop().await;
+}

@@ -15,14 +15,18 @@ use serde_json::{json, Value};
 use support::ProcessCluster;
 use trent_client::{new_request_id, ClientError, TrentClient};
 
-/// Every `requestID` of a served call (no `errorCode`) in `dir`.
+/// Every `clientRequestId` (the `x-trent-request-id` trent-client sent) of a served call (no
+/// `errorCode`) in `dir`.
 fn served_request_ids(dir: &Path) -> HashSet<String> {
     let mut ids = HashSet::new();
     let mut after = None;
     loop {
         let page = trent_audit::query(dir, &trent_audit::Filter::default(), after, 1000).expect("query");
         ids.extend(
-            page.events.into_iter().filter(|s| s.event.error_code.is_none()).map(|s| s.event.request_id),
+            page.events
+                .into_iter()
+                .filter(|s| s.event.error_code.is_none())
+                .filter_map(|s| s.event.client_request_id),
         );
         match page.next_after {
             Some(next) => after = Some(next),

@@ -48,6 +48,7 @@ pub fn event(n: u64) -> Event {
         error_code: n.is_multiple_of(5).then(|| "AccessDeniedException".to_owned()),
         error_message: None,
         request_id: format!("req-{n}"),
+        client_request_id: None,
         event_id: format!("evt-{n}"),
         read_only: true,
         resources: vec![Resource::key(

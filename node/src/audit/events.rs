@@ -57,6 +57,8 @@ pub struct CallFacts {
     pub error: Option<(String, String)>,
     /// The request id the caller got back.
     pub request_id: Uuid,
+    /// The client's own signed `x-trent-request-id`, if it sent one.
+    pub client_request_id: Option<Uuid>,
     /// This record's id (also GetKeyLastUsage's CloudTrail event id).
     pub event_id: Uuid,
     /// The keys it acted on.
@@ -139,6 +141,7 @@ pub fn call_event(node: &Node, facts: CallFacts) -> Event {
         error_code,
         error_message,
         request_id: facts.request_id.hyphenated().to_string(),
+        client_request_id: facts.client_request_id.map(|id| id.hyphenated().to_string()),
         event_id: facts.event_id.hyphenated().to_string(),
         read_only: facts.operation.is_none_or(|operation| operation.access() == Access::Read),
         resources,
@@ -186,6 +189,7 @@ pub fn service_event(node: &Node, event_name: &str, key_id: KeyId, additional: O
         error_code: None,
         error_message: None,
         request_id: crate::crypto::random_uuid().hyphenated().to_string(),
+        client_request_id: None,
         event_id: crate::crypto::random_uuid().hyphenated().to_string(),
         read_only: false,
         resources: vec![Resource::key(arn, account.clone())],

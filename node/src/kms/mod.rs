@@ -53,6 +53,9 @@ pub struct Call<'a> {
     authorized: std::sync::OnceLock<AuthorizedKeys>,
     /// Its audit event id (CloudTrail's `eventID`), which `GetKeyLastUsage` reports too.
     event_id: uuid::Uuid,
+    /// The `x-amzn-RequestId` its reply carries (its record's `requestID`, `GetKeyLastUsage`'s
+    /// `KmsRequestId`): unique per attempt, unlike `request_id`, which a client's retries share.
+    reply_id: uuid::Uuid,
 }
 
 impl<'a> Call<'a> {
@@ -71,7 +74,13 @@ impl<'a> Call<'a> {
             origin: Origin::default(),
             authorized: Default::default(),
             event_id: crate::crypto::random_uuid(),
+            reply_id: request_id.0,
         }
+    }
+
+    /// The same call, answered with `reply_id` as its `x-amzn-RequestId`.
+    pub fn answered_as(self, reply_id: uuid::Uuid) -> Call<'a> {
+        Call { reply_id, ..self }
     }
 
     /// Its audit event id: the `eventID` of its audit record and the `CloudTrailEventId` that
@@ -89,7 +98,7 @@ impl<'a> Call<'a> {
         let Some(keys) = self.authorized.get() else { return };
         let at_ms = self.node.now_ms();
         for key_id in &keys.0 {
-            self.node.key_usage.record(*key_id, self.operation, at_ms, self.event_id, self.request_id.0);
+            self.node.key_usage.record(*key_id, self.operation, at_ms, self.event_id, self.reply_id);
         }
     }
 
