@@ -20,10 +20,12 @@ wrk_run() { # label script url
 # request of SCRIPT (trent-bench --wrk-script) after a warm-up, into results/NAME.json in
 # trent-bench's shape. wrk spends far less CPU per call than the server it loads, so these runs
 # measure the server (trent-bench signs every call and is as busy as the node). With PID, the
-# server's CPU time per call (utime + stime from /proc/PID/stat) is recorded too.
+# server's CPU time per call (utime + stime from /proc/PID/stat) is recorded too, and the calls
+# the warm-up made (`warmup_ops_total`: what a script counting the server's writes adds).
 wrk_bench() {
   local name=$1 label=$2 script=$3 url=$4 pid=${5:-} before=0 after=0
-  wrk -t2 -c64 -d"${warmup}s" -s "$script" "$url" >/dev/null 2>&1 || true
+  rm -f "$results/$name.warmup.wrk-out"
+  TRENT_WRK_JSON="$results/$name.warmup.wrk-out" wrk -t2 -c64 -d"${warmup}s" -s "$script" "$url" >/dev/null 2>&1 || true
   [ -z "$pid" ] || before=$(cpu_ticks "$pid")
   if ! TRENT_WRK_JSON="$results/$name.wrk-out" wrk -t2 -c64 -d"${duration}s" -s "$script" "$url" \
     >"$results/$name.txt" 2>&1 || [ ! -s "$results/$name.wrk-out" ]; then
@@ -32,14 +34,16 @@ wrk_bench() {
   fi
   [ -z "$pid" ] || after=$(cpu_ticks "$pid")
   if ! python3 - "$results/$name.wrk-out" "$results/$name.json" "$label" "$((after - before))" "$(getconf CLK_TCK)" "$pid" <<'EOF'
-import json, sys
+import json, os, sys
 raw, out, label, ticks, hz, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 w = json.load(open(raw))
+warmup = raw[: -len(".wrk-out")] + ".warmup.wrk-out"
+warmup_ops = json.load(open(warmup))["requests"] if os.path.exists(warmup) else None
 ops = w["requests"] / (w["duration_us"] / 1e6)
 errors = {k: v for k, v in (("non-2xx", w["non_2xx"]), ("socket", w["socket_errors"])) if v}
 result = {"setup": {"label": label, "target": "wrk", "load_generator": "wrk -t2 -c64"},
           "ops_per_sec": ops, "ops_total": w["requests"], "latency_us": w["latency_us"],
-          "errors": errors, "errors_total": sum(errors.values())}
+          "errors": errors, "errors_total": sum(errors.values()), "warmup_ops_total": warmup_ops}
 if pid:
     result["server_cpu_us_per_op"] = ticks * 1e6 / hz / max(w["requests"], 1)
 json.dump(result, open(out, "w"))
