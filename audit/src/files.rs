@@ -82,6 +82,10 @@ pub(crate) fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io
         if available.is_empty() {
             return Ok(if buf.is_empty() { LineRead::End } else { LineRead::Unterminated });
         }
+        // The writer's preallocated padding: no record starts with a NUL byte.
+        if buf.is_empty() && available.first() == Some(&0) {
+            return Ok(LineRead::End);
+        }
         let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
             Some(at) => (&available[..at], true),
             None => (available, false),
@@ -96,6 +100,46 @@ pub(crate) fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io
             return Ok(LineRead::Complete);
         }
     }
+}
+
+/// Where `file`'s records end: the offset after the last complete line before the first line
+/// that starts with a NUL byte (the writer's padding, and whatever a crash left in it), read
+/// forwards.
+pub(crate) fn records_end(file: &File, path: &Path) -> Result<u64, AuditError> {
+    let mut reader = std::io::BufReader::new(file);
+    let mut buf = Vec::new();
+    let mut end = 0u64;
+    loop {
+        match read_line(&mut reader, &mut buf).map_err(AuditError::io(path))? {
+            LineRead::Complete => end += buf.len() as u64 + 1,
+            // A torn or oversized last line is read_tail's to judge: keep its bytes.
+            LineRead::Unterminated | LineRead::TooLong => {
+                let len = file.metadata().map_err(AuditError::io(path))?.len();
+                return first_zero_at_or_after(file, path, end, len);
+            }
+            LineRead::End => return Ok(end),
+        }
+    }
+}
+
+/// The first offset from `from` on whose byte is zero (`len` if none).
+fn first_zero_at_or_after(file: &File, path: &Path, from: u64, len: u64) -> Result<u64, AuditError> {
+    use std::io::Read;
+    let mut reader = std::io::BufReader::new(file);
+    reader.seek(SeekFrom::Start(from)).map_err(AuditError::io(path))?;
+    let mut at = from;
+    let mut chunk = [0u8; 8192];
+    while at < len {
+        let read = reader.read(&mut chunk).map_err(AuditError::io(path))?;
+        if read == 0 {
+            break;
+        }
+        if let Some(zero) = chunk[..read].iter().position(|&byte| byte == 0) {
+            return Ok(at + zero as u64);
+        }
+        at += read as u64;
+    }
+    Ok(len)
 }
 
 /// The end of a file as recovery sees it.

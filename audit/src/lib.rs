@@ -38,4 +38,7 @@ pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};
 pub use record::{Event, Resource, UserIdentity, EVENT_SOURCE, EVENT_VERSION};
 pub use time::{parse_rfc3339_seconds, rfc3339_seconds, unix_ms};
 pub use verify::{verify_dir, Problem, ProblemKind, VerifyReport};
-pub use writer::{AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
+pub use writer::{
+    AppendedRange, AuditLog, ChainHead, RotationPolicy, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
+    PREALLOCATION_BYTES,
+};

@@ -26,20 +26,24 @@ fn a_failed_write_is_rolled_back_and_the_log_recovers_when_space_returns() {
     log.append(&[event(1), event(2)], at(1)).unwrap();
     let head = log.head();
     let path = log_files(dir.path()).pop().unwrap();
-    let good_len = std::fs::metadata(&path).unwrap().len();
-
-    // Room for part of the next line only.
-    limit_file_size(good_len + 100);
-    let failed = log.append(&[event(3), event(4)], at(3));
+    // The writer preallocated zeros after the two records; room for those only, so a batch
+    // larger than what is left must grow the file, and fails part-way.
+    let allocated = std::fs::metadata(&path).unwrap().len();
+    assert!(allocated >= trent_audit::PREALLOCATION_BYTES, "{allocated}");
+    let big: Vec<_> = (3..1003).map(event).collect();
+    limit_file_size(allocated);
+    let failed = log.append(&big, at(3));
     assert!(matches!(failed, Err(AuditError::Io { .. })), "{failed:?}");
     assert_eq!(log.head(), head);
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len, "no partial line remains");
-    assert!(log.append(&[event(3)], at(3)).is_err(), "still full");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.iter().filter(|&&byte| byte == b'\n').count(), 2, "no partial line remains");
+    assert_eq!(bytes.last(), Some(&b'\n'), "nothing after the two records");
+    assert!(log.append(&big, at(3)).is_err(), "still full");
 
     limit_file_size(libc::RLIM_INFINITY);
-    let range = log.append(&[event(3), event(4)], at(4)).unwrap();
-    assert_eq!((range.first_sequence, range.last_sequence), (3, 4));
+    let range = log.append(&big, at(4)).unwrap();
+    assert_eq!((range.first_sequence, range.last_sequence), (3, 1002));
     let report = verify_dir(dir.path(), None).unwrap();
     assert!(report.is_intact(), "{report:?}");
-    assert_eq!(report.last_sequence, Some(4));
+    assert_eq!(report.last_sequence, Some(1002));
 }
