@@ -258,7 +258,7 @@ impl RunReport {
         let served: u64 = audit.nodes.iter().map(|node| node.served).sum();
         let _ = writeln!(
             out,
-            "- audit completeness: {} acknowledged calls checked against {} records read on {} nodes ({served} of served calls): {} found, {} lost, {} unverified",
+            "- audit completeness: {} acknowledged calls checked against {} records read on {} nodes ({served} of them served calls): {} found, {} lost, {} unverified",
             audit.acknowledged_calls,
             audit.records(),
             audit.nodes.len(),
