@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Trent's fault harness (jepsen/, docs/jepsen.md): a three-node cluster in network namespaces,
 # partitions, crashes, pauses and rolling restarts, checked for lost keys and ciphertexts,
-# linearizable key state, the revocation bounds (keys, grants, key policies), rotations and split
-# brain. Needs root, `ip` and `iptables`.
+# linearizable key state, the revocation bounds (keys, grants, key policies), rotations, split
+# brain, and the audit trail (every acknowledged call recorded on some node, every node's log
+# chain and digests intact). Needs root, `ip` and `iptables`.
 #
 #   scripts/jepsen.sh ci     one 2-minute schedule with every nemesis (fixed seed; must be valid),
 #                            then the harness against a trentd built with each planted bug
@@ -14,7 +15,9 @@
 #                            still honoured), signs-while-disabled (Sign skips the key-state
 #                            check) as a late signing revocation, decrypts-with-current (Decrypt
 #                            ignores the blob's material version) as lost blobs, loses-rotations
-#                            (RotateKeyOnDemand acknowledged, never written) as lost rotations
+#                            (RotateKeyOnDemand acknowledged, never written) as lost rotations,
+#                            audit-buffered (audit records acknowledged when queued, appended
+#                            every 2 s) as lost audit records after a SIGKILL (audit-lost)
 #   scripts/jepsen.sh long   ten 5-minute schedules with every nemesis (seeds 101–110)
 #   scripts/jepsen.sh run …  trent-jepsen with your own flags (see trent-jepsen --help)
 #
@@ -56,6 +59,10 @@ case "$mode" in
     # rotation must be on every node. Rotations come every few seconds: 30 s runs suffice.
     expect_caught decrypts-with-current lost-blob pause 30
     expect_caught loses-rotations lost-rotation pause 30
+    # The audit trail: a killed node must not have answered a call whose record it had not
+    # written. A kill right after one of its 2 s appends loses next to nothing: 60 s bring three
+    # kills (30 s bring one, and one in fifty would then miss).
+    expect_caught audit-buffered audit-lost kill 60
     ;;
   long)
     "$jepsen" --seed 101 --schedules 10 --duration 300 --results results/long "$@"

@@ -362,7 +362,15 @@ fn the_verdict_is_the_worst_finding() {
         let findings = check_history(&history.events, &keys(), BOUND).expect("checked");
         let facts =
             RunFacts { seed: 1, duration_s: 10, nemeses: vec![], workers: 1, consistency_bound_ms: 500 };
-        RunReport::new(facts, &history.events, vec![], findings, Default::default(), vec![])
+        RunReport::new(
+            facts,
+            &history.events,
+            vec![],
+            findings,
+            Default::default(),
+            Default::default(),
+            vec![],
+        )
     };
     let mut clean = History::default();
     clean.op(1, "describe", "register", Value::Null, (1, 2), (EventType::Ok, json!("Enabled")));

@@ -17,7 +17,10 @@
 //!   version instead of the one the blob names — every blob made before a rotation stops
 //!   decrypting, on every node;
 //! - `loses-rotations`: RotateKeyOnDemand is acknowledged without being proposed — the key
-//!   never rotates, on any node.
+//!   never rotates, on any node;
+//! - `audit-buffered`: the audit writer tells every call its record is written as soon as it is
+//!   queued, and appends the buffered records only every 2 seconds (or once 1024 wait) — a
+//!   SIGKILL loses the records of calls already answered.
 
 use std::sync::OnceLock;
 
@@ -43,6 +46,8 @@ pub enum PlantedBug {
     DecryptsWithCurrent,
     /// RotateKeyOnDemand acknowledged, never written.
     LosesRotations,
+    /// Audit records acknowledged when queued, written every 2 s.
+    AuditBuffered,
 }
 
 /// The bug `TRENT_JEPSEN_PLANTED_BUG` names (read once); `None` for a name it does not know,
@@ -55,6 +60,7 @@ pub fn active() -> Option<PlantedBug> {
         Ok("signs-while-disabled") => Some(PlantedBug::SignsWhileDisabled),
         Ok("decrypts-with-current") => Some(PlantedBug::DecryptsWithCurrent),
         Ok("loses-rotations") => Some(PlantedBug::LosesRotations),
+        Ok("audit-buffered") => Some(PlantedBug::AuditBuffered),
         Ok("early-ack") | Err(std::env::VarError::NotPresent) => Some(PlantedBug::EarlyAck),
         _ => None,
     })
@@ -82,6 +88,24 @@ pub fn decrypts_with_current() -> bool {
 /// Whether RotateKeyOnDemand answers without rotating.
 pub fn loses_rotations() -> bool {
     active() == Some(PlantedBug::LosesRotations)
+}
+
+/// How long `audit-buffered` keeps acknowledged records in memory before appending them.
+const AUDIT_BUFFER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the audit writer acknowledges records before writing them.
+pub fn audit_buffered() -> bool {
+    active() == Some(PlantedBug::AuditBuffered)
+}
+
+/// With `audit-buffered`, whether the buffered records are appended now: [`AUDIT_BUFFER_INTERVAL`]
+/// passed since `last_append` (then reset), or the buffer is `full`.
+pub fn audit_append_due(last_append: &mut std::time::Instant, full: bool) -> bool {
+    let due = full || last_append.elapsed() >= AUDIT_BUFFER_INTERVAL;
+    if due {
+        *last_append = std::time::Instant::now();
+    }
+    due
 }
 
 /// Whether crypto skips the freshness check.

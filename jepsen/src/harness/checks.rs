@@ -23,6 +23,9 @@
 //! - **rotations** — every ciphertext key lists the same rotations on every node, one per
 //!   acknowledged RotateKeyOnDemand at least and no more than were attempted
 //!   ([`super::rotations`]).
+//!
+//! From the nodes' audit logs, read once the nodes are stopped: every acknowledged call
+//! recorded, every chain intact ([`super::audit`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -83,6 +86,10 @@ pub enum AnomalyKind {
     LostRotation,
     /// A node lists more rotations of a key than were attempted.
     ExtraRotation,
+    /// An acknowledged call has no record of its success in any node's audit log.
+    AuditLost,
+    /// A node's audit log does not verify.
+    AuditChain,
 }
 
 impl std::fmt::Display for AnomalyKind {
@@ -106,6 +113,8 @@ impl AnomalyKind {
             AnomalyKind::SplitBrain => "split-brain",
             AnomalyKind::LostRotation => "lost-rotation",
             AnomalyKind::ExtraRotation => "extra-rotation",
+            AnomalyKind::AuditLost => "audit-lost",
+            AnomalyKind::AuditChain => "audit-chain",
         }
     }
 }

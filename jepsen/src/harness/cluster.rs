@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use trent_client::wire::admin::{HealthResponse, InitRequest};
 use trent_client::{CaBundle, ClientOptions, RetryPolicy, Signing, TrentClient};
 
+use super::audit::AuditTrail;
 use super::netns::Network;
 use super::process::NodeProcess;
 use super::HarnessError;
@@ -198,6 +199,41 @@ impl Cluster {
         }
     }
 
+    /// Stops every node with SIGTERM (SIGKILL after 10 s), so that their audit logs stop
+    /// growing and each unsealed node closes its log with a signed digest.
+    pub async fn stop(&mut self) {
+        for id in 1..=NODES {
+            self.terminate(id).await;
+        }
+    }
+
+    /// Every node's audit directory (`<data-dir>/audit`, the node's default).
+    pub fn audit_trails(&self) -> Vec<AuditTrail> {
+        (1..=NODES)
+            .map(|id| AuditTrail { node: format!("node {id}"), dir: self.data_dir(id).join("audit") })
+            .collect()
+    }
+
+    /// The cluster's audit digest public key (PEM) and the node that gave it: the first node up
+    /// and unsealed that answers `GET /v1/sys/audit/public-key`.
+    pub async fn audit_public_key(&self) -> Option<(String, Vec<u8>)> {
+        for id in 1..=NODES {
+            if self.health(id).await.is_none_or(|health| health.sealed) {
+                continue;
+            }
+            let Some(client) = self.final_client(id) else { continue };
+            if let Ok(key) = client.audit_public_key().await {
+                return Some((format!("node {id}"), key.public_key.into_bytes()));
+            }
+        }
+        None
+    }
+
+    /// Node `id`'s data directory.
+    fn data_dir(&self, id: u8) -> PathBuf {
+        data_dir(&self.config, id)
+    }
+
     /// Where node `id`'s output goes.
     pub fn log_path(&self, id: u8) -> &Path {
         self.nodes[usize::from(id - 1)].log_path()
@@ -277,6 +313,10 @@ fn write_certificates(network: &Network, dir: &Path) -> Result<(), HarnessError>
     Ok(())
 }
 
+fn data_dir(config: &ClusterConfig, id: u8) -> PathBuf {
+    config.dir.join(format!("node-{id}"))
+}
+
 /// The `trentd server` command of node `id`: bootstrapped with all three as voters.
 fn node_process(config: &ClusterConfig, network: &Network, certs: &Path, id: u8) -> NodeProcess {
     let address = network.address(id);
@@ -286,7 +326,7 @@ fn node_process(config: &ClusterConfig, network: &Network, certs: &Path, id: u8)
         format!("--node-id={id}"),
         format!("--api-addr={address}:{API_PORT}"),
         format!("--peer-addr={address}:{PEER_PORT}"),
-        format!("--data-dir={}", config.dir.join(format!("node-{id}")).display()),
+        format!("--data-dir={}", data_dir(config, id).display()),
         format!("--tls-cert={}", file(format!("node{id}.pem"))),
         format!("--tls-key={}", file(format!("node{id}.key"))),
         format!("--tls-ca={}", file("ca.pem".to_owned())),

@@ -1,11 +1,12 @@
 //! The fault-injecting half of the harness: a three-node cluster in network namespaces
 //! ([`netns`], [`process`], [`cluster`]), faults injected from outside ([`nemesis`]),
 //! concurrent clients recording a history ([`workload`], its keys [`workload_keys`],
-//! [`recorder`]), the checkers ([`checks`], [`rotations`]) and the report ([`report`]); [`run`]
+//! [`recorder`]), the checkers ([`checks`], [`rotations`], [`audit`]) and the report ([`report`]); [`run`]
 //! ties them together.
 //!
 //! It needs root (network namespaces, iptables) and the `ip` and `iptables` commands.
 
+pub mod audit;
 pub mod checks;
 pub mod cluster;
 mod error;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::audit::AuditFindings;
 use super::checks::{Anomaly, FinalFindings, HistoryFindings};
 use super::nemesis::FaultRecord;
 use crate::history::{Event, EventType};
@@ -66,6 +67,8 @@ pub struct RunReport {
     pub history: HistoryFindings,
     /// What the healed cluster showed.
     pub final_state: FinalFindings,
+    /// What the nodes' audit logs showed.
+    pub audit: AuditFindings,
     /// Every anomaly.
     pub anomalies: Vec<Anomaly>,
     /// Anomalies by kind.
@@ -85,6 +88,7 @@ impl RunReport {
         faults: Vec<FaultRecord>,
         history: HistoryFindings,
         final_state: FinalFindings,
+        audit: AuditFindings,
         notes: Vec<String>,
     ) -> RunReport {
         let mut operations: BTreeMap<String, Outcomes> = BTreeMap::new();
@@ -105,14 +109,18 @@ impl RunReport {
         };
         let unrecovered = faults.iter().filter(|fault| fault.recovery_ms.is_none()).count();
         let anomalies: Vec<Anomaly> =
-            history.anomalies.iter().chain(&final_state.anomalies).cloned().collect();
+            history.anomalies.iter().chain(&final_state.anomalies).chain(&audit.anomalies).cloned().collect();
         let mut anomaly_counts = BTreeMap::new();
         for anomaly in &anomalies {
             *anomaly_counts.entry(anomaly.kind.to_string()).or_insert(0) += 1;
         }
         let verdict = if !anomalies.is_empty() {
             Verdict::Anomalies
-        } else if history.registers.unknown > 0 || history.unchecked || final_state.unverified > 0 {
+        } else if history.registers.unknown > 0
+            || history.unchecked
+            || final_state.unverified > 0
+            || audit.unverified > 0
+        {
             Verdict::Incomplete
         } else {
             Verdict::Valid
@@ -125,6 +133,7 @@ impl RunReport {
             unrecovered,
             history,
             final_state,
+            audit,
             anomalies,
             anomaly_counts,
             notes,
@@ -226,6 +235,7 @@ impl RunReport {
             "- rotations: {} RotateKeyOnDemand acknowledged, {} indeterminate; {} listed alike on every node over {} ciphertext keys",
             rotations.acknowledged, rotations.indeterminate, rotations.listed, rotations.keys
         );
+        self.audit_markdown(&mut out);
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n## Harness notes\n");
             for note in &self.notes {
@@ -241,5 +251,44 @@ impl RunReport {
                 writeln!(out, "\n### {} on {}\n\n```\n{}\n```", anomaly.kind, anomaly.key, anomaly.detail);
         }
         out
+    }
+
+    fn audit_markdown(&self, out: &mut String) {
+        let audit = &self.audit;
+        let served: u64 = audit.nodes.iter().map(|node| node.served).sum();
+        let _ = writeln!(
+            out,
+            "- audit completeness: {} acknowledged calls checked against {} records read on {} nodes ({served} of them served calls): {} found, {} lost, {} unverified",
+            audit.acknowledged_calls,
+            audit.records(),
+            audit.nodes.len(),
+            audit.found,
+            audit.lost,
+            audit.unverified
+        );
+        let chains: Vec<String> = audit
+            .nodes
+            .iter()
+            .map(|node| {
+                format!(
+                    "{}: {} files, {} lines linked, {} digests verified{}{}",
+                    node.node,
+                    node.files,
+                    node.linked,
+                    node.digests_verified,
+                    if node.digests_unverified > 0 {
+                        format!(", {} only link-checked", node.digests_unverified)
+                    } else {
+                        String::new()
+                    },
+                    if node.torn_tail { ", torn last line" } else { "" }
+                )
+            })
+            .collect();
+        let key = audit.public_key_from.as_deref().map_or_else(
+            || "no public key: signatures not checked".to_owned(),
+            |from| format!("public key from {from}"),
+        );
+        let _ = writeln!(out, "- audit chains ({key}): {}", chains.join("; "));
     }
 }

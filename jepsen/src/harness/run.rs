@@ -1,5 +1,6 @@
 //! One run, start to finish: start the cluster, make the workload's keys, run the clients and
-//! the nemesis together, heal, check, report.
+//! the nemesis together, heal, check (the history, the healed cluster, then the audit logs of
+//! the stopped nodes), report.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use trent_client::wire::kms::CreateKeyRequest;
 
+use super::audit::check_audit_trails;
 use super::checks::{acknowledged_keys, check_final_state, check_history};
 use super::cluster::{Cluster, ClusterConfig};
 use super::nemesis::{self, NemesisKind, NemesisPlan};
@@ -112,9 +114,16 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
     let blobs = workload.acked_blobs();
     let rotated = (keys.cipher.as_slice(), events.as_slice());
     let final_state = check_final_state(&cluster, &created, &blobs, config.split_brain_sample, rotated).await;
+    progress("checking every node's audit log");
+    let public_key = cluster.audit_public_key().await;
+    // Read from the host once the nodes are stopped: the logs no longer move, and each closes
+    // with a digest. Every node was healed above, so any torn tail a kill left is cut already.
+    cluster.stop().await;
+    let audit = check_audit_trails(&cluster.audit_trails(), &events, public_key);
     drop(cluster);
     notes.extend(history.notes.iter().cloned());
     notes.extend(final_state.notes.iter().cloned());
+    notes.extend(audit.notes.iter().cloned());
     let facts = RunFacts {
         seed: config.seed,
         duration_s: config.duration.as_secs(),
@@ -122,7 +131,7 @@ pub async fn run(config: &RunConfig, progress: impl Fn(&str)) -> Result<RunRepor
         workers: config.workers,
         consistency_bound_ms: config.consistency_bound_ms,
     };
-    let report = RunReport::new(facts, &events, faults, history, final_state, notes);
+    let report = RunReport::new(facts, &events, faults, history, final_state, audit, notes);
     write_report(&config.dir, &report)?;
     if !config.keep_data {
         remove_data(&cluster_dir);

@@ -18,6 +18,10 @@
 //!   revokes the grant or puts a key policy that no longer names the user;
 //! - **split brain** is judged from the same blobs and, at the end, across nodes.
 //!
+//! Every call is sent with a request id of the harness's choosing (`x-trent-request-id`),
+//! recorded in its invocation with the KMS operation it sends, so that the audit checker
+//! ([`super::audit`]) can find each acknowledged call's record.
+//!
 //! How a call ended: `ok`; `fail` when it certainly changed nothing (a read, a call refused with
 //! a 4xx error before any effect, a connection that never opened); `info` when a write may or
 //! may not have happened (timeout, dropped connection, 5xx). A worker takes a new process id
@@ -31,12 +35,15 @@ use base64::Engine as _;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use trent_client::wire::asymmetric::SignRequest;
-use trent_client::wire::data_plane::{DecryptRequest, EncryptRequest};
-use trent_client::wire::kms::{CreateKeyRequest, KeyIdRequest};
-use trent_client::wire::Blob;
-use trent_client::{ClientError, TrentClient};
+use trent_client::wire::asymmetric::{SignRequest, SignResponse};
+use trent_client::wire::data_plane::{DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse};
+use trent_client::wire::kms::{
+    CreateKeyRequest, EmptyResponse, KeyIdRequest, KeyIdResponse, KeyMetadataResponse,
+};
+use trent_client::wire::{Blob, Operation};
+use trent_client::{new_request_id, ClientError, TrentClient};
 
+use super::audit::{OPERATION_FIELD, REQUEST_ID_FIELD};
 use super::cluster::{Cluster, NODES};
 use super::recorder::Recorder;
 pub use super::workload_keys::{access_policy, AccessKey, AccessRevocation, Keys};
@@ -167,21 +174,47 @@ impl Call {
         )
     }
 
-    fn input(&self, node: u8) -> Value {
+    /// The KMS operation the call sends: its audit record's `eventName`.
+    pub fn operation(&self) -> Operation {
         match self {
-            Call::Encrypt { plaintext, .. } | Call::AccessEncrypt { plaintext, .. } => {
-                json!({ "node": node, "plaintext": BASE64.encode(plaintext) })
-            }
-            Call::Sign { message, .. } => json!({ "node": node, "message": BASE64.encode(message) }),
-            Call::Decrypt { blob, plaintext, .. } => {
-                json!({ "node": node, "blob": BASE64.encode(blob), "plaintext": BASE64.encode(plaintext) })
-            }
-            _ => json!({ "node": node }),
+            Call::Create => Operation::CreateKey,
+            Call::Encrypt { .. } | Call::AccessEncrypt { .. } => Operation::Encrypt,
+            Call::Decrypt { .. } => Operation::Decrypt,
+            Call::Sign { .. } => Operation::Sign,
+            Call::Enable(_) => Operation::EnableKey,
+            Call::Disable(_) => Operation::DisableKey,
+            Call::Describe(_) => Operation::DescribeKey,
+            Call::Rotate(_) => Operation::RotateKeyOnDemand,
+            Call::RevokeAccess { access, .. } => match access.revocation {
+                AccessRevocation::Grant(_) => Operation::RevokeGrant,
+                AccessRevocation::Policy => Operation::PutKeyPolicy,
+            },
         }
     }
 
-    /// Makes the call; the output the history records.
-    pub async fn perform(&self, client: &TrentClient) -> Result<Value, ClientError> {
+    /// The invocation's value: the node called, the operation and request id sent, and what the
+    /// checkers need of the input.
+    pub fn input(&self, node: u8, request_id: &str) -> Value {
+        let mut input =
+            json!({ "node": node, OPERATION_FIELD: self.operation().name(), REQUEST_ID_FIELD: request_id });
+        match self {
+            Call::Encrypt { plaintext, .. } | Call::AccessEncrypt { plaintext, .. } => {
+                input["plaintext"] = json!(BASE64.encode(plaintext));
+            }
+            Call::Sign { message, .. } => input["message"] = json!(BASE64.encode(message)),
+            Call::Decrypt { blob, plaintext, .. } => {
+                input["blob"] = json!(BASE64.encode(blob));
+                input["plaintext"] = json!(BASE64.encode(plaintext));
+            }
+            _ => {}
+        }
+        input
+    }
+
+    /// Makes the call with `request_id` as its `x-trent-request-id`; the output the history
+    /// records.
+    pub async fn perform(&self, client: &TrentClient, request_id: &str) -> Result<Value, ClientError> {
+        let operation = self.operation().name();
         let key_request = |key: &str| KeyIdRequest { key_id: key.to_owned(), ..KeyIdRequest::default() };
         match self {
             Call::Create => {
@@ -189,7 +222,9 @@ impl Call {
                     description: Some("jepsen key set".to_owned()),
                     ..CreateKeyRequest::default()
                 };
-                Ok(Value::String(client.create_key(&request).await?.key_metadata.key_id))
+                let answer: KeyMetadataResponse =
+                    client.call_with_request_id(operation, &request, request_id).await?;
+                Ok(Value::String(answer.key_metadata.key_id))
             }
             Call::Encrypt { key, plaintext } | Call::AccessEncrypt { key, plaintext } => {
                 let request = EncryptRequest {
@@ -197,7 +232,8 @@ impl Call {
                     plaintext: Blob(plaintext.clone()),
                     ..EncryptRequest::default()
                 };
-                let answer = client.encrypt(&request).await?;
+                let answer: EncryptResponse =
+                    client.call_with_request_id(operation, &request, request_id).await?;
                 Ok(json!({ "blob": BASE64.encode(answer.ciphertext_blob.as_bytes()) }))
             }
             Call::Decrypt { key, blob, .. } => {
@@ -206,7 +242,8 @@ impl Call {
                     key_id: Some(key.clone()),
                     ..DecryptRequest::default()
                 };
-                let answer = client.decrypt(&request).await?;
+                let answer: DecryptResponse =
+                    client.call_with_request_id(operation, &request, request_id).await?;
                 Ok(json!({ "plaintext": BASE64.encode(answer.plaintext.as_bytes()) }))
             }
             Call::Sign { key, message } => {
@@ -216,26 +253,36 @@ impl Call {
                     signing_algorithm: SIGNING_ALGORITHM.to_owned(),
                     ..SignRequest::default()
                 };
-                let answer = client.sign(&request).await?;
+                let answer: SignResponse =
+                    client.call_with_request_id(operation, &request, request_id).await?;
                 Ok(json!({ "signature": BASE64.encode(answer.signature.as_bytes()) }))
             }
-            Call::Enable(key) => client.enable_key(&key_request(key)).await.map(|_| Value::Null),
-            Call::Disable(key) => client.disable_key(&key_request(key)).await.map(|_| Value::Null),
-            Call::Rotate(key) => client.rotate_key_on_demand(&key_request(key)).await.map(|_| Value::Null),
+            Call::Enable(key) | Call::Disable(key) => {
+                let _: EmptyResponse =
+                    client.call_with_request_id(operation, &key_request(key), request_id).await?;
+                Ok(Value::Null)
+            }
+            Call::Rotate(key) => {
+                let _: KeyIdResponse =
+                    client.call_with_request_id(operation, &key_request(key), request_id).await?;
+                Ok(Value::Null)
+            }
             Call::Describe(key) => {
-                let metadata = client.describe_key(&key_request(key)).await?.key_metadata;
-                Ok(serde_json::to_value(metadata.key_state).unwrap_or(Value::Null))
+                let answer: KeyMetadataResponse =
+                    client.call_with_request_id(operation, &key_request(key), request_id).await?;
+                Ok(serde_json::to_value(answer.key_metadata.key_state).unwrap_or(Value::Null))
             }
             Call::RevokeAccess { access, root } => {
-                let (operation, body) = match &access.revocation {
-                    AccessRevocation::Grant(grant_id) => {
-                        ("RevokeGrant", json!({"KeyId": access.key, "GrantId": grant_id}))
-                    }
+                let body = match &access.revocation {
+                    AccessRevocation::Grant(grant_id) => json!({"KeyId": access.key, "GrantId": grant_id}),
                     AccessRevocation::Policy => {
-                        ("PutKeyPolicy", json!({"KeyId": access.key, "Policy": access_policy(root, None)}))
+                        json!({"KeyId": access.key, "Policy": access_policy(root, None)})
                     }
                 };
-                client.call::<_, Value>(operation, &body).await.map(|_| Value::Null)
+                client
+                    .call_with_request_id::<_, Value>(operation, &body, request_id)
+                    .await
+                    .map(|_| Value::Null)
             }
         }
     }
@@ -470,11 +517,12 @@ impl Workload {
     /// Makes `call` on `node` as `process`, recording it; returns how it ended.
     async fn call(&self, process: u64, node: u8, call: &Call) -> Result<EventType, HarnessError> {
         let (f, key) = (call.f(), call.key());
-        self.recorder.invoke(process, f, key, call.input(node))?;
+        let request_id = new_request_id();
+        self.recorder.invoke(process, f, key, call.input(node, &request_id))?;
         let clients =
             if matches!(call, Call::AccessEncrypt { .. }) { &self.grantee_clients } else { &self.clients };
         let client = &clients[usize::from(node - 1)];
-        let (kind, value) = match call.perform(client).await {
+        let (kind, value) = match call.perform(client, &request_id).await {
             Ok(output) => (EventType::Ok, output),
             Err(error) => (call.outcome_of(&error), json!({ "error": error_name(&error) })),
         };
