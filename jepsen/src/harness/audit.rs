@@ -211,9 +211,10 @@ fn find_records(
                 continue;
             }
             node.served += 1;
-            let Some(invocation) =
-                Uuid::try_parse(&event.request_id).ok().and_then(|id| expected.remove(&id))
-            else {
+            // The harness's request id is the record's clientRequestId (its requestID is the
+            // attempt's own x-amzn-RequestId).
+            let sent_id = event.client_request_id.as_deref().and_then(|id| Uuid::try_parse(id).ok());
+            let Some(invocation) = sent_id.and_then(|id| expected.remove(&id)) else {
                 continue;
             };
             let sent = invocation.value.get(OPERATION_FIELD).and_then(Value::as_str);
@@ -223,7 +224,7 @@ fn find_records(
                     key: invocation.key.clone(),
                     detail: format!(
                         "the record of request {} on {} (sequence {}) names {}, but the call sent {}",
-                        event.request_id,
+                        event.client_request_id.as_deref().unwrap_or("?"),
                         trail.node,
                         stored.sequence,
                         event.event_name,
@@ -315,7 +316,7 @@ mod tests {
         serde_json::from_value(json!({
             "eventVersion": "1.08", "eventTime": "2026-12-04T01:02:03Z", "eventSource": "kms.amazonaws.com",
             "eventName": name, "awsRegion": "us-east-1", "requestParameters": null, "responseElements": null,
-            "errorCode": error, "requestID": request_id, "eventID": "e", "readOnly": true,
+            "errorCode": error, "requestID": "attempt", "clientRequestId": request_id, "eventID": "e", "readOnly": true,
             "eventType": "AwsApiCall", "managementEvent": true, "eventCategory": "Management",
             "recipientAccountId": "000000000000", "nodeId": 1
         }))
