@@ -1,7 +1,7 @@
 //! This node's audit trail: a record of every call it serves or refuses and of every change
 //! the cluster makes on its own while it leads, durable before the call's response leaves the
 //! node. The file format, the chain and the digests are `trent_audit`'s; here are what goes
-//! into a record ([`events`], [`parameters`]), the writer thread ([`writer`]) and the queue in
+//! into a record ([`events`], [`parameters`]), the writer thread (`writer`) and the queue in
 //! front of it, the fail-closed rule and the digest timer.
 //!
 //! **Fail closed.** A record that cannot be written (disk full, I/O error) fails its call with
