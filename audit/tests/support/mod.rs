@@ -115,10 +115,15 @@ pub fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-/// The lines of `path`, without newlines.
+/// The lines of `path`, without newlines (nor the writer's zero padding after them, while the
+/// log is open).
 pub fn lines(path: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(path).unwrap();
-    bytes.split(|&b| b == b'\n').filter(|line| !line.is_empty()).map(<[u8]>::to_vec).collect()
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty() && line.first() != Some(&0))
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 pub fn write_lines(path: &Path, lines: &[Vec<u8>]) {
