@@ -49,6 +49,17 @@ impl Timestamp {
         from_fields(field(0..4)?, field(4..6)?, field(6..8)?, field(9..11)?, field(11..13)?, field(13..15)?)
     }
 
+    /// Parses exactly `YYYY-MM-DDTHH:MM:SSZ`, the form [`Timestamp::to_rfc3339`] prints.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let bytes = text.as_bytes();
+        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')];
+        if bytes.len() != 20 || !separators.iter().all(|&(at, byte)| bytes.get(at) == Some(&byte)) {
+            return None;
+        }
+        let field = |range: std::ops::Range<usize>| bytes.get(range).and_then(decimal);
+        from_fields(field(0..4)?, field(5..7)?, field(8..10)?, field(11..13)?, field(14..16)?, field(17..19)?)
+    }
+
     /// Parses an RFC 1123 date, `Sun, 30 Aug 2015 12:36:00 GMT`; the weekday is optional and
     /// not checked, and the zone may be `GMT`, `UTC`, `UT`, `Z`, `+0000` or `-0000` (botocore
     /// writes the last).

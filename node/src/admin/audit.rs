@@ -100,19 +100,10 @@ fn truncated(text: &str) -> String {
 /// A time bound must be RFC 3339 in UTC as records spell it (`2026-12-04T01:02:03Z`), so that
 /// comparing strings compares times.
 fn checked_time(name: &str, value: String) -> Result<String, KmsError> {
-    let bytes = value.as_bytes();
-    let shaped = bytes.len() == 20
-        && bytes.iter().enumerate().all(|(index, byte)| match index {
-            4 | 7 => *byte == b'-',
-            10 => *byte == b'T',
-            13 | 16 => *byte == b':',
-            19 => *byte == b'Z',
-            _ => byte.is_ascii_digit(),
-        });
-    if !shaped {
-        return Err(invalid(format!("{name} must be a UTC time like 2026-12-04T01:02:03Z")));
+    match trent_audit::parse_rfc3339_seconds(&value) {
+        Some(_) => Ok(value),
+        None => Err(invalid(format!("{name} must be a UTC time like 2026-12-04T01:02:03Z"))),
     }
-    Ok(value)
 }
 
 fn encode_token(cursors: &BTreeMap<NodeId, u64>) -> String {

@@ -117,16 +117,7 @@ impl AuditTrail {
 
     /// Appends `event` and returns once it is durable.
     pub async fn record(&self, event: Event) -> Result<(), AuditUnavailable> {
-        let Some(queue) = &self.queue else { return Ok(()) };
-        let (done, written) = oneshot::channel();
-        if queue.send(writer::Job::Record(Box::new(event), done)).await.is_err() {
-            return Err(AuditUnavailable("the audit writer has stopped".to_owned()));
-        }
-        match written.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(AuditUnavailable(error)),
-            Err(_) => Err(AuditUnavailable("the audit writer has stopped".to_owned())),
-        }
+        self.submit(|done| writer::Job::Record(Box::new(event), done)).await
     }
 
     /// Signs the chain head with `signer` (nothing is written if no record came since the last
@@ -137,16 +128,19 @@ impl AuditTrail {
         node_id: u64,
         event_time: String,
     ) -> Result<(), AuditUnavailable> {
+        self.submit(|done| writer::Job::Digest { signer, node_id, event_time, done }).await
+    }
+
+    /// Queues the job `make` builds around its reply channel and waits for the writer's answer.
+    async fn submit(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), String>>) -> writer::Job,
+    ) -> Result<(), AuditUnavailable> {
         let Some(queue) = &self.queue else { return Ok(()) };
+        let stopped = || AuditUnavailable("the audit writer has stopped".to_owned());
         let (done, written) = oneshot::channel();
-        if queue.send(writer::Job::Digest { signer, node_id, event_time, done }).await.is_err() {
-            return Err(AuditUnavailable("the audit writer has stopped".to_owned()));
-        }
-        match written.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(AuditUnavailable(error)),
-            Err(_) => Err(AuditUnavailable("the audit writer has stopped".to_owned())),
-        }
+        queue.send(make(done)).await.map_err(|_| stopped())?;
+        written.await.map_err(|_| stopped())?.map_err(AuditUnavailable)
     }
 }
 
