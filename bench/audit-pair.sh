@@ -110,9 +110,10 @@ print(f"the audit-writer thread: {writer_ticks * 1e6 / hz / calls:.1f} us CPU pe
 (on_w0, on_b0), (on_w1, on_b1), (off_w0, off_b0), (off_w1, off_b1) = io
 print(f"/proc/PID/io per call: audited {(on_w1 - on_w0) / calls:.3f} write syscalls, {(on_b1 - on_b0) / calls:.0f} bytes dirtied "
       f"for storage | unaudited {(off_w1 - off_w0) / calls_off:.3f} write syscalls, {(off_b1 - off_b0) / calls_off:.0f} bytes")
-# The writer appends each batch with one write (and syncs it once): the extra write syscalls per
-# call are one per batch, so their inverse is the mean batch.
-extra = (on_w1 - on_w0) / calls - (off_w1 - off_w0) / calls_off
+# The writer appends each batch with one write (and syncs it once), and extends the file with
+# zeros one 4 KiB write per 4 KiB of log: the extra write syscalls per call, less those, are one
+# per batch, so their inverse is the mean batch.
+extra = (on_w1 - on_w0) / calls - (off_w1 - off_w0) / calls_off - (after - before) / calls / 4096
 if extra > 0:
     print(f"so about {1 / extra:.1f} records per batch (one write and one fdatasync each)")
 PY

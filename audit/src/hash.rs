@@ -21,6 +21,16 @@ impl LineHash {
         hex(&self.0)
     }
 
+    /// The same 64 digits as bytes, without allocating.
+    pub(crate) fn hex_digits(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
+            pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
+        }
+        out
+    }
+
     /// Parses exactly 64 lowercase hex digits.
     pub fn from_hex(text: &str) -> Option<LineHash> {
         let bytes = text.as_bytes();
@@ -51,14 +61,15 @@ fn nibble(digit: u8) -> Option<u8> {
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
     }
     out
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {
@@ -72,5 +83,6 @@ mod tests {
         assert_eq!(LineHash::from_hex(&hash.to_hex().to_uppercase()), None);
         assert_eq!(LineHash::from_hex("00"), None);
         assert_eq!(LineHash::GENESIS.to_hex(), "0".repeat(64));
+        assert_eq!(hash.hex_digits().as_slice(), hash.to_hex().as_bytes());
     }
 }

@@ -30,8 +30,8 @@ pub use error::AuditError;
 pub use files::MAX_LOG_FILES;
 pub use hash::LineHash;
 pub use line::{
-    digest_message, encode_event_line, ChainedEvent, DigestRecord, Line, LineError, TrentDigest,
-    MAX_LINE_BYTES,
+    digest_message, encode_event_line, ChainedEvent, DigestRecord, EncodedEvent, Line, LineError,
+    TrentDigest, MAX_LINE_BYTES,
 };
 pub use page::{AuditPage, AuditPublicKey};
 pub use query::{query, Filter, QueryPage, StoredEvent, MAX_QUERY_LIMIT};

@@ -26,16 +26,6 @@ pub struct ChainedEvent {
     pub event: Event,
 }
 
-/// The borrowed twin of [`ChainedEvent`] the writer serializes, so encoding needs no clone.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ChainedEventRef<'a> {
-    sequence: u64,
-    previous_hash: &'a str,
-    #[serde(flatten)]
-    event: &'a Event,
-}
-
 /// A digest line: the node's signature over the chain head just before it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,12 +126,53 @@ impl Line {
     }
 }
 
+/// The chain fields an event line starts with, at their longest:
+/// `{"sequence":<20 digits>,"previousHash":"<64 hex digits>",`.
+const CHAIN_FIELDS_MAX_BYTES: usize = br#"{"sequence":,"previousHash":"","#.len() + 20 + 64;
+
+/// An event encoded once, by the caller that made it, so the writer thread only puts the
+/// chain fields in front: the JSON object of the [`Event`], whose first field follows its
+/// opening brace. A line is then `{"sequence":N,"previousHash":"…",` and the rest of that
+/// object: the same bytes as serializing [`ChainedEvent`], which is how readers parse it.
+#[derive(Debug, Clone)]
+pub struct EncodedEvent(Vec<u8>);
+
+impl EncodedEvent {
+    /// Encodes `event`, refusing one whose line would pass [`MAX_LINE_BYTES`].
+    pub fn new(event: &Event) -> Result<EncodedEvent, AuditError> {
+        let mut bytes = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut bytes, event).map_err(AuditError::Encode)?;
+        // `{` and at least `eventVersion`: an event always has fields, so the chain fields'
+        // trailing comma is always followed by one.
+        let len = CHAIN_FIELDS_MAX_BYTES + bytes.len();
+        if len > MAX_LINE_BYTES {
+            return Err(AuditError::LineTooLong { len, max: MAX_LINE_BYTES });
+        }
+        Ok(EncodedEvent(bytes))
+    }
+
+    /// The most bytes its line can take, newline included.
+    pub(crate) fn max_line_bytes(&self) -> usize {
+        CHAIN_FIELDS_MAX_BYTES + self.0.len() + 1
+    }
+
+    /// Appends its line at `sequence` after the line hashing to `previous_hex` (no newline).
+    pub(crate) fn write_line(&self, sequence: u64, previous_hex: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"sequence":"#);
+        out.extend_from_slice(sequence.to_string().as_bytes());
+        out.extend_from_slice(br#","previousHash":""#);
+        out.extend_from_slice(previous_hex);
+        out.extend_from_slice(br#"","#);
+        out.extend_from_slice(self.0.get(1..).unwrap_or_default());
+    }
+}
+
 /// The bytes of the event line for `event` at `sequence` after a line hashing to
-/// `previous_hash` (hex), without the newline. The writer uses exactly this, so a node may call
-/// it off the writer thread.
+/// `previous_hash` (hex), without the newline: what the writer writes.
 pub fn encode_event_line(event: &Event, sequence: u64, previous_hash: &str) -> Result<Vec<u8>, AuditError> {
-    let line = serde_json::to_vec(&ChainedEventRef { sequence, previous_hash, event })
-        .map_err(AuditError::Encode)?;
+    let encoded = EncodedEvent::new(event)?;
+    let mut line = Vec::with_capacity(encoded.max_line_bytes());
+    encoded.write_line(sequence, previous_hash.as_bytes(), &mut line);
     bounded(line)
 }
 
@@ -206,6 +237,26 @@ pub(crate) mod tests {
         assert_eq!(value["previousHash"], zero.as_str());
         assert_eq!(value["eventName"], "Encrypt");
         assert!(bytes.starts_with(b"{\"sequence\":1,\"previousHash\":"));
+        // Byte for byte what serde makes of the stored shape, which is how readers parse it.
+        let stored = ChainedEvent { sequence: 1, previous_hash: zero.clone(), event: event("Encrypt") };
+        assert_eq!(bytes, serde_json::to_vec(&stored).unwrap());
+        let mut full = event("Encrypt");
+        full.user_identity = Some(crate::record::UserIdentity {
+            identity_type: "IAMUser".to_owned(),
+            principal_id: Some("alice".to_owned()),
+            arn: Some("arn:aws:iam::111122223333:user/alice".to_owned()),
+            account_id: Some("111122223333".to_owned()),
+            access_key_id: Some("AKID".to_owned()),
+            user_name: Some("alice".to_owned()),
+            invoked_by: None,
+        });
+        full.request_parameters =
+            Some(serde_json::json!({"keyId": "k", "encryptionContext": {"a": "\"b\n"}}));
+        full.error_code = Some("AccessDeniedException".to_owned());
+        full.client_request_id = Some("c".to_owned());
+        let stored = ChainedEvent { sequence: u64::MAX, previous_hash: "ab".repeat(32), event: full.clone() };
+        let line = encode_event_line(&full, u64::MAX, &"ab".repeat(32)).unwrap();
+        assert_eq!(line, serde_json::to_vec(&stored).unwrap());
         let Line::Event(parsed) = Line::parse(&bytes).unwrap() else { panic!("not an event") };
         assert_eq!(parsed.event, event("Encrypt"));
     }

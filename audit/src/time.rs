@@ -5,9 +5,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use trent_sigv4::Timestamp;
 
-/// `unix_ms` as RFC 3339 in UTC with second precision: `2026-12-04T01:02:03Z`.
+/// `unix_ms` as RFC 3339 in UTC with second precision: `2026-12-04T01:02:03Z`. Every record
+/// of a call carries one, and most calls of a thread fall in the second of its last: that
+/// second's text is kept per thread.
 pub fn rfc3339_seconds(unix_ms: u64) -> String {
-    Timestamp::from_unix_seconds(i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX)).to_rfc3339()
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, String)>> = const { std::cell::RefCell::new(None) };
+    }
+    let seconds = unix_ms / 1000;
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, text)) if *at == seconds => text.clone(),
+        _ => {
+            let text = Timestamp::from_unix_seconds(i64::try_from(seconds).unwrap_or(i64::MAX)).to_rfc3339();
+            *last = Some((seconds, text.clone()));
+            text
+        }
+    })
 }
 
 /// Unix seconds of `text` if it is exactly `YYYY-MM-DDTHH:MM:SSZ` and a real UTC instant at or
@@ -32,6 +45,9 @@ mod tests {
         assert_eq!(rfc3339_seconds(1_709_251_199_999), "2024-02-29T23:59:59Z");
         assert_eq!(rfc3339_seconds(1_796_346_123_456), "2026-12-04T01:02:03Z");
         assert_eq!(rfc3339_seconds(4_102_444_800_000), "2100-01-01T00:00:00Z");
+        // The same second again (from the thread's memo), and the next.
+        assert_eq!(rfc3339_seconds(4_102_444_800_999), "2100-01-01T00:00:00Z");
+        assert_eq!(rfc3339_seconds(4_102_444_801_000), "2100-01-01T00:00:01Z");
     }
 
     #[test]

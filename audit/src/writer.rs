@@ -30,7 +30,7 @@ use crate::crypto::DigestSigner;
 use crate::error::AuditError;
 use crate::files::{self, display_name, list_log_files, LineRead, LogFile};
 use crate::hash::LineHash;
-use crate::line::{digest_message, encode_digest_line, encode_event_line, DigestRecord, Line, TrentDigest};
+use crate::line::{digest_message, encode_digest_line, DigestRecord, EncodedEvent, Line, TrentDigest};
 use crate::record::Event;
 use crate::time::{parse_rfc3339_seconds, unix_ms};
 
@@ -40,6 +40,16 @@ pub const MAX_BATCH_EVENTS: usize = 10_000;
 pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 /// How far the current file is extended with zeros at a time.
 pub const PREALLOCATION_BYTES: u64 = 256 * 1024;
+/// The zeros go in writes of one page each, so the page cache holds them in page-sized folios:
+/// a commit then dirties (and its sync writes back) only the pages its batch touched. One large
+/// write of zeros would make large folios (ext4 has them since Linux 6.16), and every later
+/// commit into one would write the whole folio back — 256 KiB per commit for ~14 KiB of records.
+const ZERO_WRITE_BYTES: usize = 4096;
+static ZEROS: [u8; ZERO_WRITE_BYTES] = [0; ZERO_WRITE_BYTES];
+/// Once this much more of the current file is durable, its synced pages are dropped from the
+/// page cache: the log is written once and read rarely, so its pages would only crowd out the
+/// registry's, and a page cache that keeps growing costs every write a fresh page.
+const DROP_CACHED_EVERY_BYTES: u64 = 1024 * 1024;
 
 /// When the writer starts a new file and which old files it deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +105,9 @@ struct CurrentFile {
     len: u64,
     /// Bytes the file holds, records and the zeros after them (see the module doc).
     allocated: u64,
+    /// Bytes from the start already dropped from the page cache (see
+    /// [`DROP_CACHED_EVERY_BYTES`]).
+    uncached: u64,
     /// Unix seconds of its first record, for rotation by age.
     started_at: u64,
     /// Unix seconds of its newest record, for retention once closed.
@@ -163,24 +176,36 @@ impl AuditLog {
     /// then does the head move. On failure nothing of the batch remains and the head is
     /// unchanged, so the same call may be retried (once space returns, say).
     pub fn append(&mut self, events: &[Event], at: SystemTime) -> Result<AppendedRange, AuditError> {
+        let encoded = events.iter().map(EncodedEvent::new).collect::<Result<Vec<_>, _>>()?;
+        self.append_encoded(&encoded, at)
+    }
+
+    /// [`AuditLog::append`] of events encoded by their callers ([`EncodedEvent::new`]), so the
+    /// writer only chains them: the node's path.
+    pub fn append_encoded(
+        &mut self,
+        events: &[EncodedEvent],
+        at: SystemTime,
+    ) -> Result<AppendedRange, AuditError> {
         if events.is_empty() {
             return Err(AuditError::EmptyBatch);
         }
         if events.len() > MAX_BATCH_EVENTS {
             return Err(AuditError::BatchTooLarge { len: events.len(), max: MAX_BATCH_EVENTS });
         }
+        let room: usize = events.iter().map(EncodedEvent::max_line_bytes).sum();
+        if room > MAX_BATCH_BYTES {
+            return Err(AuditError::BatchTooBig { max: MAX_BATCH_BYTES });
+        }
         let first_sequence = self.sequence.checked_add(1).ok_or(AuditError::SequenceExhausted)?;
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(room);
         let (mut sequence, mut hash) = (self.sequence, self.hash);
         for event in events {
             sequence = sequence.checked_add(1).ok_or(AuditError::SequenceExhausted)?;
-            let line = encode_event_line(event, sequence, &hash.to_hex())?;
-            hash = LineHash::of(&line);
-            batch.extend_from_slice(&line);
+            let start = batch.len();
+            event.write_line(sequence, &hash.hex_digits(), &mut batch);
+            hash = LineHash::of(&batch[start..]);
             batch.push(b'\n');
-            if batch.len() > MAX_BATCH_BYTES {
-                return Err(AuditError::BatchTooBig { max: MAX_BATCH_BYTES });
-            }
         }
         self.commit(&batch, sequence, hash, unix_ms(at) / 1000)?;
         Ok(AppendedRange { first_sequence, last_sequence: sequence })
@@ -244,6 +269,9 @@ impl AuditLog {
         }
         current.len = end;
         current.newest_at = Some(at);
+        if end - current.uncached >= DROP_CACHED_EVERY_BYTES {
+            current.uncached = drop_cached_pages(&current.file, end);
+        }
         self.sequence = sequence;
         self.hash = hash;
         self.apply_retention(at);
@@ -282,6 +310,7 @@ impl AuditLog {
             // A closed file holds its records only. Had this failed, its padding would still
             // read as the end of the file.
             let _ = closed.file.set_len(closed.len).and_then(|()| closed.file.sync_data());
+            drop_cached_pages(&closed.file, closed.len);
             self.closed.push_back(ClosedFile {
                 path: closed.path,
                 bytes: closed.len,
@@ -345,13 +374,19 @@ impl AuditLog {
         let started_at = first_record_time(path)?.unwrap_or_else(|| unix_ms(SystemTime::now()) / 1000);
         let file = open_append(path)?;
         let len = tail.complete_len;
-        self.current =
-            Some(CurrentFile { file, path: path.clone(), len, allocated: len, started_at, newest_at });
+        self.current = Some(CurrentFile {
+            file,
+            path: path.clone(),
+            len,
+            allocated: len,
+            uncached: 0,
+            started_at,
+            newest_at,
+        });
         Ok(true)
     }
 }
 
-/// Creates the file whose first record will be `first_sequence`, and makes its name durable.
 impl Drop for AuditLog {
     /// A log closed cleanly leaves its current file holding its records only (best effort: the
     /// padding reads as the end of the file anyway).
@@ -364,6 +399,7 @@ impl Drop for AuditLog {
     }
 }
 
+/// Creates the file whose first record will be `first_sequence`, and makes its name durable.
 fn start_file(dir: &Path, first_sequence: u64, at: u64) -> Result<CurrentFile, AuditError> {
     let path = dir.join(files::file_name(first_sequence));
     let file = open_append(&path)?;
@@ -377,7 +413,7 @@ fn start_file(dir: &Path, first_sequence: u64, at: u64) -> Result<CurrentFile, A
         });
     }
     sync_dir(dir)?;
-    Ok(CurrentFile { file, path, len: 0, allocated: 0, started_at: at, newest_at: None })
+    Ok(CurrentFile { file, path, len: 0, allocated: 0, uncached: 0, started_at: at, newest_at: None })
 }
 
 /// Extends `current` with zeros, [`PREALLOCATION_BYTES`] at a time, until it holds `end` bytes.
@@ -386,10 +422,32 @@ fn preallocate(current: &mut CurrentFile, end: u64) -> std::io::Result<()> {
         return Ok(());
     }
     let target = end.div_ceil(PREALLOCATION_BYTES).saturating_mul(PREALLOCATION_BYTES);
-    let zeros = vec![0u8; usize::try_from(target - current.allocated).unwrap_or(usize::MAX)];
-    write_all_at(&current.file, &zeros, current.allocated)?;
+    let mut offset = current.allocated;
+    while offset < target {
+        let len =
+            usize::try_from(target - offset).map_or(ZERO_WRITE_BYTES, |left| left.min(ZERO_WRITE_BYTES));
+        write_all_at(&current.file, &ZEROS[..len], offset)?;
+        offset += len as u64;
+    }
     current.allocated = target;
     Ok(())
+}
+
+/// Drops `file`'s cached pages wholly below `synced` (which must be durable, so the pages are
+/// clean) and returns where that stopped. Only advice: the data stays on disk either way.
+fn drop_cached_pages(file: &File, synced: u64) -> u64 {
+    let below = synced / ZERO_WRITE_BYTES as u64 * ZERO_WRITE_BYTES as u64;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let len = libc::off_t::try_from(below).unwrap_or(libc::off_t::MAX);
+        // SAFETY: posix_fadvise only reads its integer arguments; `file` keeps the descriptor
+        // open for the call.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, len, libc::POSIX_FADV_DONTNEED) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    below
 }
 
 fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {

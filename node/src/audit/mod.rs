@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
-use trent_audit::{AuditLog, DigestSigner, Event, RotationPolicy};
+use trent_audit::{AuditLog, DigestSigner, EncodedEvent, Event, RotationPolicy};
 use trent_wire::{ErrorCode, KmsError};
 
 use crate::node::Node;
@@ -115,9 +115,15 @@ impl AuditTrail {
         self.health.failure()
     }
 
-    /// Appends `event` and returns once it is durable.
+    /// Appends `event` and returns once it is durable. The event is encoded here, on the
+    /// caller's task, so the one writer thread only chains, writes and syncs.
     pub async fn record(&self, event: Event) -> Result<(), AuditUnavailable> {
-        self.submit(|done| writer::Job::Record(Box::new(event), done)).await
+        if self.queue.is_none() {
+            return Ok(());
+        }
+        let encoded = EncodedEvent::new(&event).map_err(|error| AuditUnavailable(error.to_string()))?;
+        drop(event);
+        self.submit(|done| writer::Job::Record(encoded, done)).await
     }
 
     /// Signs the chain head with `signer` (nothing is written if no record came since the last

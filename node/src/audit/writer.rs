@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot};
-use trent_audit::{AuditLog, DigestSigner, Event};
+use trent_audit::{AuditLog, DigestSigner, EncodedEvent};
 
 use super::Health;
 
@@ -17,8 +17,8 @@ const MAX_BATCH: usize = 1024;
 
 /// What the writer is asked to do.
 pub(super) enum Job {
-    /// Append a record; answer once it is durable.
-    Record(Box<Event>, oneshot::Sender<Result<(), String>>),
+    /// Append a record (encoded by its caller); answer once it is durable.
+    Record(EncodedEvent, oneshot::Sender<Result<(), String>>),
     /// Sign the chain head in a digest record (skipped if nothing was appended since the last).
     Digest {
         signer: DigestSigner,
@@ -49,7 +49,7 @@ pub(super) fn run(mut log: AuditLog, mut jobs: mpsc::Receiver<Job>, health: Arc<
         while let Some(job) = next.take() {
             match job {
                 Job::Record(event, done) => {
-                    events.push(*event);
+                    events.push(event);
                     waiters.push(done);
                 }
                 Job::Digest { signer, node_id, event_time, done } => {
@@ -80,7 +80,8 @@ pub(super) fn run(mut log: AuditLog, mut jobs: mpsc::Receiver<Job>, health: Arc<
             }
         }
         if !events.is_empty() {
-            let result = log.append(&events, SystemTime::now()).map(drop).map_err(|error| error.to_string());
+            let result =
+                log.append_encoded(&events, SystemTime::now()).map(drop).map_err(|error| error.to_string());
             health.record(&result);
             appended_since_digest |= result.is_ok();
             events.clear();
@@ -103,6 +104,6 @@ pub(super) fn run(mut log: AuditLog, mut jobs: mpsc::Receiver<Job>, health: Arc<
     }
     #[cfg(feature = "jepsen-planted-bug")]
     if !events.is_empty() {
-        let _ = log.append(&events, SystemTime::now());
+        let _ = log.append_encoded(&events, SystemTime::now());
     }
 }

@@ -103,7 +103,13 @@ pub fn resolve<'r>(
 
 /// `arn:aws:kms:<region>:<account>:key/<id>`
 pub fn key_arn(scope: &ArnScope, key_id: KeyId) -> String {
-    format!("{}key/{key_id}", scope.prefix())
+    // Pieced together rather than formatted: every audit record of a key names its ARN.
+    let mut id = uuid::Uuid::encode_buffer();
+    let id = key_id.0.hyphenated().encode_lower(&mut id);
+    let parts = ["arn:aws:kms:", &scope.region, ":", &scope.account_id, ":key/", id];
+    let mut arn = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    parts.iter().for_each(|part| arn.push_str(part));
+    arn
 }
 
 /// `arn:aws:kms:<region>:<account>:alias/<name>`
