@@ -271,11 +271,10 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         connection.prove();
     }
     outcome.principal = Some(principal.clone());
-    if node.audit.is_recording() {
-        facts.request_parameters = match admin {
-            Some((operation, id)) => parameters::admin_request(operation, id, &body),
-            None => parameters::kms_request(&body),
-        };
+    // A KMS call's parameters come from its typed request once it parses (below); an admin
+    // call's from its body.
+    if let Some((operation, id)) = admin.filter(|_| node.audit.is_recording()) {
+        facts.request_parameters = parameters::admin_request(operation, id, &body);
     }
     let origin = crate::authorization::Origin {
         source_ip: connection.map(ConnectionInfo::address),
@@ -308,6 +307,9 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
             RequestId(id)
         }
         Some(Err(_)) => {
+            if node.audit.is_recording() {
+                facts.request_parameters = parameters::kms_request(&body);
+            }
             let error = KmsError::new(ErrorCode::Validation, format!("{IDEMPOTENCY_HEADER} must be a UUID"));
             outcome.result = Err(Refusal::BadRequest(error));
             return outcome;
@@ -318,14 +320,21 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         Err(error) => {
             facts.unknown_name =
                 header(headers, "x-amz-target").map(|target| target.chars().take(128).collect());
+            if node.audit.is_recording() {
+                facts.request_parameters = parameters::kms_request(&body);
+            }
             outcome.result = Err(Refusal::NoSuchOperation(error));
             return outcome;
         }
     };
     outcome.operation = Some(operation);
-    let call =
+    let mut call =
         Call::new(node, request_id, principal, operation).from_origin(origin).answered_as(request_uuid);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
+    if node.audit.is_recording() {
+        facts.request_parameters =
+            call.take_logged_request().unwrap_or_else(|| parameters::kms_request(&body));
+    }
     facts.keys = call.authorized_keys().to_vec();
     // The id GetKeyLastUsage reports for this use is the record's.
     facts.event_id = call.event_id();

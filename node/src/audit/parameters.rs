@@ -8,77 +8,58 @@ use serde_json::{Map, Value};
 use trent_wire::Operation;
 
 /// The KMS request fields an audit record may carry (AWS's names; logged in lowerCamelCase as
-/// CloudTrail does): a struct of exactly these, so that deserializing a request skips every
-/// other field (a plaintext, a blob) without copying it, and a field added to a request later is
-/// left out until someone adds it here.
-macro_rules! logged_kms_fields {
-    ($($field:ident),+ $(,)?) => {
-        #[derive(Default, serde::Deserialize, serde::Serialize)]
-        #[serde(rename_all(deserialize = "PascalCase", serialize = "camelCase"))]
-        struct KmsParameters {
-            $(
-                #[serde(default, skip_serializing_if = "Option::is_none")]
-                $field: Option<Value>,
-            )+
-        }
-
-        impl KmsParameters {
-            fn is_empty(&self) -> bool {
-                true $(&& self.$field.is_none())+
-            }
-        }
-    };
-}
-
-logged_kms_fields!(
-    key_id,
-    source_key_id,
-    destination_key_id,
-    encryption_algorithm,
-    source_encryption_algorithm,
-    destination_encryption_algorithm,
-    encryption_context,
-    source_encryption_context,
-    destination_encryption_context,
-    key_spec,
-    key_usage,
-    customer_master_key_spec,
-    key_pair_spec,
-    number_of_bytes,
-    description,
-    origin,
-    multi_region,
-    bypass_policy_lockout_safety_check,
-    pending_window_in_days,
-    alias_name,
-    target_key_id,
-    limit,
-    grant_id,
-    grant_name,
-    grantee_principal,
-    retiring_principal,
-    operations,
-    constraints,
-    policy_name,
-    policy,
-    signing_algorithm,
-    message_type,
-    mac_algorithm,
-    key_agreement_algorithm,
-    key_encapsulation_algorithm,
-    wrapping_algorithm,
-    wrapping_key_spec,
-    expiration_model,
-    valid_to,
-    rotation_period_in_days,
-    tag_keys,
-    tags,
-    key_material_id,
-    key_material_description,
-    import_type,
-    include_key_material,
-    dry_run,
-);
+/// CloudTrail does). Only these are read from a request; every other field (a plaintext, a
+/// blob) is skipped unread, and a field added to a request later is left out until someone adds
+/// it here.
+const LOGGED_KMS_FIELDS: &[&str] = &[
+    "KeyId",
+    "SourceKeyId",
+    "DestinationKeyId",
+    "EncryptionAlgorithm",
+    "SourceEncryptionAlgorithm",
+    "DestinationEncryptionAlgorithm",
+    "EncryptionContext",
+    "SourceEncryptionContext",
+    "DestinationEncryptionContext",
+    "KeySpec",
+    "KeyUsage",
+    "CustomerMasterKeySpec",
+    "KeyPairSpec",
+    "NumberOfBytes",
+    "Description",
+    "Origin",
+    "MultiRegion",
+    "BypassPolicyLockoutSafetyCheck",
+    "PendingWindowInDays",
+    "AliasName",
+    "TargetKeyId",
+    "Limit",
+    "GrantId",
+    "GrantName",
+    "GranteePrincipal",
+    "RetiringPrincipal",
+    "Operations",
+    "Constraints",
+    "PolicyName",
+    "Policy",
+    "SigningAlgorithm",
+    "MessageType",
+    "MacAlgorithm",
+    "KeyAgreementAlgorithm",
+    "KeyEncapsulationAlgorithm",
+    "WrappingAlgorithm",
+    "WrappingKeySpec",
+    "ExpirationModel",
+    "ValidTo",
+    "RotationPeriodInDays",
+    "TagKeys",
+    "Tags",
+    "KeyMaterialId",
+    "KeyMaterialDescription",
+    "ImportType",
+    "IncludeKeyMaterial",
+    "DryRun",
+];
 
 /// KMS reply fields a management call's record carries (`responseElements`).
 const KMS_RESPONSE_FIELDS: &[&str] =
@@ -109,22 +90,221 @@ const ADMIN_RESPONSE_FIELDS: &[&str] = &["access_key_id", "user", "name", "arn",
 /// policy, a long tag list) is replaced by a note of its size.
 const MAX_LOGGED_BYTES: usize = 16 * 1024;
 
-/// `requestParameters` of a KMS call's `body` (`None` for an empty or unparseable body).
+/// `requestParameters` of a KMS call's `body` (`None` for an empty or unparseable body): for a
+/// call refused before its request was parsed into its type (see [`kms_request_of`]).
 pub fn kms_request(body: &[u8]) -> Option<Value> {
     // serde fills a struct from a JSON array too; requests are objects.
     if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
-    let parameters: KmsParameters = serde_json::from_slice(body).ok()?;
-    if parameters.is_empty() {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let fields = serde::Deserializer::deserialize_map(&mut deserializer, LoggedFieldsVisitor).ok()?;
+    logged(fields, body.len())
+}
+
+/// `requestParameters` of a KMS request already parsed into its type, from a body of
+/// `body_len` bytes: the same fields as [`kms_request`] would read from that body, taken from the
+/// typed request by name, so the body is not parsed a second time. The value of a field not on
+/// the list is never serialized at all. An error if the request is not a plain struct (then
+/// [`kms_request`] of the body is the way).
+pub fn kms_request_of<T: serde::Serialize>(
+    request: &T,
+    body_len: usize,
+) -> Result<Option<Value>, serde_json::Error> {
+    let fields = request.serialize(logged_fields::LoggedFields)?;
+    Ok(logged(fields, body_len))
+}
+
+/// The picked fields as `requestParameters`, bounded in size.
+fn logged(fields: Map<String, Value>, body_len: usize) -> Option<Value> {
+    if fields.is_empty() {
         return None;
     }
-    let value = serde_json::to_value(&parameters).ok()?;
+    let value = Value::Object(fields);
     // A body within the limit cannot give more than the limit: only its size is re-measured.
-    if body.len() <= MAX_LOGGED_BYTES / 2 {
+    if body_len <= MAX_LOGGED_BYTES / 2 {
         return Some(value);
     }
     bounded(Some(value))
+}
+
+/// Reads a request object, keeping the [`LOGGED_KMS_FIELDS`] (renamed) and skipping the rest
+/// unread (`IgnoredAny` copies nothing).
+struct LoggedFieldsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LoggedFieldsVisitor {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a KMS request object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if LOGGED_KMS_FIELDS.contains(&name.as_ref()) {
+                // An explicit null is logged as the field's absence, as the typed path sees it.
+                match map.next_value::<Value>()? {
+                    Value::Null => {}
+                    value => {
+                        fields.insert(lower_camel(&name), value);
+                    }
+                }
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(fields)
+    }
+}
+
+mod logged_fields {
+    //! A serde serializer that takes a typed KMS request apart into its logged fields: a
+    //! struct's field named in [`super::LOGGED_KMS_FIELDS`] is serialized into a JSON value; any
+    //! other field is skipped before its value is touched. Anything but a struct is refused.
+
+    use serde::ser::{Error as _, Impossible, Serialize, SerializeStruct, Serializer};
+    use serde_json::{Error, Map, Value};
+
+    pub(super) struct LoggedFields;
+
+    pub(super) struct Fields(Map<String, Value>);
+
+    fn not_a_request() -> Error {
+        Error::custom("a KMS request is a struct")
+    }
+
+    macro_rules! refuse {
+        ($($method:ident($($argument:ty),*)),+ $(,)?) => {
+            $(fn $method(self, $(_: $argument),*) -> Result<Self::Ok, Error> {
+                Err(not_a_request())
+            })+
+        };
+    }
+
+    impl Serializer for LoggedFields {
+        type Ok = Map<String, Value>;
+        type Error = Error;
+        type SerializeSeq = Impossible<Self::Ok, Error>;
+        type SerializeTuple = Impossible<Self::Ok, Error>;
+        type SerializeTupleStruct = Impossible<Self::Ok, Error>;
+        type SerializeTupleVariant = Impossible<Self::Ok, Error>;
+        type SerializeMap = Impossible<Self::Ok, Error>;
+        type SerializeStruct = Fields;
+        type SerializeStructVariant = Impossible<Self::Ok, Error>;
+
+        refuse!(
+            serialize_bool(bool),
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_f32(f32),
+            serialize_f64(f64),
+            serialize_char(char),
+            serialize_str(&str),
+            serialize_bytes(&[u8]),
+            serialize_none(),
+            serialize_unit(),
+            serialize_unit_struct(&'static str),
+            serialize_unit_variant(&'static str, u32, &'static str),
+        );
+
+        fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<Self::Ok, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_newtype_struct<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+            Err(not_a_request())
+        }
+
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+            Ok(Fields(Map::new()))
+        }
+
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Error> {
+            Err(not_a_request())
+        }
+    }
+
+    impl SerializeStruct for Fields {
+        type Ok = Map<String, Value>;
+        type Error = Error;
+
+        fn serialize_field<T: ?Sized + Serialize>(
+            &mut self,
+            name: &'static str,
+            value: &T,
+        ) -> Result<(), Error> {
+            if super::LOGGED_KMS_FIELDS.contains(&name) {
+                match serde_json::to_value(value)? {
+                    Value::Null => {}
+                    value => {
+                        self.0.insert(super::lower_camel(name), value);
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        fn end(self) -> Result<Self::Ok, Error> {
+            Ok(self.0)
+        }
+    }
 }
 
 /// `responseElements` of a KMS call: only management calls (writes) carry any.
@@ -246,6 +426,61 @@ mod tests {
         let body = serde_json::to_vec(&serde_json::json!({"KeyId":"k","Policy":policy})).unwrap();
         let logged = kms_request(&body).unwrap();
         assert!(logged["trentOmitted"].as_str().unwrap().contains("bytes of parameters"));
+    }
+
+    /// Each operation's logged fields taken from its typed request are the ones read from its
+    /// body: the two paths of [`kms_request`] and [`kms_request_of`] agree.
+    #[test]
+    fn typed_requests_log_what_their_bodies_do() {
+        use trent_wire::access::*;
+        use trent_wire::asymmetric::*;
+        use trent_wire::data_plane::*;
+        use trent_wire::import::*;
+        use trent_wire::kms::*;
+        fn same<T: serde::de::DeserializeOwned + serde::Serialize>(body: &str) {
+            let typed: T = serde_json::from_str(body).unwrap();
+            let from_type = kms_request_of(&typed, body.len()).unwrap();
+            assert_eq!(from_type, kms_request(body.as_bytes()), "{body}");
+            assert!(from_type.is_some(), "{body}");
+            let logged = serde_json::to_string(&from_type).unwrap();
+            for secret in ["c2VjcmV0", "bWVzc2FnZQ==", "dG9rZW4="] {
+                assert!(!logged.contains(secret), "{logged}");
+            }
+        }
+        same::<EncryptRequest>(
+            r#"{"KeyId":"alias/app","Plaintext":"c2VjcmV0","EncryptionContext":{"b":"2","a":"1"},"GrantTokens":["dG9rZW4="],"EncryptionAlgorithm":"SYMMETRIC_DEFAULT","DryRun":false}"#,
+        );
+        same::<DecryptRequest>(r#"{"CiphertextBlob":"c2VjcmV0","KeyId":"k","EncryptionContext":{"a":"1"}}"#);
+        same::<ReEncryptRequest>(
+            r#"{"CiphertextBlob":"c2VjcmV0","SourceKeyId":"s","DestinationKeyId":"d","DestinationEncryptionContext":{"x":"y"}}"#,
+        );
+        same::<GenerateDataKeyRequest>(r#"{"KeyId":"k","KeySpec":"AES_256"}"#);
+        same::<GenerateDataKeyRequest>(r#"{"KeyId":"k","NumberOfBytes":32}"#);
+        same::<GenerateRandomRequest>(r#"{"NumberOfBytes":32}"#);
+        same::<CreateKeyRequest>(
+            r#"{"Description":"d","KeyUsage":"SIGN_VERIFY","KeySpec":"ECC_NIST_P256","Policy":"{\"Version\":\"2012-10-17\"}","Tags":[{"TagKey":"a","TagValue":"b"}],"MultiRegion":false}"#,
+        );
+        same::<SignRequest>(
+            r#"{"KeyId":"k","Message":"bWVzc2FnZQ==","MessageType":"RAW","SigningAlgorithm":"ECDSA_SHA_256"}"#,
+        );
+        same::<VerifyRequest>(
+            r#"{"KeyId":"k","Message":"bWVzc2FnZQ==","Signature":"c2VjcmV0","SigningAlgorithm":"ECDSA_SHA_256"}"#,
+        );
+        same::<GenerateMacRequest>(r#"{"KeyId":"k","Message":"bWVzc2FnZQ==","MacAlgorithm":"HMAC_SHA_256"}"#);
+        same::<CreateGrantRequest>(
+            r#"{"KeyId":"k","GranteePrincipal":"arn:aws:iam::111122223333:user/b","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"a":"1"}},"Name":"n"}"#,
+        );
+        same::<AliasTargetRequest>(r#"{"AliasName":"alias/a","TargetKeyId":"k"}"#);
+        same::<ScheduleKeyDeletionRequest>(r#"{"KeyId":"k","PendingWindowInDays":7}"#);
+        same::<PutKeyPolicyRequest>(r#"{"KeyId":"k","PolicyName":"default","Policy":"{}"}"#);
+        same::<TagResourceRequest>(r#"{"KeyId":"k","Tags":[{"TagKey":"a","TagValue":"b"}]}"#);
+        same::<ImportKeyMaterialRequest>(
+            r#"{"KeyId":"k","ImportToken":"dG9rZW4=","EncryptedKeyMaterial":"c2VjcmV0","ExpirationModel":"KEY_MATERIAL_DOES_NOT_EXPIRE"}"#,
+        );
+        same::<GetParametersForImportRequest>(
+            r#"{"KeyId":"k","WrappingAlgorithm":"RSAES_OAEP_SHA_256","WrappingKeySpec":"RSA_4096"}"#,
+        );
+        same::<KeyIdRequest>(r#"{"KeyId":"k"}"#);
     }
 
     #[test]

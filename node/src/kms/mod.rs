@@ -53,6 +53,9 @@ pub struct Call<'a> {
     authorized: std::sync::OnceLock<AuthorizedKeys>,
     /// Its audit event id (CloudTrail's `eventID`), which `GetKeyLastUsage` reports too.
     event_id: uuid::Uuid,
+    /// Its record's `requestParameters`, taken from the typed request once it parsed (see
+    /// [`crate::audit::parameters::kms_request_of`]).
+    logged_request: std::sync::OnceLock<Option<serde_json::Value>>,
     /// The `x-amzn-RequestId` its reply carries (its record's `requestID`, `GetKeyLastUsage`'s
     /// `KmsRequestId`): unique per attempt, unlike `request_id`, which a client's retries share.
     reply_id: uuid::Uuid,
@@ -74,8 +77,26 @@ impl<'a> Call<'a> {
             origin: Origin::default(),
             authorized: Default::default(),
             event_id: crate::crypto::random_uuid(),
+            logged_request: Default::default(),
             reply_id: request_id.0,
         }
+    }
+
+    /// Keeps what the audit record logs of `request`, a body of `body_len` bytes parsed into
+    /// its type (nothing on a node that keeps no trail).
+    fn log_request<T: serde::Serialize>(&self, request: &T, body_len: usize) {
+        if !self.node.audit.is_recording() {
+            return;
+        }
+        if let Ok(logged) = crate::audit::parameters::kms_request_of(request, body_len) {
+            let _ = self.logged_request.set(logged);
+        }
+    }
+
+    /// The record's `requestParameters` if the request parsed into its type; `None` if it did
+    /// not (then they come from the body).
+    pub fn take_logged_request(&mut self) -> Option<Option<serde_json::Value>> {
+        self.logged_request.take()
     }
 
     /// The same call, answered with `reply_id` as its `x-amzn-RequestId`.
@@ -206,6 +227,7 @@ pub fn resolve_target(target: Option<&str>) -> Result<Operation, KmsError> {
 macro_rules! serve {
     ($call:expr, $body:expr, $operation:path) => {{
         let request = parse($body)?;
+        $call.log_request(&request, $body.len());
         $call.authorize(&request).await?;
         reply($operation($call, request).await)
     }};
