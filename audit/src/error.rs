@@ -18,6 +18,9 @@ pub enum AuditError {
     /// An event could not be serialized.
     #[error("cannot encode an audit record: {0}")]
     Encode(#[source] serde_json::Error),
+    /// A chain hash that is not 64 lowercase hex digits.
+    #[error("a previousHash must be 64 lowercase hex digits")]
+    InvalidPreviousHash,
     /// One encoded record is longer than readers accept.
     #[error("an audit record line is {len} bytes, over the {max}-byte limit")]
     LineTooLong {

@@ -138,7 +138,8 @@ const CHAIN_FIELDS_MAX_BYTES: usize = br#"{"sequence":,"previousHash":"","#.len(
 pub struct EncodedEvent(Vec<u8>);
 
 impl EncodedEvent {
-    /// Encodes `event`, refusing one whose line would pass [`MAX_LINE_BYTES`].
+    /// Encodes `event`, refusing one whose line could pass [`MAX_LINE_BYTES`] (counting the
+    /// chain fields at their longest).
     pub fn new(event: &Event) -> Result<EncodedEvent, AuditError> {
         let mut bytes = Vec::with_capacity(1024);
         serde_json::to_writer(&mut bytes, event).map_err(AuditError::Encode)?;
@@ -167,12 +168,14 @@ impl EncodedEvent {
     }
 }
 
-/// The bytes of the event line for `event` at `sequence` after a line hashing to
-/// `previous_hash` (hex), without the newline: what the writer writes.
+/// The bytes of the event line for `event` at `sequence` after the line hashing to
+/// `previous_hash` (64 lowercase hex digits, else refused), without the newline: what the
+/// writer writes.
 pub fn encode_event_line(event: &Event, sequence: u64, previous_hash: &str) -> Result<Vec<u8>, AuditError> {
+    let previous = LineHash::from_hex(previous_hash).ok_or(AuditError::InvalidPreviousHash)?;
     let encoded = EncodedEvent::new(event)?;
     let mut line = Vec::with_capacity(encoded.max_line_bytes());
-    encoded.write_line(sequence, previous_hash.as_bytes(), &mut line);
+    encoded.write_line(sequence, &previous.hex_digits(), &mut line);
     bounded(line)
 }
 
@@ -281,7 +284,13 @@ pub(crate) mod tests {
 
     #[test]
     fn lines_without_a_valid_previous_hash_are_refused() {
-        let bytes = encode_event_line(&event("Encrypt"), 1, "nothex").unwrap();
+        assert!(matches!(
+            encode_event_line(&event("Encrypt"), 1, "nothex\",\"x\":\"y"),
+            Err(AuditError::InvalidPreviousHash)
+        ));
+        let zero = LineHash::GENESIS.to_hex();
+        let good = String::from_utf8(encode_event_line(&event("Encrypt"), 1, &zero).unwrap()).unwrap();
+        let bytes = good.replace(&zero, "nothex").into_bytes();
         assert!(Line::parse(&bytes).is_err());
         assert!(Line::parse(b"[1]").is_err());
         assert!(Line::parse(b"{\"sequence\":1}").is_err());

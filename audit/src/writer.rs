@@ -270,7 +270,7 @@ impl AuditLog {
         current.len = end;
         current.newest_at = Some(at);
         if end - current.uncached >= DROP_CACHED_EVERY_BYTES {
-            current.uncached = drop_cached_pages(&current.file, end);
+            current.uncached = drop_cached_pages(&current.file, current.uncached, end);
         }
         self.sequence = sequence;
         self.hash = hash;
@@ -310,7 +310,7 @@ impl AuditLog {
             // A closed file holds its records only. Had this failed, its padding would still
             // read as the end of the file.
             let _ = closed.file.set_len(closed.len).and_then(|()| closed.file.sync_data());
-            drop_cached_pages(&closed.file, closed.len);
+            drop_cached_pages(&closed.file, closed.uncached, closed.len);
             self.closed.push_back(ClosedFile {
                 path: closed.path,
                 bytes: closed.len,
@@ -416,34 +416,43 @@ fn start_file(dir: &Path, first_sequence: u64, at: u64) -> Result<CurrentFile, A
     Ok(CurrentFile { file, path, len: 0, allocated: 0, uncached: 0, started_at: at, newest_at: None })
 }
 
-/// Extends `current` with zeros, [`PREALLOCATION_BYTES`] at a time, until it holds `end` bytes.
+/// Extends `current` with zeros to the next multiple of [`PREALLOCATION_BYTES`] at or past
+/// `end`, in page-sized writes on page boundaries (see [`ZERO_WRITE_BYTES`]).
 fn preallocate(current: &mut CurrentFile, end: u64) -> std::io::Result<()> {
     if end <= current.allocated {
         return Ok(());
     }
     let target = end.div_ceil(PREALLOCATION_BYTES).saturating_mul(PREALLOCATION_BYTES);
+    let page = ZERO_WRITE_BYTES as u64;
     let mut offset = current.allocated;
     while offset < target {
-        let len =
-            usize::try_from(target - offset).map_or(ZERO_WRITE_BYTES, |left| left.min(ZERO_WRITE_BYTES));
-        write_all_at(&current.file, &ZEROS[..len], offset)?;
-        offset += len as u64;
+        // Up to the next page boundary: after a restart or a rollback the file ends mid-page.
+        let len = (page - offset % page).min(target - offset);
+        write_all_at(&current.file, &ZEROS[..len as usize], offset)?;
+        offset += len;
     }
     current.allocated = target;
     Ok(())
 }
 
-/// Drops `file`'s cached pages wholly below `synced` (which must be durable, so the pages are
-/// clean) and returns where that stopped. Only advice: the data stays on disk either way.
-fn drop_cached_pages(file: &File, synced: u64) -> u64 {
-    let below = synced / ZERO_WRITE_BYTES as u64 * ZERO_WRITE_BYTES as u64;
+/// Drops `file`'s cached pages from `from` to the last page boundary at or below `synced`
+/// (all of it durable, so the pages are clean) and returns that boundary. Only advice: the
+/// data stays on disk either way.
+fn drop_cached_pages(file: &File, from: u64, synced: u64) -> u64 {
+    let page = ZERO_WRITE_BYTES as u64;
+    let from = from / page * page;
+    let below = synced / page * page;
+    if below <= from {
+        return from;
+    }
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        let len = libc::off_t::try_from(below).unwrap_or(libc::off_t::MAX);
+        let offset = libc::off_t::try_from(from).unwrap_or(libc::off_t::MAX);
+        let len = libc::off_t::try_from(below - from).unwrap_or(libc::off_t::MAX);
         // SAFETY: posix_fadvise only reads its integer arguments; `file` keeps the descriptor
-        // open for the call.
-        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, len, libc::POSIX_FADV_DONTNEED) };
+        // open for the call. (A length of 0 would mean "to the end": `below > from` here.)
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
     }
     #[cfg(not(target_os = "linux"))]
     let _ = file;

@@ -295,6 +295,9 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         return outcome;
     }
     if !is_kms {
+        if node.audit.is_recording() {
+            facts.request_parameters = parameters::kms_request(&body);
+        }
         outcome.result = Err(Refusal::NoSuchOperation(not_found(method, path)));
         return outcome;
     }

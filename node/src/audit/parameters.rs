@@ -36,6 +36,7 @@ const LOGGED_KMS_FIELDS: &[&str] = &[
     "Limit",
     "GrantId",
     "GrantName",
+    "Name",
     "GranteePrincipal",
     "RetiringPrincipal",
     "Operations",
@@ -47,6 +48,7 @@ const LOGGED_KMS_FIELDS: &[&str] = &[
     "MacAlgorithm",
     "KeyAgreementAlgorithm",
     "KeyEncapsulationAlgorithm",
+    "EncapsulationAlgorithm",
     "WrappingAlgorithm",
     "WrappingKeySpec",
     "ExpirationModel",
@@ -99,6 +101,8 @@ pub fn kms_request(body: &[u8]) -> Option<Value> {
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let fields = serde::Deserializer::deserialize_map(&mut deserializer, LoggedFieldsVisitor).ok()?;
+    // Nothing but whitespace may follow the object, as for the operation's own parse.
+    deserializer.end().ok()?;
     logged(fields, body.len())
 }
 
@@ -144,10 +148,15 @@ impl<'de> serde::de::Visitor<'de> for LoggedFieldsVisitor {
         while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if LOGGED_KMS_FIELDS.contains(&name.as_ref()) {
                 // An explicit null is logged as the field's absence, as the typed path sees it.
+                let logged_name = lower_camel(&name);
+                if fields.contains_key(&logged_name) {
+                    // The operation's own parse refuses a duplicate field too.
+                    return Err(serde::de::Error::custom("duplicate field"));
+                }
                 match map.next_value::<Value>()? {
                     Value::Null => {}
                     value => {
-                        fields.insert(lower_camel(&name), value);
+                        fields.insert(logged_name, value);
                     }
                 }
             } else {
@@ -481,10 +490,16 @@ mod tests {
             r#"{"KeyId":"k","WrappingAlgorithm":"RSAES_OAEP_SHA_256","WrappingKeySpec":"RSA_4096"}"#,
         );
         same::<KeyIdRequest>(r#"{"KeyId":"k"}"#);
+        same::<EncapsulateRequest>(r#"{"KeyId":"k","EncapsulationAlgorithm":"ML_KEM"}"#);
+        same::<DecapsulateRequest>(
+            r#"{"KeyId":"k","SharedSecretCiphertextBlob":"c2VjcmV0","EncapsulationAlgorithm":"ML_KEM"}"#,
+        );
     }
 
     #[test]
     fn unparseable_bodies_log_nothing() {
+        assert_eq!(kms_request(br#"{"KeyId":"k"} trailing"#), None);
+        assert_eq!(kms_request(br#"{"KeyId":"k","KeyId":"j"}"#), None);
         assert_eq!(kms_request(b"not json"), None);
         assert_eq!(kms_request(b"[1,2]"), None);
         assert_eq!(kms_request(b""), None);
