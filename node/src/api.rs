@@ -295,9 +295,7 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         return outcome;
     }
     if !is_kms {
-        if node.audit.is_recording() {
-            facts.request_parameters = parameters::kms_request(&body);
-        }
+        facts.request_parameters = logged_body(node, &body);
         outcome.result = Err(Refusal::NoSuchOperation(not_found(method, path)));
         return outcome;
     }
@@ -310,9 +308,7 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
             RequestId(id)
         }
         Some(Err(_)) => {
-            if node.audit.is_recording() {
-                facts.request_parameters = parameters::kms_request(&body);
-            }
+            facts.request_parameters = logged_body(node, &body);
             let error = KmsError::new(ErrorCode::Validation, format!("{IDEMPOTENCY_HEADER} must be a UUID"));
             outcome.result = Err(Refusal::BadRequest(error));
             return outcome;
@@ -323,9 +319,7 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         Err(error) => {
             facts.unknown_name =
                 header(headers, "x-amz-target").map(|target| target.chars().take(128).collect());
-            if node.audit.is_recording() {
-                facts.request_parameters = parameters::kms_request(&body);
-            }
+            facts.request_parameters = logged_body(node, &body);
             outcome.result = Err(Refusal::NoSuchOperation(error));
             return outcome;
         }
@@ -335,13 +329,18 @@ async fn run(node: &Node, request: Request<Incoming>, facts: &mut CallFacts) -> 
         Call::new(node, request_id, principal, operation).from_origin(origin).answered_as(request_uuid);
     outcome.result = kms::dispatch(&call, &body).await.map(Reply::Kms).map_err(Refusal::Failed);
     if node.audit.is_recording() {
-        facts.request_parameters =
-            call.take_logged_request().unwrap_or_else(|| parameters::kms_request(&body));
+        facts.request_parameters = call.take_logged_request().unwrap_or_else(|| logged_body(node, &body));
     }
     facts.keys = call.authorized_keys().to_vec();
     // The id GetKeyLastUsage reports for this use is the record's.
     facts.event_id = call.event_id();
     outcome
+}
+
+/// `requestParameters` read from a KMS call's body, for a call refused before its request was
+/// parsed into its type (nothing on a node that keeps no trail).
+fn logged_body(node: &Node, body: &[u8]) -> Option<serde_json::Value> {
+    node.audit.is_recording().then(|| parameters::kms_request(body)).flatten()
 }
 
 /// Reads the body within `limit` and the node's budget; the refusal otherwise.
